@@ -1,0 +1,21 @@
+# The two commands of the README: `make demo` (set up + run the server) and `make test`.
+.PHONY: demo setup test bench
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	@echo ""
+	@echo "  GeoSIG Valle: http://$(HOST):$(PORT)/   (Ctrl-C para detener)"
+	@echo ""
+	.venv/bin/gunicorn geosig.wsgi --bind $(HOST):$(PORT) --workers 3 --access-logfile -
+
+test:
+	GEOSIG_SKIP_LOAD=1 bash scripts/setup.sh
+	.venv/bin/pytest
+
+bench: setup
+	.venv/bin/python -m bench

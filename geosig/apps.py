@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class GeosigConfig(AppConfig):
+    name = "geosig"
+    verbose_name = "GeoSIG Valle"
+
+    def ready(self):
+        from geosig import nav
+
+        nav.register("home", _("Mapa del Valle"), order=10)

@@ -1,0 +1,24 @@
+"""Keep derived subregion geometries in step with membership edits made in the admin."""
+from django.db import transaction
+from django.db.models.signals import post_save, pre_save
+from django.dispatch import receiver
+
+from territorial.models import Municipality
+
+
+@receiver(pre_save, sender=Municipality)
+def _remember_subregion(sender, instance, **kwargs):
+    if instance.pk:
+        instance._old_subregion_id = (
+            Municipality.objects.filter(pk=instance.pk).values_list("subregion_id", flat=True).first()
+        )
+
+
+@receiver(post_save, sender=Municipality)
+def _recompute_on_move(sender, instance, created, **kwargs):
+    old = getattr(instance, "_old_subregion_id", None)
+    if not created and old is not None and old != instance.subregion_id:
+        from territorial.services.geometry import recompute_aggregates
+
+        ids = [old, instance.subregion_id]
+        transaction.on_commit(lambda: recompute_aggregates(subregion_ids=ids))

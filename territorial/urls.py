@@ -1,0 +1,13 @@
+from django.urls import path
+
+from territorial import api, views
+
+urlpatterns = [
+    path("", views.explorer, name="home"),
+    path("api/v1/municipalities/", api.MunicipalityList.as_view(), name="api-municipalities"),
+    path("api/v1/municipalities/<str:divipola>/", api.MunicipalityDetail.as_view(), name="api-municipality"),
+    path("api/v1/subregions/", api.SubregionList.as_view(), name="api-subregions"),
+    path("api/v1/indicators/", api.IndicatorValues.as_view(), name="api-indicators"),
+    path("api/v1/locate/", api.Locate.as_view(), name="api-locate"),
+    path("api/v1/downloads/<str:dataset>.<str:fmt>", api.Download.as_view(), name="api-download"),
+]

@@ -1,0 +1,75 @@
+"""Shared fixtures: the real territory loaded once into the test database, and a headless Chromium.
+
+Tests run against a real PostGIS (``DATABASE_URL``; pytest-django creates ``test_<name>``).
+"""
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+RAW = Path(settings.GEOSIG_RAW_DIR)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    # Browser tests use transactional databases that are flushed afterwards: run them last so the
+    # territory loaded once for the session serves every other test first.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from territorial.services.loading import load_territory
+
+    with django_db_blocker.unblock():
+        load_territory(RAW)
+
+
+@pytest.fixture
+def territory(db):
+    """The 42 municipalities, subregions and indicators (loaded for the session; reloaded if flushed)."""
+    from territorial.models import Municipality
+    from territorial.services.loading import load_territory
+
+    if Municipality.objects.count() != 42:
+        load_territory(RAW)
+    return Municipality.objects.all()
+
+
+@pytest.fixture
+def loaded_territory_tx(transactional_db):
+    """For live-server tests: transactional DBs start empty after a flush, so load explicitly."""
+    from territorial.services.loading import load_territory
+
+    load_territory(RAW)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh page that records every request, so a test can assert none leaves localhost."""
+    context = browser.new_context(locale="es-CO")
+    pg = context.new_page()
+    pg.requested_urls = []
+    pg.on("request", lambda req: pg.requested_urls.append(req.url))
+    yield pg
+    context.close()
+
+
+def external_requests(page, live_server):
+    return [u for u in page.requested_urls if not u.startswith(live_server.url) and not u.startswith("data:")]
