@@ -1,0 +1,61 @@
+/* GeoSIG Valle shared map shell: every map page uses these helpers (no CDN, works offline). */
+(function () {
+  "use strict";
+  const cfg = () => JSON.parse((document.getElementById("geosig-config") || {}).textContent || "{}");
+
+  // A Leaflet map of the Valle. No base map unless GEOSIG_BASEMAP_URL is configured.
+  function createMap(elementId, options) {
+    const c = cfg();
+    const map = L.map(elementId, Object.assign({ zoomSnap: 0.25, preferCanvas: false }, options || {}));
+    map.setView([3.95, -76.45], 8);
+    if (c.basemapUrl) {
+      L.tileLayer(c.basemapUrl, { attribution: c.basemapAttribution || "", maxZoom: 19 }).addTo(map);
+    }
+    L.control.scale({ imperial: false }).addTo(map);
+    return map;
+  }
+
+  // fetch JSON; on an API error throw an Error whose message is the server's Spanish "detail".
+  async function fetchJSON(url, init) {
+    const resp = await fetch(url, Object.assign({ headers: { Accept: "application/json" } }, init || {}));
+    let body = null;
+    try { body = await resp.json(); } catch (e) { body = null; }
+    if (!resp.ok) {
+      const err = new Error((body && body.detail) || resp.statusText || "Error");
+      err.status = resp.status; err.body = body;
+      throw err;
+    }
+    return body;
+  }
+
+  function csrfToken() {
+    const m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  // A legend control: items = [{color, label}]
+  function legend(map, title, items, position) {
+    const ctl = L.control({ position: position || "bottomright" });
+    ctl.onAdd = function () {
+      const div = L.DomUtil.create("div", "legend");
+      const h = document.createElement("strong"); h.textContent = title; div.appendChild(h);
+      for (const it of items) {
+        const row = document.createElement("div");
+        const sw = document.createElement("span"); sw.className = "swatch"; sw.style.background = it.color;
+        row.appendChild(sw); row.appendChild(document.createTextNode(" " + it.label));
+        div.appendChild(row);
+      }
+      return div;
+    };
+    ctl.addTo(map);
+    return ctl;
+  }
+
+  function fmt(n, digits) {
+    if (n === null || n === undefined || Number.isNaN(n)) return "—";
+    const lang = document.documentElement.lang || "es";
+    return Number(n).toLocaleString(lang === "es" ? "es-CO" : "en-US", { maximumFractionDigits: digits === undefined ? 1 : digits });
+  }
+
+  window.GeoSIG = { createMap, fetchJSON, csrfToken, legend, fmt, config: cfg };
+})();
