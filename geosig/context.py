@@ -2,8 +2,10 @@ from django.conf import settings
 
 
 def map_settings(request):
-    """Values every map page needs, so templates never hard-code them."""
+    """Values every map page needs (read by shell.js from the json_script in base.html)."""
     return {
-        "GEOSIG_BASEMAP_URL": settings.GEOSIG_BASEMAP_URL,
-        "GEOSIG_BASEMAP_ATTRIBUTION": settings.GEOSIG_BASEMAP_ATTRIBUTION,
+        "geosig_config": {
+            "basemapUrl": settings.GEOSIG_BASEMAP_URL,
+            "basemapAttribution": settings.GEOSIG_BASEMAP_ATTRIBUTION,
+        }
     }
