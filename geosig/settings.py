@@ -88,6 +88,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# npm packages (package.json at the root; installed by setup step 4) served under their own prefix.
+STATICFILES_DIRS = [("geoman", BASE_DIR / "node_modules/@geoman-io/leaflet-geoman-free/dist")]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
