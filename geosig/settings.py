@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "leaflet",
     "geosig",
     "territorial",
+    "layers",
 ]
 
 MIDDLEWARE = [
@@ -137,6 +138,12 @@ SPECTACULAR_SETTINGS = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 GEOSIG_MAX_UPLOAD_BYTES = env.int("GEOSIG_MAX_UPLOAD_BYTES", default=100 * 1024 * 1024)
+# Layer imports (layers app): archives are checked BEFORE extraction; rasters above the pixel cap are refused.
+GEOSIG_LAYERS_MAX_UNZIPPED_BYTES = env.int("GEOSIG_LAYERS_MAX_UNZIPPED_BYTES", default=500 * 1024 * 1024)
+GEOSIG_LAYERS_MAX_ZIP_MEMBERS = env.int("GEOSIG_LAYERS_MAX_ZIP_MEMBERS", default=200)
+GEOSIG_LAYERS_MAX_ZIP_RATIO = env.int("GEOSIG_LAYERS_MAX_ZIP_RATIO", default=100)
+GEOSIG_LAYERS_MAX_RASTER_PIXELS = env.int("GEOSIG_LAYERS_MAX_RASTER_PIXELS", default=50_000_000)
+GEOSIG_LAYERS_INVALID_POLICY = env.str("GEOSIG_LAYERS_INVALID_POLICY", default="repair")  # or "reject"
 
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]  # GDAL 3.6 on Debian 12: harmless, see NOTES
 

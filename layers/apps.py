@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LayersConfig(AppConfig):
+    name = "layers"
+    verbose_name = _("Capas ambientales")
+
+    def ready(self):
+        from geosig import nav
+
+        nav.register("layers-explorer", _("Capas ambientales"), order=30)

@@ -1,0 +1,41 @@
+"""Area resolvers: how an overlay request names a polygon by code instead of sending its geometry.
+
+``layers`` knows nothing of municipalities. Apps that own named areas (``territorial``) register a
+resolver here from their ``AppConfig.ready()``; the overlay API then accepts ``{"area": {"kind":
+"municipio", "code": "76001"}}``. Registering a dict entry, not an if/elif, keeps the dependency one way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from django.contrib.gis.geos import GEOSGeometry
+
+from geosig.errors import InvalidParameter, NotFound
+
+
+@dataclass(frozen=True)
+class AreaResolver:
+    kind: str
+    label: object  # lazy translation
+    resolve: Callable[[str], GEOSGeometry | None]  # code → geometry (EPSG:4326) or None
+    choices: Callable[[], list[tuple[str, str]]]  # [(code, name)] for pickers
+
+
+AREA_RESOLVERS: dict[str, AreaResolver] = {}
+
+
+def register_area_resolver(kind: str, label, resolve, choices) -> None:
+    AREA_RESOLVERS[kind] = AreaResolver(kind, label, resolve, choices)
+
+
+def resolve_area(kind: str, code: str) -> GEOSGeometry:
+    if kind not in AREA_RESOLVERS:
+        valid = ", ".join(sorted(AREA_RESOLVERS)) or "(ninguno registrado)"
+        raise InvalidParameter(f"Tipo de área desconocido «{kind}». Valores válidos: {valid}.")
+    geom = AREA_RESOLVERS[kind].resolve(str(code))
+    if geom is None:
+        raise NotFound(f"No existe un área «{kind}» con código «{code}».")
+    if geom.srid is None:
+        geom.srid = 4326
+    return geom
