@@ -106,3 +106,4 @@ class IndicatorValue(models.Model):
 
     def __str__(self):
         return f"{self.indicator.code} {self.municipality.divipola} {self.year} = {self.value}"
+from territorial.pot.models import *  # noqa: E402,F401,F403

@@ -1,0 +1,182 @@
+"""POT plans drawn by municipal planners and reviewed by the CVC.
+
+Zones keep two geometries: ``geom`` in EPSG:4326 (what the map and exchange formats use) and
+``geom_m`` in EPSG:9377, written by the save service, so the conflict queries measure areas in metres
+without transforming thousands of polygons on every run. Determinant polygons are stored the same way,
+already cut with ST_Subdivide, because the overlay cost is dominated by big polygons.
+"""
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.utils.translation import gettext_lazy as _
+
+from territorial.pot.classes import SOIL_CLASSES, Status, Verdict
+
+SOIL_CHOICES = [(c.code, c.label) for c in SOIL_CLASSES.values()]
+
+
+class PlannerAssignment(models.Model):
+    """Which municipalities a planner may edit (a planner can serve several)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pot_assignments")
+    municipality = models.ForeignKey(
+        "territorial.Municipality", on_delete=models.CASCADE, related_name="pot_planners"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "municipality"], name="uniq_pot_assignment")]
+        verbose_name = _("asignación de planificador")
+        verbose_name_plural = _("asignaciones de planificadores")
+
+    def __str__(self):
+        return f"{self.user} → {self.municipality}"
+
+
+class Plan(models.Model):
+    municipality = models.ForeignKey("territorial.Municipality", on_delete=models.PROTECT, related_name="pot_plans")
+    name = models.CharField(_("nombre"), max_length=200)
+    status = models.CharField(_("estado"), max_length=20, choices=Status.CHOICES, default=Status.BORRADOR)
+    is_demo = models.BooleanField(_("demostración"), default=False)
+    source = models.TextField(_("fuente"), blank=True)
+    version = models.PositiveIntegerField(_("versión"), default=1)  # optimistic locking counter
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["municipality__name", "-updated_at"]
+        verbose_name = _("plan POT")
+        verbose_name_plural = _("planes POT")
+
+    def __str__(self):
+        return f"{self.name} ({self.municipality.name}){' [demo]' if self.is_demo else ''}"
+
+
+class Zone(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="zones")
+    soil_class = models.CharField(_("clase de suelo"), max_length=20, choices=SOIL_CHOICES)
+    use_category = models.CharField(_("categoría de uso"), max_length=100, blank=True)
+    name = models.CharField(_("nombre"), max_length=200, blank=True)
+    notes = models.TextField(_("notas"), blank=True)
+    geom = models.MultiPolygonField(_("geometría"), srid=4326)
+    geom_m = models.MultiPolygonField(srid=9377, editable=False)
+    area_m2 = models.FloatField(_("área (m², EPSG:9377)"), editable=False)
+
+    class Meta:
+        ordering = ["plan", "id"]
+        verbose_name = _("zona")
+        verbose_name_plural = _("zonas")
+
+    def __str__(self):
+        return f"{self.get_soil_class_display()} {self.name}".strip()
+
+
+class PlanVersion(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("versión"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(_("acción"), max_length=40)
+    summary = models.TextField(_("qué cambió"))
+    changes = models.JSONField(_("cambios"), default=dict)
+    status = models.CharField(_("estado"), max_length=20, choices=Status.CHOICES)
+    snapshot = models.JSONField(_("instantánea (GeoJSON)"))
+
+    class Meta:
+        ordering = ["plan", "-number"]
+        constraints = [models.UniqueConstraint(fields=["plan", "number"], name="uniq_plan_version")]
+        verbose_name = _("versión del plan")
+        verbose_name_plural = _("versiones del plan")
+
+    def __str__(self):
+        return f"{self.plan_id} v{self.number}: {self.summary}"
+
+
+class ReviewComment(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="comments")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    point = models.PointField(_("ubicación"), srid=4326, null=True, blank=True)
+    text = models.TextField(_("texto"))
+    plan_version = models.PositiveIntegerField(_("versión comentada"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["plan", "created_at"]
+        verbose_name = _("comentario de revisión")
+        verbose_name_plural = _("comentarios de revisión")
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class Determinant(models.Model):
+    """An environmental determinant (Ley 388 art. 10) the plans must respect, materialised from the
+    layers registry or, when that layer is absent, from the raw file it was published in."""
+
+    class Kind(models.TextChoices):
+        POLYGON = "polygon", _("Polígonos")
+        RONDA = "ronda", _("Ronda hídrica (franja alrededor de cauces)")
+        SLOPE = "slope", _("Pendiente alta (derivada del DEM)")
+
+    code = models.SlugField(_("código"), max_length=50, unique=True)
+    name = models.CharField(_("nombre"), max_length=200)
+    kind = models.CharField(_("tipo"), max_length=10, choices=Kind.choices)
+    description = models.TextField(_("descripción"), blank=True)
+    source = models.TextField(_("fuente"), blank=True)
+    origin = models.CharField(_("origen de la geometría"), max_length=300, blank=True)
+    params = models.JSONField(_("parámetros"), default=dict, blank=True)
+    caveat = models.TextField(_("advertencias"), blank=True)
+    piece_count = models.PositiveIntegerField(default=0, editable=False)
+    loaded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("determinante ambiental")
+        verbose_name_plural = _("determinantes ambientales")
+
+    def __str__(self):
+        return self.name
+
+
+class DeterminantPiece(models.Model):
+    determinant = models.ForeignKey(Determinant, on_delete=models.CASCADE, related_name="pieces")
+    geom_m = models.GeometryField(srid=9377)  # disjoint ST_Subdivide pieces (lines for a ronda)
+    label = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("pieza de determinante")
+        verbose_name_plural = _("piezas de determinantes")
+
+
+class DeterminantRule(models.Model):
+    """The compatibility matrix soil class × determinant, edited by CVC staff in the admin."""
+
+    determinant = models.ForeignKey(Determinant, on_delete=models.CASCADE, related_name="rules")
+    soil_class = models.CharField(_("clase de suelo"), max_length=20, choices=SOIL_CHOICES)
+    verdict = models.CharField(_("dictamen"), max_length=15, choices=Verdict.CHOICES)
+    note = models.CharField(_("nota"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["determinant", "soil_class"]
+        constraints = [
+            models.UniqueConstraint(fields=["determinant", "soil_class"], name="uniq_determinant_rule")
+        ]
+        verbose_name = _("regla de compatibilidad")
+        verbose_name_plural = _("matriz de compatibilidad")
+
+    def __str__(self):
+        return f"{self.determinant.code} × {self.soil_class}: {self.verdict}"
+
+
+__all__ = [
+    "PlannerAssignment", "Plan", "Zone", "PlanVersion", "ReviewComment",
+    "Determinant", "DeterminantPiece", "DeterminantRule",
+]
