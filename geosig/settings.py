@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "leaflet",
     "geosig",
     "territorial",
+    "cities",
     "layers",
 ]
 
@@ -32,7 +33,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "geosig.middleware.DefaultLanguageMiddleware",
     "django.middleware.gzip.GZipMiddleware",  # slow connections: municipal GeoJSON compresses ~4x
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -1,25 +1,125 @@
+"""Thin API views of the territorial registry: parse the request, call a service, shape the answer."""
+import json
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from geosig.errors import InvalidParameter
+from geosig.vector_formats import write_vector
+from territorial.models import Subregion
+from territorial.services import exports, queries
+
+P = OpenApiParameter
 
 
 class MunicipalityList(APIView):
-    pass
+    @extend_schema(
+        summary="Municipios del Valle (GeoJSON FeatureCollection)",
+        parameters=[
+            P("subregion", str, description="código o nombre de subregión (norte, centro, sur, nororiente, buenaventura)"),
+            P("bbox", str, description="minlon,minlat,maxlon,maxlat (EPSG:4326)"),
+            P("simplified", bool, description="geometría simplificada para visualización"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        q = request.query_params
+        body = queries.municipalities_geojson(
+            subregion=q.get("subregion"), bbox=q.get("bbox"),
+            simplified=queries.parse_bool(q.get("simplified"), "simplified"),
+        )
+        resp = HttpResponse(body, content_type="application/geo+json")
+        resp["Cache-Control"] = "public, max-age=300"
+        return resp
 
 
 class MunicipalityDetail(APIView):
-    pass
+    @extend_schema(summary="Un municipio (GeoJSON Feature) con sus series de indicadores",
+                   responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
+    def get(self, request, divipola):
+        m = queries.get_municipality(divipola)
+        simplified = queries.parse_bool(request.query_params.get("simplified"), "simplified")
+        geom = m.geom_simplified if simplified else m.geom
+        series = queries.municipality_series(m)
+        pop = {v["year"]: v["value"] for v in series.get(queries.POPULATION, {}).get("values", [])}
+        return Response({
+            "type": "Feature",
+            "id": m.divipola,
+            "geometry": json.loads(geom.json),
+            "properties": {
+                "divipola": m.divipola, "name": m.name, "official_name": m.official_name,
+                "subregion": m.subregion.name, "subregion_code": m.subregion.code,
+                "area_km2": round(m.area_km2, 2), "area_crs": "EPSG:9377",
+                "official_area_km2": m.official_area_km2,
+                "cabecera": m.cabecera_name, "cabecera_lonlat": [m.cabecera.x, m.cabecera.y],
+                "creation_act": m.creation_act, "boundary_source": m.boundary_source,
+                "population": pop.get(queries.CENSUS_YEAR), "population_year": queries.CENSUS_YEAR,
+                "indicators": series,
+                "census_not_available": [1985, 1993, 2005],
+            },
+        })
 
 
 class SubregionList(APIView):
-    pass
+    @extend_schema(summary="Subregiones (GeoJSON FeatureCollection, geometría = unión de municipios)",
+                   responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        features = []
+        for s in Subregion.objects.prefetch_related("municipalities").order_by("order"):
+            features.append({
+                "type": "Feature", "id": s.code,
+                "geometry": json.loads(s.geom.json) if s.geom else None,
+                "properties": {
+                    "code": s.code, "name": s.name, "aliases": s.aliases, "color": s.color,
+                    "area_km2": round(s.area_km2 or 0, 2), "assignment_note": s.assignment_note,
+                    "municipalities": sorted(m.divipola for m in s.municipalities.all()),
+                },
+            })
+        return Response({"type": "FeatureCollection", "features": features})
 
 
 class IndicatorValues(APIView):
-    pass
+    @extend_schema(
+        summary="Valores de un indicador por municipio",
+        parameters=[P("code", str, required=True), P("year", int)],
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        sel = queries.indicator_values(request.query_params.get("code"), request.query_params.get("year"))
+        ind = sel.indicator
+        return Response({
+            "indicator": {"code": ind.code, "name": ind.name, "unit": ind.unit, "source": ind.source,
+                          "description": ind.description},
+            "year": sel.year, "years": sel.years, "values": sel.values,
+        })
 
 
 class Locate(APIView):
-    pass
+    @extend_schema(summary="¿Qué municipio y subregión contienen el punto?",
+                   parameters=[P("lon", float, required=True), P("lat", float, required=True)],
+                   responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
+    def get(self, request):
+        return Response(queries.locate(request.query_params.get("lon"), request.query_params.get("lat")))
 
 
 class Download(APIView):
-    pass
+    @extend_schema(summary="Descargas: municipalities|subregions .gpkg/.geojson; indicators.csv",
+                   responses={200: OpenApiTypes.BINARY})
+    def get(self, request, dataset, fmt):
+        if dataset == "indicators":
+            if fmt != "csv":
+                raise InvalidParameter("Los indicadores se descargan como CSV: /api/v1/downloads/indicators.csv")
+            body, ctype, ext = exports.indicators_csv(request.query_params.get("code")), "text/csv; charset=utf-8", "csv"
+        else:
+            builder = exports.VECTOR_DATASETS.get(dataset)
+            if builder is None:
+                valid = ", ".join(sorted([*exports.VECTOR_DATASETS, "indicators"]))
+                raise InvalidParameter(f"Conjunto desconocido {dataset!r}. Válidos: {valid}.")
+            body, f = write_vector(builder(), fmt, layer=f"valle_{dataset}")
+            ctype, ext = f.content_type, f.extension
+        resp = HttpResponse(body, content_type=ctype)
+        resp["Content-Disposition"] = f'attachment; filename="geosig_valle_{dataset}.{ext}"'
+        return resp
