@@ -1,0 +1,428 @@
+"""The city-system balance: every indicator of the issue computed from one ``SystemData`` (plain arrays,
+no database), assembled into a ``BalanceReport`` used by the page, the API, the command and the files.
+
+``balance_report`` (in ``cities.services.report``) reads the database into a ``SystemData`` and calls
+``compute_balance``; the benchmark calls ``compute_balance`` on synthetic systems directly.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from cities.services import concentration as C
+from cities.services import hierarchy as H
+from cities.services import network as N
+from geosig.errors import InvalidParameter
+
+
+@dataclass(frozen=True)
+class BalanceParams:
+    """Thresholds and model parameters of the balance. Every one is a documented, user-settable choice."""
+
+    #: A "ciudad intermedia" has at least this population (hab) on the chosen basis (a convention, editable)…
+    intermediate_min: float = 50_000
+    #: …and less than this; from here up a city is a "metrópoli" (Cali's cabecera has ~2.2 M).
+    metropolis_min: float = 500_000
+    #: Rank-size fit only over cities with at least this population (hab); 0 = all.
+    rank_size_min: float = 0.0
+    #: k of the primacy index S1 / Σ S2..Sk.
+    primacy_k: int = 10
+    #: Gravity exponent β of P_i·P_j / t_ij^β.
+    gravity_beta: float = 2.0
+    #: Decay λ (1/h) of Hansen accessibility Σ_j P_j·exp(−λ t_ij).
+    hansen_decay: float = 1.0
+    #: Floor (h) for off-diagonal travel times: the source rounds neighbouring towns to 0.0 h.
+    min_travel_h: float = 0.1
+    #: Each municipality is linked to this many nearest ones (by time) in the city graph.
+    graph_neighbours: int = 3
+    #: Betweenness is exact up to this many nodes, sampled above it (networkx ``k``).
+    betweenness_exact_limit: int = 400
+    #: Permutations of the Theil between-subregion test, and the seed (reproducible p-values).
+    permutations: int = 99
+    seed: int = 12345
+    #: Local leg of a centro poblado to its cabecera: straight-line km × detour ÷ speed (assumption).
+    local_speed_kmh: float = 30.0
+    local_detour: float = 1.3
+    #: A centro poblado "has access" if it reaches an intermediate (or larger) city within this time (h).
+    access_threshold_h: float = 1.0
+    #: Tolerance (relative) for an asymmetric travel matrix.
+    symmetry_tolerance: float = 0.05
+    #: Functional classes: minimum share of the top centrality index (0–1) for each class.
+    functional_regional_min: float = 0.5
+    functional_subregional_min: float = 0.15
+    functional_local_min: float = 0.03
+
+    @classmethod
+    def from_mapping(cls, data) -> "BalanceParams":
+        """Parameters from a query string / dict; unknown names and bad numbers are errors."""
+        fields = cls.__dataclass_fields__
+        kwargs = {}
+        for key, raw in data.items():
+            if key not in fields:
+                continue
+            typ = int if fields[key].type in ("int", int) else float
+            try:
+                kwargs[key] = typ(raw)
+            except (TypeError, ValueError):
+                raise InvalidParameter(f"Parámetro {key!r}: {raw!r} no es un número válido.") from None
+        p = cls(**kwargs)
+        p.validate()
+        return p
+
+    def validate(self) -> None:
+        if not 0 < self.intermediate_min < self.metropolis_min:
+            raise InvalidParameter("Se requiere 0 < intermediate_min < metropolis_min.")
+        for name in ("gravity_beta", "hansen_decay", "min_travel_h", "local_speed_kmh", "local_detour",
+                     "access_threshold_h"):
+            if getattr(self, name) <= 0:
+                raise InvalidParameter(f"El parámetro {name} debe ser positivo.")
+        if self.graph_neighbours < 1 or self.primacy_k < 2 or self.permutations < 0:
+            raise InvalidParameter("graph_neighbours ≥ 1, primacy_k ≥ 2 y permutations ≥ 0.")
+
+
+PARAM_DOCS = {
+    "intermediate_min": "Población mínima de una ciudad intermedia (hab)",
+    "metropolis_min": "Población desde la cual una ciudad es metrópoli (hab)",
+    "rank_size_min": "Tamaño mínimo para el ajuste rango-tamaño (hab)",
+    "primacy_k": "k del índice de primacía S1/Σ S2..Sk",
+    "gravity_beta": "Exponente β del modelo gravitacional",
+    "hansen_decay": "Decaimiento λ de la accesibilidad de Hansen (1/h)",
+    "min_travel_h": "Tiempo mínimo entre municipios distintos (h)",
+    "graph_neighbours": "Vecinos más cercanos enlazados en la red de ciudades",
+    "betweenness_exact_limit": "Nodos hasta los que la intermediación es exacta",
+    "permutations": "Permutaciones de la prueba de Theil entre subregiones",
+    "seed": "Semilla de las permutaciones",
+    "local_speed_kmh": "Velocidad del tramo local centro poblado–cabecera (km/h)",
+    "local_detour": "Factor de desvío del tramo local",
+    "access_threshold_h": "Umbral de acceso a una ciudad intermedia (h)",
+    "symmetry_tolerance": "Tolerancia de asimetría de la matriz (relativa)",
+    "functional_regional_min": "Índice funcional mínimo (fracción del máximo) de un centro regional",
+    "functional_subregional_min": "Índice funcional mínimo de un centro subregional",
+    "functional_local_min": "Índice funcional mínimo de un centro local",
+}
+
+SIZE_CLASSES = ("Metrópoli", "Ciudad intermedia", "Centro local")
+FUNCTIONAL_CLASSES = ("Centro regional", "Centro subregional", "Centro local", "Centro básico")
+
+
+@dataclass
+class SystemData:
+    """Everything the balance needs, as arrays (n municipalities, m centros poblados)."""
+
+    codes: np.ndarray
+    names: list
+    subregion: np.ndarray  # subregion code per municipality
+    subregion_names: dict
+    area_km2: np.ndarray
+    population: np.ndarray
+    travel_h: np.ndarray
+    lon: np.ndarray | None = None
+    lat: np.ndarray | None = None
+    centre_municipality: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    centre_km: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    function_counts: np.ndarray | None = None  # (n, f)
+    function_names: list = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass
+class Measure:
+    key: str
+    label: str
+    value: float | None
+    unit: str
+    note: str = ""
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list  # (key, label, unit)
+    rows: list  # dicts
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "title": self.title,
+                "columns": [{"key": k, "label": lab, "unit": u} for k, lab, u in self.columns], "rows": self.rows}
+
+
+@dataclass
+class BalanceReport:
+    meta: dict
+    measures: list
+    rank_size: dict
+    lorenz: dict
+    theil: dict
+    tables: list
+    links: list
+    places: list = field(default_factory=list)  # centros poblados for the map (no population)
+    comparison: Table | None = None
+
+    def measure(self, key):
+        return next(m for m in self.measures if m.key == key)
+
+    def table(self, key):
+        return next((t for t in self.tables if t.key == key), None)
+
+    def all_tables(self) -> list:
+        extra = [self.comparison] if self.comparison else []
+        meas = Table("indicadores", "Indicadores del sistema de ciudades",
+                     [("key", "Código", ""), ("label", "Indicador", ""), ("value", "Valor", ""), ("unit", "Unidad", ""),
+                      ("note", "Nota", "")], [asdict(m) for m in self.measures])
+        return [meas, *self.tables, *extra]
+
+    def as_dict(self) -> dict:
+        return {
+            "meta": self.meta,
+            "measures": [asdict(m) for m in self.measures],
+            "rank_size": self.rank_size,
+            "lorenz": self.lorenz,
+            "theil": self.theil,
+            "tables": {t.key: t.as_dict() for t in self.tables},
+            "comparison": self.comparison.as_dict() if self.comparison else None,
+            "links": self.links,
+            "places": self.places,
+        }
+
+
+def size_class(pop: np.ndarray, p: BalanceParams) -> np.ndarray:
+    return np.where(pop >= p.metropolis_min, SIZE_CLASSES[0],
+                    np.where(pop >= p.intermediate_min, SIZE_CLASSES[1], SIZE_CLASSES[2]))
+
+
+def _r(x, nd=4):
+    return None if x is None or (isinstance(x, float) and not np.isfinite(x)) else round(float(x), nd)
+
+
+def compute_balance(d: SystemData, p: BalanceParams = BalanceParams(), with_places: bool = False) -> BalanceReport:
+    """All indicators for one population vector. Vectorised; the only Python loops are over subregions."""
+    p.validate()
+    pop = C.check_sizes(d.population)
+    n = pop.size
+    t = N.check_matrix(d.travel_h, n, p.symmetry_tolerance)
+    meta = dict(d.meta)
+    meta["params"] = asdict(p)
+    pu = meta.get("population_unit", "hab")
+
+    # --- size distribution
+    gi = C.rank_size(pop, p.rank_size_min, "gabaix_ibragimov")
+    ols = C.rank_size(pop, p.rank_size_min, "ols")
+    prim = C.primacy(pop, p.primacy_k)
+    order = np.argsort(-pop, kind="stable")
+    rank = np.empty(n, int)
+    rank[order] = np.arange(1, n + 1)
+    lx, ly = C.lorenz(pop)
+    g = C.gini(pop)
+    td = C.theil_decomposition(pop, d.subregion, p.permutations, p.seed)
+    h = C.hhi(pop)
+    ent = C.normalised_entropy(pop)
+
+    # --- interaction and access
+    tf = N.floored(t, p.min_travel_h)
+    grav = N.gravity(pop, t, p.gravity_beta, p.min_travel_h)
+    acc = N.hansen(pop, t, p.hansen_decay)
+    cls = size_class(pop, p)
+    target = pop >= p.intermediate_min  # intermediate city or larger
+    t_near, near_idx = N.nearest_in_class(t, target)
+    graph = N.city_graph(t, p.graph_neighbours, p.min_travel_h)
+    cen = N.centrality(graph, p.betweenness_exact_limit, seed=p.seed)
+    m_cent = d.centre_municipality.size
+    if m_cent:
+        c_time = N.centre_access(t, d.centre_municipality, d.centre_km, target, p.local_speed_kmh, p.local_detour)
+        c_ok = c_time <= p.access_threshold_h
+    else:
+        c_time = np.zeros(0)
+        c_ok = np.zeros(0, bool)
+
+    # --- functional hierarchy (only with an imported inventory)
+    f_index = None
+    f_class = None
+    scal = None
+    if d.function_counts is not None and d.function_counts.size and d.function_counts.sum() > 0:
+        f_index, f_weights = H.centrality_index(d.function_counts)
+        top = f_index.max()
+        rel = f_index / top if top > 0 else f_index
+        f_class = H.classify(rel, {FUNCTIONAL_CLASSES[0]: p.functional_regional_min,
+                                   FUNCTIONAL_CLASSES[1]: p.functional_subregional_min,
+                                   FUNCTIONAL_CLASSES[2]: p.functional_local_min}, list(FUNCTIONAL_CLASSES))
+        scal = H.scalogram(d.function_counts)
+
+    # --- per municipality table
+    names = list(d.names)
+    sub_names = d.subregion_names
+    mun_rows = []
+    for i in order:  # by rank
+        row = {
+            "rank": int(rank[i]), "code": str(d.codes[i]), "name": names[i],
+            "subregion": sub_names.get(d.subregion[i], str(d.subregion[i])),
+            "population": float(pop[i]), "share_pct": _r(100 * pop[i] / pop.sum(), 3),
+            "size_class": str(cls[i]),
+            "nearest_intermediate": names[near_idx[i]] if near_idx[i] >= 0 else None,
+            "time_to_intermediate_h": _r(t_near[i], 2),
+            "hansen": _r(acc[i], 0), "betweenness": _r(cen["betweenness"][i]),
+            "closeness": _r(cen["closeness"][i]),
+        }
+        if f_index is not None:
+            row["functional_index"] = _r(f_index[i], 2)
+            row["functional_class"] = f_class[i]
+        mun_rows.append(row)
+    mun_cols = [("rank", "Rango", ""), ("code", "DIVIPOLA", ""), ("name", "Municipio", ""),
+                ("subregion", "Subregión", ""), ("population", "Población", pu), ("share_pct", "Participación", "%"),
+                ("size_class", "Clase de tamaño", ""), ("nearest_intermediate", "Ciudad intermedia más cercana", ""),
+                ("time_to_intermediate_h", "Tiempo a ciudad intermedia", "h"),
+                ("hansen", "Accesibilidad de Hansen", "hab"), ("betweenness", "Intermediación", "0–1"),
+                ("closeness", "Cercanía", "1/h")]
+    if f_index is not None:
+        mun_cols += [("functional_index", "Índice de centralidad funcional", "puntos"),
+                     ("functional_class", "Jerarquía funcional", "")]
+
+    # --- per subregion + department
+    sub_codes = list(dict.fromkeys(d.subregion.tolist()))
+    sub_rows = []
+    area = np.asarray(d.area_km2, float)
+    cm = d.centre_municipality
+
+    def summary(mask, cmask, label, code):
+        pm = pop[mask]
+        w = pm / pm.sum()
+        finite = np.isfinite(t_near[mask])
+        return {
+            "code": code, "name": label, "municipalities": int(mask.sum()),
+            "population": float(pm.sum()), "population_share_pct": _r(100 * pm.sum() / pop.sum(), 2),
+            "area_km2": _r(area[mask].sum(), 1), "area_share_pct": _r(100 * area[mask].sum() / area.sum(), 2),
+            "balance_ratio": _r((pm.sum() / pop.sum()) / (area[mask].sum() / area.sum()), 3),
+            "intermediate_cities": int((cls[mask] == SIZE_CLASSES[1]).sum()),
+            "metropolises": int((cls[mask] == SIZE_CLASSES[0]).sum()),
+            "weighted_time_to_intermediate_h": _r((w[finite] * t_near[mask][finite]).sum() / w[finite].sum(), 3)
+            if finite.any() else None,
+            "weighted_hansen": _r((w * acc[mask]).sum(), 0),
+            "centres": int(cmask.sum()),
+            "centres_with_access_pct": _r(100 * c_ok[cmask].mean(), 1) if cmask.any() else None,
+            "gini": _r(C.gini(pm), 4) if pm.size > 1 else None,
+        }
+
+    for sc in sub_codes:
+        mask = d.subregion == sc
+        cmask = mask[cm] if m_cent else np.zeros(0, bool)
+        sub_rows.append(summary(mask, cmask, sub_names.get(sc, sc), sc))
+    sub_rows.append(summary(np.ones(n, bool), np.ones(m_cent, bool), meta.get("system_name", "Departamento"), "total"))
+    sub_cols = [("name", "Subregión", ""), ("municipalities", "Municipios", ""), ("population", "Población", pu),
+                ("population_share_pct", "Participación en la población", "%"), ("area_km2", "Área", "km²"),
+                ("area_share_pct", "Participación en el área", "%"),
+                ("balance_ratio", "Población/área (1 = proporcional)", "razón"),
+                ("metropolises", "Metrópolis", ""), ("intermediate_cities", "Ciudades intermedias", ""),
+                ("weighted_time_to_intermediate_h", "Tiempo ponderado a ciudad intermedia", "h"),
+                ("weighted_hansen", "Accesibilidad de Hansen ponderada", "hab"),
+                ("centres", "Centros poblados", ""),
+                ("centres_with_access_pct", f"Centros a ≤ {p.access_threshold_h:g} h de una ciudad intermedia", "%"),
+                ("gini", "Gini interno", "0–1")]
+
+    theil_rows = [{"code": r["code"], "name": sub_names.get(r["code"], r["code"]), "n": r["n"],
+                   "population_share_pct": _r(100 * r["population_share"], 2), "theil_within": _r(r["theil_within"]),
+                   "within_contribution": _r(r["within_contribution"])} for r in td.groups]
+    theil_cols = [("name", "Subregión", ""), ("n", "Municipios", ""),
+                  ("population_share_pct", "Participación en la población", "%"),
+                  ("theil_within", "Theil interno", ""), ("within_contribution", "Aporte al componente intra", "")]
+
+    tables = [
+        Table("municipios", "Ciudades (cabeceras municipales) por rango", mun_cols, mun_rows),
+        Table("subregiones", "Equilibrio por subregión y departamento", sub_cols, sub_rows),
+        Table("theil", "Descomposición de Theil por subregión", theil_cols, theil_rows),
+    ]
+    if scal is not None:
+        fn = [d.function_names[j] for j in scal.col_order]
+        srows = []
+        for r_i, i in enumerate(scal.row_order):
+            row = {"code": str(d.codes[i]), "name": names[i], "functions": int(scal.presence[r_i].sum()),
+                   "functional_index": _r(f_index[i], 2), "functional_class": f_class[i]}
+            row.update({f"f_{k}": int(scal.presence[r_i, k]) for k in range(len(fn))})
+            srows.append(row)
+        scols = [("code", "DIVIPOLA", ""), ("name", "Municipio", ""), ("functions", "Funciones presentes", ""),
+                 ("functional_index", "Índice de centralidad", "puntos"), ("functional_class", "Jerarquía", "")]
+        scols += [(f"f_{k}", name, "0/1") for k, name in enumerate(fn)]
+        tables.append(Table("escalograma", "Escalograma de Guttman (funciones urbanas)", scols, srows))
+
+    # --- scalar measures
+    M = Measure
+    measures = [
+        M("n_cities", "Ciudades (cabeceras municipales) analizadas", n, "ciudades"),
+        M("population", "Población del sistema", float(pop.sum()), pu),
+        M("zipf_gi", "Exponente de Zipf (Gabaix–Ibragimov, rango − ½)", _r(gi.exponent), "—",
+          f"IC 95 %: {gi.ci_low:.3f}–{gi.ci_high:.3f}; EE = {gi.se:.3f}; R² = {gi.r2:.3f}; n = {gi.n}"),
+        M("zipf_ols", "Exponente de Zipf (MCO simple)", _r(ols.exponent), "—",
+          f"IC 95 %: {ols.ci_low:.3f}–{ols.ci_high:.3f}; EE MCO = {ols.se:.3f}; R² = {ols.r2:.3f}"),
+        M("primacy_2", "Primacía de dos ciudades (S1/S2)", _r(prim["two_city"]), "razón"),
+        M("primacy_4", "Primacía de cuatro ciudades (S1/(S2+S3+S4))", _r(prim["four_city"]), "razón"),
+        M("primacy_k", f"Primacía S1/Σ S2..S{prim['k']}", _r(prim["k_city"]), "razón"),
+        M("primate_share", "Participación de la ciudad principal", _r(100 * prim["primate_share"], 2), "%"),
+        M("gini", "Coeficiente de Gini", _r(g), "0–1"),
+        M("theil", "Índice de Theil (T)", _r(td.total), "nats"),
+        M("theil_between", "Theil entre subregiones", _r(td.between), "nats",
+          f"{100 * td.between_share:.1f} % del total; p = {td.p_value:.3f} ({td.permutations} permutaciones)"),
+        M("theil_within", "Theil dentro de subregiones", _r(td.within), "nats"),
+        M("theil_p", "Valor p del componente entre subregiones", _r(td.p_value), "—"),
+        M("hhi", "Índice de Herfindahl–Hirschman", _r(h["hhi"]), "0–1",
+          f"normalizado: {h['hhi_normalised']:.4f}"),
+        M("entropy", "Entropía normalizada", _r(ent), "0–1", "1 = población repartida por igual"),
+        M("intermediate_cities", "Ciudades intermedias", int((cls == SIZE_CLASSES[1]).sum()), "ciudades",
+          f"{p.intermediate_min:,.0f} ≤ población < {p.metropolis_min:,.0f}"),
+        M("weighted_time_to_intermediate", "Tiempo medio ponderado a una ciudad intermedia o mayor",
+          sub_rows[-1]["weighted_time_to_intermediate_h"], "h", meta.get("travel_source", "")),
+        M("centres_with_access", f"Centros poblados a ≤ {p.access_threshold_h:g} h de una ciudad intermedia",
+          sub_rows[-1]["centres_with_access_pct"], "%",
+          "tramo local estimado (distancia en línea recta × desvío ÷ velocidad): supuesto, no dato"),
+    ]
+    if scal is not None:
+        measures.append(M("guttman_cr", "Coeficiente de reproducibilidad de Guttman", _r(scal.reproducibility), "0–1",
+                          f"{scal.errors} errores"))
+    if cen["betweenness_sampled"]:
+        meta["betweenness_note"] = f"intermediación estimada con {min(200, n)} nodos de origen (muestra)"
+
+    # --- network links (map) with gravity
+    links = []
+    for u, v, w in cen["edges"]:
+        links.append({"a": str(d.codes[u]), "b": str(d.codes[v]), "time_h": _r(t[u, v], 2),
+                      "gravity": float(grav[u, v])})
+    gmax = max((lk["gravity"] for lk in links), default=1.0) or 1.0
+    for lk in links:
+        lk["gravity_rel"] = _r(lk["gravity"] / gmax, 4)
+
+    places = []
+    if with_places and m_cent and "centres" in d.meta:
+        for k, c in enumerate(d.meta["centres"]):
+            places.append({**c, "time_to_intermediate_h": _r(c_time[k], 2), "access": bool(c_ok[k])})
+    meta.pop("centres", None)
+
+    return BalanceReport(
+        meta=meta,
+        measures=measures,
+        rank_size={"gabaix_ibragimov": gi.as_dict(), "ols": ols.as_dict(),
+                   "points": [{"rank": int(rank[i]), "size": float(pop[i]), "code": str(d.codes[i]), "name": names[i]}
+                              for i in order if pop[i] >= p.rank_size_min]},
+        lorenz={"x": [_r(v, 5) for v in lx], "y": [_r(v, 5) for v in ly], "gini": _r(g)},
+        theil={"total": _r(td.total), "between": _r(td.between), "within": _r(td.within), "p_value": _r(td.p_value),
+               "permutations": td.permutations, "between_share": _r(td.between_share)},
+        tables=tables,
+        links=links,
+        places=places,
+    )
+
+
+COMPARE_KEYS = ("population", "zipf_gi", "primacy_2", "primacy_4", "primate_share", "gini", "theil",
+                "theil_between", "theil_within", "hhi", "entropy", "intermediate_cities",
+                "weighted_time_to_intermediate", "centres_with_access")
+
+
+def compare(a: BalanceReport, b: BalanceReport) -> Table:
+    """Side-by-side indicators of two reports (e.g. 2012 vs 2024) with the change."""
+    la, lb = str(a.meta.get("label_short", a.meta.get("year"))), str(b.meta.get("label_short", b.meta.get("year")))
+    rows = []
+    for key in COMPARE_KEYS:
+        ma, mb = a.measure(key), b.measure(key)
+        va, vb = ma.value, mb.value
+        rows.append({"key": key, "label": ma.label, "unit": ma.unit, "a": va, "b": vb,
+                     "change": _r(vb - va, 4) if va is not None and vb is not None else None})
+    return Table("comparacion", f"Comparación {la} – {lb}",
+                 [("label", "Indicador", ""), ("unit", "Unidad", ""), ("a", la, ""), ("b", lb, ""),
+                  ("change", "Cambio", "")], rows)

@@ -1,0 +1,284 @@
+"""``balance_report``: the one entry point that reads the database (populations, matrix, cities, functions,
+scenario) and returns the ``BalanceReport`` used by the page, the API, the command and the report files."""
+from __future__ import annotations
+
+import numpy as np
+from django.db import transaction
+from pyproj import Transformer
+
+from cities.models import City, CityFunction, FunctionInventory, Scenario, ScenarioAdjustment, TravelMatrix
+from cities.services import scenarios as SC
+from cities.services.balance import BalanceParams, BalanceReport, SystemData, compare, compute_balance
+from geosig.errors import DataFileError, InvalidParameter
+
+# basis → (indicator code, label). Cabecera = urban population of the municipal seat (2018 census only).
+BASES = {
+    "cabecera": ("poblacion_cabecera", "población urbana (cabecera municipal)"),
+    "total": ("poblacion_total", "población total del municipio"),
+}
+SERIES_INDICATOR = "poblacion_total"
+SYSTEM_NAME = "Valle del Cauca"
+
+
+def _check_basis(basis: str):
+    if basis not in BASES:
+        raise InvalidParameter(f"Base de población desconocida {basis!r}; válidas: {', '.join(BASES)}.")
+    return BASES[basis]
+
+
+def available_years(basis: str) -> list[int]:
+    from territorial.models import IndicatorValue
+
+    code, _ = _check_basis(basis)
+    return sorted(IndicatorValue.objects.filter(indicator__code=code).values_list("year", flat=True).distinct())
+
+
+def _municipalities():
+    from territorial.models import Municipality
+
+    munis = list(Municipality.objects.select_related("subregion").order_by("divipola"))
+    if not munis:
+        raise DataFileError("No hay municipios cargados: ejecute 'python manage.py load_territory'.")
+    return munis
+
+
+def _population(code: str, year: int, munis) -> tuple[np.ndarray, str]:
+    from territorial.models import IndicatorValue
+
+    rows = dict(IndicatorValue.objects.filter(indicator__code=code, year=year)
+                .values_list("municipality__divipola", "value"))
+    pop = np.array([rows.get(m.divipola, np.nan) for m in munis], float)
+    missing = [m.name for m, v in zip(munis, pop) if not np.isfinite(v)]
+    if missing:
+        raise InvalidParameter(f"Faltan poblaciones ({code}, {year}) para: {', '.join(missing[:10])}.")
+    bad = [m.name for m, v in zip(munis, pop) if v <= 0]
+    if bad:
+        raise InvalidParameter(f"Poblaciones nulas o negativas ({code}, {year}) para: {', '.join(bad[:10])}.")
+    src = IndicatorValue.objects.filter(indicator__code=code, year=year).values_list("source", flat=True).first()
+    return pop, src or ""
+
+
+def population_series(munis) -> tuple[np.ndarray, np.ndarray]:
+    from territorial.models import IndicatorValue
+
+    vals = IndicatorValue.objects.filter(indicator__code=SERIES_INDICATOR).values_list(
+        "municipality__divipola", "year", "value")
+    years = sorted({y for _, y, _ in vals})
+    if len(years) < 2:
+        raise DataFileError("La serie de población total necesita al menos 2 años (cargue load_territory).")
+    col = {m.divipola: j for j, m in enumerate(munis)}
+    row = {y: i for i, y in enumerate(years)}
+    series = np.full((len(years), len(munis)), np.nan)
+    for code, y, v in vals:
+        if code in col:
+            series[row[y], col[code]] = v
+    return np.array(years), series
+
+
+def scenario_population(scenario: Scenario, munis) -> tuple[np.ndarray, dict]:
+    years, series = population_series(munis)
+    rates = SC.fit_growth(years, series)
+    adj = SC.adjustment_vector(
+        [m.divipola for m in munis], {m.divipola: m.subregion.code for m in munis},
+        list(scenario.adjustments.values_list("target_type", "target_code", "growth_pp")))
+    base_year = int(years[-1])
+    pop = SC.project(series[-1], rates, base_year, scenario.horizon_year, adj)
+    return pop, {"base_year": base_year, "fit_years": [int(years[0]), base_year],
+                 "rates_pct": dict(zip([m.divipola for m in munis], np.round(100 * rates, 4).tolist())),
+                 "adjustments_pp": dict(zip([m.divipola for m in munis], adj.tolist()))}
+
+
+def get_matrix(name: str | None) -> TravelMatrix:
+    qs = TravelMatrix.objects.all()
+    tm = qs.filter(name=name).first() if name else qs.filter(is_default=True).first()
+    if tm is None:
+        if name:
+            raise InvalidParameter(f"Matriz de viaje desconocida {name!r}; disponibles: "
+                                   f"{', '.join(qs.values_list('name', flat=True)) or 'ninguna'}.")
+        raise DataFileError("No hay matriz de viaje cargada: ejecute 'python manage.py load_cities'.")
+    return tm
+
+
+def get_scenario(name: str) -> Scenario:
+    sc = Scenario.objects.filter(name=name).first()
+    if sc is None:
+        names = ", ".join(Scenario.objects.values_list("name", flat=True)) or "ninguno"
+        raise InvalidParameter(f"Escenario desconocido {name!r}; disponibles: {names}.")
+    return sc
+
+
+def load_system(year: int | None, basis: str, scenario: str | None = None, matrix: str | None = None,
+                inventory: str | None = None) -> SystemData:
+    """Read one population vector (+ everything else) from the database into a ``SystemData``."""
+    code, basis_label = _check_basis(basis)
+    munis = _municipalities()
+    meta = {"basis": basis, "basis_label": basis_label, "system_name": SYSTEM_NAME, "population_unit": "hab",
+            "scenario": None}
+    if scenario:
+        if basis != "total":
+            raise InvalidParameter("Los escenarios proyectan la población total (serie 2012–2024): use basis=total.")
+        sc = get_scenario(scenario)
+        if year is not None and int(year) != sc.horizon_year:
+            raise InvalidParameter(f"El escenario {sc.name!r} proyecta al año {sc.horizon_year}, no a {year}.")
+        year = sc.horizon_year
+        pop, info = scenario_population(sc, munis)
+        meta["scenario"] = {"name": sc.name, "kind": sc.kind, "kind_label": str(sc.get_kind_display()),
+                            "horizon_year": sc.horizon_year, "description": sc.description, **info}
+        meta["population_source"] = (f"Escenario {sc.get_kind_display()} '{sc.name}': tendencia exponencial ajustada "
+                                     f"por municipio a la serie DANE {info['fit_years'][0]}–{info['fit_years'][1]}"
+                                     f" + ajustes del usuario")
+    else:
+        years = available_years(basis)
+        if year is None:
+            year = 2018 if 2018 in years else (years[-1] if years else None)
+        try:
+            year = int(year)
+        except (TypeError, ValueError):
+            raise InvalidParameter(f"Año no válido: {year!r}.") from None
+        if year not in years:
+            raise InvalidParameter(f"Año {year} no disponible para la base {basis!r}; años válidos: "
+                                   f"{', '.join(map(str, years)) or 'ninguno (cargue load_territory)'}.")
+        pop, src = _population(code, year, munis)
+        meta["population_source"] = src
+    meta["year"] = int(year)
+    meta["label_short"] = f"{year}" + (f" ({meta['scenario']['name']})" if meta["scenario"] else "")
+
+    tm = get_matrix(matrix)
+    idx = {c: i for i, c in enumerate(tm.codes)}
+    mcodes = [m.divipola for m in munis]
+    missing = [c for c in mcodes if c not in idx]
+    if missing:
+        raise InvalidParameter(f"La matriz {tm.name!r} no incluye los municipios {', '.join(missing[:10])}.")
+    full = np.asarray(tm.values, float).reshape(len(tm.codes), len(tm.codes))
+    order = np.array([idx[c] for c in mcodes])
+    travel = full[np.ix_(order, order)]
+    if tm.kind == TravelMatrix.KIND_DISTANCE:
+        meta["travel_note"] = "matriz de distancias: los 'tiempos' del informe están en km"
+    meta.update({"travel_matrix": tm.name, "travel_source": tm.source, "travel_unit": tm.unit})
+
+    lon = np.array([m.cabecera.x for m in munis])
+    lat = np.array([m.cabecera.y for m in munis])
+    # centros poblados: municipality index and straight-line km to their cabecera, measured in EPSG:9377
+    cities = list(City.objects.filter(is_cabecera=False).select_related("municipality").order_by("code"))
+    mindex = {c: i for i, c in enumerate(mcodes)}
+    cm = np.array([mindex[c.municipality.divipola] for c in cities], int)
+    to9377 = Transformer.from_crs(4326, 9377, always_xy=True)
+    if cities:
+        cx, cy = to9377.transform(np.array([c.geom.x for c in cities]), np.array([c.geom.y for c in cities]))
+        hx, hy = to9377.transform(lon[cm], lat[cm])
+        ckm = np.hypot(cx - hx, cy - hy) / 1000.0
+    else:
+        ckm = np.zeros(0)
+    meta["centres"] = [{"code": c.code, "name": c.name, "kind": c.kind, "municipality": c.municipality.divipola,
+                        "lon": c.geom.x, "lat": c.geom.y} for c in cities]
+    meta["centres_source"] = cities[0].source if cities else ""
+    meta["centres_note"] = ("Sin población por centro poblado en los datos: aparecen como lugares (mapa, acceso), "
+                            "el equilibrio se calcula sobre las 42 cabeceras/municipios.")
+
+    counts, fnames = None, []
+    inv = (FunctionInventory.objects.filter(name=inventory).first() if inventory
+           else FunctionInventory.objects.first())
+    if inventory and inv is None:
+        raise InvalidParameter(f"Inventario de funciones desconocido {inventory!r}.")
+    if inv is not None:
+        items = list(CityFunction.objects.filter(inventory=inv).values_list("city__municipality__divipola",
+                                                                            "function", "count"))
+        fnames = sorted({f for _, f, _ in items})
+        fidx = {f: j for j, f in enumerate(fnames)}
+        counts = np.zeros((len(munis), len(fnames)))
+        for mc, f, k in items:  # functions of all centros of a municipality count for the municipality
+            counts[mindex[mc], fidx[f]] += k
+        meta["functions"] = {"inventory": inv.name, "source": inv.source, "demo": inv.is_demo}
+    else:
+        meta["functions"] = None
+
+    return SystemData(
+        codes=np.array(mcodes), names=[m.name for m in munis],
+        subregion=np.array([m.subregion.code for m in munis]),
+        subregion_names={m.subregion.code: m.subregion.name for m in munis},
+        area_km2=np.array([m.area_km2 for m in munis]), population=pop, travel_h=travel, lon=lon, lat=lat,
+        centre_municipality=cm, centre_km=ckm, function_counts=counts, function_names=fnames, meta=meta,
+    )
+
+
+def balance_report(year: int | None = None, basis: str = "cabecera", scenario: str | None = None,
+                   params: BalanceParams = BalanceParams(), matrix: str | None = None,
+                   compare_year: int | None = None, inventory: str | None = None,
+                   with_places: bool = False) -> BalanceReport:
+    """Every indicator of the city system for one year (or scenario) and population basis.
+
+    ``compare_year`` adds a comparison table against that year on the same basis (e.g. 2012 vs 2024).
+    """
+    data = load_system(year, basis, scenario, matrix, inventory)
+    report = compute_balance(data, params, with_places=with_places)
+    m = data.meta
+    report.meta["map"] = [
+        {"code": str(c), "name": n, "lon": float(x), "lat": float(y), "population": float(pv)}
+        for c, n, x, y, pv in zip(data.codes, data.names, data.lon, data.lat, data.population)]
+    if compare_year is not None:
+        other = compute_balance(load_system(compare_year, basis, None, matrix, inventory), params)
+        report.comparison = compare(other, report)
+    report.meta["label"] = (f"{SYSTEM_NAME}, {m['year']}, {m['basis_label']}"
+                            + (f", escenario {m['scenario']['name']}" if m.get("scenario") else ""))
+    return report
+
+
+# ---------------------------------------------------------------- scenarios (stored)
+def save_scenario(name: str, kind: str, horizon_year: int, adjustments: list[tuple[str, str, float]],
+                  description: str = "", replace: bool = False) -> Scenario:
+    """Validate and store a named scenario (one transaction). Adjustments: (subregion|municipality, code, pp)."""
+    import re
+
+    from territorial.models import Municipality
+
+    if kind not in Scenario.KINDS:
+        raise InvalidParameter(f"Tipo de escenario desconocido {kind!r}; válidos: {', '.join(Scenario.KINDS)}.")
+    if not re.fullmatch(r"[-a-z0-9_]{1,60}", name or ""):
+        raise InvalidParameter("El nombre del escenario debe tener 1–60 caracteres a-z, 0-9, '-' o '_'.")
+    munis = _municipalities()
+    years, _ = population_series(munis)
+    try:
+        horizon_year = int(horizon_year)
+    except (TypeError, ValueError):
+        raise InvalidParameter(f"Año horizonte no válido: {horizon_year!r}.") from None
+    if not int(years[-1]) <= horizon_year <= int(years[-1]) + 50:
+        raise InvalidParameter(f"El año horizonte debe estar entre {int(years[-1])} y {int(years[-1]) + 50}.")
+    if kind == "trend" and any(pp for _, _, pp in adjustments):
+        raise InvalidParameter("Un escenario tendencial no lleva ajustes; use optimistic o pessimistic.")
+    for _, _, pp in adjustments:
+        if not -10 <= float(pp) <= 10:
+            raise InvalidParameter(f"Ajuste fuera de rango ({pp} pp/año): use valores entre −10 y 10.")
+    SC.adjustment_vector([m.divipola for m in munis], {m.divipola: m.subregion.code for m in munis}, adjustments)
+    if Scenario.objects.filter(name=name).exists() and not replace:
+        from geosig.errors import ConflictError
+
+        raise ConflictError(f"Ya existe un escenario llamado {name!r}.")
+    with transaction.atomic():
+        Scenario.objects.filter(name=name).delete()
+        sc = Scenario.objects.create(name=name, kind=kind, horizon_year=horizon_year, description=description)
+        ScenarioAdjustment.objects.bulk_create([
+            ScenarioAdjustment(scenario=sc, target_type=k, target_code=c, growth_pp=float(pp))
+            for k, c, pp in adjustments])
+        # the projection must be computable: checked inside the transaction so a failure saves nothing
+        pop, _ = scenario_population(sc, munis)
+        if not np.all(np.isfinite(pop)) or (pop <= 0).any():
+            raise InvalidParameter("El escenario da poblaciones no válidas.")
+    return sc
+
+
+def parse_adjustments(items) -> list[tuple[str, str, float]]:
+    """'sur=+0.5', 'municipio:76001=-0.2' → (target_type, code, pp)."""
+    out = []
+    for item in items or []:
+        if "=" not in item:
+            raise InvalidParameter(f"Ajuste {item!r}: use subregion=pp o municipio:DIVIPOLA=pp.")
+        target, value = item.split("=", 1)
+        try:
+            pp = float(value)
+        except ValueError:
+            raise InvalidParameter(f"Ajuste {item!r}: {value!r} no es un número.") from None
+        if target.startswith(("municipio:", "municipality:")):
+            out.append(("municipality", target.split(":", 1)[1].strip(), pp))
+        else:
+            out.append(("subregion", target.removeprefix("subregion:").strip(), pp))
+    return out
