@@ -79,6 +79,7 @@ psql -q -d "$PGURL" -c "create extension if not exists postgis; create extension
 # 7. Schema, translations, static files, data.
 M=".venv/bin/python manage.py"
 $M migrate --noinput -v 0
+$M createcachetable
 $M compilemessages -v 0 --ignore=.venv --ignore=node_modules
 $M collectstatic --noinput -v 0
 $M fetch_data

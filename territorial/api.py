@@ -7,12 +7,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geosig import versioned
 from geosig.errors import InvalidParameter
 from geosig.vector_formats import write_vector
 from territorial.models import Subregion
 from territorial.services import exports, queries
 
 P = OpenApiParameter
+VERSION_NS = "territorial"
 
 
 class MunicipalityList(APIView):
@@ -27,13 +29,14 @@ class MunicipalityList(APIView):
     )
     def get(self, request):
         q = request.query_params
-        body = queries.municipalities_geojson(
-            subregion=q.get("subregion"), bbox=q.get("bbox"),
-            simplified=queries.parse_bool(q.get("simplified"), "simplified"),
+        subregion, bbox = q.get("subregion"), q.get("bbox")
+        simplified = queries.parse_bool(q.get("simplified"), "simplified")
+        queries.municipalities_queryset(subregion, bbox)  # validate parameters before any cache lookup
+        entry = versioned.memo(
+            VERSION_NS, ("municipalities", subregion, bbox, simplified),
+            lambda: queries.municipalities_geojson(subregion=subregion, bbox=bbox, simplified=simplified),
         )
-        resp = HttpResponse(body, content_type="application/geo+json")
-        resp["Cache-Control"] = "public, max-age=300"
-        return resp
+        return versioned.respond(request, entry, "application/geo+json")
 
 
 class MunicipalityDetail(APIView):

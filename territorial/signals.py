@@ -1,6 +1,6 @@
 """Keep derived subregion geometries in step with membership edits made in the admin."""
 from django.db import transaction
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from territorial.models import Municipality
@@ -22,3 +22,16 @@ def _recompute_on_move(sender, instance, created, **kwargs):
 
         ids = [old, instance.subregion_id]
         transaction.on_commit(lambda: recompute_aggregates(subregion_ids=ids))
+
+
+def _bump(**kwargs):
+    from geosig import versioned
+
+    transaction.on_commit(lambda: versioned.bump("territorial"))
+
+
+for _model in ("Municipality", "Subregion", "IndicatorValue", "Indicator"):
+    from territorial import models as _models
+
+    post_save.connect(_bump, sender=getattr(_models, _model), dispatch_uid=f"bump-{_model}")
+    post_delete.connect(_bump, sender=getattr(_models, _model), dispatch_uid=f"bump-del-{_model}")

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
 from django.db import transaction
 
+from geosig import versioned
 from geosig.errors import DataFileError, InvalidGeometry
 from territorial.models import Indicator, IndicatorValue, Municipality, Subregion
 from territorial.services import sources as S
@@ -344,6 +345,8 @@ def load_territory(data_dir: Path | None = None, repair: bool = True, reset_subr
         _write_indicators(rows, report)
         if report.created or report.updated:
             recompute_aggregates()
+        if report.changed:  # bulk writes send no signals: tell the API caches explicitly
+            transaction.on_commit(lambda: versioned.bump("territorial"))
     return report
 
 

@@ -128,3 +128,16 @@ def test_home_page_is_spanish_by_default(client, territory):
     resp = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
     assert resp.status_code == 200
     assert 'lang="es"' in resp.content.decode() and "Buscar municipio" in resp.content.decode()
+
+
+def test_municipalities_cache_follows_data_changes(client, territory, django_capture_on_commit_callbacks):
+    first = client.get("/api/v1/municipalities/?simplified=true", HTTP_ACCEPT_ENCODING="gzip")
+    assert first["Content-Encoding"] == "gzip" and first.has_header("ETag")
+    assert client.get("/api/v1/municipalities/?simplified=true", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    with django_capture_on_commit_callbacks(execute=True):
+        cali = territory.get(divipola="76001")
+        cali.name = "Santiago de Cali"
+        cali.save()
+    after = get_json(client, "/api/v1/municipalities/?subregion=sur")
+    assert "Santiago de Cali" in {f["properties"]["name"] for f in after["features"]}
+    assert client.get("/api/v1/municipalities/?simplified=true", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
