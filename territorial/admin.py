@@ -1,0 +1,46 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from leaflet.admin import LeafletGeoAdmin
+
+from territorial.models import Department, Indicator, IndicatorValue, Municipality, Subregion
+
+
+@admin.register(Municipality)
+class MunicipalityAdmin(LeafletGeoAdmin):
+    list_display = ("divipola", "name", "subregion", "area_km2", "official_area_km2", "cabecera_name")
+    list_filter = ("subregion",)
+    search_fields = ("divipola", "name", "cabecera_name")
+    # Boundaries come from DANE through the loader; planners edit only the subregion assignment here.
+    readonly_fields = ("divipola", "official_name", "area_km2", "official_area_km2", "boundary_source", "creation_act")
+    fields = ("divipola", "name", "official_name", "subregion", "cabecera_name", "cabecera", "geom",
+              "area_km2", "official_area_km2", "creation_act", "boundary_source")
+
+
+@admin.register(Subregion)
+class SubregionAdmin(LeafletGeoAdmin):
+    list_display = ("name", "code", "aliases", "member_count", "area_km2")
+    readonly_fields = ("area_km2",)
+
+    @admin.display(description=_("municipios"))
+    def member_count(self, obj):
+        return obj.municipalities.count()
+
+
+@admin.register(Department)
+class DepartmentAdmin(LeafletGeoAdmin):
+    list_display = ("code", "name", "area_km2")
+    readonly_fields = ("area_km2",)
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "unit", "source", "derived")
+    search_fields = ("code", "name")
+
+
+@admin.register(IndicatorValue)
+class IndicatorValueAdmin(admin.ModelAdmin):
+    list_display = ("indicator", "municipality", "year", "value", "source")
+    list_filter = ("indicator", "year")
+    search_fields = ("municipality__name", "municipality__divipola")
+    list_select_related = ("indicator", "municipality")
