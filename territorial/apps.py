@@ -8,3 +8,31 @@ class TerritorialConfig(AppConfig):
 
     def ready(self):
         from territorial import signals  # noqa: F401  (recompute subregion geometry on reassignment)
+        from layers import hooks  # territorial may use layers, never the reverse: overlays by code
+
+        hooks.register_area_resolver("municipio", _("Municipio"), _municipality_geom, _municipality_choices)
+        hooks.register_area_resolver("subregion", _("Subregión"), _subregion_geom, _subregion_choices)
+
+
+def _municipality_geom(code):
+    from territorial.models import Municipality
+
+    return Municipality.objects.filter(divipola=code).values_list("geom", flat=True).first()
+
+
+def _municipality_choices():
+    from territorial.models import Municipality
+
+    return list(Municipality.objects.order_by("name").values_list("divipola", "name"))
+
+
+def _subregion_geom(code):
+    from territorial.models import Subregion
+
+    return Subregion.objects.filter(code=code).values_list("geom", flat=True).first()
+
+
+def _subregion_choices():
+    from territorial.models import Subregion
+
+    return list(Subregion.objects.values_list("code", "name"))

@@ -1,0 +1,124 @@
+"""Layers API (/api/v1/): metadata, overlay, identify, downloads, upload. Thin: parse, call a service, answer."""
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.urls import reverse
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from geosig.errors import InvalidParameter, NotFound
+from layers import hooks
+from layers.models import Layer
+from layers.services import styles
+from layers.services.areas import parse_area
+from layers.services.export import export_layer
+from layers.services.identify import identify
+from layers.services.overlay import overlay_summary
+from layers.uploads import check_permission, check_size, import_upload
+
+
+def get_layer(slug: str) -> Layer:
+    layer = Layer.objects.filter(slug=slug).first()
+    if layer is None:
+        raise NotFound(f"No existe la capa «{slug}».")
+    return layer
+
+
+def layer_dict(layer: Layer, request, full: bool = False) -> dict:
+    base = request.build_absolute_uri(reverse("api-layer", args=[layer.slug]))
+    ext = "pbf" if layer.kind == Layer.Kind.VECTOR else "png"
+    out = {
+        "slug": layer.slug, "title": layer.title, "description": layer.description, "theme": layer.theme,
+        "theme_label": str(layer.get_theme_display()), "kind": layer.kind, "geometry_type": layer.geometry_type,
+        "source": layer.source, "licence": layer.licence, "data_date": layer.data_date,
+        "source_crs": layer.source_crs, "feature_count": layer.feature_count,
+        "extent": list(layer.extent.extent) if layer.extent else None,
+        "class_field": layer.class_field, "style": layer.style, "legend": styles.legend(layer.style),
+        "is_demo": layer.is_demo, "is_derived": layer.is_derived, "derivation_note": layer.derivation_note,
+        "is_partial": layer.is_partial, "caveat": layer.caveat, "visible_by_default": layer.visible_by_default,
+        "order": layer.order, "tiles": f"{base}tiles/{{z}}/{{x}}/{{y}}.{ext}",
+        "downloads": {fmt: f"{base}download.{fmt}" for fmt in
+                      (("gpkg", "geojson") if layer.kind == Layer.Kind.VECTOR else ("tif",))},
+    }
+    if full:
+        out.update(fields=layer.fields, raster_meta=layer.raster_meta, import_report=layer.import_report,
+                   source_format=layer.source_format, source_file=layer.source_file)
+    return out
+
+
+class LayerList(APIView):
+    def get(self, request):
+        return Response({"layers": [layer_dict(l, request) for l in Layer.objects.all()]})
+
+
+class LayerDetail(APIView):
+    def get(self, request, slug):
+        return Response(layer_dict(get_layer(slug), request, full=True))
+
+
+class Overlay(APIView):
+    """POST {"geometry": <GeoJSON polygon>} or {"area": {"kind": "municipio", "code": "76001"}}, optional
+    "layers": [slugs] → area and % of each class of each vector layer, zonal statistics of each raster."""
+
+    def post(self, request):
+        data = request.data if isinstance(request.data, dict) else {}
+        area = data.get("area") or data.get("geometry")
+        layers = data.get("layers") or None
+        if layers is not None and not (isinstance(layers, list) and all(isinstance(s, str) for s in layers)):
+            raise InvalidParameter("«layers» debe ser una lista de identificadores de capa.")
+        return Response(overlay_summary(area, layers=layers))
+
+
+class OverlayAreas(APIView):
+    """Named areas the overlay accepts (registered by other apps through layers.hooks)."""
+
+    def get(self, request):
+        return Response({"kinds": [
+            {"kind": r.kind, "label": str(r.label), "choices": [{"code": c, "name": n} for c, n in r.choices()]}
+            for r in hooks.AREA_RESOLVERS.values()
+        ]})
+
+
+class Identify(APIView):
+    """GET ?lon=&lat=&zoom=&layers=a,b → features/values of those layers at the point."""
+
+    def get(self, request):
+        q = request.query_params
+        if "lon" not in q or "lat" not in q:
+            raise InvalidParameter("Faltan los parámetros lon y lat (EPSG:4326).")
+        layers = [s for s in q.get("layers", "").split(",") if s] or None
+        return Response(identify(q["lon"], q["lat"], layers=layers, zoom=q.get("zoom", 12)))
+
+
+class Download(APIView):
+    """GET …/download.<fmt>[?area=kind:code] or POST {"geometry": …} to clip by a drawn polygon."""
+
+    def get(self, request, slug, fmt):
+        clip = None
+        if request.query_params.get("area"):
+            kind, _, code = request.query_params["area"].partition(":")
+            clip = parse_area({"kind": kind, "code": code})
+        return _file(export_layer(get_layer(slug), fmt, clip=clip))
+
+    def post(self, request, slug, fmt):
+        data = request.data if isinstance(request.data, dict) else {}
+        clip = parse_area(data.get("area") or data.get("geometry"))
+        return _file(export_layer(get_layer(slug), fmt, clip=clip))
+
+
+def _file(export) -> HttpResponse:
+    resp = HttpResponse(export.content, content_type=export.content_type)
+    resp["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return resp
+
+
+class Upload(APIView):
+    """POST multipart (file, theme, layer, srid, invalid, encoding, title, source, licence, data_date);
+    needs login and the permission layers.upload_layer (groups "Analista CVC", "Editor de capas")."""
+
+    def post(self, request):
+        check_permission(request.user)
+        check_size(request)  # before request.data reads the body
+        report = import_upload(request, request.data)
+        return Response(report.as_dict(), status=201)
+

@@ -1,0 +1,91 @@
+"""The polygon of an overlay, clip or download: a GeoJSON geometry or a named area (resolved by a hook).
+
+Checked at the boundary: polygonal, valid (the GEOS reason is reported), with a CRS (GeoJSON is
+EPSG:4326 by definition) and touching the Valle. Returned in EPSG:4326 together with its area
+measured in EPSG:9377.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.gis.gdal.error import GDALException
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Polygon
+
+from geosig.errors import InvalidGeometry, InvalidParameter, OutsideValle
+from layers import hooks
+
+
+@dataclass
+class Area:
+    geom: GEOSGeometry  # MultiPolygon, EPSG:4326
+    area_m2: float
+    label: str
+    kind: str = "geometria"
+    code: str = ""
+
+
+def parse_area(payload) -> Area:
+    """``payload``: a GEOSGeometry, a GeoJSON geometry/Feature (dict or str), or {"kind", "code"}."""
+    if isinstance(payload, dict) and "kind" in payload and "code" in payload:
+        geom = hooks.resolve_area(str(payload["kind"]), str(payload["code"]))
+        label = _choice_label(payload["kind"], str(payload["code"]))
+        area = _checked(geom)
+        return Area(area[0], area[1], label, str(payload["kind"]), str(payload["code"]))
+    if isinstance(payload, GEOSGeometry):
+        geom = payload
+    else:
+        geom = _from_geojson(payload)
+    g, m2 = _checked(geom)
+    return Area(g, m2, "Polígono dibujado")
+
+
+def _from_geojson(payload) -> GEOSGeometry:
+    if payload in (None, "", {}):
+        raise InvalidParameter("Falta la geometría: envíe un polígono GeoJSON o un área con «kind» y «code».")
+    try:
+        data = json.loads(payload) if isinstance(payload, str) else payload
+        if data.get("type") == "Feature":
+            data = data.get("geometry") or {}
+        if data.get("type") == "FeatureCollection":
+            feats = data.get("features") or []
+            if len(feats) != 1:
+                raise InvalidParameter("Envíe un solo polígono (la colección tiene "
+                                       f"{len(feats)} elementos).")
+            data = feats[0].get("geometry") or {}
+        geom = GEOSGeometry(json.dumps(data))
+    except InvalidParameter:
+        raise
+    except (ValueError, TypeError, AttributeError, GEOSException, GDALException) as exc:
+        raise InvalidGeometry(f"La geometría no es GeoJSON válido: {exc}.") from exc
+    geom.srid = 4326  # RFC 7946: GeoJSON coordinates are WGS84 lon/lat
+    return geom
+
+
+def _checked(geom: GEOSGeometry) -> tuple[GEOSGeometry, float]:
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise InvalidGeometry(f"Se esperaba un polígono; llegó {geom.geom_type}. Tipos válidos: Polygon, MultiPolygon.")
+    if geom.srid is None:
+        raise InvalidParameter("La geometría no tiene CRS (SRID).")
+    if geom.srid != 4326:
+        geom = geom.transform(4326, clone=True)
+    if geom.empty:
+        raise InvalidGeometry("El polígono está vacío.")
+    if not geom.valid:
+        raise InvalidGeometry(f"El polígono no es válido: {geom.valid_reason}. Corrija el dibujo (p. ej. bordes cruzados).")
+    if not geom.intersects(Polygon.from_bbox(settings.GEOSIG_VALLE_BBOX)):
+        raise OutsideValle("El polígono queda completamente fuera del Valle del Cauca.")
+    if geom.geom_type == "Polygon":
+        geom = MultiPolygon(geom, srid=4326)
+    measured = geom.transform(settings.GEOSIG_MEASURE_SRID, clone=True)
+    return geom, float(measured.area)
+
+
+def _choice_label(kind: str, code: str) -> str:
+    resolver = hooks.AREA_RESOLVERS.get(kind)
+    try:
+        names = dict(resolver.choices()) if resolver else {}
+    except Exception:  # a picker list is a nicety; the code alone still identifies the area
+        names = {}
+    return f"{resolver.label if resolver else kind}: {names.get(code, code)}"

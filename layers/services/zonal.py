@@ -1,0 +1,55 @@
+"""Zonal statistics of a raster layer over polygons, exact at the polygon edges.
+
+``exactextract`` computes, for every cell the polygon touches, the fraction of the cell it covers;
+min/max use every touched cell, the mean and the histogram weight each cell by that fraction, so a
+cell half inside counts half. Cells are weighted by coverage only, not by their ground area: in
+EPSG:4326 a cell's area changes by < 0.1 % across the Valle (3°–5° N), far below the DEM's accuracy.
+"""
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from geosig.errors import InvalidParameter
+from layers.models import Layer
+
+DEFAULT_BINS = 10
+
+
+def zonal_stats(layer: Layer, geometries, *, bins: int = DEFAULT_BINS) -> list[dict]:
+    """One dict per geometry (EPSG:4326 GEOS/shapely polygons): min, mean, max, cells, histogram."""
+    from exactextract import exact_extract
+
+    if layer.kind != Layer.Kind.RASTER:
+        raise InvalidParameter(f"La capa «{layer.slug}» no es ráster: no tiene estadísticas zonales.")
+    if not 1 <= int(bins) <= 100:
+        raise InvalidParameter("El número de clases del histograma debe estar entre 1 y 100.")
+    geoms = [_to_shapely(g) for g in (geometries if isinstance(geometries, (list, tuple)) else [geometries])]
+    gdf = gpd.GeoDataFrame({"i": range(len(geoms))}, geometry=geoms, crs=4326)
+    df = exact_extract(str(layer.raster_path), gdf, ["values", "coverage"], output="pandas")
+    vmin, vmax = layer.raster_meta.get("min"), layer.raster_meta.get("max")
+    edges = np.linspace(vmin, vmax, int(bins) + 1)
+    out = []
+    for values, cover in zip(df["values"], df["coverage"]):
+        values = np.asarray(values, dtype="float64")
+        cover = np.asarray(cover, dtype="float64")
+        keep = cover > 0
+        values, cover = values[keep], cover[keep]
+        if values.size == 0:
+            out.append({"min": None, "mean": None, "max": None, "cells": 0.0,
+                        "histogram": {"edges": edges.tolist(), "counts": [0.0] * int(bins)}})
+            continue
+        counts, _ = np.histogram(np.clip(values, vmin, vmax), bins=edges, weights=cover)
+        out.append({
+            "min": float(values.min()), "mean": float(np.average(values, weights=cover)),
+            "max": float(values.max()), "cells": float(cover.sum()),
+            "histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
+        })
+    return out
+
+
+def _to_shapely(g):
+    if hasattr(g, "wkb") and not isinstance(g, shapely.Geometry):
+        return shapely.from_wkb(bytes(g.wkb))
+    return g
