@@ -12,4 +12,5 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("", include("territorial.urls")),
     path("", include("layers.urls")),
+    path("", include("cities.urls")),
 ]

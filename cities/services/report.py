@@ -282,3 +282,21 @@ def parse_adjustments(items) -> list[tuple[str, str, float]]:
         else:
             out.append(("subregion", target.removeprefix("subregion:").strip(), pp))
     return out
+
+
+def batch_reports(basis: str, params: BalanceParams = BalanceParams(), all_years: bool = True,
+                  all_scenarios: bool = False, matrix: str | None = None, progress: bool = False):
+    """Yield (file stem, report) for every year of the basis and/or every stored scenario, with a tqdm
+    progress bar on the terminal when ``progress``."""
+    from tqdm import tqdm
+
+    jobs = [(y, None) for y in available_years(basis)] if all_years else []
+    if all_scenarios:
+        if basis != "total":
+            raise InvalidParameter("Los escenarios usan la base total: indique --basis total.")
+        jobs += [(None, s) for s in Scenario.objects.values_list("name", flat=True)]
+    if not jobs:
+        raise InvalidParameter("Selección vacía: no hay años ni escenarios que calcular.")
+    for year, sc in tqdm(jobs, desc="Informes", unit="informe", disable=not progress):
+        rep = balance_report(year, basis, sc, params, matrix, with_places=True)
+        yield f"sistema_ciudades_{basis}_{rep.meta['year']}" + (f"_{sc}" if sc else ""), rep

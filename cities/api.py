@@ -1,0 +1,115 @@
+"""Thin API views: parse the query, call one service, return its report (errors → JSON via geosig.errors)."""
+from django.http import HttpResponse
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cities.models import Scenario, TravelMatrix
+from cities.services import loading, outputs
+from cities.services.balance import BalanceParams
+from cities.services.report import balance_report, parse_adjustments, save_scenario
+from geosig.errors import InvalidParameter, PermissionDeniedError
+
+
+def _int_or_none(value, name):
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidParameter(f"{name} debe ser un año entero (recibido {value!r}).") from None
+
+
+def report_from_query(query, with_places=False):
+    return balance_report(
+        year=_int_or_none(query.get("year"), "year"),
+        basis=query.get("basis") or "cabecera",
+        scenario=query.get("scenario") or None,
+        params=BalanceParams.from_mapping(query),
+        matrix=query.get("matrix") or None,
+        compare_year=_int_or_none(query.get("compare"), "compare"),
+        inventory=query.get("inventory") or None,
+        with_places=with_places,
+    )
+
+
+class Balance(APIView):
+    """GET /api/v1/cities/balance/?year=2018&basis=cabecera|total&scenario=&compare=&matrix=&places=1"""
+
+    def get(self, request):
+        places = request.query_params.get("places") in ("1", "true")
+        return Response(report_from_query(request.query_params, with_places=places).as_dict())
+
+
+class BalanceDownload(APIView):
+    """GET /api/v1/cities/balance/report.<fmt>?… — the same report as a file (html, pdf, csv, xlsx, json)."""
+
+    def get(self, request, fmt):
+        f = outputs.get_format(fmt)
+        report = report_from_query(request.query_params, with_places=True)
+        body = f.render(report, outputs.municipality_outlines())
+        resp = HttpResponse(body, content_type=f.content_type)
+        stem = f"sistema_ciudades_{report.meta['year']}_{report.meta['basis']}"
+        if report.meta.get("scenario"):
+            stem += f"_{report.meta['scenario']['name']}"
+        resp["Content-Disposition"] = f'attachment; filename="{stem}.{f.extension}"'
+        return resp
+
+
+def _require_staff(request):
+    if not (request.user and request.user.is_staff):
+        raise PermissionDeniedError("Solo el personal autorizado puede importar datos o crear escenarios.")
+
+
+class Scenarios(APIView):
+    def get_permissions(self):
+        return [IsAuthenticated()] if self.request.method == "POST" else []
+
+    def get(self, request):
+        return Response([
+            {"name": s.name, "kind": s.kind, "horizon_year": s.horizon_year, "description": s.description,
+             "adjustments": list(s.adjustments.values("target_type", "target_code", "growth_pp"))}
+            for s in Scenario.objects.prefetch_related("adjustments")])
+
+    def post(self, request):
+        _require_staff(request)
+        d = request.data
+        adj = d.get("adjustments") or []
+        if isinstance(adj, str):
+            adj = parse_adjustments([a for a in adj.split(",") if a.strip()])
+        else:
+            adj = [(a["target_type"], a["target_code"], float(a["growth_pp"])) for a in adj]
+        sc = save_scenario(d.get("name", ""), d.get("kind", ""), d.get("horizon_year"), adj,
+                           d.get("description", ""), replace=str(d.get("replace", "")).lower() in ("1", "true"))
+        return Response({"name": sc.name, "kind": sc.kind, "horizon_year": sc.horizon_year}, status=201)
+
+
+class Matrices(APIView):
+    def get_permissions(self):
+        return [IsAuthenticated()] if self.request.method == "POST" else []
+
+    def get(self, request):
+        return Response([{"name": m.name, "kind": m.kind, "unit": m.unit, "source": m.source, "default": m.is_default,
+                          "size": len(m.codes)} for m in TravelMatrix.objects.all()])
+
+    def post(self, request):
+        _require_staff(request)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidParameter("Adjunte el archivo CSV de la matriz en el campo 'file'.")
+        m = loading.import_matrix(upload.read(), request.data.get("name", ""), request.data.get("kind", "time"),
+                                  request.data.get("source", ""), description=request.data.get("description", ""))
+        return Response({"name": m.name, "size": len(m.codes)}, status=201)
+
+
+class Functions(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        _require_staff(request)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidParameter("Adjunte el archivo CSV del inventario en el campo 'file'.")
+        inv = loading.import_functions(upload.read(), request.data.get("name", ""), request.data.get("source", ""),
+                                       demo=str(request.data.get("demo", "")).lower() in ("1", "true"))
+        return Response({"name": inv.name, "items": inv.items.count(), "demo": inv.is_demo}, status=201)

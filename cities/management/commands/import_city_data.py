@@ -1,0 +1,40 @@
+"""Import users' travel matrices, urban-function inventories and city attributes (CSV; see
+cities/services/loading.py for the formats). Everything is validated before one transaction."""
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+
+from geosig.errors import command_errors
+
+
+class Command(BaseCommand):
+    help = "Importa una matriz de viaje, un inventario de funciones urbanas o atributos de ciudades (CSV)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=["matrix", "functions", "attributes"])
+        parser.add_argument("csv", help="Archivo CSV.")
+        parser.add_argument("--name", default="", help="Nombre de la matriz o del inventario.")
+        parser.add_argument("--source", default="", help="Fuente de los datos (obligatoria).")
+        parser.add_argument("--matrix-kind", choices=["time", "distance"], default="time")
+        parser.add_argument("--default", action="store_true", help="Usar la matriz como predeterminada.")
+        parser.add_argument("--tolerance", type=float, default=0.05, help="Asimetría relativa tolerada.")
+        parser.add_argument("--demo", action="store_true", help="Marcar el inventario como DEMO (no real).")
+
+    def handle(self, *args, **o):
+        from cities.services import loading
+
+        path = Path(o["csv"])
+        with command_errors():
+            if not path.exists():
+                from geosig.errors import DataFileError
+
+                raise DataFileError(f"No existe el archivo {path}.")
+            if o["kind"] == "matrix":
+                m = loading.import_matrix(path, o["name"], o["matrix_kind"], o["source"], o["default"], o["tolerance"])
+                self.stdout.write(f"Matriz {m.name!r} importada: {len(m.codes)}×{len(m.codes)} ({m.unit}).")
+            elif o["kind"] == "functions":
+                inv = loading.import_functions(path, o["name"], o["source"], demo=o["demo"])
+                self.stdout.write(f"Inventario {inv}: {inv.items.count()} registros.")
+            else:
+                n = loading.import_attributes(path, o["source"])
+                self.stdout.write(f"{n} atributos importados.")

@@ -1,0 +1,103 @@
+"""Charts of the balance report as inline SVG (matplotlib, Agg backend): the page, the HTML file and the
+PDF all embed the same drawings, so no chart library or network access is needed."""
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from cities.services.balance import BalanceReport  # noqa: E402
+
+plt.rcParams.update({"font.size": 9, "svg.fonttype": "none", "axes.spines.top": False, "axes.spines.right": False})
+
+
+def _svg(fig, fmt: str = "svg") -> str:
+    """Inline markup: an <svg> element (page, HTML file) or a PNG <img> data URI (PDF: WeasyPrint renders
+    PNG faster and without warnings about matplotlib's SVG styles)."""
+    if fmt == "png":
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
+        plt.close(fig)
+        return f'<img alt="" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prolog/doctype: the SVG is inlined into HTML
+
+
+def rank_size_svg(r: BalanceReport, fmt: str = "svg") -> str:
+    pts = r.rank_size["points"]
+    rank = np.array([p["rank"] for p in pts], float)
+    size = np.array([p["size"] for p in pts], float)
+    gi, ols = r.rank_size["gabaix_ibragimov"], r.rank_size["ols"]
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    ax.loglog(rank, size, "o", ms=4, color="#0b6e4f", label="cabeceras")
+    for i, p in enumerate(pts[:5]):
+        ax.annotate(p["name"], (rank[i], size[i]), xytext=(4, 2), textcoords="offset points", fontsize=7)
+    xs = np.linspace(size.min(), size.max(), 50)
+    # ln(r − shift) = a − b ln S  →  r = shift + exp(a)·S^−b
+    ax.loglog(0.5 + np.exp(gi["intercept"]) * xs ** -gi["exponent"], xs, "-", color="#d95f02",
+              label=f"Gabaix–Ibragimov: b = {gi['exponent']:.3f} [{gi['ci_low']:.3f}, {gi['ci_high']:.3f}]")
+    ax.loglog(np.exp(ols["intercept"]) * xs ** -ols["exponent"], xs, "--", color="#7570b3",
+              label=f"MCO: b = {ols['exponent']:.3f}, R² = {ols['r2']:.3f}")
+    ax.set_xlabel("Rango (escala log)")
+    ax.set_ylabel(f"Población, {r.meta.get('population_unit', 'hab')} (escala log)")
+    ax.set_title(f"Rango-tamaño, {r.meta.get('label_short', '')}", fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    return _svg(fig, fmt)
+
+
+def lorenz_svg(r: BalanceReport, fmt: str = "svg") -> str:
+    x, y = np.array(r.lorenz["x"], float), np.array(r.lorenz["y"], float)
+    fig, ax = plt.subplots(figsize=(3.8, 3.6))
+    ax.plot([0, 1], [0, 1], color="#999", lw=0.8, label="igualdad")
+    ax.plot(x, y, color="#0b6e4f", lw=1.6, label=f"Lorenz (Gini = {r.lorenz['gini']:.3f})")
+    ax.fill_between(x, y, x, color="#0b6e4f", alpha=0.12)
+    ax.set_xlabel("Proporción acumulada de ciudades")
+    ax.set_ylabel("Proporción acumulada de población")
+    ax.set_aspect("equal")
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    return _svg(fig, fmt)
+
+
+def theil_svg(r: BalanceReport, fmt: str = "svg") -> str:
+    t = r.theil
+    fig, ax = plt.subplots(figsize=(4.2, 1.6))
+    ax.barh([0], [t["between"]], color="#d95f02", label=f"entre subregiones ({100 * t['between_share']:.1f} %)")
+    ax.barh([0], [t["within"]], left=[t["between"]], color="#1b9e77", label="dentro de subregiones")
+    ax.set_yticks([])
+    ax.set_xlabel(f"Theil T = {t['total']:.3f} (p entre = {t['p_value']:.3f})")
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.55), ncol=2)
+    return _svg(fig, fmt)
+
+
+def map_svg(r: BalanceReport, outlines=None, fmt: str = "svg") -> str:
+    """Static map for the PDF: municipality outlines (GeoJSON-like polygons), cabeceras sized by population,
+    centros poblados as dots, network links weighted by gravity."""
+    pts = {c["code"]: c for c in r.meta.get("map", [])}
+    fig, ax = plt.subplots(figsize=(5.5, 6.2))
+    for poly in outlines or []:
+        for ring in poly:
+            xy = np.asarray(ring)
+            ax.plot(xy[:, 0], xy[:, 1], color="#b8c4c8", lw=0.5)
+    for lk in r.links:
+        a, b = pts.get(lk["a"]), pts.get(lk["b"])
+        if a and b:
+            ax.plot([a["lon"], b["lon"]], [a["lat"], b["lat"]], color="#d95f02",
+                    lw=0.4 + 3 * (lk["gravity_rel"] or 0) ** 0.5, alpha=0.6)
+    if r.places:
+        ax.scatter([p["lon"] for p in r.places], [p["lat"] for p in r.places], s=2, color="#777", label="centros poblados")
+    pop = np.array([c["population"] for c in pts.values()])
+    ax.scatter([c["lon"] for c in pts.values()], [c["lat"] for c in pts.values()], s=8 + 600 * np.sqrt(pop / pop.max()),
+               color="#0b6e4f", alpha=0.7, edgecolor="white", lw=0.5, label="cabeceras (área ∝ población)")
+    ax.set_aspect(1 / np.cos(np.radians(4)))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(fontsize=7, frameon=False, loc="lower left", markerscale=0.4)
+    return _svg(fig, fmt)

@@ -1,0 +1,155 @@
+"""Report files from a ``BalanceReport``: a registry of formats (html, pdf, csv, xlsx, json), each a function
+report → bytes. The HTML file is self-contained: inline SVG charts and, for the interactive map, Leaflet's
+own JS/CSS inlined from the local static files (no CDN, opens offline)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
+
+from cities.services import charts
+from cities.services.balance import PARAM_DOCS, BalanceReport
+from geosig.errors import InvalidParameter
+
+
+def _context(report: BalanceReport, outlines=None, for_pdf=False) -> dict:
+    fig = "png" if for_pdf else "svg"
+    return {
+        "r": report,
+        "meta": report.meta,
+        "tables": report.tables,
+        "subregions": report.table("subregiones"),
+        "municipalities": report.table("municipios"),
+        "theil_table": report.table("theil"),
+        "scalogram": report.table("escalograma"),
+        "comparison": report.comparison,
+        "svg_rank_size": charts.rank_size_svg(report, fmt=fig),
+        "svg_lorenz": charts.lorenz_svg(report, fmt=fig),
+        "svg_theil": charts.theil_svg(report, fmt=fig),
+        "svg_map": charts.map_svg(report, outlines, fmt=fig) if for_pdf else "",
+        "params": [(k, PARAM_DOCS.get(k, k), v) for k, v in report.meta.get("params", {}).items()],
+        "for_pdf": for_pdf,
+    }
+
+
+def _static_text(path: str) -> str:
+    found = finders.find(path)
+    if not found:
+        raise InvalidParameter(f"Falta el archivo estático {path} (ejecute collectstatic).")
+    with open(found, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def map_data(report: BalanceReport, outlines=None) -> dict:
+    return {"cities": report.meta.get("map", []), "links": report.links, "places": report.places,
+            "outlines": outlines or []}
+
+
+def render_html(report: BalanceReport, outlines=None) -> bytes:
+    ctx = _context(report, outlines)
+    ctx.update({"leaflet_css": _static_text("leaflet/leaflet.css"), "leaflet_js": _static_text("leaflet/leaflet.js"),
+                "map_js": _static_text("cities/balance_map.js"), "map_data": map_data(report, outlines)})
+    return render_to_string("cities/report.html", ctx).encode("utf-8")
+
+
+def render_pdf(report: BalanceReport, outlines=None) -> bytes:
+    from weasyprint import HTML
+
+    html = render_to_string("cities/report.html", _context(report, outlines, for_pdf=True))
+    return HTML(string=html).write_pdf()
+
+
+def _meta_columns(report: BalanceReport) -> dict:
+    m = report.meta
+    return {"anio": m.get("year"), "base": m.get("basis"), "escenario": (m.get("scenario") or {}).get("name", ""),
+            "fuente_poblacion": m.get("population_source", ""), "fuente_viajes": m.get("travel_source", "")}
+
+
+def render_csv(report: BalanceReport, outlines=None) -> bytes:
+    """One tidy CSV with every table: tabla, fila, columna, valor, unidad + year, basis, scenario, sources."""
+    buf = io.StringIO()
+    meta = _meta_columns(report)
+    w = csv.writer(buf)
+    w.writerow(["tabla", "fila", "columna", "etiqueta", "valor", "unidad", *meta])
+    for t in report.all_tables():
+        for i, row in enumerate(t.rows, start=1):
+            rid = row.get("code") or row.get("key") or i
+            for key, label, unit in t.columns:
+                unit = row.get("unit", unit) if t.key in ("indicadores", "comparacion") and key in ("value", "a", "b", "change") else unit
+                w.writerow([t.key, rid, key, label, row.get(key), unit, *meta.values()])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 accents correctly
+
+
+def render_xlsx(report: BalanceReport, outlines=None) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "metadatos"
+    m = report.meta
+    for k, v in [("Sistema", m.get("label")), ("Año", m.get("year")), ("Base de población", m.get("basis_label")),
+                 ("Fuente de población", m.get("population_source")), ("Matriz de viaje", m.get("travel_matrix")),
+                 ("Fuente de la matriz", m.get("travel_source")), ("Unidad de la matriz", m.get("travel_unit")),
+                 ("Centros poblados", m.get("centres_note")),
+                 ("Escenario", (m.get("scenario") or {}).get("name", "—")),
+                 ("Inventario de funciones", (m.get("functions") or {}).get("inventory", "ninguno importado"))]:
+        ws.append([k, v])
+    ws.append([])
+    ws.append(["Parámetro", "Descripción", "Valor"])
+    for k, v in m.get("params", {}).items():
+        ws.append([k, PARAM_DOCS.get(k, k), v])
+    for t in report.all_tables():
+        sh = wb.create_sheet(t.key[:31])
+        sh.append([f"{t.title} — {m.get('label', '')}"])
+        sh["A1"].font = Font(bold=True)
+        sh.append([lab + (f" ({u})" if u else "") for _, lab, u in t.columns])
+        for row in t.rows:
+            sh.append([row.get(k) for k, _, _ in t.columns])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def render_json(report: BalanceReport, outlines=None) -> bytes:
+    return json.dumps(report.as_dict(), ensure_ascii=False, default=str).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class ReportFormat:
+    render: Callable[..., bytes]
+    content_type: str
+    extension: str
+
+
+FORMATS = {
+    "html": ReportFormat(render_html, "text/html; charset=utf-8", "html"),
+    "pdf": ReportFormat(render_pdf, "application/pdf", "pdf"),
+    "csv": ReportFormat(render_csv, "text/csv; charset=utf-8", "csv"),
+    "xlsx": ReportFormat(render_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "json": ReportFormat(render_json, "application/json", "json"),
+}
+
+
+def get_format(name: str) -> ReportFormat:
+    if name not in FORMATS:
+        raise InvalidParameter(f"Formato desconocido {name!r}; válidos: {', '.join(FORMATS)}.")
+    return FORMATS[name]
+
+
+def municipality_outlines() -> list:
+    """Simplified municipal outlines as lists of rings [[lon, lat], ...] (for the maps)."""
+    from territorial.models import Municipality
+
+    out = []
+    for g in Municipality.objects.order_by("divipola").values_list("geom_simplified", flat=True):
+        rings = []
+        for poly in g:
+            rings.extend([list(map(list, ring.coords)) for ring in poly])
+        out.append([[[round(x, 5), round(y, 5)] for x, y in ring] for ring in rings])
+    return out

@@ -1,0 +1,39 @@
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from cities.api import report_from_query
+from cities.models import Scenario, TravelMatrix
+from cities.services import outputs
+from cities.services.report import BASES, available_years
+from geosig.errors import GeoSIGError
+
+
+def balance_page(request):
+    """"Sistema de ciudades": the balance report for the chosen year / basis / scenario, rendered server-side
+    (same template as the HTML report), with the Leaflet map fed through json_script."""
+    q = request.GET
+    ctx = {
+        "bases": [(k, v[1]) for k, v in BASES.items()],
+        "years": {b: available_years(b) for b in BASES},
+        "scenarios": list(Scenario.objects.all()),
+        "matrices": list(TravelMatrix.objects.all()),
+        "formats": list(outputs.FORMATS),
+        "q": {"year": q.get("year", ""), "basis": q.get("basis", "cabecera"), "scenario": q.get("scenario", ""),
+              "compare": q.get("compare", ""), "matrix": q.get("matrix", "")},
+        "query_string": request.GET.urlencode(),
+    }
+    status = 200
+    try:
+        report = report_from_query(q, with_places=True)
+        outlines = outputs.municipality_outlines()
+        ctx.update(outputs._context(report))
+        data = outputs.map_data(report, outlines)
+        data["labels"] = {"hours": "h", "inhabitants": _("hab"), "toIntermediate": _("h a ciudad intermedia"),
+                          "legendTitle": _("Sistema de ciudades"), "cities": _("Cabeceras (área ∝ población)"),
+                          "places": _("Otros centros poblados"), "links": _("Red (grosor ∝ gravedad)")}
+        ctx["map_data"] = data
+        ctx["q"]["year"] = str(report.meta["year"])
+    except GeoSIGError as exc:
+        ctx["error"] = exc.message
+        status = exc.status if 400 <= exc.status < 500 else 400
+    return render(request, "cities/balance.html", ctx, status=status)
