@@ -85,5 +85,6 @@ $M collectstatic --noinput -v 0
 $M fetch_data
 if [ "${GEOSIG_SKIP_LOAD:-0}" != 1 ]; then
   $M load_territory
+  $M load_cities
 fi
 log "Listo."
