@@ -1,0 +1,281 @@
+"""Least-cost corridors between core areas, in the manner of Linkage Mapper (McRae & Kavanagh 2011).
+
+Steps (all on one validated resistance grid, costs as in ``costdistance``):
+
+1. One multi-source Dijkstra from all cores at once gives the cost allocation (which core is cheapest to
+   reach each cell) and the CWD to the nearest core. Two cores are *adjacent* when their allocation zones
+   touch (8 neighbours). The cheapest crossing of the shared zone boundary, CWD(u) + step(u, v) + CWD(v),
+   is an upper bound U_AB of the least-cost distance LCD_AB.
+2. For each core A, CWD_A is computed only up to ``max_B U_AB + width`` (the cost cut-off): no cell beyond
+   it can lie in a corridor of width ``width``. Cores run in parallel threads (the solver releases the GIL).
+3. For each adjacent pair: LCD_AB = min of CWD_A over the cells of B; the least-cost path (LCP) is traced
+   back from that cell along A's predecessors; the normalised least-cost corridor is
+   NLCC_AB = CWD_A + CWD_B − LCD_AB (0 on the LCP, ≥ 0 elsewhere). Pairs are mosaicked by minimum; the
+   link that gives the minimum is kept per cell so truncated corridors can be cut out per link.
+4. Link table: Euclidean distance between the nearest cells of the two cores (edge to edge, cell centres),
+   LCD (cost-weighted distance), LCP length, CWD:Euclidean and CWD:path-length ratios. A link is dropped
+   (kept in the table with its reason) when its LCD exceeds ``max_link_cwd`` or its LCP passes through a
+   third core (the two shorter links through that core represent it), as Linkage Mapper does.
+"""
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from geosig.errors import InvalidParameter
+
+from .costdistance import SQRT2, cost_distance, path_length, trace_path, validate_resistance
+
+STATUS_LABELS = {
+    "ok": "vínculo válido",
+    "too_long": "descartado: distancia de costo mayor que el máximo",
+    "through_core": "descartado: la ruta atraviesa otro núcleo",
+    "no_path": "sin ruta (barreras)",
+    "touching": "núcleos contiguos (corredor de longitud cero)",
+}
+
+
+class Cancelled(Exception):
+    """Raised from inside a run when its cancel flag is set; callers discard partial results."""
+
+
+@dataclass
+class Link:
+    a: int
+    b: int
+    status: str
+    lcd: float = math.inf  # least-cost distance (cost units)
+    euclid: float = math.nan  # edge-to-edge Euclidean distance (CRS units)
+    path_len: float = math.nan
+    via: int | None = None  # third core crossed by the LCP
+    path: np.ndarray | None = None  # (k, 2) rows/cols from B's edge to A's edge
+
+    @property
+    def cwd_to_euclid(self) -> float:
+        return self.lcd / self.euclid if self.euclid and np.isfinite(self.lcd) else math.nan
+
+    @property
+    def cwd_to_path(self) -> float:
+        return self.lcd / self.path_len if self.path_len and np.isfinite(self.lcd) else math.nan
+
+    @property
+    def kept(self) -> bool:
+        return self.status in ("ok", "touching")
+
+
+@dataclass
+class CorridorResult:
+    cell_size: float
+    width: float
+    alloc: np.ndarray  # int32 label of the cheapest core (0 = unreachable)
+    cwd_min: np.ndarray  # CWD to the nearest core
+    cwd: dict[int, np.ndarray]  # per-core CWD, bounded by its cut-off (+inf beyond)
+    links: list[Link]
+    corridor: np.ndarray  # NLCC mosaic (min over kept links), +inf outside every bounded CWD
+    corridor_link: np.ndarray  # int32, 1-based index into ``links`` giving the minimum; 0 = none
+    notes: list[str] = field(default_factory=list)
+
+    def truncated(self) -> np.ndarray:
+        """Mask of cells inside a corridor of the configured width."""
+        return self.corridor <= self.width
+
+    def link_rows(self, names: dict[int, str] | None = None) -> list[dict]:
+        names = names or {}
+        out = []
+        for i, lk in enumerate(self.links, start=1):
+            out.append({
+                "link_id": i, "core_a": lk.a, "core_b": lk.b,
+                "name_a": names.get(lk.a, str(lk.a)), "name_b": names.get(lk.b, str(lk.b)),
+                "status": lk.status, "status_label": STATUS_LABELS[lk.status],
+                "euclid_dist": lk.euclid, "cwd": lk.lcd, "lcp_length": lk.path_len,
+                "cwd_to_euclid": lk.cwd_to_euclid, "cwd_to_path": lk.cwd_to_path,
+                "via_core": lk.via,
+            })
+        return out
+
+
+def _check_cores(res: np.ndarray, cores: np.ndarray) -> list[int]:
+    if cores.shape != res.shape:
+        raise InvalidParameter(f"La grilla de núcleos ({cores.shape}) no coincide con la de resistencia ({res.shape}).")
+    labels = [int(v) for v in np.unique(cores) if v > 0]
+    if len(labels) < 2:
+        raise InvalidParameter(
+            f"Se necesitan al menos dos núcleos dentro del área para trazar corredores; hay {len(labels)}."
+        )
+    blocked = [lab for lab in labels if not np.isfinite(res[cores == lab]).any()]
+    if blocked:
+        raise InvalidParameter(
+            "Estos núcleos caen enteros sobre barreras o celdas sin dato y no pueden conectarse: "
+            + ", ".join(map(str, blocked)) + ".", cores=blocked,
+        )
+    return labels
+
+
+def adjacency(alloc: np.ndarray, dist: np.ndarray, res: np.ndarray, cell_size: float) -> dict[tuple[int, int], float]:
+    """Pairs of cores whose allocation zones touch → cheapest boundary crossing (an upper bound of their LCD)."""
+    best: dict[tuple[int, int], float] = {}
+    rows, cols = alloc.shape
+    # (slice of u, slice of v, step length): right, down, down-right, down-left.
+    shifts = [
+        ((slice(None), slice(0, cols - 1)), (slice(None), slice(1, cols)), 1.0),
+        ((slice(0, rows - 1), slice(None)), (slice(1, rows), slice(None)), 1.0),
+        ((slice(0, rows - 1), slice(0, cols - 1)), (slice(1, rows), slice(1, cols)), SQRT2),
+        ((slice(0, rows - 1), slice(1, cols)), (slice(1, rows), slice(0, cols - 1)), SQRT2),
+    ]
+    for su, sv, step in shifts:
+        au, av = alloc[su], alloc[sv]
+        m = (au != av) & (au > 0) & (av > 0)
+        if not m.any():
+            continue
+        a, b = au[m], av[m]
+        u = dist[su][m] + dist[sv][m] + step * cell_size * 0.5 * (res[su][m] + res[sv][m])
+        lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+        key = lo * (1 << 32) + hi
+        order = np.lexsort((u, key))
+        key, u = key[order], u[order]
+        first = np.r_[True, key[1:] != key[:-1]]
+        for k, val in zip(key[first], u[first]):
+            pair = (int(k >> 32), int(k & 0xFFFFFFFF))
+            if val < best.get(pair, math.inf):
+                best[pair] = float(val)
+    return best
+
+
+def _edge_cells(mask: np.ndarray) -> np.ndarray:
+    """(row, col) of the cells of ``mask`` that touch a non-mask cell (enough for edge-to-edge distances)."""
+    inner = mask.copy()
+    inner[1:, :] &= mask[:-1, :]
+    inner[:-1, :] &= mask[1:, :]
+    inner[:, 1:] &= mask[:, :-1]
+    inner[:, :-1] &= mask[:, 1:]
+    edge = mask & ~inner
+    return np.argwhere(edge)
+
+
+def corridors(
+    resistance: np.ndarray,
+    cores: np.ndarray,
+    cell_size: float,
+    width: float,
+    max_link_cwd: float | None = None,
+    threads: int = 2,
+    progress: Callable[[int, str], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    validated: bool = False,
+) -> CorridorResult:
+    """Run the whole least-cost-corridor analysis (see module docstring).
+
+    ``resistance``: 2-D array (barriers NaN/inf); ``cores``: int array, 0 = no core, k > 0 = core id;
+    ``width``: corridor truncation width in cost units (also sets the CWD cut-off); ``max_link_cwd``: links
+    with a larger LCD are dropped as too long (None = no limit).
+    """
+    if width is None or not width > 0:
+        raise InvalidParameter(f"El ancho de corte del corredor debe ser > 0 en unidades de costo (llegó {width}).")
+    if max_link_cwd is not None and not max_link_cwd > 0:
+        raise InvalidParameter(f"La distancia de costo máxima de un vínculo debe ser > 0 (llegó {max_link_cwd}).")
+    progress = progress or (lambda pct, msg: None)
+    cancelled = cancelled or (lambda: False)
+    res = resistance if validated else validate_resistance(resistance)
+    cores = np.ascontiguousarray(cores, dtype=np.int32)
+    labels = _check_cores(res, cores)
+    notes: list[str] = []
+
+    progress(2, "Asignación de costo desde todos los núcleos")
+    full = cost_distance(res, cores, cell_size, allocation=True, validated=True)
+    if cancelled():
+        raise Cancelled()
+    adj = adjacency(full.alloc, full.dist, res, cell_size)
+    # A core none of whose zone touches another's is isolated by barriers.
+    linked = {c for pair in adj for c in pair}
+    isolated = [lab for lab in labels if lab not in linked]
+    if not adj:
+        raise InvalidParameter(
+            "Ningún par de núcleos tiene una ruta entre sí: las barreras o celdas sin dato los separan por completo."
+        )
+    if isolated:
+        notes.append("Núcleos sin ruta hacia ningún otro (aislados por barreras): " + ", ".join(map(str, isolated)) + ".")
+
+    cutoff = {}
+    for (a, b), u in adj.items():
+        limit = u if max_link_cwd is None else min(u, max_link_cwd)
+        for c in (a, b):
+            cutoff[c] = max(cutoff.get(c, 0.0), limit + width)
+
+    per_core: dict[int, np.ndarray] = {}
+    pred: dict[int, np.ndarray] = {}
+    todo = sorted(cutoff)
+    done = 0
+
+    def one(lab: int):
+        if cancelled():
+            return lab, None
+        r = cost_distance(res, (cores == lab).astype(np.int32), cell_size, cutoff=cutoff[lab],
+                          predecessors=True, validated=True)
+        return lab, r
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for lab, r in pool.map(one, todo):
+            if r is None or cancelled():
+                raise Cancelled()
+            per_core[lab], pred[lab] = r.dist, r.pred
+            done += 1
+            progress(5 + int(75 * done / len(todo)), f"Distancia de costo del núcleo {lab} ({done}/{len(todo)})")
+
+    progress(82, "Vínculos, rutas de menor costo y corredores")
+    core_cells = {lab: np.argwhere(cores == lab) for lab in labels}
+    edge_cells = {lab: _edge_cells(cores == lab) for lab in labels}
+    xy = lambda rc: rc[:, ::-1] * cell_size  # noqa: E731 - row/col → map distance units (relative)
+    links: list[Link] = []
+    for (a, b) in sorted(adj):
+        cwd_a = per_core[a]
+        rb, cb = core_cells[b][:, 0], core_cells[b][:, 1]
+        vals = cwd_a[rb, cb]
+        i = int(np.argmin(vals))
+        lcd = float(vals[i])
+        ea, eb = edge_cells[a], edge_cells[b]
+        euclid = float(cKDTree(xy(ea)).query(xy(eb), k=1)[0].min())
+        if not np.isfinite(lcd):
+            # Beyond the cut-off, which is only lower than the boundary bound when max_link_cwd is set.
+            links.append(Link(a, b, "too_long" if max_link_cwd is not None else "no_path", euclid=euclid))
+            continue
+        path = trace_path(pred[a], (rb[i], cb[i]))
+        plen = path_length(path, cell_size)
+        on_path = cores[path[:, 0], path[:, 1]]
+        others = [int(v) for v in np.unique(on_path) if v not in (0, a, b)]
+        if max_link_cwd is not None and lcd > max_link_cwd:
+            status = "too_long"
+        elif others:
+            status = "through_core"
+        elif len(path) <= 2 and euclid <= cell_size * SQRT2 + 1e-9:
+            status = "touching"
+        else:
+            status = "ok"
+        links.append(Link(a, b, status, lcd, euclid, plen, others[0] if others else None, path))
+    touching = [lk for lk in links if lk.status == "touching"]
+    if touching:
+        notes.append(
+            "Núcleos contiguos (se tocan; su corredor tiene longitud cero): "
+            + ", ".join(f"{lk.a}–{lk.b}" for lk in touching) + "."
+        )
+
+    if cancelled():
+        raise Cancelled()
+    corridor = np.full(res.shape, np.inf)
+    corridor_link = np.zeros(res.shape, np.int32)
+    for idx, lk in enumerate(links, start=1):
+        if lk.status != "ok":
+            continue
+        nlcc = per_core[lk.a] + per_core[lk.b]
+        nlcc -= lk.lcd
+        # Only rounding can make it negative (≈ -1e-12 on the LCP): clamp so the mosaic reads 0 there.
+        np.maximum(nlcc, 0.0, out=nlcc)
+        better = nlcc < corridor
+        corridor[better] = nlcc[better]
+        corridor_link[better] = idx
+    progress(95, "Corredores listos")
+    return CorridorResult(cell_size, width, full.alloc, full.dist, per_core, links, corridor, corridor_link, notes)
