@@ -1,0 +1,56 @@
+import pytest
+
+
+@pytest.fixture
+def client_(client, cities):
+    return client
+
+
+def test_balance_api_shape(client_):
+    r = client_.get("/api/v1/cities/balance/?year=2018&basis=cabecera")
+    assert r.status_code == 200
+    d = r.json()
+    assert set(d) >= {"meta", "measures", "rank_size", "lorenz", "theil", "tables", "links"}
+    assert d["meta"]["year"] == 2018 and d["meta"]["basis"] == "cabecera" and d["meta"]["population_source"]
+    gini = next(m for m in d["measures"] if m["key"] == "gini")
+    assert gini["unit"] == "0–1" and 0 < gini["value"] < 1
+    assert d["tables"]["municipios"]["rows"][0]["name"] == "Cali"
+    assert {c["key"] for c in d["tables"]["subregiones"]["columns"]} >= {"population_share_pct", "area_share_pct",
+                                                                          "intermediate_cities", "weighted_hansen"}
+    assert d["rank_size"]["gabaix_ibragimov"]["n"] == 42
+    assert len(d["lorenz"]["x"]) == 43
+
+
+@pytest.mark.parametrize("q, msg", [("year=1990", "1990"), ("basis=x", "Base"), ("year=dos", "entero"),
+                                    ("basis=total&scenario=ninguno", "Escenario"),
+                                    ("gravity_beta=-1", "gravity_beta")])
+def test_balance_api_errors_are_400_json(client_, q, msg):
+    r = client_.get("/api/v1/cities/balance/?" + q)
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_parameter" and msg in r.json()["detail"]
+
+
+def test_report_download_csv(client_):
+    r = client_.get("/api/v1/cities/balance/report.csv?year=2018")
+    assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
+    r = client_.get("/api/v1/cities/balance/report.doc?year=2018")
+    assert r.status_code == 400 and "válidos: html, pdf, csv, xlsx, json" in r.json()["detail"]
+
+
+def test_scenario_post_requires_staff(client_, django_user_model):
+    assert client_.post("/api/v1/cities/scenarios/", {"name": "x", "kind": "trend", "horizon_year": 2030}).status_code in (401, 403)
+    staff = django_user_model.objects.create_user("ana", password="x", is_staff=True)
+    client_.force_login(staff)
+    r = client_.post("/api/v1/cities/scenarios/", {"name": "opt", "kind": "optimistic", "horizon_year": 2030,
+                                                   "adjustments": "norte=0.5"})
+    assert r.status_code == 201
+    assert client_.get("/api/v1/cities/scenarios/").json()[0]["adjustments"][0]["growth_pp"] == 0.5
+    r = client_.get("/api/v1/cities/balance/?basis=total&scenario=opt")
+    assert r.status_code == 200 and r.json()["meta"]["year"] == 2030
+
+
+def test_page_renders_and_shows_errors(client_):
+    r = client_.get("/ciudades/?year=2018&basis=cabecera")
+    assert r.status_code == 200 and "Sistema de ciudades" in r.content.decode()
+    r = client_.get("/ciudades/?year=1990")
+    assert r.status_code == 400 and "1990" in r.content.decode()
