@@ -1,0 +1,99 @@
+"""Overlay summary against hand-computable answers (shapes built exactly in EPSG:9377)."""
+import geopandas as gpd
+import pytest
+import shapely
+from django.contrib.gis.geos import GEOSGeometry
+
+from geosig.errors import InvalidGeometry, InvalidParameter, NotFound, OutsideValle
+from layers import hooks
+from layers.services.importing import import_layer
+from layers.services.overlay import overlay_summary
+from tests.layers.conftest import X0, Y0, square_9377, to_4326, write_vector
+
+pytestmark = pytest.mark.django_db
+
+
+def _geojson_9377(geom):
+    return shapely.geometry.mapping(to_4326([geom]).iloc[0])
+
+
+@pytest.fixture
+def layers(tmp_path):
+    # polygons: A = 10 km square, half inside the area below; B = 2 km square wholly inside
+    polys = gpd.GeoDataFrame({"clase": ["A", "B"]},
+                             geometry=to_4326([square_9377(0, 0, 10_000), square_9377(-4000, 1000, 2000)]), crs=4326)
+    import_layer(write_vector(tmp_path / "cob.geojson", polys, "GeoJSON"))
+    # a line crossing the area: 20 km long, 10 km inside
+    line = shapely.LineString([(X0 - 10_000, Y0 + 5000), (X0 + 10_000, Y0 + 5000)])
+    lines = gpd.GeoDataFrame({"tipo": ["río", "vía"]}, geometry=to_4326(
+        [line, shapely.LineString([(X0 + 20_000, Y0), (X0 + 30_000, Y0)])]), crs=4326)
+    import_layer(write_vector(tmp_path / "red.geojson", lines, "GeoJSON"))
+    pts = gpd.GeoDataFrame({"cat": ["x", "x", "y"]}, geometry=to_4326(
+        [shapely.Point(X0 - 100, Y0 + 100), shapely.Point(X0 + 6000, Y0 + 100), shapely.Point(X0 - 1000, Y0 + 9000)]),
+        crs=4326)
+    import_layer(write_vector(tmp_path / "pts.geojson", pts, "GeoJSON"))
+
+
+AREA = shapely.box(X0 - 5000, Y0, X0 + 5000, Y0 + 10_000)  # 100 km², left half of A inside
+
+
+def test_areas_and_percentages_against_hand_computation(layers):
+    out = overlay_summary(_geojson_9377(AREA))
+    assert out["area"]["area_m2"] == pytest.approx(1e8, rel=1e-7)
+    by = {l["slug"]: l for l in out["layers"]}
+    cob = {c["value"]: c for c in by["cob"]["classes"]}
+    assert cob["A"]["area_m2"] == pytest.approx(5e7, rel=1e-6)  # cut at the edge (intersection)
+    assert cob["A"]["pct_of_area"] == pytest.approx(50.0, rel=1e-6)
+    assert cob["B"]["area_m2"] == pytest.approx(4e6, rel=1e-6)  # wholly inside (stored area)
+    assert cob["B"]["pct_of_area"] == pytest.approx(4.0, rel=1e-6)
+    assert by["cob"]["pct_of_area"] == pytest.approx(54.0, rel=1e-6)
+    red = {c["value"]: c for c in by["red"]["classes"]}
+    assert by["red"]["measure"] == "length_m" and list(red) == ["río"]
+    assert red["río"]["length_m"] == pytest.approx(10_000, rel=1e-6)
+    pts = {c["value"]: c["count"] for c in by["pts"]["classes"]}
+    assert pts == {"x": 1, "y": 1}  # the "x" point at X0+6000 m lies east of the area
+
+
+def test_overlay_only_selected_layers_and_unknown_layer(layers):
+    out = overlay_summary(_geojson_9377(AREA), layers=["cob"])
+    assert [l["slug"] for l in out["layers"]] == ["cob"]
+    with pytest.raises(NotFound, match="nada"):
+        overlay_summary(_geojson_9377(AREA), layers=["cob", "nada"])
+
+
+def test_overlay_by_code_through_the_hook(layers):
+    hooks.register_area_resolver("prueba", "Prueba", lambda code: GEOSGeometry(
+        to_4326([AREA]).iloc[0].wkt, srid=4326) if code == "1" else None, lambda: [("1", "Área uno")])
+    try:
+        out = overlay_summary({"kind": "prueba", "code": "1"})
+        assert out["area"]["label"] == "Prueba: Área uno"
+        assert out["area"]["area_m2"] == pytest.approx(1e8, rel=1e-7)
+        with pytest.raises(NotFound, match="«prueba» con código «2»"):
+            overlay_summary({"kind": "prueba", "code": "2"})
+        with pytest.raises(InvalidParameter, match="Valores válidos: .*prueba"):
+            overlay_summary({"kind": "barrio", "code": "1"})
+    finally:
+        hooks.AREA_RESOLVERS.pop("prueba")
+
+
+def test_overlay_of_a_municipality_uses_its_registered_geometry(territory, layers):
+    from territorial.models import Municipality
+
+    cali = Municipality.objects.get(divipola="76001")
+    out = overlay_summary({"kind": "municipio", "code": "76001"}, layers=["cob"])
+    assert out["area"]["area_km2"] == pytest.approx(cali.area_km2, rel=1e-6)
+    assert "Cali" in out["area"]["label"]
+
+
+def test_bad_overlay_polygons():
+    with pytest.raises(InvalidGeometry, match="Self-intersection"):
+        overlay_summary({"type": "Polygon", "coordinates": [
+            [[-76.5, 3.4], [-76.4, 3.5], [-76.4, 3.4], [-76.5, 3.5], [-76.5, 3.4]]]})
+    with pytest.raises(InvalidGeometry, match="Se esperaba un polígono"):
+        overlay_summary({"type": "Point", "coordinates": [-76.5, 3.4]})
+    with pytest.raises(OutsideValle):
+        overlay_summary({"type": "Polygon", "coordinates": [[[-74, 4], [-73.9, 4], [-73.9, 4.1], [-74, 4]]]})
+    with pytest.raises(InvalidGeometry, match="GeoJSON"):
+        overlay_summary('{"type": "Polygon", "coordinates": "nope"}')
+    with pytest.raises(InvalidParameter, match="Falta la geometría"):
+        overlay_summary(None)
