@@ -40,6 +40,7 @@
     bounds.push([c.lat, c.lon]);
   });
   if (bounds.length) map.fitBounds(bounds, { padding: [10, 10] });
+  document.body.dataset.citiesMap = "ready"; // for tests and screenshots
   if (window.GeoSIG) {
     GeoSIG.legend(map, t.legendTitle || "", [
       { color: "#0b6e4f", label: t.cities || "" }, { color: "#555", label: t.places || "" },

@@ -1,0 +1,34 @@
+"""The "Sistema de ciudades" page in headless Chromium: map drawn from local assets, the computed Gini shown."""
+import pytest
+from django.utils.formats import number_format
+
+from tests.conftest import external_requests
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_balance_page(page, live_server, loaded_territory_tx):
+    from cities.services.loading import load_cities
+    from cities.services.report import balance_report
+
+    load_cities()
+    expected = balance_report(2018, "cabecera").measure("gini").value
+    page.goto(live_server.url + "/ciudades/?year=2018&basis=cabecera")
+    page.wait_for_selector("body[data-cities-map=ready]", timeout=20000)
+    cell = page.locator("#measures tr[data-key=gini] td.num")
+    assert float(cell.get_attribute("data-value")) == pytest.approx(expected)
+    shown = cell.inner_text().strip()
+    assert shown == number_format(round(expected, 4), 4, use_l10n=True, force_grouping=True).rstrip("0")
+    # 42 cabeceras + 527 centros poblados drawn as circle markers; network links as polylines
+    assert page.locator("path.leaflet-interactive").count() >= 569
+    assert "Cali" in page.inner_text("table[data-table=municipios] tbody tr:first-child")
+    assert page.locator("svg").count() >= 3  # rank-size, Lorenz, Theil charts inline
+
+    # switching to total population 2024 compared with 2012 shows the comparison table
+    page.select_option("#basis", "total")
+    page.select_option("#year", "2024")
+    page.select_option("#compare", "2012")
+    page.click("#cities-form button[type=submit]")
+    page.wait_for_selector("#comparison")
+    assert "2012" in page.inner_text("#comparison") and "2024" in page.inner_text("#comparison")
+    assert external_requests(page, live_server) == []
