@@ -86,5 +86,6 @@ $M fetch_data
 if [ "${GEOSIG_SKIP_LOAD:-0}" != 1 ]; then
   $M load_territory
   $M load_cities
+  $M load_layers
 fi
 log "Listo."

@@ -579,7 +579,8 @@ def prepare_raster(src: RasterSource, opts: Options, tmp: Path) -> dict:
         except Exception as exc:
             raise DataFileError(f"No se pudo convertir «{opts.original_name}» a COG: {_clean(exc)}.") from exc
     with rasterio.open(cog) as out:
-        step = max(1, int(np.ceil(max(out.width, out.height) / 2048)))
+        # exact statistics up to 25 Mpx (≈100 MB as float32); above, from a reduced read (and said so)
+        step = 1 if out.width * out.height <= 25_000_000 else int(np.ceil(max(out.width, out.height) / 4096))
         arr = out.read(1, masked=True, out_shape=(max(1, out.height // step), max(1, out.width // step)))
         if arr.count() == 0:
             raise DataFileError(f"El ráster «{opts.original_name}» no tiene ningún píxel con datos. Nada se guardó.")
