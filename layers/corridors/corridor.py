@@ -20,6 +20,7 @@ Steps (all on one validated resistance grid, costs as in ``costdistance``):
 from __future__ import annotations
 
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
@@ -211,11 +212,15 @@ def corridors(
     todo = sorted(cutoff)
     done = 0
 
+    local = threading.local()
+
     def one(lab: int):
         if cancelled():
             return lab, None
+        if not hasattr(local, "scratch"):
+            local.scratch = {}
         r = cost_distance(res, (cores == lab).astype(np.int32), cell_size, cutoff=cutoff[lab],
-                          predecessors=True, validated=True)
+                          predecessors=True, validated=True, scratch=local.scratch)
         return lab, r
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
@@ -227,8 +232,25 @@ def corridors(
             progress(5 + int(75 * done / len(todo)), f"Distancia de costo del núcleo {lab} ({done}/{len(todo)})")
 
     progress(82, "Vínculos, rutas de menor costo y corredores")
-    core_cells = {lab: np.argwhere(cores == lab) for lab in labels}
-    edge_cells = {lab: _edge_cells(cores == lab) for lab in labels}
+    flat = np.flatnonzero(cores)
+    flat_lab = cores.ravel()[flat]
+    order = np.argsort(flat_lab, kind="stable")
+    flat, flat_lab = flat[order], flat_lab[order]
+    bounds = np.searchsorted(flat_lab, labels + [labels[-1] + 1])
+    core_cells = {lab: np.column_stack(np.unravel_index(flat[bounds[i]:bounds[i + 1]], cores.shape))
+                  for i, lab in enumerate(labels)}
+    edge_cells = {}
+    for lab, cc in core_cells.items():
+        r0, c0 = cc.min(axis=0)
+        r1, c1 = cc.max(axis=0) + 1
+        # Pad by one False cell: the window's border must count as "outside" the core.
+        edge_cells[lab] = _edge_cells(np.pad(cores[r0:r1, c0:c1] == lab, 1)) + (r0 - 1, c0 - 1)
+    # Bounding box of each core's finite (within cut-off) CWD: a pair's NLCC lives in the intersection.
+    boxes = {}
+    for lab, d in per_core.items():
+        fin = np.isfinite(d)
+        rows_any, cols_any = np.flatnonzero(fin.any(axis=1)), np.flatnonzero(fin.any(axis=0))
+        boxes[lab] = (rows_any[0], rows_any[-1] + 1, cols_any[0], cols_any[-1] + 1)
     xy = lambda rc: rc[:, ::-1] * cell_size  # noqa: E731 - row/col → map distance units (relative)
     links: list[Link] = []
     for (a, b) in sorted(adj):
@@ -270,12 +292,15 @@ def corridors(
     for idx, lk in enumerate(links, start=1):
         if lk.status != "ok":
             continue
-        nlcc = per_core[lk.a] + per_core[lk.b]
+        ba, bb = boxes[lk.a], boxes[lk.b]
+        win = (slice(max(ba[0], bb[0]), min(ba[1], bb[1])), slice(max(ba[2], bb[2]), min(ba[3], bb[3])))
+        nlcc = per_core[lk.a][win] + per_core[lk.b][win]
         nlcc -= lk.lcd
         # Only rounding can make it negative (≈ -1e-12 on the LCP): clamp so the mosaic reads 0 there.
         np.maximum(nlcc, 0.0, out=nlcc)
-        better = nlcc < corridor
-        corridor[better] = nlcc[better]
-        corridor_link[better] = idx
+        cur = corridor[win]
+        better = nlcc < cur
+        cur[better] = nlcc[better]
+        corridor_link[win][better] = idx
     progress(95, "Corredores listos")
     return CorridorResult(cell_size, width, full.alloc, full.dist, per_core, links, corridor, corridor_link, notes)
