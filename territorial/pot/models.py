@@ -78,6 +78,19 @@ class Zone(models.Model):
         return f"{self.get_soil_class_display()} {self.name}".strip()
 
 
+class ZonePiece(models.Model):
+    """ST_Subdivide pieces of ``Zone.geom_m`` (≤ 256 vertices), rewritten on every save: the conflict
+    joins run on small indexed pieces instead of whole zones (a rural zone can have ~30 000 vertices)."""
+
+    zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="pieces")
+    plan_id_copy = models.BigIntegerField(db_index=True)  # denormalised: filter pieces by plan without a join
+    geom_m = models.PolygonField(srid=9377)
+
+    class Meta:
+        verbose_name = _("pieza de zona")
+        verbose_name_plural = _("piezas de zonas")
+
+
 class PlanVersion(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField(_("versión"))
@@ -177,6 +190,6 @@ class DeterminantRule(models.Model):
 
 
 __all__ = [
-    "PlannerAssignment", "Plan", "Zone", "PlanVersion", "ReviewComment",
+    "PlannerAssignment", "Plan", "Zone", "ZonePiece", "PlanVersion", "ReviewComment",
     "Determinant", "DeterminantPiece", "DeterminantRule",
 ]

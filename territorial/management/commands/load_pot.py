@@ -1,0 +1,19 @@
+"""python manage.py load_pot [--force] — determinants, Cali's real (partial) plan and the demo plans."""
+from django.core.management.base import BaseCommand
+
+from geosig.errors import command_errors
+
+
+class Command(BaseCommand):
+    help = "Carga los determinantes ambientales, el plan real parcial de Cali y los planes DEMO (idempotente)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="recalcular determinantes y regenerar los planes demo")
+        parser.add_argument("--slope-threshold", type=float, default=None, help="umbral de pendiente alta (grados)")
+
+    def handle(self, *args, **opts):
+        from territorial.pot.services.loading import load_pot
+
+        with command_errors():
+            report = load_pot(force=opts["force"], slope_threshold_deg=opts["slope_threshold"])
+        self.stdout.write(str(report))

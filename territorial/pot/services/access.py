@@ -1,0 +1,93 @@
+"""Who may see and do what with POT plans. Roles are Django groups (created by migration 0004)."""
+from __future__ import annotations
+
+from django.db.models import Q
+
+from geosig.errors import NotFound, PermissionDeniedError
+from territorial.pot.classes import Status
+
+ROLE_PLANNER = "Planificador"
+ROLE_REVIEWER = "Revisor CVC"
+ROLE_ANALYST = "Analista"
+ROLES = (ROLE_PLANNER, ROLE_REVIEWER, ROLE_ANALYST)
+
+
+def roles(user) -> set[str]:
+    if user is None or not user.is_authenticated:
+        return set()
+    if not hasattr(user, "_pot_roles"):
+        user._pot_roles = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+    return user._pot_roles
+
+
+def is_reviewer(user) -> bool:
+    return bool(user and user.is_authenticated and (user.is_superuser or ROLE_REVIEWER in roles(user)))
+
+
+def reads_everything(user) -> bool:
+    return bool(user and user.is_authenticated and (user.is_superuser or roles(user) & {ROLE_REVIEWER, ROLE_ANALYST}))
+
+
+def planner_municipality_ids(user) -> set[int]:
+    if user is None or not user.is_authenticated or ROLE_PLANNER not in roles(user):
+        return set()
+    return set(user.pot_assignments.values_list("municipality_id", flat=True))
+
+
+def plans_visible_to(user, queryset=None):
+    """Anonymous users see only published (approved) plans; planners also their municipalities'
+    plans; reviewers, analysts and superusers everything."""
+    from territorial.pot.models import Plan
+
+    qs = queryset if queryset is not None else Plan.objects.all()
+    if reads_everything(user):
+        return qs
+    published = Q(status__in=Status.PUBLISHED)
+    mine = planner_municipality_ids(user)
+    return qs.filter(published | Q(municipality_id__in=mine)) if mine else qs.filter(published)
+
+
+def get_visible_plan(user, plan_id, for_update: bool = False):
+    from territorial.pot.models import Plan
+
+    try:
+        plan_id = int(plan_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"No existe el plan «{plan_id}».") from None
+    qs = plans_visible_to(user, Plan.objects.select_related("municipality"))
+    plan = qs.filter(pk=plan_id).first()
+    if plan is None:
+        # Same answer whether it does not exist or is hidden: do not reveal unpublished plans.
+        raise NotFound(f"No existe el plan {plan_id} o no tiene permiso para verlo.")
+    return plan
+
+
+def can_plan_municipality(user, municipality_id) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_superuser or municipality_id in planner_municipality_ids(user)
+
+
+def require_planner(user, municipality) -> None:
+    if not can_plan_municipality(user, municipality.pk):
+        raise PermissionDeniedError(
+            f"No tiene asignado el municipio {municipality.name} ({municipality.divipola}) como planificador: "
+            "no puede editar sus planes."
+        )
+
+
+def require_reviewer(user) -> None:
+    if not is_reviewer(user):
+        raise PermissionDeniedError("Esta acción es del rol «Revisor CVC».")
+
+
+def permissions_for(user, plan) -> dict:
+    """What the editor may offer this user on this plan (the server checks again on each action)."""
+    planner = can_plan_municipality(user, plan.municipality_id)
+    reviewer = is_reviewer(user)
+    return {
+        "edit": planner and plan.status in Status.EDITABLE,
+        "comment": reviewer or planner,
+        "review": reviewer,
+        "planner": planner,
+    }

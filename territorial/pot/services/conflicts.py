@@ -1,0 +1,455 @@
+"""Conflict analysis of POT plans — one public function, ``analyse_conflicts``.
+
+Computed in PostGIS: zones and determinant pieces are stored in EPSG:9377 with GiST indexes, big zones
+are cut with ST_Subdivide on the fly, every join is prefiltered with ST_Intersects/ST_DWithin (index),
+and pieces fully inside each other skip ST_Intersection. ``bench/bench_pot.py`` measures this against
+a geopandas.overlay script (shapely 2, vectorised) and against the bare SQL.
+
+Three modes (any subset):
+* ``internal``: overlaps between zones of one plan, gaps (municipal area covered by no zone), slivers
+  (zone parts or gaps smaller than the area tolerance or thinner than the width tolerance).
+* ``cross_border``: zones of neighbouring plans with incompatible/conditioned classes within
+  ``buffer_m`` of each other (area = the strip of each zone within ``buffer_m`` of the other), and zone
+  parts lying in another municipality (with the MGN 2021 generalisation, often a boundary mismatch),
+  plus determinant layers of one city that spill over its MGN polygon (reported, never clipped).
+* ``determinants``: zone ∩ determinant (ronda hídrica buffered by ``ronda_m``), judged by the
+  DeterminantRule matrix; compatible intersections are not conflicts and are only counted.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from geosig.errors import InvalidParameter, NotFound
+from territorial.pot.classes import CROSS_BORDER_VERDICTS, SOIL_CLASSES, Verdict
+from territorial.pot.services import access
+
+MODES = {
+    "internal": "Internos (superposiciones, huecos, astillas)",
+    "cross_border": "Limítrofes (vecinos incompatibles, zonas que cruzan el límite)",
+    "determinants": "Determinantes ambientales",
+}
+KIND_LABELS = {
+    "superposicion": "Superposición entre zonas",
+    "hueco": "Hueco (área municipal sin zona)",
+    "astilla": "Astilla (polígono residual)",
+    "vecino_incompatible": "Clases incompatibles a lado y lado del límite",
+    "cruza_limite": "Zona que cruza el límite municipal",
+    "desajuste_limite": "Desajuste entre capa municipal y límite MGN",
+    "determinante": "Zona sobre determinante ambiental",
+}
+DEFAULTS = {
+    "buffer_m": 200.0,  # cross-border contact distance
+    "ronda_m": 30.0,  # ronda hídrica width (Decreto 2811/1974 art. 83: up to 30 m)
+    "sliver_m2": 1_000.0,
+    "sliver_width_m": 5.0,  # mean width 2·A/P below this is a sliver, whatever its area
+    "min_m2": 1.0,  # below this an intersection is floating-point noise
+    "noise_width_m": 0.05,  # gap parts thinner than this are the 1 cm storage grid, not planning gaps
+}
+SUBDIVIDE_VERTICES = 256
+
+
+@dataclass
+class ConflictReport:
+    scope: str
+    scope_label: str
+    modes: list[str]
+    params: dict
+    plans: list[dict]
+    findings: list[dict] = field(default_factory=list)
+    compatible: list[dict] = field(default_factory=list)  # determinant intersections judged compatible
+    notes: list[str] = field(default_factory=list)
+    neighbour_plans: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def has_demo(self) -> bool:
+        return any(p["is_demo"] for p in self.plans)
+
+    def summary(self) -> list[dict]:
+        out = {}
+        for f in self.findings:
+            s = out.setdefault(f["kind"], {"kind": f["kind"], "label": KIND_LABELS[f["kind"]], "count": 0,
+                                           "area_m2": 0.0, "incompatible": 0})
+            s["count"] += 1
+            s["area_m2"] += f["area_m2"] or 0.0
+            s["incompatible"] += f.get("verdict") == Verdict.INCOMPATIBLE
+        return list(out.values())
+
+    def as_dict(self, with_geometry: bool = True) -> dict:
+        findings = self.findings if with_geometry else [{k: v for k, v in f.items() if k != "geometry"}
+                                                        for f in self.findings]
+        return {"scope": self.scope, "scope_label": self.scope_label, "modes": self.modes, "params": self.params,
+                "is_demo": self.has_demo, "plans": self.plans, "summary": self.summary(), "findings": findings,
+                "compatible_count": len(self.compatible), "notes": self.notes, "seconds": round(self.seconds, 3)}
+
+    def __str__(self) -> str:
+        lines = [f"Conflictos POT — {self.scope_label}" + ("  [DEMO: incluye planes de demostración]" if self.has_demo else "")]
+        lines.append(f"Planes analizados: {len(self.plans)}; modos: {', '.join(self.modes)}; "
+                     f"parámetros: " + ", ".join(f"{k}={v}" for k, v in self.params.items()))
+        for s in self.summary():
+            lines.append(f"  {s['label']}: {s['count']} ({s['area_m2']:,.0f} m²; {s['incompatible']} incompatibles)")
+        if not self.findings:
+            lines.append("  Sin conflictos.")
+        for n in self.notes:
+            lines.append(f"Nota: {n}")
+        lines.append(f"Tiempo: {self.seconds:.2f} s")
+        return "\n".join(lines)
+
+
+def _t(model):
+    return model._meta.db_table
+
+
+def _fetch(sql, params):
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        cols = [c.name for c in cur.description]
+        return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+
+def _geo(text):
+    return json.loads(text) if text else None
+
+
+# ------------------------------------------------------------------ plan selection
+def reference_plans(user, municipality_ids=None) -> dict[int, object]:
+    """The plan that stands for each municipality: approved before anything else, real before demo,
+    then the most recently updated, among the plans this user may see."""
+    from territorial.pot.models import Plan
+
+    qs = access.plans_visible_to(user, Plan.objects.select_related("municipality"))
+    if municipality_ids is not None:
+        qs = qs.filter(municipality_id__in=municipality_ids)
+    best = {}
+    for plan in qs.order_by("municipality_id", "-updated_at"):
+        key = (plan.status == "aprobada", not plan.is_demo)
+        cur = best.get(plan.municipality_id)
+        if cur is None or key > (cur.status == "aprobada", not cur.is_demo):
+            best[plan.municipality_id] = plan
+    return best
+
+
+def neighbour_ids(municipality_ids, distance_m) -> dict[int, list[int]]:
+    from territorial.models import Municipality
+
+    t = _t(Municipality)
+    rows = _fetch(
+        f"""SELECT a.id a, b.id b FROM {t} a JOIN {t} b
+              ON a.id <> b.id AND ST_DWithin(a.geom, b.geom, %s)
+            WHERE a.id = ANY(%s)""",
+        [distance_m / 90_000.0 + 0.001, list(municipality_ids)],  # degrees, generous: refined in metres later
+    )
+    out: dict[int, list[int]] = {}
+    for r in rows:
+        out.setdefault(r["a"], []).append(r["b"])
+    return out
+
+
+# ------------------------------------------------------------------ SQL per mode
+def _tables():
+    from territorial.models import Municipality
+    from territorial.pot.models import Determinant, DeterminantPiece, DeterminantRule, Plan, Zone, ZonePiece
+
+    return {"z": _t(Zone), "zp": _t(ZonePiece), "pl": _t(Plan), "m": _t(Municipality), "dt": _t(Determinant),
+            "dp": _t(DeterminantPiece), "dr": _t(DeterminantRule)}
+
+
+def _gj(expr, with_geometry):
+    return f"ST_AsGeoJSON(ST_Transform({expr}, 4326), 7)" if with_geometry else "NULL"
+
+
+def _internal(plan_ids, p, with_geometry):
+    T = _tables()
+    out = []
+    # overlaps: interiors of pieces of different zones of one plan meet in 2D (touching edges skipped)
+    for r in _fetch(
+        f"""SELECT za.plan_id, za.id zone_id, zb.id other_zone_id, za.soil_class, zb.soil_class other_class,
+                   za.area_m2 zone_area, SUM(ST_Area(x.i)) area_m2, {_gj('ST_Collect(x.i)', with_geometry)} geometry
+            FROM {T['zp']} a JOIN {T['zp']} b ON b.plan_id_copy = a.plan_id_copy AND a.zone_id < b.zone_id
+                 AND a.geom_m && b.geom_m AND ST_Relate(a.geom_m, b.geom_m, '2********')
+            JOIN {T['z']} za ON za.id = a.zone_id JOIN {T['z']} zb ON zb.id = b.zone_id
+            CROSS JOIN LATERAL (SELECT ST_CollectionExtract(ST_Intersection(a.geom_m, b.geom_m), 3) i) x
+            WHERE a.plan_id_copy = ANY(%s)
+            GROUP BY 1, 2, 3, 4, 5, 6 HAVING SUM(ST_Area(x.i)) >= %s
+                   AND 2 * SUM(ST_Area(x.i)) / NULLIF(SUM(ST_Perimeter(x.i)), 0) >= %s""",
+        [plan_ids, p["min_m2"], p["noise_width_m"]],
+    ):
+        r["kind"] = "superposicion"
+        r["verdict"] = Verdict.INCOMPATIBLE
+        r["pct_zone"] = 100 * r["area_m2"] / r["zone_area"]
+        r["message"] = (f"Zonas #{r['zone_id']} ({r['soil_class']}) y #{r['other_zone_id']} ({r['other_class']}) "
+                        f"se superponen en {r['area_m2']:,.0f} m².")
+        out.append(r)
+    # gaps: holes of the union of the zones, plus the municipality outside the union's outer shells
+    # (cheaper than municipality − union, whose result drags every vertex of the union along)
+    for r in _fetch(
+        f"""WITH u AS (
+              SELECT pl.id plan_id, ST_Transform(m.geom, 9377) mg,
+                     (SELECT ST_Union(zz.geom_m) FROM {T['z']} zz WHERE zz.plan_id = pl.id) zu
+              FROM {T['pl']} pl JOIN {T['m']} m ON m.id = pl.municipality_id WHERE pl.id = ANY(%s)),
+            parts AS (SELECT plan_id, mg, (ST_Dump(zu)).geom g FROM u WHERE zu IS NOT NULL),
+            holes AS (SELECT plan_id, ST_Intersection(ST_MakePolygon(ST_InteriorRingN(g, n)), mg) g
+                      FROM parts, generate_series(1, ST_NumInteriorRings(g)) n),
+            shells AS (SELECT plan_id, mg, ST_Union(ST_MakePolygon(ST_ExteriorRing(g))) s FROM parts GROUP BY 1, 2),
+            outside AS (SELECT plan_id, ST_Difference(mg, s) g FROM shells
+                        UNION ALL SELECT plan_id, mg FROM u WHERE zu IS NULL),
+            d AS (SELECT plan_id, (ST_Dump(ST_CollectionExtract(g, 3))).geom g FROM (
+                    SELECT * FROM holes UNION ALL SELECT * FROM outside) q)
+            SELECT plan_id, ST_Area(g) area_m2, ST_Perimeter(g) perimeter_m, {_gj('g', with_geometry)} geometry
+            FROM d WHERE ST_Area(g) >= %s AND 2 * ST_Area(g) / NULLIF(ST_Perimeter(g), 0) >= %s""",
+        [plan_ids, p["min_m2"], p["noise_width_m"]],
+    ):
+        thin = 2 * r["area_m2"] / r["perimeter_m"] < p["sliver_width_m"] if r["perimeter_m"] else False
+        small = r["area_m2"] < p["sliver_m2"] or thin
+        r.update(kind="astilla" if small else "hueco", verdict=Verdict.CONDICIONADO, zone_id=None, pct_zone=None)
+        r["message"] = (f"{'Astilla' if small else 'Hueco'} de {r['area_m2']:,.0f} m² del municipio sin clase de "
+                        f"suelo asignada.")
+        out.append(r)
+    # slivers: small or thin parts of zones
+    for r in _fetch(
+        f"""WITH d AS (SELECT z.plan_id, z.id zone_id, z.soil_class, z.area_m2 zone_area, (ST_Dump(z.geom_m)).geom g
+                       FROM {T['z']} z WHERE z.plan_id = ANY(%s))
+            SELECT plan_id, zone_id, soil_class, zone_area, ST_Area(g) area_m2, ST_Perimeter(g) perimeter_m,
+                   {_gj('g', with_geometry)} geometry
+            FROM d WHERE ST_Area(g) < %s OR 2 * ST_Area(g) / NULLIF(ST_Perimeter(g), 0) < %s""",
+        [plan_ids, p["sliver_m2"], p["sliver_width_m"]],
+    ):
+        r.update(kind="astilla", verdict=Verdict.CONDICIONADO, pct_zone=100 * r["area_m2"] / r["zone_area"])
+        r["message"] = (f"Parte de la zona #{r['zone_id']} ({r['soil_class']}) de {r['area_m2']:,.0f} m² "
+                        f"(ancho medio {2 * r['area_m2'] / r['perimeter_m']:,.1f} m): astilla.")
+        out.append(r)
+    return out
+
+
+def _cross_border(plan_ids, neighbour_plan_ids, p, with_geometry):
+    T = _tables()
+    pairs = [(a, b, v) for pair, v in CROSS_BORDER_VERDICTS.items() if v != Verdict.COMPATIBLE
+             for a, b in ([tuple(pair)] + [tuple(pair)[::-1]])]
+    values = ", ".join(["(%s, %s, %s)"] * len(pairs))
+    flat = [x for t3 in pairs for x in t3]
+    all_ids = sorted(set(plan_ids) | set(neighbour_plan_ids))
+    d = p["buffer_m"]
+    out = []
+    # piece pairs of zones in different municipalities, within d, with a non-compatible class pair; the
+    # strip of each side within d of the other is cut against the buffer of the other side's pieces,
+    # collected per piece first (buffers of adjacent pieces overlap: never sum them)
+    for r in _fetch(
+        f"""WITH rules(ca, cb, verdict) AS (VALUES {values}),
+            pairs AS MATERIALIZED (
+              SELECT a.id apid, b.id bpid, za.id azid, zb.id bzid, za.plan_id aplan, zb.plan_id bplan,
+                     za.soil_class ac, zb.soil_class bc, r.verdict, ST_Distance(a.geom_m, b.geom_m) dist
+              FROM {T['zp']} a JOIN {T['z']} za ON za.id = a.zone_id JOIN {T['pl']} pa ON pa.id = za.plan_id
+              JOIN {T['zp']} b ON b.plan_id_copy = ANY(%s) AND b.plan_id_copy <> a.plan_id_copy
+                   AND ST_DWithin(a.geom_m, b.geom_m, %s)
+              JOIN {T['z']} zb ON zb.id = b.zone_id JOIN {T['pl']} pb ON pb.id = zb.plan_id
+                   AND pa.municipality_id < pb.municipality_id
+              JOIN rules r ON r.ca = za.soil_class AND r.cb = zb.soil_class
+              WHERE a.plan_id_copy = ANY(%s) AND (za.plan_id = ANY(%s) OR zb.plan_id = ANY(%s))),
+            sa AS (SELECT x.azid, x.bzid, ST_CollectionExtract(ST_Intersection(q.geom_m, ST_Buffer(x.g, %s)), 3) s
+                   FROM (SELECT apid, azid, bzid, ST_Collect(pb.geom_m) g FROM pairs JOIN {T['zp']} pb ON pb.id = bpid
+                         GROUP BY 1, 2, 3) x JOIN {T['zp']} q ON q.id = x.apid),
+            sb AS (SELECT x.azid, x.bzid, ST_CollectionExtract(ST_Intersection(q.geom_m, ST_Buffer(x.g, %s)), 3) s
+                   FROM (SELECT bpid, azid, bzid, ST_Collect(pa.geom_m) g FROM pairs JOIN {T['zp']} pa ON pa.id = apid
+                         GROUP BY 1, 2, 3) x JOIN {T['zp']} q ON q.id = x.bpid),
+            strips AS (SELECT azid, bzid, SUM(ST_Area(s)) area, ST_Collect(s) g
+                       FROM (SELECT * FROM sa UNION ALL SELECT * FROM sb) q GROUP BY 1, 2),
+            meta AS (SELECT azid, bzid, MIN(aplan) aplan, MIN(bplan) bplan, MIN(ac) ac, MIN(bc) bc,
+                            MIN(verdict) verdict, MIN(dist) dist FROM pairs GROUP BY 1, 2)
+            SELECT meta.aplan plan_id, meta.azid zone_id, meta.ac soil_class, meta.bplan other_plan_id,
+                   meta.bzid other_zone_id, meta.bc other_class, meta.verdict, meta.dist distance_m,
+                   strips.area area_m2, {_gj('strips.g', with_geometry)} geometry
+            FROM meta JOIN strips USING (azid, bzid) WHERE strips.area >= %s""",
+        flat + [all_ids, d, all_ids, plan_ids, plan_ids, d, d, p["min_m2"]],
+    ):
+        r["kind"] = "vecino_incompatible"
+        r["pct_zone"] = None
+        r["message"] = (f"Zona #{r['zone_id']} ({r['soil_class']}) frente a #{r['other_zone_id']} ({r['other_class']}) "
+                        f"del municipio vecino a {r['distance_m']:,.0f} m: franja de {r['area_m2']:,.0f} m² "
+                        f"dentro de {d:,.0f} m ({r['verdict']}).")
+        out.append(r)
+    # zone parts lying in another municipality: only pieces not within their own municipality are cut
+    for r in _fetch(
+        f"""WITH mm AS MATERIALIZED (SELECT id, divipola, name, ST_Transform(geom, 9377) g FROM {T['m']}),
+            o AS (SELECT q.zone_id, pl.municipality_id own, ST_CollectionExtract(ST_Difference(q.geom_m, mo.g), 3) g
+                  FROM {T['zp']} q JOIN {T['z']} z ON z.id = q.zone_id JOIN {T['pl']} pl ON pl.id = z.plan_id
+                  JOIN mm mo ON mo.id = pl.municipality_id
+                  WHERE q.plan_id_copy = ANY(%s) AND NOT ST_Within(q.geom_m, mo.g))
+            SELECT z.plan_id, z.id zone_id, z.soil_class, z.area_m2 zone_area, mm.divipola other_divipola,
+                   mm.name other_name, SUM(ST_Area(x.i)) area_m2, {_gj('ST_Collect(x.i)', with_geometry)} geometry
+            FROM o JOIN mm ON mm.id <> o.own AND o.g && mm.g
+            JOIN {T['z']} z ON z.id = o.zone_id
+            CROSS JOIN LATERAL (SELECT ST_CollectionExtract(ST_Intersection(o.g, mm.g), 3) i) x
+            GROUP BY 1, 2, 3, 4, 5, 6 HAVING SUM(ST_Area(x.i)) >= %s
+                   AND 2 * SUM(ST_Area(x.i)) / NULLIF(SUM(ST_Perimeter(x.i)), 0) >= %s""",
+        [plan_ids, p["min_m2"], p["noise_width_m"]],
+    ):
+        r.update(kind="cruza_limite", verdict=Verdict.CONDICIONADO, pct_zone=100 * r["area_m2"] / r["zone_area"])
+        r["message"] = (f"Zona #{r['zone_id']} ({r['soil_class']}): {r['area_m2']:,.0f} m² ({r['pct_zone']:.2f} %) "
+                        f"caen en {r['other_name']} ({r['other_divipola']}) según el límite MGN 2021 generalizado"
+                        + (" — probable desajuste del límite, no invasión." if r["pct_zone"] < 5 else "."))
+        out.append(r)
+    # city layers that spill over their own MGN polygon (e.g. Cali's flood zones along the río Cauca)
+    for r in _fetch(
+        f"""SELECT d.code determinant, d.name determinant_name, m.divipola, m.name muni_name, pl.id plan_id,
+                   SUM(ST_Area(p.geom_m)) total_m2,
+                   SUM(ST_Area(ST_Difference(p.geom_m, ST_Transform(m.geom, 9377)))) area_m2
+            FROM {T['dt']} d JOIN {T['m']} m ON m.divipola = d.params->>'municipality'
+            JOIN {T['pl']} pl ON pl.municipality_id = m.id AND pl.id = ANY(%s)
+            JOIN {T['dp']} p ON p.determinant_id = d.id AND ST_Dimension(p.geom_m) = 2
+            GROUP BY 1, 2, 3, 4, 5""",
+        [plan_ids],
+    ):
+        if r["area_m2"] < p["min_m2"]:
+            continue
+        pct = 100 * r["area_m2"] / r["total_m2"]
+        r.update(kind="desajuste_limite", verdict=Verdict.CONDICIONADO, zone_id=None, pct_zone=None, geometry=None)
+        r["message"] = (f"La capa «{r['determinant_name']}» de {r['muni_name']} tiene {r['area_m2']:,.0f} m² "
+                        f"({pct:.1f} %) fuera del polígono MGN 2021 del municipio: el límite generalizado desplaza "
+                        "el borde (río Cauca); la capa no se recortó.")
+        out.append(r)
+    return out
+
+
+def determinant_sql(with_geometry: bool) -> tuple[str, str]:
+    """The two determinant queries (polygons; rondas), shared with the benchmark's bare-SQL run."""
+    T = _tables()
+    polygons = f"""
+        SELECT z.id zone_id, z.plan_id, z.soil_class, z.area_m2 zone_area, p.determinant_id,
+               SUM(ST_Area(x.i)) area_m2, {_gj('ST_Collect(x.i)', with_geometry)} geometry
+        FROM {T['zp']} q JOIN {T['z']} z ON z.id = q.zone_id
+        JOIN {T['dp']} p ON p.determinant_id = ANY(%(dets)s) AND ST_Intersects(q.geom_m, p.geom_m)
+        CROSS JOIN LATERAL (SELECT CASE WHEN ST_Within(p.geom_m, q.geom_m) THEN p.geom_m
+                                        WHEN ST_Within(q.geom_m, p.geom_m) THEN q.geom_m
+                                        ELSE ST_CollectionExtract(ST_Intersection(q.geom_m, p.geom_m), 3) END i) x
+        WHERE q.plan_id_copy = ANY(%(plans)s)
+        GROUP BY 1, 2, 3, 4, 5"""
+    # buffers of neighbouring line pieces overlap: buffer the collected lines near each zone piece once
+    rondas = f"""
+        SELECT z.id zone_id, z.plan_id, z.soil_class, z.area_m2 zone_area, b.determinant_id,
+               SUM(ST_Area(x.i)) area_m2, {_gj('ST_Collect(x.i)', with_geometry)} geometry
+        FROM {T['zp']} q JOIN {T['z']} z ON z.id = q.zone_id
+        CROSS JOIN LATERAL (
+            SELECT p.determinant_id, ST_Buffer(ST_Collect(p.geom_m), %(ronda)s) buf FROM {T['dp']} p
+            WHERE p.determinant_id = ANY(%(dets)s) AND ST_DWithin(q.geom_m, p.geom_m, %(ronda)s)
+            GROUP BY p.determinant_id) b
+        CROSS JOIN LATERAL (SELECT ST_CollectionExtract(ST_Intersection(q.geom_m, b.buf), 3) i) x
+        WHERE q.plan_id_copy = ANY(%(plans)s)
+        GROUP BY 1, 2, 3, 4, 5"""
+    return polygons, rondas
+
+
+def _determinants(plan_ids, p, with_geometry, determinant_codes=None):
+    from territorial.pot.models import Determinant, DeterminantRule
+
+    dets = Determinant.objects.filter(piece_count__gt=0)
+    if determinant_codes:
+        dets = dets.filter(code__in=determinant_codes)
+    polygon_ids = [d.pk for d in dets if d.kind != Determinant.Kind.RONDA]
+    ronda_ids = [d.pk for d in dets if d.kind == Determinant.Kind.RONDA]
+    polygons_sql, rondas_sql = determinant_sql(with_geometry)
+    rows = []
+    if polygon_ids:
+        rows += _fetch(polygons_sql, {"dets": polygon_ids, "plans": plan_ids})
+    if ronda_ids:
+        rows += _fetch(rondas_sql, {"dets": ronda_ids, "plans": plan_ids, "ronda": p["ronda_m"]})
+    det_by_id = {d.pk: d for d in dets}
+    rules = {(r.determinant_id, r.soil_class): r.verdict for r in DeterminantRule.objects.all()}
+    findings, compatible = [], []
+    for r in rows:
+        if r["area_m2"] < p["min_m2"]:
+            continue
+        det = det_by_id[r.pop("determinant_id")]
+        verdict = rules.get((det.pk, r["soil_class"]), Verdict.CONDICIONADO)  # unknown pair: ask a human
+        r.update(kind="determinante", verdict=verdict, determinant=det.code, determinant_name=det.name,
+                 pct_zone=100 * r["area_m2"] / r["zone_area"])
+        label = SOIL_CLASSES[r["soil_class"]].label if r["soil_class"] in SOIL_CLASSES else r["soil_class"]
+        r["message"] = (f"Zona #{r['zone_id']} ({label}) sobre «{det.name}»: {r['area_m2']:,.0f} m² "
+                        f"({r['pct_zone']:.1f} % de la zona) — {verdict}.")
+        (compatible if verdict == Verdict.COMPATIBLE else findings).append(r)
+    return findings, compatible, list(dets)
+
+
+# ------------------------------------------------------------------ the public function
+def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None, with_geometry=True,
+                      determinants=None, **params) -> ConflictReport:
+    """Conflicts of one plan (``plan_id``), of a municipality's reference plan (``municipality`` =
+    DIVIPOLA code) or of the whole department (neither). ``params`` override DEFAULTS."""
+    from territorial.models import Municipality
+
+    t0 = time.perf_counter()
+    modes = list(modes or MODES)
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise InvalidParameter(f"Modo desconocido «{', '.join(bad)}». Valores válidos: {', '.join(MODES)}.")
+    unknown = sorted(set(params) - set(DEFAULTS))
+    if unknown:
+        raise InvalidParameter(f"Parámetro desconocido «{', '.join(unknown)}». Valores válidos: {', '.join(DEFAULTS)}.")
+    p = dict(DEFAULTS)
+    for k, v in params.items():
+        if v is None:
+            continue
+        try:
+            p[k] = float(v)
+        except (TypeError, ValueError):
+            raise InvalidParameter(f"El parámetro «{k}» debe ser un número (recibido «{v}»).") from None
+        if p[k] < 0 or p[k] > 10_000:
+            raise InvalidParameter(f"El parámetro «{k}» debe estar entre 0 y 10 000 (recibido {v}).")
+    if plan_id is not None and municipality is not None:
+        raise InvalidParameter("Indique un plan o un municipio, no ambos.")
+
+    if plan_id is not None:
+        plan = access.get_visible_plan(user, plan_id)
+        plans = {plan.municipality_id: plan}
+        scope, label = "plan", f"Plan «{plan.name}» ({plan.municipality.name})"
+    elif municipality is not None:
+        muni = Municipality.objects.filter(divipola=str(municipality).strip()).first()
+        if muni is None:
+            raise NotFound(f"No existe el municipio con código DIVIPOLA «{municipality}» en el Valle.")
+        plans = reference_plans(user, [muni.pk])
+        if not plans:
+            raise NotFound(f"{muni.name} no tiene planes POT visibles para usted.")
+        scope, label = "municipality", f"{muni.name} ({muni.divipola})"
+    else:
+        plans = reference_plans(user)
+        scope, label = "department", "Valle del Cauca (42 municipios)"
+    plan_ids = sorted(p_.pk for p_ in plans.values())
+    report = ConflictReport(scope, label, modes, p, [
+        {"id": pl.pk, "name": pl.name, "municipality": pl.municipality.divipola,
+         "municipality_name": pl.municipality.name, "status": pl.status, "is_demo": pl.is_demo,
+         "source": pl.source, "version": pl.version} for pl in plans.values()
+    ])
+    if "internal" in modes and plan_ids:
+        report.findings += _internal(plan_ids, p, with_geometry)
+    if "cross_border" in modes and plan_ids:
+        neigh = neighbour_ids(plans.keys(), p["buffer_m"])
+        neighbour_munis = {n for ns in neigh.values() for n in ns} - set(plans)
+        neighbour_plans = reference_plans(user, neighbour_munis) if neighbour_munis else {}
+        report.findings += _cross_border(plan_ids, [x.pk for x in neighbour_plans.values()], p, with_geometry)
+        report.neighbour_plans = [x.pk for x in neighbour_plans.values()]
+    if "determinants" in modes and plan_ids:
+        found, compatible, dets = _determinants(plan_ids, p, with_geometry, determinants)
+        report.findings += found
+        report.compatible = compatible
+        for d in dets:
+            if d.caveat:
+                report.notes.append(f"{d.name}: {d.caveat}")
+        if not dets:
+            report.notes.append("No hay determinantes ambientales cargados (python manage.py load_pot_determinants).")
+    names = {pl.pk: (pl.municipality.divipola, pl.municipality.name, pl.is_demo, pl.name) for pl in plans.values()}
+    for f in report.findings:
+        info = names.get(f.get("plan_id"))
+        if info:
+            f["municipality"], f["municipality_name"], f["is_demo"], f["plan_name"] = info
+        f["geometry"] = _geo(f.get("geometry"))
+        for k in ("zone_area", "perimeter_m", "muni", "other_muni", "total_m2"):
+            f.pop(k, None)
+    order = {Verdict.INCOMPATIBLE: 0, Verdict.CONDICIONADO: 1, Verdict.COMPATIBLE: 2}
+    report.findings.sort(key=lambda f: (order.get(f.get("verdict"), 3), -(f["area_m2"] or 0)))
+    if report.has_demo:
+        report.notes.insert(0, "Incluye planes de DEMOSTRACIÓN generados a partir de datos reales: no son POT adoptados.")
+    report.seconds = time.perf_counter() - t0
+    return report

@@ -1,0 +1,362 @@
+"""Plans: create, save zones (validated, versioned, optimistic locking), workflow, restore, comments.
+
+Every mutating function takes the plan version the user was looking at (``expected_version``); the
+version counter is bumped with a conditional UPDATE, which also row-locks the plan for the rest of the
+transaction, so of two concurrent saves from the same version exactly one wins and the other gets a
+409 ConflictError. Everything runs in one transaction: an error leaves the stored plan unchanged.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+import shapely
+from django.contrib.gis.geos import GEOSGeometry, Point
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from geosig.errors import ConflictError, InvalidParameter, NotFound, PermissionDeniedError
+from territorial.pot.classes import SOIL_CLASSES, Status
+from territorial.pot.services import access
+from territorial.pot.services.validation import declared_crs, to_metres, to_multi, validate_features
+
+
+@dataclass
+class SaveResult:
+    plan_id: int
+    version: int
+    summary: str
+    changes: dict
+    warnings: list[dict] = field(default_factory=list)
+
+    def as_dict(self):
+        return {"plan": self.plan_id, "version": self.version, "summary": self.summary,
+                "changes": self.changes, "warnings": self.warnings}
+
+
+# ------------------------------------------------------------------ snapshots
+def zone_feature(zone) -> dict:
+    return {
+        "type": "Feature",
+        "id": zone.pk,
+        "geometry": json.loads(zone.geom.geojson),
+        "properties": {
+            "soil_class": zone.soil_class, "use_category": zone.use_category, "name": zone.name,
+            "notes": zone.notes, "area_m2": round(zone.area_m2, 1),
+        },
+    }
+
+
+def snapshot(plan) -> dict:
+    return {"type": "FeatureCollection", "features": [zone_feature(z) for z in plan.zones.order_by("id")]}
+
+
+def _record_version(plan, user, action, summary, changes) -> None:
+    from territorial.pot.models import PlanVersion
+
+    PlanVersion.objects.create(
+        plan=plan, number=plan.version, author=user if user and user.is_authenticated else None,
+        action=action, summary=summary, changes=changes, status=plan.status, snapshot=snapshot(plan),
+    )
+
+
+def _bump(plan, expected_version) -> None:
+    """Conditional UPDATE: the optimistic lock. Refreshes ``plan`` to the new version."""
+    from territorial.pot.models import Plan
+
+    try:
+        expected = int(expected_version)
+    except (TypeError, ValueError):
+        raise InvalidParameter("Falta la versión del plan que se editaba («version», entero).") from None
+    n = Plan.objects.filter(pk=plan.pk, version=expected).update(version=F("version") + 1, updated_at=timezone.now())
+    if n == 0:
+        current = Plan.objects.filter(pk=plan.pk).values_list("version", flat=True).first()
+        raise ConflictError(
+            f"El plan cambió mientras lo editaba: usted partió de la versión {expected} y la actual es la "
+            f"{current}. Recargue el plan para ver los cambios de la otra persona; los suyos no se guardaron.",
+            current_version=current, expected_version=expected,
+        )
+    plan.refresh_from_db()
+
+
+# ------------------------------------------------------------------ create
+def create_plan(user, municipality, name: str, source: str = "", is_demo: bool = False):
+    from territorial.pot.models import Plan
+
+    access.require_planner(user, municipality)
+    name = (name or "").strip()
+    if not name:
+        raise InvalidParameter("El plan necesita un nombre.")
+    with transaction.atomic():
+        plan = Plan.objects.create(municipality=municipality, name=name[:200], source=source,
+                                   is_demo=is_demo, created_by=user)
+        _record_version(plan, user, "crear", "Plan creado (sin zonas).", {})
+    return plan
+
+
+# ------------------------------------------------------------------ save
+def _describe(created, modified, deleted) -> str:
+    parts = []
+    if created:
+        classes = Counter(c for c in created)
+        parts.append(f"{len(created)} zona(s) nueva(s) (" + ", ".join(f"{k} ×{v}" for k, v in classes.items()) + ")")
+    if modified:
+        parts.append(f"{len(modified)} modificada(s) (" + "; ".join(f"#{m['id']}: {', '.join(m['fields'])}" for m in modified) + ")")
+    if deleted:
+        parts.append(f"{len(deleted)} eliminada(s) (#" + ", #".join(str(d) for d in deleted) + ")")
+    return "; ".join(parts) or "Sin cambios en las zonas."
+
+
+def _apply(plan, clean_zones, replace: bool) -> tuple[str, dict]:
+    """Write validated zones; return (summary, changes). Must run inside the locking transaction."""
+    from territorial.pot.models import Zone
+
+    existing = {z.pk: z for z in plan.zones.all()}
+    created, modified, keep = [], [], set()
+    for cz in clean_zones:
+        geom = GEOSGeometry(memoryview(shapely.to_wkb(cz.geom)), srid=4326)
+        geom_m = GEOSGeometry(memoryview(shapely.to_wkb(cz.geom_m)), srid=9377)
+        zone = existing.get(cz.zone_id) if cz.zone_id is not None else None
+        if zone is None:
+            Zone.objects.create(plan=plan, soil_class=cz.soil_class, use_category=cz.use_category, name=cz.name,
+                                notes=cz.notes, geom=geom, geom_m=geom_m, area_m2=cz.area_m2)
+            created.append(cz.soil_class)
+            continue
+        keep.add(zone.pk)
+        fields = [f for f in ("soil_class", "use_category", "name", "notes") if getattr(zone, f) != getattr(cz, f)]
+        old = shapely.from_wkb(bytes(zone.geom.wkb))
+        if not shapely.equals_exact(old, cz.geom, 1e-9):
+            fields.append("geometría")
+        if fields:
+            for f in ("soil_class", "use_category", "name", "notes"):
+                setattr(zone, f, getattr(cz, f))
+            zone.geom, zone.geom_m, zone.area_m2 = geom, geom_m, cz.area_m2
+            zone.save()
+            modified.append({"id": zone.pk, "fields": fields})
+    deleted = []
+    if replace:
+        deleted = sorted(set(existing) - keep)
+        Zone.objects.filter(pk__in=deleted).delete()
+    changes = {"created": len(created), "modified": modified, "deleted": deleted}
+    if created or modified or deleted:
+        refresh_pieces(plan.pk)
+    return _describe(created, modified, deleted), changes
+
+
+def refresh_pieces(plan_id: int) -> None:
+    """Rewrite the plan's ST_Subdivide pieces (what the conflict queries join on)."""
+    from territorial.pot.models import Zone, ZonePiece
+
+    zp, z = ZonePiece._meta.db_table, Zone._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {zp} WHERE plan_id_copy = %s", [plan_id])
+        cur.execute(
+            f"""INSERT INTO {zp} (zone_id, plan_id_copy, geom_m)
+                SELECT id, plan_id, g FROM (SELECT id, plan_id, ST_Subdivide(geom_m, 256) g FROM {z}
+                                            WHERE plan_id = %s) s
+                WHERE ST_GeometryType(g) = 'ST_Polygon' AND NOT ST_IsEmpty(g)""",
+            [plan_id],
+        )
+
+
+def _require_editable(user, plan) -> None:
+    access.require_planner(user, plan.municipality)
+    if plan.status not in Status.EDITABLE:
+        raise ConflictError(
+            f"El plan está «{plan.get_status_display()}»: solo se edita en borrador o devuelto.",
+            status=plan.status,
+        )
+
+
+def save_zones(user, plan, collection: dict, expected_version, replace: bool = True,
+               action: str = "guardar", summary_prefix: str = "") -> SaveResult:
+    """Validate and store the plan's zones (a GeoJSON FeatureCollection). ``replace`` deletes the
+    zones not present in the collection (the editor sends the whole plan)."""
+    if not isinstance(collection, dict) or not isinstance(collection.get("features"), list):
+        raise InvalidParameter("Se esperaba una FeatureCollection de GeoJSON con la lista «features».")
+    _require_editable(user, plan)
+    crs = declared_crs(collection)
+    with transaction.atomic():
+        _bump(plan, expected_version)
+        result = validate_features(collection["features"], plan.municipality, crs=crs)
+        summary, changes = _apply(plan, result.zones, replace)
+        summary = summary_prefix + summary
+        _record_version(plan, user, action, summary, changes)
+    return SaveResult(plan.pk, plan.version, summary, changes, result.warnings)
+
+
+# ------------------------------------------------------------------ editing helpers (merge/split)
+def merge_zones(user, plan, zone_ids: list, expected_version, soil_class: str | None = None) -> SaveResult:
+    """Union of two or more zones of the plan into one (the first keeps its attributes)."""
+    ids = [int(i) for i in zone_ids or []]
+    zones = {z.pk: z for z in plan.zones.filter(pk__in=ids)}
+    if len(ids) < 2 or len(zones) != len(set(ids)):
+        raise InvalidParameter("Para unir, elija al menos dos zonas existentes del plan.")
+    first = zones[ids[0]]
+    union = shapely.union_all([shapely.from_wkb(bytes(zones[i].geom.wkb)) for i in ids])
+    union = to_multi(shapely.make_valid(union))
+    features = [zone_feature(z) for z in plan.zones.exclude(pk__in=ids[1:])]
+    for f in features:
+        if f["id"] == first.pk:
+            f["geometry"] = json.loads(shapely.to_geojson(union))
+            if soil_class:
+                f["properties"]["soil_class"] = soil_class
+    return save_zones(user, plan, {"type": "FeatureCollection", "features": features}, expected_version,
+                      action="unir", summary_prefix=f"Unión de zonas #{', #'.join(map(str, ids))}: ")
+
+
+def split_zone(user, plan, zone_id, line: dict, expected_version) -> SaveResult:
+    """Split one zone with a drawn line (GeoJSON LineString) into its pieces; all keep the attributes."""
+    from shapely.geometry import shape
+    from shapely.ops import split
+
+    zone = plan.zones.filter(pk=zone_id).first()
+    if zone is None:
+        raise NotFound(f"La zona {zone_id} no es de este plan.")
+    try:
+        blade = shape(line)
+    except Exception:  # shapely raises several types for junk
+        raise InvalidParameter("La línea de corte no es un GeoJSON válido.") from None
+    if blade.geom_type != "LineString":
+        raise InvalidParameter("Para dividir dibuje una línea (LineString) que cruce la zona.")
+    geom = shapely.from_wkb(bytes(zone.geom.wkb))
+    pieces = [p for poly in geom.geoms for p in split(poly, blade).geoms]
+    if len(pieces) < 2:
+        raise InvalidParameter("La línea no cruza la zona de lado a lado: no la divide.")
+    features = [zone_feature(z) for z in plan.zones.all()]
+    base = next(f for f in features if f["id"] == zone.pk)
+    features.remove(base)
+    for k, piece in enumerate(pieces):
+        f = {"type": "Feature", "id": zone.pk if k == 0 else None,
+             "geometry": json.loads(shapely.to_geojson(piece)), "properties": dict(base["properties"])}
+        features.append(f)
+    return save_zones(user, plan, {"type": "FeatureCollection", "features": features}, expected_version,
+                      action="dividir", summary_prefix=f"Zona #{zone.pk} dividida en {len(pieces)}: ")
+
+
+# ------------------------------------------------------------------ versions
+def restore_version(user, plan, number, expected_version) -> SaveResult:
+    version = plan.versions.filter(number=number).first()
+    if version is None:
+        raise NotFound(f"El plan no tiene versión {number}.")
+    features = [dict(f, id=None) for f in version.snapshot.get("features", [])]
+    for f in features:  # ids of the snapshot may belong to deleted zones: recreate them all
+        f["properties"] = {k: v for k, v in f["properties"].items() if k != "area_m2"}
+    return save_zones(user, plan, {"type": "FeatureCollection", "features": features}, expected_version,
+                      action="restaurar", summary_prefix=f"Restaurada la versión {number}: ")
+
+
+# ------------------------------------------------------------------ workflow
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset
+    target: str
+    role: str  # "planner" | "reviewer"
+    label: str
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "enviar": Transition(frozenset({Status.BORRADOR, Status.DEVUELTA}), Status.ENVIADA, "planner", "Enviar a revisión"),
+    "iniciar_revision": Transition(frozenset({Status.ENVIADA}), Status.EN_REVISION, "reviewer", "Iniciar revisión"),
+    "aprobar": Transition(frozenset({Status.EN_REVISION}), Status.APROBADA, "reviewer", "Aprobar"),
+    "devolver": Transition(frozenset({Status.ENVIADA, Status.EN_REVISION}), Status.DEVUELTA, "reviewer", "Devolver"),
+}
+
+
+def authored_by(plan, user) -> bool:
+    """Did this user draw (create, save or submit) any part of the plan?"""
+    if plan.created_by_id == user.pk or plan.submitted_by_id == user.pk:
+        return True
+    return plan.versions.filter(author=user, action__in=["crear", "guardar", "unir", "dividir", "restaurar",
+                                                          "importar"]).exists()
+
+
+def transition(user, plan, action: str, expected_version, note: str = ""):
+    if action not in TRANSITIONS:
+        raise InvalidParameter(f"Acción desconocida «{action}». Valores válidos: {', '.join(TRANSITIONS)}.")
+    t = TRANSITIONS[action]
+    if t.role == "planner":
+        access.require_planner(user, plan.municipality)
+    else:
+        access.require_reviewer(user)
+        if action == "aprobar" and authored_by(plan, user):
+            raise PermissionDeniedError("No puede aprobar un plan que usted mismo elaboró o envió.")
+    if plan.status not in t.sources:
+        raise ConflictError(
+            f"No se puede «{t.label}» un plan en estado «{plan.get_status_display()}» "
+            f"(solo desde: {', '.join(sorted(t.sources))})."
+        )
+    with transaction.atomic():
+        _bump(plan, expected_version)
+        if plan.status not in t.sources:  # re-check under the row lock
+            raise ConflictError(f"El plan cambió de estado a «{plan.get_status_display()}».")
+        old = plan.get_status_display()
+        plan.status = t.target
+        if action == "enviar":
+            plan.submitted_by = user
+        elif t.role == "reviewer":
+            plan.reviewed_by = user
+        plan.save(update_fields=["status", "submitted_by", "reviewed_by"])
+        summary = f"Estado: {old} → {plan.get_status_display()}" + (f". Nota: {note}" if note else "")
+        _record_version(plan, user, action, summary, {"status": [str(old), plan.status]})
+    return plan
+
+
+def available_actions(user, plan) -> list[dict]:
+    out = []
+    perms = access.permissions_for(user, plan)
+    for code, t in TRANSITIONS.items():
+        allowed = perms["planner"] if t.role == "planner" else perms["review"]
+        if allowed and plan.status in t.sources:
+            out.append({"action": code, "label": t.label})
+    return out
+
+
+# ------------------------------------------------------------------ comments
+def add_comment(user, plan, text: str, lon=None, lat=None, parent_id=None):
+    from territorial.pot.models import ReviewComment
+
+    perms = access.permissions_for(user, plan)
+    if not perms["comment"]:
+        raise PermissionDeniedError("Solo los revisores de la CVC y los planificadores del municipio comentan.")
+    text = (text or "").strip()
+    if not text:
+        raise InvalidParameter("El comentario está vacío.")
+    parent = None
+    point = None
+    if parent_id:
+        parent = plan.comments.filter(pk=parent_id).first()
+        if parent is None:
+            raise NotFound(f"El comentario {parent_id} no es de este plan.")
+        while parent.parent_id:  # answers hang from the thread's first comment
+            parent = parent.parent
+    else:
+        if not perms["review"]:
+            raise PermissionDeniedError("Los planificadores responden a comentarios; los revisores los abren.")
+        try:
+            point = Point(float(lon), float(lat), srid=4326)
+        except (TypeError, ValueError):
+            raise InvalidParameter("Un comentario nuevo necesita un punto en el mapa (lon, lat).") from None
+        muni = plan.municipality.geom
+        if muni.distance(point) > 0.05:  # ~5 km in degrees: a pin far from the municipality is a slip
+            raise InvalidParameter("El punto del comentario está lejos del municipio del plan.")
+    return ReviewComment.objects.create(plan=plan, parent=parent, author=user, point=point, text=text[:5000],
+                                        plan_version=plan.version)
+
+
+def soil_class_registry() -> list[dict]:
+    return [{"code": c.code, "label": str(c.label), "article": c.article, "color": c.color}
+            for c in SOIL_CLASSES.values()]
+
+
+def system_replace_zones(plan, collection: dict, action: str, summary_prefix: str = "") -> SaveResult:
+    """For loaders and the demo generator (no user): the same validation, writes and version record
+    as ``save_zones``, without the planner permission and workflow-state checks."""
+    with transaction.atomic():
+        _bump(plan, plan.version)
+        result = validate_features(collection["features"], plan.municipality, crs=declared_crs(collection))
+        summary, changes = _apply(plan, result.zones, replace=True)
+        _record_version(plan, None, action, summary_prefix + summary, changes)
+    return SaveResult(plan.pk, plan.version, summary_prefix + summary, changes, result.warnings)

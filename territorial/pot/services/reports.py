@@ -1,0 +1,131 @@
+"""Conflict reports in every format from one ConflictReport: a registry of renderers."""
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import tempfile
+from pathlib import Path
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from geosig.errors import InvalidParameter
+
+CSV_COLUMNS = ["kind", "verdict", "municipality", "municipality_name", "plan_id", "plan_name", "is_demo",
+               "zone_id", "soil_class", "other_zone_id", "other_class", "other_plan_id", "determinant",
+               "area_m2", "pct_zone", "message"]
+KIND_COLORS = {"superposicion": "#e31a1c", "hueco": "#6a3d9a", "astilla": "#cab2d6", "vecino_incompatible": "#ff7f00",
+               "cruza_limite": "#1f78b4", "desajuste_limite": "#a6cee3", "determinante": "#b15928"}
+
+
+def _csv(report):
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    for f in report.findings:
+        w.writerow({k: (round(f[k], 2) if isinstance(f.get(k), float) else f.get(k)) for k in CSV_COLUMNS})
+    return buf.getvalue(), "text/csv; charset=utf-8", "csv"
+
+
+def _json(report):
+    return json.dumps(report.as_dict(), ensure_ascii=False, default=str), "application/json", "json"
+
+
+def findings_frame(report):
+    import geopandas as gpd
+    from shapely.geometry import shape
+
+    rows = [f for f in report.findings if f.get("geometry")]
+    data = {c: [r.get(c) for r in rows] for c in CSV_COLUMNS}
+    geoms = [shape(r["geometry"]) for r in rows]
+    return gpd.GeoDataFrame(data, geometry=geoms, crs=4326)
+
+
+def _gpkg(report):
+    gdf = findings_frame(report)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "conflictos.gpkg"
+        if len(gdf):
+            for kind, part in gdf.groupby("kind"):
+                part = part.copy()
+                part["geometry"] = part.geometry.apply(_as_multipolygon)
+                part.to_file(path, layer=kind, driver="GPKG", engine="pyogrio")
+        import geopandas as gpd
+
+        summary = gpd.GeoDataFrame({"kind": [s["kind"] for s in report.summary()] or ["(ninguno)"],
+                                    "count": [s["count"] for s in report.summary()] or [0],
+                                    "area_m2": [s["area_m2"] for s in report.summary()] or [0.0],
+                                    "is_demo": [report.has_demo] * max(1, len(report.summary()))},
+                                   geometry=[None] * max(1, len(report.summary())), crs=4326)
+        summary.to_file(path, layer="resumen", driver="GPKG", engine="pyogrio")
+        return path.read_bytes(), "application/geopackage+sqlite3", "gpkg"
+
+
+def _as_multipolygon(g):
+    import shapely
+
+    polys = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon"]
+    for p in shapely.get_parts(g):
+        if p.geom_type == "MultiPolygon":
+            polys.extend(p.geoms)
+    return shapely.MultiPolygon(polys) if polys else None
+
+
+def map_png(report) -> str | None:
+    """A static overview map (base64 PNG) for the HTML/PDF report: municipalities + findings."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import shapely
+
+    from territorial.models import Municipality
+
+    gdf = findings_frame(report)
+    if not len(gdf):
+        return None
+    fig, ax = plt.subplots(figsize=(7, 7), dpi=110)
+    codes = {p["municipality"] for p in report.plans}
+    munis = Municipality.objects.filter(divipola__in=codes) if report.scope != "department" else Municipality.objects.all()
+    for m in munis:
+        g = shapely.from_wkb(bytes(m.geom_simplified.wkb))
+        for poly in shapely.get_parts(g):
+            x, y = poly.exterior.xy
+            ax.plot(x, y, color="#555", lw=0.5)
+    for kind, part in gdf.groupby("kind"):
+        part.plot(ax=ax, color=KIND_COLORS.get(kind, "#000"), alpha=0.8, label=kind)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _html_text(report, with_map=True):
+    from territorial.pot.services.conflicts import KIND_LABELS
+
+    ctx = {"r": report, "data": report.as_dict(with_geometry=False), "generated": timezone.now(),
+           "map_png": map_png(report) if with_map else None, "kind_labels": KIND_LABELS}
+    return render_to_string("territorial/pot/report.html", ctx)
+
+
+def _html(report):
+    return _html_text(report), "text/html; charset=utf-8", "html"
+
+
+def _pdf(report):
+    from weasyprint import HTML
+
+    return HTML(string=_html_text(report)).write_pdf(), "application/pdf", "pdf"
+
+
+FORMATS = {"json": _json, "csv": _csv, "gpkg": _gpkg, "html": _html, "pdf": _pdf}
+
+
+def render_report(report, fmt: str):
+    if fmt not in FORMATS:
+        raise InvalidParameter(f"Formato desconocido «{fmt}». Valores válidos: {', '.join(FORMATS)}.")
+    return FORMATS[fmt](report)
