@@ -108,3 +108,6 @@ class Feature(models.Model):
 
     def __str__(self):
         return f"{self.layer.slug}#{self.fid}"
+
+
+from layers.corridors.models import CorridorRun  # noqa: E402,F401  (corridors, issue 6)
