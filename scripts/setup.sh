@@ -14,14 +14,14 @@ APT_PACKAGES=(postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 libproj25 
               libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils npm)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
+  # npm only where node has none (these machines ship node + npm outside apt).
+  if [ "$p" = npm ] && command -v npm >/dev/null; then continue; fi
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  # npm is only needed where node is absent (these machines ship node + npm outside apt).
-  if command -v npm >/dev/null; then missing=("${missing[@]/npm}"); fi
   log "Instalando paquetes del sistema: ${missing[*]}"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends ${missing[@]} >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # 2. PostgreSQL: DATABASE_URL if given, else the local server at 127.0.0.1:5432.
@@ -81,7 +81,11 @@ M=".venv/bin/python manage.py"
 $M migrate --noinput -v 0
 $M createcachetable
 $M compilemessages -v 0 --ignore=.venv --ignore=node_modules
-$M collectstatic --noinput -v 0
+# collectstatic compresses every file (~15 s): only when a static source or the venv changed.
+if [ ! -f staticfiles/.stamp ] || [ -n "$(find ./*/static package-lock.json .venv/.installed-* -newer staticfiles/.stamp -print -quit 2>/dev/null)" ]; then
+  $M collectstatic --noinput -v 0
+  touch staticfiles/.stamp
+fi
 $M fetch_data
 if [ "${GEOSIG_SKIP_LOAD:-0}" != 1 ]; then
   $M load_territory
