@@ -11,6 +11,7 @@ urlpatterns = [
     path("cuentas/salir/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("", include("territorial.urls")),
+    path("", include("territorial.pot.urls")),
     path("", include("layers.urls")),
     path("", include("cities.urls")),
 ]

@@ -8,6 +8,7 @@ class TerritorialConfig(AppConfig):
 
     def ready(self):
         from territorial import signals  # noqa: F401  (recompute subregion geometry on reassignment)
+        from territorial.pot import ready as _pot  # noqa: F401  (POT: nav entry «Planes POT», admin)
         from layers import hooks  # territorial may use layers, never the reverse: overlays by code
 
         hooks.register_area_resolver("municipio", _("Municipio"), _municipality_geom, _municipality_choices)

@@ -1,0 +1,238 @@
+"""REST API of the POT module (/api/v1/pot/...). Thin: parse, call one service, serialise."""
+from __future__ import annotations
+
+import json
+
+from django.http import HttpResponse
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from geosig.errors import InvalidParameter, NotFound, PermissionDeniedError
+from territorial.pot.classes import USE_CATEGORIES, Status
+from territorial.pot.services import access, plans as P
+
+
+def _user(request):
+    return request.user if request.user and request.user.is_authenticated else None
+
+
+def _require_login(request):
+    if not request.user or not request.user.is_authenticated:
+        raise PermissionDeniedError("Debe ingresar para esta acción.")
+
+
+def plan_summary(plan) -> dict:
+    return {
+        "id": plan.pk, "name": plan.name, "municipality": plan.municipality.divipola,
+        "municipality_name": plan.municipality.name, "status": plan.status,
+        "status_label": str(plan.get_status_display()), "is_demo": plan.is_demo, "source": plan.source,
+        "version": plan.version, "updated_at": plan.updated_at.isoformat(),
+    }
+
+
+def comment_dict(c) -> dict:
+    return {
+        "id": c.pk, "parent": c.parent_id, "author": c.author.get_username() if c.author else None,
+        "text": c.text, "lon": c.point.x if c.point else None, "lat": c.point.y if c.point else None,
+        "plan_version": c.plan_version, "created_at": c.created_at.isoformat(),
+    }
+
+
+def plan_detail(user, plan) -> dict:
+    out = plan_summary(plan)
+    out["zones"] = P.snapshot(plan)
+    out["permissions"] = access.permissions_for(user, plan)
+    out["actions"] = P.available_actions(user, plan)
+    out["comments"] = [comment_dict(c) for c in plan.comments.select_related("author").all()]
+    out["municipality_geom"] = json.loads(plan.municipality.geom.geojson)
+    return out
+
+
+class Registry(APIView):
+    def get(self, request):
+        from territorial.pot.models import Determinant
+
+        return Response({
+            "soil_classes": P.soil_class_registry(), "use_categories": USE_CATEGORIES,
+            "statuses": [{"code": c, "label": str(label)} for c, label in Status.CHOICES],
+            "transitions": {k: t.label for k, t in P.TRANSITIONS.items()},
+            "determinants": [{"code": d.code, "name": d.name, "kind": d.kind, "pieces": d.piece_count,
+                              "caveat": d.caveat} for d in Determinant.objects.all()],
+        })
+
+
+class PlanList(APIView):
+    def get(self, request):
+        from territorial.pot.models import Plan
+
+        qs = access.plans_visible_to(request.user, Plan.objects.select_related("municipality"))
+        muni = request.query_params.get("municipality")
+        if muni:
+            qs = qs.filter(municipality__divipola=muni)
+        return Response({"plans": [plan_summary(p) for p in qs]})
+
+    def post(self, request):
+        from territorial.models import Municipality
+
+        _require_login(request)
+        muni = Municipality.objects.filter(divipola=str(request.data.get("municipality", ""))).first()
+        if muni is None:
+            raise NotFound(f"No existe el municipio «{request.data.get('municipality')}».")
+        plan = P.create_plan(request.user, muni, request.data.get("name", ""))
+        return Response(plan_detail(request.user, plan), status=201)
+
+
+class PlanDetail(APIView):
+    def get(self, request, pk):
+        plan = access.get_visible_plan(request.user, pk)
+        return Response(plan_detail(request.user, plan))
+
+
+class PlanZones(APIView):
+    def put(self, request, pk):
+        _require_login(request)
+        plan = access.get_visible_plan(request.user, pk)
+        body = request.data
+        result = P.save_zones(request.user, plan, body, body.get("version") if isinstance(body, dict) else None)
+        plan.refresh_from_db()
+        return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
+
+
+class PlanMerge(APIView):
+    def post(self, request, pk):
+        _require_login(request)
+        plan = access.get_visible_plan(request.user, pk)
+        result = P.merge_zones(request.user, plan, request.data.get("zone_ids"), request.data.get("version"))
+        plan.refresh_from_db()
+        return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
+
+
+class PlanSplit(APIView):
+    def post(self, request, pk):
+        _require_login(request)
+        plan = access.get_visible_plan(request.user, pk)
+        result = P.split_zone(request.user, plan, request.data.get("zone_id"), request.data.get("line"),
+                              request.data.get("version"))
+        plan.refresh_from_db()
+        return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
+
+
+class PlanTransition(APIView):
+    def post(self, request, pk):
+        _require_login(request)
+        plan = access.get_visible_plan(request.user, pk)
+        P.transition(request.user, plan, request.data.get("action", ""), request.data.get("version"),
+                     request.data.get("note", ""))
+        return Response(plan_detail(request.user, plan))
+
+
+class PlanVersions(APIView):
+    def get(self, request, pk):
+        plan = access.get_visible_plan(request.user, pk)
+        return Response({"versions": [
+            {"number": v.number, "author": v.author.get_username() if v.author else None,
+             "created_at": v.created_at.isoformat(), "action": v.action, "summary": v.summary,
+             "status": v.status, "zones": len(v.snapshot.get("features", []))}
+            for v in plan.versions.select_related("author").all()
+        ]})
+
+
+class PlanVersionDetail(APIView):
+    def get(self, request, pk, number):
+        plan = access.get_visible_plan(request.user, pk)
+        v = plan.versions.filter(number=number).first()
+        if v is None:
+            raise NotFound(f"El plan no tiene versión {number}.")
+        return Response({"number": v.number, "summary": v.summary, "snapshot": v.snapshot})
+
+
+class PlanRestore(APIView):
+    def post(self, request, pk, number):
+        _require_login(request)
+        plan = access.get_visible_plan(request.user, pk)
+        result = P.restore_version(request.user, plan, number, request.data.get("version"))
+        plan.refresh_from_db()
+        return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
+
+
+class PlanComments(APIView):
+    def get(self, request, pk):
+        plan = access.get_visible_plan(request.user, pk)
+        return Response({"comments": [comment_dict(c) for c in plan.comments.select_related("author")]})
+
+    def post(self, request, pk):
+        _require_login(request)
+        plan = access.get_visible_plan(request.user, pk)
+        d = request.data
+        c = P.add_comment(request.user, plan, d.get("text", ""), d.get("lon"), d.get("lat"), d.get("parent"))
+        return Response(comment_dict(c), status=201)
+
+
+class PlanImport(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    def post(self, request, pk):
+        from territorial.pot.services.exchange import import_plan
+
+        _require_login(request)
+        plan = access.get_visible_plan(request.user, pk)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidParameter("Adjunte el archivo (campo «file»): GeoPackage, Shapefile en .zip o GeoJSON.")
+        try:
+            mapping = json.loads(request.data.get("mapping") or "{}")
+        except json.JSONDecodeError:
+            raise InvalidParameter("El mapeo de clases debe ser JSON: {\"valor en el archivo\": \"clase\"}.") from None
+        result = import_plan(request.user, plan, upload.read(), upload.name, request.data.get("class_field", "clase"),
+                             request.data.get("version"), mapping=mapping, layer=request.data.get("layer") or None,
+                             use_field=request.data.get("use_field") or "uso",
+                             name_field=request.data.get("name_field") or "nombre")
+        plan.refresh_from_db()
+        return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
+
+
+class PlanExport(APIView):
+    def get(self, request, pk, fmt):
+        from territorial.pot.services.exchange import export_plan
+
+        plan = access.get_visible_plan(request.user, pk)
+        content, ctype, filename = export_plan(plan, fmt)
+        resp = HttpResponse(content, content_type=ctype)
+        resp["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return resp
+
+
+def conflict_params(q) -> dict:
+    modes = q.get("modes") or q.get("mode")
+    return {
+        "plan_id": q.get("plan") or None, "municipality": q.get("municipality") or None,
+        "modes": [m.strip() for m in modes.split(",") if m.strip()] if modes else None,
+        "ronda_m": q.get("ronda_m"), "buffer_m": q.get("buffer_m"), "sliver_m2": q.get("sliver_m2"),
+    }
+
+
+class Conflicts(APIView):
+    """GET /api/v1/pot/conflicts/?municipality=76001 | plan=ID [&modes=internal,cross_border,determinants]
+    [&ronda_m=30&buffer_m=200&sliver_m2=1000] [&format=json|csv|gpkg|html|pdf]"""
+
+    def perform_content_negotiation(self, request, force=False):
+        # ?format= names our report formats, not DRF renderers: never 404 on it
+        return super().perform_content_negotiation(request, force=True)
+
+    def get(self, request):
+        from territorial.pot.services.conflicts import analyse_conflicts
+        from territorial.pot.services.reports import FORMATS, render_report
+
+        fmt = request.query_params.get("format", "json")
+        if fmt not in FORMATS:
+            raise InvalidParameter(f"Formato desconocido «{fmt}». Valores válidos: {', '.join(FORMATS)}.")
+        report = analyse_conflicts(request.user, with_geometry=fmt != "csv", **conflict_params(request.query_params))
+        if fmt == "json":
+            return Response(report.as_dict())
+        content, ctype, ext = render_report(report, fmt)
+        resp = HttpResponse(content, content_type=ctype)
+        if ext != "html":
+            scope = request.query_params.get("municipality") or request.query_params.get("plan") or "valle"
+            resp["Content-Disposition"] = f'attachment; filename="conflictos_pot_{scope}{"_DEMO" if report.has_demo else ""}.{ext}"'
+        return resp

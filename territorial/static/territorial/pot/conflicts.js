@@ -1,0 +1,72 @@
+/* Conflicts page: map + table from GET /api/v1/pot/conflicts/, download links for every report format. */
+(function () {
+  "use strict";
+  const cfg = JSON.parse(document.getElementById("pot-config").textContent);
+  const $ = (id) => document.getElementById(id);
+  const map = GeoSIG.createMap("map");
+  const layer = L.featureGroup().addTo(map);
+  const COLORS = { superposicion: "#e31a1c", hueco: "#6a3d9a", astilla: "#cab2d6", vecino_incompatible: "#ff7f00",
+                   cruza_limite: "#1f78b4", desajuste_limite: "#a6cee3", determinante: "#b15928" };
+  GeoSIG.legend(map, "", Object.keys(COLORS).map((k) => ({ color: COLORS[k], label: cfg.kinds[k] })));
+
+  function query() {
+    const fd = new FormData($("cf-form"));
+    const q = new URLSearchParams();
+    if (fd.get("plan")) q.set("plan", fd.get("plan"));
+    else if (fd.get("municipality")) q.set("municipality", fd.get("municipality"));
+    q.set("modes", fd.getAll("modes").join(","));
+    q.set("ronda_m", fd.get("ronda_m"));
+    q.set("buffer_m", fd.get("buffer_m"));
+    return q;
+  }
+
+  async function run(ev) {
+    if (ev) ev.preventDefault();
+    const q = query();
+    $("cf-status").textContent = cfg.strings.loading;
+    try {
+      const r = await GeoSIG.fetchJSON(cfg.api + "?" + q.toString());
+      render(r, q);
+      $("cf-status").textContent = r.scope_label + " · " + r.findings.length + " · " + r.seconds + " s";
+    } catch (e) { $("cf-status").textContent = e.message; $("cf-status").className = "error"; }
+  }
+
+  function render(r, q) {
+    $("demo-badge").hidden = !r.is_demo;
+    layer.clearLayers();
+    const tb = $("cf-table").querySelector("tbody");
+    tb.innerHTML = "";
+    r.findings.forEach(function (f) {
+      if (f.geometry) {
+        L.geoJSON(f.geometry, { style: { color: COLORS[f.kind], weight: 1, fillOpacity: 0.6 } })
+          .bindPopup(document.createTextNode(f.message)).addTo(layer);
+      }
+      const tr = document.createElement("tr");
+      tr.className = "conflict conflict-" + f.verdict;
+      [cfg.kinds[f.kind], (f.municipality_name || "") + (f.is_demo ? " (DEMO)" : ""), GeoSIG.fmt(f.area_m2, 0),
+       f.pct_zone === null || f.pct_zone === undefined ? "" : GeoSIG.fmt(f.pct_zone, 2), f.verdict].forEach(function (v, i) {
+        const td = document.createElement("td"); td.textContent = v; if (i === 2 || i === 3) td.className = "num"; tr.appendChild(td);
+      });
+      tr.title = f.message;
+      tb.appendChild(tr);
+    });
+    const sm = $("cf-summary");
+    sm.innerHTML = "";
+    r.summary.forEach(function (s) {
+      const tr = document.createElement("tr");
+      [s.label, s.count, GeoSIG.fmt(s.area_m2, 0) + " m²"].forEach(function (v) { const td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
+      sm.appendChild(tr);
+    });
+    $("cf-notes").textContent = r.notes.join(" ");
+    $("cf-downloads").hidden = false;
+    $("cf-downloads").querySelectorAll("a").forEach(function (a) {
+      const qq = new URLSearchParams(q); qq.set("format", a.dataset.fmt); a.href = cfg.api + "?" + qq.toString();
+    });
+    if (layer.getLayers().length) map.fitBounds(layer.getBounds());
+  }
+
+  $("cf-form").addEventListener("submit", run);
+  const params = new URLSearchParams(window.location.search);
+  if (params.get("municipality")) $("cf-muni").value = params.get("municipality");
+  if (params.get("plan") || params.get("municipality")) run();
+})();
