@@ -91,5 +91,6 @@ if [ "${GEOSIG_SKIP_LOAD:-0}" != 1 ]; then
   $M load_territory
   $M load_cities
   $M load_layers
+  $M load_pot  # POT: determinants, Cali's real (partial) plan, labelled demo plans; fast on rerun
 fi
 log "Listo."
