@@ -10,7 +10,6 @@ from django.utils.translation import gettext as _
 
 from geosig.errors import GeoSIGError, PermissionDeniedError
 from layers.models import Layer, Theme
-from layers.services.importing import INVALID_POLICIES
 from layers.services.tiles import empty_png, raster_tile, vector_tile
 from layers.uploads import check_permission, import_upload
 
@@ -26,6 +25,8 @@ def explorer(request):
             "max": _("Máx."), "loading": _("Calculando…"), "opacity": _("Opacidad"), "up": _("Subir"),
             "down": _("Bajar"), "partial": _("PARCIAL"), "derived": _("derivada"), "download": _("Descargar"),
             "histogram": _("Histograma"), "cells": _("celdas"), "pickArea": _("— elija —"),
+            "noLayers": _("Active al menos una capa para identificar."),
+            "summaryTitle": _("Resumen de superposición"),
         },
     })
 
@@ -33,7 +34,7 @@ def explorer(request):
 def upload(request):
     if not request.user.is_authenticated:
         return redirect(f"{reverse('login')}?next={request.path}")
-    context = {"themes": Theme.choices, "policies": INVALID_POLICIES}
+    context = {"themes": Theme.choices}
     try:
         check_permission(request.user)
     except PermissionDeniedError as exc:

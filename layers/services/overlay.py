@@ -9,6 +9,8 @@ large polygons over detailed layers do not pay for thousands of needless interse
 """
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.db import connection
 
@@ -56,7 +58,8 @@ def overlay_summary(area, *, layers: list[str] | None = None) -> dict:
     return {
         "area": {"label": target.label, "kind": target.kind, "code": target.code,
                  "area_m2": target.area_m2, "area_km2": target.area_m2 / 1e6,
-                 "measure_srid": settings.GEOSIG_MEASURE_SRID},
+                 "measure_srid": settings.GEOSIG_MEASURE_SRID,
+                 "geometry": json.loads(target.geom.geojson)},  # so a picked area can be drawn
         "layers": results,
     }
 
