@@ -79,8 +79,10 @@ def city_graph(t, neighbours: int = 3, floor: float = 0.1) -> nx.Graph:
     n = t.shape[0]
     tt = floored(t, floor)
     k = min(neighbours, n - 1)
-    masked = tt + np.diag(np.full(n, np.inf))
-    nn = np.argpartition(masked, k - 1, axis=1)[:, :k] if k > 0 else np.empty((n, 0), int)
+    # rank neighbours by the raw time with a stable sort: the source rounds to 0.1 h, so ties are common and
+    # must break the same way every time (lowest code first)
+    masked = np.asarray(t, float) + np.diag(np.full(n, np.inf))
+    nn = np.argsort(masked, axis=1, kind="stable")[:, :k] if k > 0 else np.empty((n, 0), int)
     rows = np.repeat(np.arange(n), k)
     cols = nn.ravel()
     g = nx.Graph()
