@@ -73,6 +73,10 @@ if DATABASES["default"]["ENGINE"] != "django.contrib.gis.db.backends.postgis":
 
     raise ImproperlyConfigured("DATABASE_URL debe usar el esquema postgis:// (GeoSIG necesita PostGIS).")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Reuse connections: opening one (plus GeoDjango's PostGIS version probe) costs more than serving
+# a cached response. Health checks drop connections the server closed.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Shared by all server processes, no extra service: holds data versions (geosig.versioned).
