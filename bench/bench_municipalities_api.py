@@ -181,6 +181,8 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
+        # Warm-up: every worker imports the app lazily and builds the cached body on its first hit.
+        run_clients(args.clients, 3, http_worker(port))
         if compiled:
             api = ab_run(port, args.clients, args.seconds)
         else:
