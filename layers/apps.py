@@ -10,3 +10,4 @@ class LayersConfig(AppConfig):
         from geosig import nav
 
         nav.register("layers-explorer", _("Capas ambientales"), order=30)
+        nav.register("corridors-page", _("Corredores ecológicos"), order=40)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from layers import api, views
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/v1/overlay/", api.Overlay.as_view(), name="api-overlay"),
     path("api/v1/overlay/areas/", api.OverlayAreas.as_view(), name="api-overlay-areas"),
     path("api/v1/identify/", api.Identify.as_view(), name="api-identify"),
+    path("", include("layers.corridors.urls")),  # corridors (issue 6)
 ]

@@ -100,7 +100,7 @@ class CorridorResult:
         return out
 
 
-def _check_cores(res: np.ndarray, cores: np.ndarray) -> list[int]:
+def _check_cores(res: np.ndarray, cores: np.ndarray, names: dict[int, str]) -> list[int]:
     if cores.shape != res.shape:
         raise InvalidParameter(f"La grilla de núcleos ({cores.shape}) no coincide con la de resistencia ({res.shape}).")
     labels = [int(v) for v in np.unique(cores) if v > 0]
@@ -111,8 +111,8 @@ def _check_cores(res: np.ndarray, cores: np.ndarray) -> list[int]:
     blocked = [lab for lab in labels if not np.isfinite(res[cores == lab]).any()]
     if blocked:
         raise InvalidParameter(
-            "Estos núcleos caen enteros sobre barreras o celdas sin dato y no pueden conectarse: "
-            + ", ".join(map(str, blocked)) + ".", cores=blocked,
+            "Estos núcleos caen enteros sobre barreras o celdas sin dato (p. ej. fuera de la cobertura del DEM) y "
+            "no pueden conectarse: " + ", ".join(names.get(b, str(b)) for b in blocked) + ".", cores=blocked,
         )
     return labels
 
@@ -168,6 +168,7 @@ def corridors(
     progress: Callable[[int, str], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     validated: bool = False,
+    names: dict[int, str] | None = None,
 ) -> CorridorResult:
     """Run the whole least-cost-corridor analysis (see module docstring).
 
@@ -183,7 +184,8 @@ def corridors(
     cancelled = cancelled or (lambda: False)
     res = resistance if validated else validate_resistance(resistance)
     cores = np.ascontiguousarray(cores, dtype=np.int32)
-    labels = _check_cores(res, cores)
+    names = names or {}
+    labels = _check_cores(res, cores, names)
     notes: list[str] = []
 
     progress(2, "Asignación de costo desde todos los núcleos")
@@ -199,7 +201,8 @@ def corridors(
             "Ningún par de núcleos tiene una ruta entre sí: las barreras o celdas sin dato los separan por completo."
         )
     if isolated:
-        notes.append("Núcleos sin ruta hacia ningún otro (aislados por barreras): " + ", ".join(map(str, isolated)) + ".")
+        notes.append("Núcleos sin ruta hacia ningún otro (aislados por barreras): "
+                     + ", ".join(names.get(c, str(c)) for c in isolated) + ".")
 
     cutoff = {}
     for (a, b), u in adj.items():
@@ -282,7 +285,7 @@ def corridors(
     if touching:
         notes.append(
             "Núcleos contiguos (se tocan; su corredor tiene longitud cero): "
-            + ", ".join(f"{lk.a}–{lk.b}" for lk in touching) + "."
+            + ", ".join(f"{names.get(lk.a, lk.a)}–{names.get(lk.b, lk.b)}" for lk in touching) + "."
         )
 
     if cancelled():

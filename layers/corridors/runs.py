@@ -1,0 +1,168 @@
+"""Corridor runs as database records: cache by inputs hash, background execution, progress, cancel.
+
+A run executes in a background thread of the web process (the engine releases the GIL in its compiled
+parts; no task queue is needed for a handful of analysts). Results are written into
+``MEDIA_ROOT/corridors/.tmp-<id>/`` and renamed to ``MEDIA_ROOT/corridors/<id>/`` only on success:
+a cancelled or failed run removes its temporary directory, so nothing half-written is ever visible.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connections
+from django.utils import timezone
+
+from geosig.errors import ConflictError, GeoSIGError, InvalidParameter, NotFound
+from layers.models import Layer
+
+from .corridor import Cancelled
+from .models import CorridorRun
+from .services import run_corridors
+
+log = logging.getLogger(__name__)
+PARAMS = ("cores", "resistance", "cell_size", "width", "point_radius", "max_link_cwd", "dispersal", "area_field",
+          "margin_m", "pinch")
+ENGINE_VERSION = 1  # bump when results of identical inputs would change
+
+
+def normalise(params: dict) -> dict:
+    unknown = sorted(set(params) - set(PARAMS))
+    if unknown:
+        raise InvalidParameter(f"Parámetros desconocidos: {', '.join(unknown)}; válidos: {', '.join(PARAMS)}.")
+    out = {k: params.get(k) for k in PARAMS if params.get(k) not in (None, "")}
+    for k in ("cell_size", "width", "point_radius", "max_link_cwd", "dispersal", "margin_m"):
+        if k in out:
+            try:
+                out[k] = float(out[k])
+            except (TypeError, ValueError):
+                raise InvalidParameter(f"El parámetro {k} debe ser un número (llegó «{out[k]}»).") from None
+    for k in ("cell_size", "width"):
+        if k not in out:
+            raise InvalidParameter(f"Falta el parámetro {k}.")
+    out.setdefault("resistance", "derivada")
+    out["pinch"] = bool(out.get("pinch", True))
+    return out
+
+
+def inputs_hash(params: dict) -> str:
+    """Parameters + the last change of every registry layer they read: same hash = same result."""
+    slugs = {params["cores"].get("layer")} if isinstance(params.get("cores"), dict) else set()
+    res = params.get("resistance")
+    if isinstance(res, list):
+        slugs |= {e.get("layer") for e in res if isinstance(e, dict) and e.get("layer")}
+    else:
+        slugs |= {"dem-srtm3", "red-vial-nacional", "centros-poblados"}
+    stamps = {s: str(Layer.objects.filter(slug=s).values_list("updated_at", flat=True).first()) for s in sorted(slugs) if s}
+    blob = json.dumps({"v": ENGINE_VERSION, "params": params, "layers": stamps}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def runs_root() -> Path:
+    return Path(settings.MEDIA_ROOT) / "corridors"
+
+
+def start_run(params: dict, user=None, background: bool = True) -> tuple[CorridorRun, bool]:
+    """Return (run, cached). An identical finished run with its files still on disk is returned as is."""
+    params = normalise(params)
+    h = inputs_hash(params)
+    for done in CorridorRun.objects.filter(inputs_hash=h, status=CorridorRun.Status.DONE):
+        if done.result_path and done.result_path.is_dir():
+            return done, True
+    active = CorridorRun.objects.filter(inputs_hash=h, status__in=[CorridorRun.Status.PENDING, CorridorRun.Status.RUNNING]).first()
+    if active:
+        return active, True
+    run = CorridorRun.objects.create(inputs_hash=h, params=params,
+                                     created_by=user if getattr(user, "is_authenticated", False) else None)
+    if background:
+        threading.Thread(target=_thread_main, args=(run.pk,), daemon=True, name=f"corridors-{run.pk}").start()
+    else:
+        execute(run.pk)
+        run.refresh_from_db()
+    return run, False
+
+
+def _thread_main(run_id: int) -> None:
+    try:
+        execute(run_id)
+    finally:
+        connections.close_all()  # this thread's own connection; the request's is untouched
+
+
+def execute(run_id: int) -> None:
+    run = CorridorRun.objects.get(pk=run_id)
+    root = runs_root()
+    tmp = root / f".tmp-{run.pk}"
+    final = root / str(run.pk)
+    shutil.rmtree(tmp, ignore_errors=True)
+    run.status, run.started_at, run.progress = CorridorRun.Status.RUNNING, timezone.now(), 0
+    run.save(update_fields=["status", "started_at", "progress"])
+    last = {"t": 0.0, "cancel": False, "ct": 0.0}
+
+    def progress(pct: int, msg: str) -> None:
+        now = time.monotonic()
+        if now - last["t"] > 0.3 or pct >= 100:
+            last["t"] = now
+            CorridorRun.objects.filter(pk=run.pk).update(progress=min(100, max(0, pct)), message=msg[:300])
+
+    def cancelled() -> bool:
+        now = time.monotonic()
+        if not last["cancel"] and now - last["ct"] > 0.3:
+            last["ct"] = now
+            last["cancel"] = CorridorRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
+        return last["cancel"]
+
+    p = run.params
+    try:
+        report = run_corridors(
+            p["cores"], p.get("resistance"), p["cell_size"], p["width"], out_dir=tmp,
+            point_radius=p.get("point_radius"), max_link_cwd=p.get("max_link_cwd"), dispersal=p.get("dispersal"),
+            area_field=p.get("area_field"), margin_m=p.get("margin_m", 5000.0), pinch=p.get("pinch", True),
+            progress=progress, cancelled=cancelled,
+        )
+        if cancelled():
+            raise Cancelled()
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)  # atomic on one filesystem: the results appear complete or not at all
+        from .services import _jsonable
+
+        CorridorRun.objects.filter(pk=run.pk).update(
+            status=CorridorRun.Status.DONE, progress=100, message="Listo", result_dir=f"corridors/{run.pk}",
+            report=_jsonable(report.as_dict()), finished_at=timezone.now())
+    except Cancelled:
+        shutil.rmtree(tmp, ignore_errors=True)
+        CorridorRun.objects.filter(pk=run.pk).update(status=CorridorRun.Status.CANCELLED, message="Cancelada por el usuario",
+                                                     finished_at=timezone.now())
+    except GeoSIGError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        CorridorRun.objects.filter(pk=run.pk).update(status=CorridorRun.Status.FAILED, error=exc.message,
+                                                     message="Error", finished_at=timezone.now())
+    except Exception as exc:  # noqa: BLE001 - a background thread must record any failure, not die silently
+        log.exception("corridor run %s failed", run.pk)
+        shutil.rmtree(tmp, ignore_errors=True)
+        CorridorRun.objects.filter(pk=run.pk).update(status=CorridorRun.Status.FAILED, message="Error",
+                                                     error=f"Error interno: {exc}", finished_at=timezone.now())
+
+
+def get_run(run_id) -> CorridorRun:
+    run = CorridorRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise NotFound(f"No existe la corrida de corredores {run_id}.")
+    return run
+
+
+def cancel_run(run_id) -> CorridorRun:
+    run = get_run(run_id)
+    if run.status in (CorridorRun.Status.DONE, CorridorRun.Status.FAILED, CorridorRun.Status.CANCELLED):
+        raise ConflictError(f"La corrida {run.pk} ya terminó ({run.get_status_display().lower()}); no se puede cancelar.")
+    CorridorRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+    if run.status == CorridorRun.Status.PENDING:
+        CorridorRun.objects.filter(pk=run.pk).update(status=CorridorRun.Status.CANCELLED, message="Cancelada")
+    run.refresh_from_db()
+    return run

@@ -1,0 +1,429 @@
+"""Corridor runs on registry layers: read cores and inputs, build the grid and resistance, run the engine,
+write GeoTIFF / GeoPackage / CSV / JSON results.
+
+``run_corridors`` is the one public computation (used by the API runner and the ``corridors`` command).
+Everything is computed on a square grid in EPSG:9377 (metres); inputs in other CRS/resolutions are
+reprojected explicitly with rasterio and the report lists each reprojection.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import geopandas as gpd
+import numpy as np
+import rasterio
+import shapely
+from django.conf import settings
+from rasterio.crs import CRS
+from rasterio.features import shapes as raster_shapes
+from rasterio.warp import transform_bounds
+from rasterio.windows import from_bounds
+from shapely.geometry import LineString, shape
+
+from geosig.errors import InvalidParameter, NotFound, OutsideValle
+from layers.models import Feature, Layer
+
+from . import network
+from .circuit import pinch_points
+from .cores import rasterize_cores
+from .corridor import STATUS_LABELS, corridors
+from .costdistance import validate_resistance
+from .grid import DEFAULT_CRS, Grid, check_cell_count, template
+from .resistance import DERIVED_LABEL, DERIVED_RECIPE, SOURCES, build_resistance
+
+RASTER_SOURCES = {"landcover", "raster", "slope", "elevation"}
+VECTOR_SOURCES = {"proximity", "barrier"}
+DEM_SOURCES = {"slope", "elevation"}
+RESISTANCE_MODES = ("derivada", "receta")
+
+
+def max_cells() -> int:
+    return int(getattr(settings, "CORRIDORS_MAX_CELLS", 20_000_000))
+
+
+@dataclass
+class CorridorReport:
+    out_dir: Path
+    grid: dict
+    cores: list[dict]
+    links: list[dict]
+    network: dict
+    recipe: list[str]
+    resistance_label: str
+    notes: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"grid": self.grid, "cores": self.cores, "links": self.links, "network": self.network,
+                "recipe": self.recipe, "resistance_label": self.resistance_label, "notes": self.notes,
+                "files": self.files, "seconds": round(self.seconds, 2)}
+
+    def __str__(self) -> str:
+        kept = sum(1 for lk in self.links if lk["status"] in ("ok", "touching"))
+        lines = [
+            f"Corredores: {len(self.cores)} núcleos, {len(self.links)} vínculos ({kept} válidos) en "
+            f"{self.grid['rows']} × {self.grid['cols']} celdas de {self.grid['cell_size']:g} m ({self.seconds:.1f} s).",
+            f"Resistencia: {self.resistance_label}",
+        ]
+        for lk in self.links:
+            lines.append(f"  {lk['name_a']} – {lk['name_b']}: {lk['status_label']}; CWD {lk['cwd']:.4g}, "
+                         f"euclídea {lk['euclid_dist']:.0f} m, ruta {lk['lcp_length']:.0f} m"
+                         + (f", R_eff {lk['effective_resistance']:.4g}" if lk.get("effective_resistance") else ""))
+        lines += [f"Nota: {n}" for n in self.notes]
+        lines.append(f"Archivos en {self.out_dir}: {', '.join(self.files)}")
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+
+
+def _layer(slug: str, kind: str | None = None, what: str = "capa") -> Layer:
+    layer = Layer.objects.filter(slug=slug).first()
+    if layer is None:
+        raise NotFound(f"No existe la capa «{slug}» ({what}).")
+    if kind and layer.kind != kind:
+        raise InvalidParameter(f"La capa «{slug}» es {layer.get_kind_display().lower()}; para {what} se necesita "
+                               f"una capa {'ráster' if kind == 'raster' else 'vectorial'}.")
+    return layer
+
+
+def _features(layer: Layer, ids=None, classes=None) -> gpd.GeoDataFrame:
+    qs = Feature.objects.filter(layer=layer)
+    if ids:
+        qs = qs.filter(fid__in=[int(i) for i in ids])
+    if classes:
+        qs = qs.filter(class_value__in=[str(c) for c in classes])
+    rows = list(qs.values_list("fid", "geom", "attributes", "class_value"))
+    geoms = [shapely.from_wkb(bytes(g.wkb)) for _, g, _, _ in rows]
+    attrs = [dict(a, _fid=f, _class=c) for f, _, a, c in rows]
+    return gpd.GeoDataFrame(attrs, geometry=geoms, crs="EPSG:4326")
+
+
+def _read_raster(layer: Layer, bounds_4326, pad_deg: float = 0.01) -> Grid:
+    path = layer.raster_path
+    if path is None or not path.is_file():
+        raise NotFound(f"La capa ráster «{layer.slug}» no tiene archivo en el servidor.")
+    with rasterio.open(path) as src:
+        b = src.bounds
+        x0, y0, x1, y1 = bounds_4326 if src.crs == CRS.from_epsg(4326) else transform_bounds(
+            CRS.from_epsg(4326), src.crs, *bounds_4326)
+        win = from_bounds(max(x0 - pad_deg, b.left), max(y0 - pad_deg, b.bottom), min(x1 + pad_deg, b.right),
+                          min(y1 + pad_deg, b.top), src.transform).round_offsets().round_lengths()
+        arr = src.read(1, window=win, masked=True).astype(np.float64).filled(np.nan)
+        return Grid(arr, src.window_transform(win), src.crs, np.nan)
+
+
+def _check_coverage(layer: Layer, bounds_4326, what: str) -> None:
+    """Stop when the analysis area leaves the raster's extent, naming the extent it does cover."""
+    meta = layer.raster_meta or {}
+    rb = meta.get("bounds")
+    if not rb:
+        with rasterio.open(layer.raster_path) as src:
+            rb = list(transform_bounds(src.crs, CRS.from_epsg(4326), *src.bounds))
+    x0, y0, x1, y1 = bounds_4326
+    tol = 1e-6
+    if x0 < rb[0] - tol or y0 < rb[1] - tol or x1 > rb[2] + tol or y1 > rb[3] + tol:
+        raise OutsideValle(
+            f"El área de análisis (lon {x0:.3f} a {x1:.3f}, lat {y0:.3f} a {y1:.3f}) se sale de la cobertura de "
+            f"{what} «{layer.title}», que solo cubre lon {rb[0]:.3f} a {rb[2]:.3f}, lat {rb[1]:.3f} a {rb[3]:.3f}"
+            + (f". {layer.caveat}" if layer.caveat else ".")
+            + " Elija núcleos dentro de esa zona o reduzca el margen.",
+            covered=[round(v, 4) for v in rb],
+        )
+
+
+def _recipe(resistance) -> tuple[list[dict], str]:
+    if resistance in (None, "", "derivada"):
+        return [dict(e) for e in DERIVED_RECIPE], DERIVED_LABEL
+    if isinstance(resistance, dict) and "entries" in resistance:
+        resistance = resistance["entries"]
+    if not isinstance(resistance, list):
+        raise InvalidParameter(f"Resistencia no válida: use uno de {', '.join(RESISTANCE_MODES)} "
+                               "(«derivada» o una lista de fuentes).")
+    return [dict(e) for e in resistance], "Resistencia definida por el usuario (receta abajo)."
+
+
+# ------------------------------------------------------------------------------------------------ run
+
+
+def run_corridors(
+    cores: dict,
+    resistance,
+    cell_size: float,
+    width: float,
+    *,
+    out_dir: Path,
+    point_radius: float | None = None,
+    max_link_cwd: float | None = None,
+    dispersal: float | None = None,
+    area_field: str | None = None,
+    margin_m: float = 5000.0,
+    base: float = 1.0,
+    dem_layer: str = "dem-srtm3",
+    pinch: bool = True,
+    threads: int = 2,
+    progress: Callable[[int, str], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> CorridorReport:
+    """Least-cost corridors, pinch points and network metrics between ``cores``; results written to ``out_dir``.
+
+    ``cores``: {"layer": slug, "ids": [fid…] (optional), "classes": [class value…] (optional)};
+    ``resistance``: "derivada" (the default recipe from the DEM, roads and populated centres) or a list of
+    entries {"source", "weight", "layer", …} (see ``layers.corridors.resistance``); ``cell_size`` in metres;
+    ``width``: corridor width in cost units; ``point_radius``: disc radius (m) for point cores (None = one cell).
+    """
+    t0 = time.perf_counter()
+    progress = progress or (lambda p, m: None)
+    cancelled = cancelled or (lambda: False)
+    for name, val, minimum in (("cell_size", cell_size, 1.0), ("width", width, 0.0), ("margin_m", margin_m, -1e-9)):
+        if val is None or not float(val) > minimum:
+            raise InvalidParameter(f"Parámetro {name} no válido ({val}); debe ser > {max(minimum, 0):g}.")
+    if not isinstance(cores, dict) or not cores.get("layer"):
+        raise InvalidParameter("Indique la capa de núcleos: {\"layer\": <identificador>, \"ids\": […] opcional}.")
+    entries, res_label = _recipe(resistance)
+    notes: list[str] = []
+
+    progress(1, "Leyendo núcleos")
+    core_layer = _layer(cores["layer"], "vector", "los núcleos")
+    if core_layer.geometry_type not in (Layer.GeometryType.POINT, Layer.GeometryType.POLYGON):
+        raise InvalidParameter(f"La capa «{core_layer.slug}» es de líneas; los núcleos deben ser polígonos o puntos.")
+    gdf = _features(core_layer, cores.get("ids"), cores.get("classes"))
+    if len(gdf) == 0:
+        raise InvalidParameter(f"La selección no contiene núcleos de la capa «{core_layer.slug}».")
+    if len(gdf) < 2:
+        raise InvalidParameter("Se necesitan al menos dos núcleos para trazar corredores; la selección tiene uno.")
+    if core_layer.geometry_type == Layer.GeometryType.POINT and not point_radius:
+        notes.append("Núcleos puntuales: la celda bajo cada punto (no hay polígonos de las áreas).")
+    name_field = core_layer.label_field or None
+
+    # Analysis grid: the cores' extent in EPSG:9377 plus the margin, square cells snapped to the cell size.
+    g9377 = gdf.to_crs(DEFAULT_CRS)
+    x0, y0, x1, y1 = g9377.total_bounds
+    pad = float(margin_m) + float(point_radius or 0)
+    target = template((x0 - pad, y0 - pad, x1 + pad, y1 + pad), float(cell_size), DEFAULT_CRS)
+    check_cell_count(target.shape[0], target.shape[1], float(cell_size), max_cells())
+    b4326 = tuple(gpd.GeoSeries([shapely.box(*target.bounds)], crs=DEFAULT_CRS).to_crs(4326).total_bounds)
+
+    progress(3, "Construyendo la superficie de resistencia")
+    for e in entries:
+        src = e.get("source")
+        if src not in SOURCES:
+            raise InvalidParameter(f"Fuente de resistencia «{src}» no válida; use una de: {', '.join(SOURCES)}.")
+        if src in DEM_SOURCES:
+            layer = _layer(e.get("layer") or dem_layer, "raster", "el DEM")
+            _check_coverage(layer, b4326, "el DEM")
+            e["data"] = _read_raster(layer, b4326)
+        elif src in RASTER_SOURCES:
+            if not e.get("layer"):
+                raise InvalidParameter(f"La fuente «{src}» necesita una capa ráster del registro («layer»).")
+            layer = _layer(e["layer"], "raster", f"la fuente «{src}»")
+            _check_coverage(layer, b4326, "la capa")
+            e["data"] = _read_raster(layer, b4326)
+        else:
+            if not e.get("layer"):
+                raise InvalidParameter(f"La fuente «{src}» necesita una capa vectorial del registro («layer»).")
+            layer = _layer(e["layer"], "vector", f"la fuente «{src}»")
+            e["data"] = _features(layer).geometry
+            e.setdefault("label", layer.title)
+    surface = build_resistance(entries, target, base=base)
+    notes += surface.notes
+    res = validate_resistance(surface.array)
+    if cancelled():
+        from .corridor import Cancelled
+
+        raise Cancelled()
+
+    progress(4, "Ubicando núcleos en la grilla")
+    coreset = rasterize_cores(gdf, target, name_field, point_radius)
+    notes += coreset.notes
+    names = coreset.names
+
+    def sub_progress(p, m):
+        progress(5 + int(p * 0.7), m)
+
+    result = corridors(res, coreset.labels, float(cell_size), float(width), max_link_cwd=max_link_cwd,
+                       threads=threads, progress=sub_progress, cancelled=cancelled, validated=True, names=names)
+    notes += result.notes
+    links = result.link_rows(names)
+
+    current = None
+    if pinch:
+        current = np.zeros(res.shape, np.float32)
+        kept = [(i, lk) for i, lk in enumerate(result.links) if lk.status == "ok"]
+        for k, (i, lk) in enumerate(kept, start=1):
+            if cancelled():
+                from .corridor import Cancelled
+
+                raise Cancelled()
+            progress(75 + int(15 * k / max(1, len(kept))), f"Puntos de estrangulamiento {k}/{len(kept)}")
+            win, mask = _link_window(result, lk)
+            a_mask = coreset.labels[win] == lk.a
+            b_mask = coreset.labels[win] == lk.b
+            cr = pinch_points(res[win], a_mask, b_mask, window=mask, connectivity=8)
+            links[i]["effective_resistance"] = cr.resistance
+            links[i]["circuit_cells"] = cr.nodes
+            np.maximum(current[win], cr.current.astype(np.float32), out=current[win])
+
+    progress(91, "Métricas de red")
+    cell_area = float(cell_size) ** 2
+    areas = {}
+    for c in coreset.cores:
+        attr = None
+        if area_field:
+            val = gdf.iloc[c["id"] - 1].get(area_field) if c["id"] - 1 < len(gdf) else None
+            attr = float(val) if val not in (None, "") else None
+        areas[c["id"]] = attr if attr is not None else c["area_m2"] / 1e4  # hectares
+    kept_links = [(lk.a, lk.b, lk.lcd) for lk in result.links if lk.kept]
+    if dispersal is None:
+        dispersal = float(np.median([c for _, _, c in kept_links])) if kept_links else 1.0
+        notes.append(f"Distancia de dispersión (IIC, PC) = mediana de la CWD de los vínculos válidos: {dispersal:.4g}.")
+    landscape = float(np.isfinite(res).sum()) * cell_area / 1e4
+    net = network.metrics(areas, kept_links, float(dispersal), landscape)
+    net["area_attribute"] = (f"atributo «{area_field}»" if area_field else "área de las celdas del núcleo (ha)")
+    for row in net["cores"]:
+        row["name"] = names.get(row["core"], str(row["core"]))
+
+    progress(93, "Escribiendo resultados")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = _write(out_dir, target, res, result, coreset, gdf, links, net, current, names, float(width))
+    grid_info = {"rows": target.shape[0], "cols": target.shape[1], "cell_size": float(cell_size),
+                 "crs": DEFAULT_CRS, "bounds": [round(v, 1) for v in target.bounds],
+                 "bounds_4326": [round(v, 5) for v in b4326], "width": float(width),
+                 "max_link_cwd": max_link_cwd, "point_radius": point_radius}
+    core_rows = [{k: v for k, v in c.items() if k != "source_index"} for c in coreset.cores]
+    notes = list(dict.fromkeys(notes))  # each input aligned twice (slope, elevation) says so once
+    rep = CorridorReport(out_dir, grid_info, core_rows, links, net, surface.recipe, res_label, notes, files,
+                         time.perf_counter() - t0)
+    (out_dir / "informe.json").write_text(json.dumps(_jsonable(rep.as_dict()), ensure_ascii=False, indent=1))
+    rep.files.append("informe.json")
+    progress(100, "Listo")
+    return rep
+
+
+def _link_window(result, lk):
+    """Rows/cols window and mask of the cells inside link ``lk``'s own truncated corridor (NLCC_AB ≤ width)."""
+    a, b = result.cwd[lk.a], result.cwd[lk.b]
+    fin = np.isfinite(a) & np.isfinite(b)
+    nlcc = np.where(fin, a + b - lk.lcd, np.inf)
+    mask = nlcc <= result.width
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    win = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    return win, mask[win]
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return None if not math.isfinite(float(obj)) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+# ------------------------------------------------------------------------------------------------ outputs
+
+
+def _tif(path: Path, arr: np.ndarray, grid: Grid, dtype: str, nodata) -> None:
+    with rasterio.open(path, "w", driver="GTiff", width=arr.shape[1], height=arr.shape[0], count=1, dtype=dtype,
+                       crs=grid.crs, transform=grid.transform, nodata=nodata, compress="deflate", tiled=True) as dst:
+        dst.write(arr.astype(dtype), 1)
+
+
+def _write(out, grid, res, result, coreset, gdf, links, net, current, names, width) -> list[str]:
+    files = []
+    f32 = lambda a: np.where(np.isfinite(a), a, -1).astype(np.float32)  # noqa: E731
+    _tif(out / "resistencia.tif", f32(res), grid, "float32", -1)
+    _tif(out / "cwd_minima.tif", f32(result.cwd_min), grid, "float32", -1)
+    _tif(out / "asignacion.tif", result.alloc, grid, "int32", 0)
+    _tif(out / "corredor_nlcc.tif", f32(result.corridor), grid, "float32", -1)
+    files += ["resistencia.tif", "cwd_minima.tif", "asignacion.tif", "corredor_nlcc.tif"]
+    if current is not None:
+        _tif(out / "corriente.tif", current, grid, "float32", None)
+        files.append("corriente.tif")
+
+    t = grid.transform
+    crs = grid.crs
+    # Cores as used: the cells on the grid (polygonised), labelled with how they were built.
+    core_geoms, core_rows = [], []
+    for c in coreset.cores:
+        polys = [shape(g) for g, v in raster_shapes(coreset.labels, mask=coreset.labels == c["id"], transform=t) if v]
+        core_geoms.append(shapely.union_all(polys))
+        core_rows.append({"core": c["id"], "name": c["name"], "kind": c["kind"], "cells": c["cells"],
+                          "area_ha": c["area_m2"] / 1e4,
+                          "representation": (f"disco de {coreset.point_radius:g} m elegido por el usuario (no es el "
+                                             "límite real)" if c["kind"] == "punto con disco" else c["kind"])})
+    cores_gdf = gpd.GeoDataFrame(core_rows, geometry=core_geoms, crs=crs)
+    path_geoms, path_rows = [], []
+    for i, lk in enumerate(result.links):
+        if lk.path is None or len(lk.path) < 2:
+            continue
+        xs = t.c + (lk.path[:, 1] + 0.5) * t.a
+        ys = t.f + (lk.path[:, 0] + 0.5) * t.e
+        path_geoms.append(LineString(np.column_stack([xs, ys])))
+        path_rows.append({"link_id": i + 1, "core_a": lk.a, "core_b": lk.b, "status": lk.status,
+                          "name_a": names.get(lk.a), "name_b": names.get(lk.b), "cwd": lk.lcd,
+                          "length_m": lk.path_len})
+    paths_gdf = gpd.GeoDataFrame(path_rows, geometry=path_geoms, crs=crs)
+    trunc = (result.corridor <= width) & (result.corridor_link > 0)
+    corr_geoms, corr_rows = [], []
+    if trunc.any():
+        by_link: dict[int, list] = {}
+        for g, v in raster_shapes(result.corridor_link, mask=trunc, transform=t):
+            by_link.setdefault(int(v), []).append(shape(g))
+        for lid, polys in sorted(by_link.items()):
+            lk = result.links[lid - 1]
+            corr_geoms.append(shapely.union_all(polys))
+            corr_rows.append({"link_id": lid, "core_a": lk.a, "core_b": lk.b, "name_a": names.get(lk.a),
+                              "name_b": names.get(lk.b), "width_cost": width})
+    corr_gdf = gpd.GeoDataFrame(corr_rows, geometry=corr_geoms, crs=crs)
+
+    gpkg = out / "corredores.gpkg"
+    cores_gdf.to_file(gpkg, layer="nucleos", driver="GPKG", engine="pyogrio")
+    if len(paths_gdf):
+        paths_gdf.to_file(gpkg, layer="rutas_menor_costo", driver="GPKG", engine="pyogrio")
+    if len(corr_gdf):
+        corr_gdf.to_file(gpkg, layer="corredores", driver="GPKG", engine="pyogrio")
+    files.append("corredores.gpkg")
+    # The map reads small GeoJSON files in EPSG:4326 (simplified by half a cell; the GeoPackage keeps all).
+    tol = grid.cell_size / 2
+    mapdata = {
+        "cores": cores_gdf.assign(geometry=cores_gdf.simplify(tol)).to_crs(4326),
+        "paths": paths_gdf.to_crs(4326) if len(paths_gdf) else paths_gdf,
+        "corridors": corr_gdf.assign(geometry=corr_gdf.simplify(tol)).to_crs(4326) if len(corr_gdf) else corr_gdf,
+    }
+    (out / "mapa.json").write_text(json.dumps(
+        {k: json.loads(v.to_json(na="null")) if len(v) else {"type": "FeatureCollection", "features": []}
+         for k, v in mapdata.items()}, ensure_ascii=False))
+
+    cols = ["link_id", "core_a", "name_a", "core_b", "name_b", "status", "status_label", "euclid_dist", "cwd",
+            "lcp_length", "cwd_to_euclid", "cwd_to_path", "via_core", "effective_resistance"]
+    with open(out / "vinculos.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+        w.writeheader()
+        for row in links:
+            w.writerow({k: ("" if v is None or (isinstance(v, float) and not math.isfinite(v)) else v)
+                        for k, v in row.items()})
+    with open(out / "nucleos.csv", "w", newline="", encoding="utf-8") as fh:
+        cols = ["core", "name", "area", "degree", "current_flow_centrality", "dIIC", "dPC"]
+        w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(net["cores"])
+    files += ["vinculos.csv", "nucleos.csv"]
+    return files
+
+
+__all__ = ["run_corridors", "CorridorReport", "RESISTANCE_MODES", "STATUS_LABELS"]

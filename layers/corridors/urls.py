@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import api, views
+
+urlpatterns = [
+    path("corredores/", views.page, name="corridors-page"),
+    path("api/v1/corridors/", api.RunList.as_view(), name="api-corridors"),
+    path("api/v1/corridors/options/", api.Options.as_view(), name="api-corridors-options"),
+    path("api/v1/corridors/<int:pk>/", api.RunDetail.as_view(), name="api-corridor-run"),
+    path("api/v1/corridors/<int:pk>/cancel/", api.RunCancel.as_view(), name="api-corridor-cancel"),
+    path("api/v1/corridors/<int:pk>/results/", api.RunResults.as_view(), name="api-corridor-results"),
+    path("api/v1/corridors/<int:pk>/files/<str:name>", api.RunFile.as_view(), name="api-corridor-file"),
+]

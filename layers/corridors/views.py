@@ -1,0 +1,36 @@
+"""The "Corredores ecológicos" page: a shell; the form talks to /api/v1/corridors/."""
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from .corridor import STATUS_LABELS
+
+
+def page(request):
+    strings = {
+        "noDem": _("fuera de la cobertura del DEM (al sur de 4°N)"),
+        "selected": _("núcleos seleccionados"),
+        "pointHelp": _("Capa de PUNTOS: cada núcleo será un disco del radio indicado (o una celda), no el límite real."),
+        "polygonHelp": _("Capa de polígonos: cada polígono es un núcleo."),
+        "remove": _("Quitar"),
+        "running": _("Calculando"),
+        "cached": _("Resultado reutilizado de una corrida idéntica."),
+        "done": _("Terminado"),
+        "cancelled": _("Cancelada: no se guardó ningún resultado."),
+        "failed": _("La corrida falló"),
+        "summary": _("{cores} núcleos, {links} vínculos ({kept} válidos), grilla {rows} × {cols} de {cell} m, {secs} s."),
+        "network": _("IIC = {iic}; PC = {pc} (dispersión {d} unidades de costo; atributo: {attr})."),
+        "cores": _("Núcleos usados"),
+        "paths": _("Rutas de menor costo"),
+        "corridors": _("Corredores truncados"),
+        "legend": _("Corredores"),
+        "needTwo": _("Seleccione al menos dos núcleos."),
+        "status": {k: _(v) for k, v in STATUS_LABELS.items()},
+        "sourceLabels": {"slope": _("Pendiente (°)"), "elevation": _("Elevación (km bajo ref.)"),
+                         "proximity": _("Proximidad"), "barrier": _("Barrera"), "landcover": _("Cobertura (tabla)"),
+                         "raster": _("Ráster de resistencia")},
+    }
+    return render(request, "layers/corridors.html", {
+        "api": {"options": reverse("api-corridors-options"), "runs": reverse("api-corridors")},
+        "js_strings": strings,
+    })

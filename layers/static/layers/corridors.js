@@ -1,0 +1,225 @@
+/* "Corredores ecológicos": pick cores, edit the resistance recipe, run, follow progress, cancel, show
+ * results (cores used, least-cost paths, truncated corridors) and downloads. Data from /api/v1/corridors/. */
+(function () {
+  "use strict";
+  const API = JSON.parse(document.getElementById("corridors-api").textContent);
+  const T = JSON.parse(document.getElementById("corridors-strings").textContent);
+  const map = GeoSIG.createMap("map");
+  window.GeoSIGCorridorsMap = map;
+  const $ = function (id) { return document.getElementById(id); };
+  const state = { options: null, selected: new Set(), markers: L.layerGroup().addTo(map), results: L.layerGroup().addTo(map),
+                  run: null, timer: null, geometryType: "point" };
+
+  function el(tag, attrs, children) {
+    const e = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(function ([k, v]) { if (k === "text") e.textContent = v; else e.setAttribute(k, v); });
+    (children || []).forEach(function (c) { if (c !== null && c !== undefined) e.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
+    return e;
+  }
+  function fmt(n, d) { return (n === null || n === undefined) ? "—" : GeoSIG.fmt(n, d); }
+  function showError(msg) { const e = $("error"); e.textContent = msg || ""; e.hidden = !msg; }
+
+  // ------------------------------------------------------------------ cores
+  function renderCores() {
+    const q = $("core-filter").value.trim().toLowerCase();
+    const list = $("core-list");
+    list.innerHTML = "";
+    state.markers.clearLayers();
+    state.options.cores.forEach(function (c) {
+      const sel = state.selected.has(c.fid);
+      if (!q || (c.name + " " + c.class).toLowerCase().includes(q)) {
+        const box = el("input", { type: "checkbox", "data-fid": String(c.fid) });
+        box.checked = sel;
+        if (!c.in_dem) box.disabled = true;
+        box.addEventListener("change", function () {
+          if (box.checked) state.selected.add(c.fid); else state.selected.delete(c.fid);
+          renderCores();
+        });
+        list.appendChild(el("label", { class: c.in_dem ? "" : "off" },
+          [box, " " + c.name + " ", el("span", { class: "muted", text: "(" + c.class + (c.in_dem ? "" : "; " + T.noDem) + ")" })]));
+      }
+      if (c.in_dem) {
+        L.circleMarker([c.lat, c.lon], { radius: sel ? 6 : 3, color: sel ? "#1b7837" : "#888", weight: 1,
+                                          fillOpacity: sel ? 0.9 : 0.4 }).bindTooltip(c.name).addTo(state.markers);
+      }
+    });
+    $("core-count").textContent = state.selected.size + " " + T.selected;
+  }
+
+  // ------------------------------------------------------------------ resistance table
+  function layerSelect(source, value) {
+    const s = el("select", { class: "res-layer", "aria-label": "capa" });
+    const opts = (source === "proximity" || source === "barrier") ? state.options.vector_layers : state.options.raster_layers;
+    opts.forEach(function (l) { const o = el("option", { value: l.slug, text: l.title }); if (l.slug === value) o.selected = true; s.appendChild(o); });
+    return s;
+  }
+  function paramFor(entry) {
+    if (entry.source === "elevation") return String(entry.reference || 1500);
+    if (entry.source === "proximity") return String(entry.scale || 1000);
+    if (entry.source === "barrier") return entry.absolute ? "absoluta" : String(entry.buffer || 0);
+    if (entry.source === "landcover") return Object.entries(entry.table || {}).map(function ([k, v]) { return k + "=" + v; }).join("; ");
+    return "";
+  }
+  function addRow(entry) {
+    const tr = el("tr");
+    const src = el("select", { class: "res-source", "aria-label": "fuente" });
+    state.options.sources.forEach(function (s) { const o = el("option", { value: s, text: T.sourceLabels[s] || s }); if (s === entry.source) o.selected = true; src.appendChild(o); });
+    const w = el("input", { class: "res-weight", type: "number", step: "0.1", min: "0", value: String(entry.weight), "aria-label": "peso" });
+    const cell = el("td");
+    const defaultLayer = entry.layer || ((entry.source === "slope" || entry.source === "elevation") ? "dem-srtm3" : "");
+    cell.appendChild(layerSelect(entry.source, defaultLayer));
+    const p = el("input", { class: "res-param", type: "text", value: paramFor(entry), "aria-label": "parámetro" });
+    src.addEventListener("change", function () { cell.innerHTML = ""; cell.appendChild(layerSelect(src.value, "")); });
+    const rm = el("button", { type: "button", text: "×", title: T.remove, "aria-label": T.remove });
+    rm.addEventListener("click", function () { tr.remove(); });
+    [el("td", {}, [src]), el("td", {}, [w]), cell, el("td", {}, [p]), el("td", {}, [rm])].forEach(function (td) { tr.appendChild(td); });
+    document.querySelector("#res-table tbody").appendChild(tr);
+  }
+  function resetRecipe() {
+    document.querySelector("#res-table tbody").innerHTML = "";
+    state.options.derived_recipe.forEach(addRow);
+    $("res-label").textContent = state.options.derived_label;
+    state.derived = true;
+  }
+  function recipe() {
+    return Array.from(document.querySelectorAll("#res-table tbody tr")).map(function (tr) {
+      const e = { source: tr.querySelector(".res-source").value, weight: parseFloat(tr.querySelector(".res-weight").value || "0"),
+                  layer: tr.querySelector(".res-layer").value };
+      const p = tr.querySelector(".res-param").value.trim();
+      if (e.source === "elevation") e.reference = parseFloat(p || "1500");
+      if (e.source === "proximity") e.scale = parseFloat(p || "1000");
+      if (e.source === "barrier") { if (p === "absoluta") e.absolute = true; else e.buffer = parseFloat(p || "0"); }
+      if (e.source === "landcover") {
+        e.table = {};
+        p.split(";").forEach(function (kv) { const [k, v] = kv.split("="); if (k && v) e.table[k.trim()] = parseFloat(v); });
+      }
+      return e;
+    });
+  }
+  function sameAsDerived(r) {
+    return JSON.stringify(r.map(function (e) { return [e.source, e.weight]; })) ===
+           JSON.stringify(state.options.derived_recipe.map(function (e) { return [e.source, e.weight]; })) &&
+           r.every(function (e, i) { const d = state.options.derived_recipe[i];
+             return (e.reference || null) === (d.reference || null) && (e.scale || null) === (d.scale || null) &&
+                    (!d.layer || d.layer === e.layer); });
+  }
+
+  // ------------------------------------------------------------------ run
+  function num(id) { const v = $(id).value; return v === "" ? null : parseFloat(v); }
+  function params() {
+    const r = recipe();
+    const p = { cores: { layer: $("core-layer").value, ids: Array.from(state.selected).sort(function (a, b) { return a - b; }) },
+                resistance: sameAsDerived(r) ? "derivada" : r, cell_size: num("cell"), width: num("width"),
+                pinch: $("pinch").checked };
+    if (state.geometryType === "point" && num("radius")) p.point_radius = num("radius");
+    if (num("maxcwd")) p.max_link_cwd = num("maxcwd");
+    if (num("dispersal")) p.dispersal = num("dispersal");
+    return p;
+  }
+  function setRunning(on) { $("run").disabled = on; $("cancel").disabled = !on; }
+
+  async function start() {
+    showError("");
+    if (state.selected.size < 2) { showError(T.needTwo); return; }
+    $("results").hidden = true; state.results.clearLayers();
+    try {
+      const run = await GeoSIG.fetchJSON(API.runs, { method: "POST", body: JSON.stringify(params()),
+        headers: { "Content-Type": "application/json", "X-CSRFToken": GeoSIG.csrfToken() } });
+      state.run = run;
+      if (run.cached && run.status === "done") $("status").textContent = T.cached;
+      follow(run);
+    } catch (err) { showError(err.message); setRunning(false); }
+  }
+  function follow(run) {
+    $("bar").value = run.progress;
+    if (run.status === "pending" || run.status === "running") {
+      setRunning(true);
+      $("status").textContent = T.running + " (" + run.progress + " %): " + (run.message || "");
+      state.timer = setTimeout(async function () {
+        try { follow(await GeoSIG.fetchJSON(run.urls.self)); } catch (err) { showError(err.message); setRunning(false); }
+      }, 700);
+      return;
+    }
+    setRunning(false);
+    if (run.status === "done") { if (!run.cached) $("status").textContent = T.done; loadResults(run); }
+    else if (run.status === "cancelled") { $("status").textContent = T.cancelled; }
+    else { $("status").textContent = T.failed; showError(run.error); }
+  }
+  async function cancel() {
+    if (!state.run) return;
+    try {
+      await GeoSIG.fetchJSON(state.run.urls.cancel, { method: "POST", headers: { "X-CSRFToken": GeoSIG.csrfToken() } });
+    } catch (err) { showError(err.message); }
+  }
+
+  // ------------------------------------------------------------------ results
+  async function loadResults(run) {
+    const res = await GeoSIG.fetchJSON(run.urls.results);
+    const rep = res.report;
+    const m = res.map;
+    const corr = L.geoJSON(m.corridors, { style: { color: "#2166ac", weight: 1, fillColor: "#67a9cf", fillOpacity: 0.45 },
+                                          className: "corridor-poly" }).addTo(state.results);
+    const cores = L.geoJSON(m.cores, { style: { color: "#1b7837", weight: 2, fillOpacity: 0.6 } })
+      .bindTooltip(function (l) { return l.feature.properties.name + " — " + l.feature.properties.representation; }).addTo(state.results);
+    const paths = L.geoJSON(m.paths, { style: function (f) { return { color: f.properties.status === "ok" ? "#b2182b" : "#999",
+                                       weight: 2, dashArray: f.properties.status === "ok" ? null : "4 4" }; } })
+      .bindTooltip(function (l) { const p = l.feature.properties; return p.name_a + " – " + p.name_b + ": " + fmt(p.cwd, 0); })
+      .addTo(state.results);
+    const b = state.results.getLayers().length ? L.featureGroup([corr, cores, paths]).getBounds() : null;
+    if (b && b.isValid()) map.fitBounds(b, { padding: [20, 20] });
+    GeoSIG.legend(map, T.legend, [{ color: "#1b7837", label: T.cores }, { color: "#b2182b", label: T.paths },
+                                  { color: "#67a9cf", label: T.corridors }]);
+    const kept = rep.links.filter(function (l) { return l.status === "ok" || l.status === "touching"; }).length;
+    $("summary").textContent = T.summary.replace("{cores}", rep.cores.length).replace("{links}", rep.links.length)
+      .replace("{kept}", kept).replace("{rows}", rep.grid.rows).replace("{cols}", rep.grid.cols)
+      .replace("{cell}", rep.grid.cell_size).replace("{secs}", fmt(rep.seconds, 1));
+    const notes = $("notes"); notes.innerHTML = "";
+    [rep.resistance_label].concat(rep.recipe.length ? ["R = " + rep.recipe.join(" + ")] : []).concat(rep.notes)
+      .forEach(function (n) { notes.appendChild(el("li", { text: n })); });
+    const tb = document.querySelector("#links tbody"); tb.innerHTML = "";
+    rep.links.forEach(function (l) {
+      tb.appendChild(el("tr", { class: "link-" + l.status }, [el("td", { text: l.name_a }), el("td", { text: l.name_b }),
+        el("td", { text: T.status[l.status] || l.status }), el("td", { text: fmt(l.euclid_dist / 1000, 1) }),
+        el("td", { text: fmt(l.cwd, 0) }), el("td", { text: fmt(l.lcp_length / 1000, 1) }),
+        el("td", { text: fmt(l.cwd_to_euclid, 2) }), el("td", { text: fmt(l.cwd_to_path, 2) }),
+        el("td", { text: fmt(l.effective_resistance, 3) })]));
+    });
+    const net = rep.network;
+    $("network").textContent = T.network.replace("{iic}", fmt(net.IIC, 6)).replace("{pc}", fmt(net.PC, 6))
+      .replace("{d}", fmt(net.dispersal, 0)).replace("{attr}", net.area_attribute);
+    const ct = document.querySelector("#cores tbody"); ct.innerHTML = "";
+    net.cores.forEach(function (c) {
+      ct.appendChild(el("tr", {}, [el("td", { text: c.name }), el("td", { text: fmt(c.current_flow_centrality, 3) }),
+        el("td", { text: fmt(c.dIIC, 1) }), el("td", { text: fmt(c.dPC, 1) })]));
+    });
+    const dl = $("downloads"); dl.innerHTML = "";
+    Object.entries(res.downloads).forEach(function ([name, url]) { dl.appendChild(el("li", {}, [el("a", { href: url, text: name })])); });
+    $("results").hidden = false;
+  }
+
+  // ------------------------------------------------------------------ init
+  async function loadOptions(layer) {
+    const url = API.options + (layer ? "?layer=" + encodeURIComponent(layer) : "");
+    state.options = await GeoSIG.fetchJSON(url);
+    const sel = $("core-layer");
+    if (!sel.options.length) {
+      state.options.core_layers.forEach(function (l) { sel.appendChild(el("option", { value: l.slug, text: l.title })); });
+    }
+    sel.value = state.options.layer;
+    const meta = state.options.core_layers.find(function (l) { return l.slug === state.options.layer; });
+    state.geometryType = meta ? meta.geometry_type : "point";
+    $("core-help").textContent = state.geometryType === "point" ? T.pointHelp : T.polygonHelp;
+    state.selected = new Set(state.options.cores.filter(function (c) { return c.default; }).map(function (c) { return c.fid; }));
+    renderCores();
+    if (!document.querySelector("#res-table tbody tr")) resetRecipe();
+    const pts = state.options.cores.filter(function (c) { return c.in_dem; }).map(function (c) { return [c.lat, c.lon]; });
+    if (pts.length) map.fitBounds(L.latLngBounds(pts), { padding: [20, 20] });
+  }
+  $("core-layer").addEventListener("change", function () { loadOptions($("core-layer").value).catch(function (e) { showError(e.message); }); });
+  $("core-filter").addEventListener("input", renderCores);
+  $("res-add").addEventListener("click", function () { addRow({ source: "proximity", weight: 1 }); });
+  $("res-reset").addEventListener("click", resetRecipe);
+  $("run").addEventListener("click", start);
+  $("cancel").addEventListener("click", cancel);
+  loadOptions(null).catch(function (e) { showError(e.message); });
+})();

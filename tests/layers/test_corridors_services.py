@@ -1,0 +1,154 @@
+"""Corridor runs on the real registry layers (SRTM DEM, RUNAP centroids, roads, populated centres):
+service, runs (cache, cancel, atomic results), API and management command. Real PostGIS."""
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from skimage.graph import MCP_Geometric
+
+from geosig.errors import InvalidParameter, OutsideValle
+from layers.corridors import runs
+from layers.corridors.models import CorridorRun
+from layers.corridors.services import run_corridors
+
+RAW = Path(settings.GEOSIG_RAW_DIR)
+NEEDED = ("dem-srtm3", "runap-centroides", "red-vial-nacional", "centros-poblados")
+# RUNAP fids (centroids south of 4°N, on the DEM): PNN Farallones de Cali, RFPN La Elvira, Río Cali, Río Meléndez.
+CALI_CORES = [17, 216, 221, 225]
+PARAMS = {"cores": {"layer": "runap-centroides", "ids": CALI_CORES}, "resistance": "derivada",
+          "cell_size": 500, "width": 20000, "point_radius": 1000}
+
+
+@pytest.fixture
+def real_layers(db, media):
+    from layers.services.importing import import_layer
+    from layers.services.shipped import SHIPPED
+
+    for e in SHIPPED:
+        if e["meta"]["slug"] in NEEDED:
+            import_layer(RAW / e["file"], theme=e["theme"], replace=True, metadata=e["meta"])
+
+
+def read(path):
+    with rasterio.open(path) as src:
+        return src.read(1), src.transform, src.crs, src.nodata
+
+
+def test_run_on_real_layers_matches_independent_cost_distance(real_layers, tmp_path):
+    out = tmp_path / "out"
+    rep = run_corridors(PARAMS["cores"], "derivada", 500, 20000, out_dir=out, point_radius=1000)
+    for f in ("resistencia.tif", "cwd_minima.tif", "asignacion.tif", "corredor_nlcc.tif", "corriente.tif",
+              "corredores.gpkg", "vinculos.csv", "nucleos.csv", "informe.json"):
+        assert (out / f).is_file(), f
+    res, transform, crs, nodata = read(out / "resistencia.tif")
+    assert crs.to_epsg() == 9377 and transform.a == 500 and transform.e == -500
+    assert "Resistencia derivada" in rep.resistance_label
+    assert any("NO son los límites reales" in n for n in rep.notes)
+    assert any("reproyectado de EPSG:4326 a EPSG:9377" in n for n in rep.notes)
+    assert [c["kind"] for c in rep.cores] == ["punto con disco"] * 4
+
+    # Independent LCD for every valid link: skimage MCP_Geometric on the written resistance raster, from
+    # the core cells (CWD = 0 and allocated to the core) to the nearest cell of the other core.
+    cwd0, *_ = read(out / "cwd_minima.tif")
+    alloc, *_ = read(out / "asignacion.tif")
+    r = np.where(res == nodata, np.inf, res.astype(np.float64))
+    with open(out / "vinculos.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(rep.links) >= 3
+    checked = 0
+    for row in rows:
+        if row["status"] != "ok":
+            continue
+        a, b = int(row["core_a"]), int(row["core_b"])
+        cells_a = np.argwhere((cwd0 == 0) & (alloc == a))
+        cells_b = (cwd0 == 0) & (alloc == b)
+        costs, _ = MCP_Geometric(r, fully_connected=True, sampling=(500.0, 500.0)).find_costs([tuple(c) for c in cells_a])
+        assert float(row["cwd"]) == pytest.approx(costs[cells_b].min(), rel=1e-5)  # float32 raster on disk
+        assert float(row["effective_resistance"]) > 0
+        assert float(row["cwd_to_euclid"]) == pytest.approx(float(row["cwd"]) / float(row["euclid_dist"]), rel=1e-9)
+        checked += 1
+    assert checked >= 2
+    # The truncated corridor raster: NLCC ≤ width exactly where the polygons are, 0 somewhere on every valid LCP.
+    nlcc, *_ = read(out / "corredor_nlcc.tif")
+    assert (nlcc == 0).sum() >= checked
+    mapdata = json.loads((out / "mapa.json").read_text())
+    assert len(mapdata["corridors"]["features"]) == checked
+    assert len(mapdata["cores"]["features"]) == 4
+
+
+def test_area_outside_dem_names_the_covered_extent(real_layers, tmp_path):
+    from layers.models import Feature
+
+    north = next(f for f in Feature.objects.filter(layer__slug="runap-centroides") if f.geom.y > 4.3)
+    with pytest.raises(OutsideValle) as exc:
+        run_corridors({"layer": "runap-centroides", "ids": [17, north.fid]}, "derivada", 500, 20000,
+                      out_dir=tmp_path / "x", point_radius=1000)
+    assert "lon -77.550 a -75.700, lat 3.090 a 4.000" in exc.value.message
+    assert not (tmp_path / "x").exists()
+
+
+def test_single_core_cell_limit_and_bad_layer(real_layers, tmp_path, settings):
+    with pytest.raises(InvalidParameter, match="al menos dos núcleos"):
+        run_corridors({"layer": "runap-centroides", "ids": [17]}, "derivada", 500, 1000, out_dir=tmp_path / "a")
+    settings.CORRIDORS_MAX_CELLS = 10_000
+    with pytest.raises(InvalidParameter, match="Use un tamaño de celda de al menos"):
+        run_corridors(PARAMS["cores"], "derivada", 100, 1000, out_dir=tmp_path / "b")
+    with pytest.raises(InvalidParameter, match="raster|ráster|vectorial"):
+        run_corridors({"layer": "dem-srtm3"}, "derivada", 500, 1000, out_dir=tmp_path / "c")
+    with pytest.raises(InvalidParameter, match="no válida; use una de"):
+        run_corridors(PARAMS["cores"], [{"source": "magia"}], 500, 1000, out_dir=tmp_path / "d")
+
+
+def test_runs_cache_and_cancel_leave_nothing_half_written(real_layers, media):
+    run, cached = runs.start_run(dict(PARAMS), background=False)
+    assert not cached and run.status == CorridorRun.Status.DONE and run.progress == 100
+    assert (Path(media) / "corridors" / str(run.pk) / "corredores.gpkg").is_file()
+    again, cached = runs.start_run(dict(PARAMS), background=False)
+    assert cached and again.pk == run.pk
+    other = CorridorRun.objects.create(inputs_hash="x" * 64, params=dict(runs.normalise(dict(PARAMS)), width=25000.0),
+                                       cancel_requested=True)
+    runs.execute(other.pk)
+    other.refresh_from_db()
+    assert other.status == CorridorRun.Status.CANCELLED
+    root = Path(media) / "corridors"
+    assert not (root / str(other.pk)).exists() and not (root / f".tmp-{other.pk}").exists()
+
+
+def test_api_start_poll_results_download_cancel(real_layers, client, settings):
+    settings.CORRIDORS_BACKGROUND = False
+    r = client.post("/api/v1/corridors/", PARAMS, content_type="application/json")
+    assert r.status_code == 202, r.content
+    run = r.json()
+    assert run["status"] == "done"
+    assert client.post("/api/v1/corridors/", PARAMS, content_type="application/json").json()["cached"] is True
+    st = client.get(f"/api/v1/corridors/{run['id']}/").json()
+    assert st["progress"] == 100
+    res = client.get(f"/api/v1/corridors/{run['id']}/results/").json()
+    assert res["map"]["paths"]["features"] and "vinculos.csv" in res["downloads"]
+    tif = client.get(f"/api/v1/corridors/{run['id']}/files/corredor_nlcc.tif")
+    assert tif.status_code == 200 and b"".join(tif.streaming_content)[:2] in (b"II", b"MM")
+    assert client.get(f"/api/v1/corridors/{run['id']}/files/../../etc").status_code == 404
+    bad = client.post(f"/api/v1/corridors/{run['id']}/cancel/")
+    assert bad.status_code == 409 and bad.json()["error"] == "conflict"
+    miss = client.post("/api/v1/corridors/", {"cores": {"layer": "runap-centroides"}}, content_type="application/json")
+    assert miss.status_code == 400 and "cell_size" in miss.json()["detail"]
+    opts = client.get("/api/v1/corridors/options/").json()
+    by_fid = {c["fid"]: c for c in opts["cores"]}
+    assert by_fid[17]["in_dem"] and by_fid[17]["default"]
+    assert all(not c["in_dem"] for c in opts["cores"] if c["lat"] > 4.01)
+
+
+def test_command_writes_outputs(real_layers, tmp_path):
+    out = tmp_path / "cmd"
+    call_command("corridors", "--cores", "runap-centroides", "--ids", ",".join(map(str, CALI_CORES)),
+                 "--point-radius", "1000", "--cell-size", "500", "--width", "20000", "--no-pinch", "--output", str(out))
+    assert (out / "vinculos.csv").is_file() and not (out / "corriente.tif").exists()
+    with pytest.raises(CommandError, match="derivada"):
+        call_command("corridors", "--cores", "runap-centroides", "--resistance", "/no/existe.json",
+                     "--cell-size", "500", "--width", "20000", "--output", str(tmp_path / "bad"))
+    assert not (tmp_path / "bad").exists()
