@@ -30,7 +30,8 @@ def balance_page(request):
         data = outputs.map_data(report, outlines)
         data["labels"] = {"hours": "h", "inhabitants": _("hab"), "toIntermediate": _("h a ciudad intermedia"),
                           "legendTitle": _("Sistema de ciudades"), "cities": _("Cabeceras (área ∝ población)"),
-                          "places": _("Otros centros poblados"), "links": _("Red (grosor ∝ gravedad)")}
+                          "places": _("Otros centros poblados"), "links": _("Red (grosor ∝ gravedad)"),
+                          "roads": _("Red vial nacional (solo visualización)")}
         ctx["map_data"] = data
         ctx["q"]["year"] = str(report.meta["year"])
     except GeoSIGError as exc:

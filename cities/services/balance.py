@@ -13,6 +13,8 @@ import numpy as np
 from cities.services import concentration as C
 from cities.services import hierarchy as H
 from cities.services import network as N
+from django.utils.translation import gettext as _
+
 from geosig.errors import InvalidParameter
 
 
@@ -167,9 +169,9 @@ class BalanceReport:
 
     def all_tables(self) -> list:
         extra = [self.comparison] if self.comparison else []
-        meas = Table("indicadores", "Indicadores del sistema de ciudades",
-                     [("key", "Código", ""), ("label", "Indicador", ""), ("value", "Valor", ""), ("unit", "Unidad", ""),
-                      ("note", "Nota", "")], [asdict(m) for m in self.measures])
+        meas = Table("indicadores", _("Indicadores del sistema de ciudades"),
+                     [("key", _("Código"), ""), ("label", _("Indicador"), ""), ("value", _("Valor"), ""), ("unit", _("Unidad"), ""),
+                      ("note", _("Nota"), "")], [asdict(m) for m in self.measures])
         return [meas, *self.tables, *extra]
 
     def as_dict(self) -> dict:
@@ -267,15 +269,16 @@ def compute_balance(d: SystemData, p: BalanceParams = BalanceParams(), with_plac
             row["functional_index"] = _r(f_index[i], 2)
             row["functional_class"] = f_class[i]
         mun_rows.append(row)
-    mun_cols = [("rank", "Rango", ""), ("code", "DIVIPOLA", ""), ("name", "Municipio", ""),
-                ("subregion", "Subregión", ""), ("population", "Población", pu), ("share_pct", "Participación", "%"),
-                ("size_class", "Clase de tamaño", ""), ("nearest_intermediate", "Ciudad intermedia más cercana", ""),
-                ("time_to_intermediate_h", "Tiempo a ciudad intermedia", "h"),
-                ("hansen", "Accesibilidad de Hansen", "hab"), ("betweenness", "Intermediación", "0–1"),
-                ("closeness", "Cercanía", "1/h")]
+    mun_cols = [("rank", _("Rango"), ""), ("code", _("DIVIPOLA"), ""), ("name", _("Municipio"), ""),
+                ("subregion", _("Subregión"), ""), ("population", "Población", pu), ("share_pct", _("Participación"), "%"),
+                ("size_class", _("Clase de tamaño"), ""), ("nearest_intermediate", _("Ciudad intermedia más cercana"), ""),
+                ("time_to_intermediate_h", _("Tiempo a ciudad intermedia"), "h"),
+                ("hansen", _("Accesibilidad de Hansen"), "hab"), ("betweenness", _("Intermediación"), "0–1"),
+                ("closeness", _("Cercanía"), "1/h")]
     if f_index is not None:
-        mun_cols += [("functional_index", "Índice de centralidad funcional", "puntos"),
-                     ("functional_class", "Jerarquía funcional", "")]
+        tag = " (DEMO)" if (meta.get("functions") or {}).get("demo") else ""
+        mun_cols += [("functional_index", _("Índice de centralidad funcional") + tag, "puntos"),
+                     ("functional_class", _("Jerarquía funcional") + tag, "")]
 
     # --- per subregion + department
     sub_codes = list(dict.fromkeys(d.subregion.tolist()))
@@ -307,28 +310,28 @@ def compute_balance(d: SystemData, p: BalanceParams = BalanceParams(), with_plac
         cmask = mask[cm] if m_cent else np.zeros(0, bool)
         sub_rows.append(summary(mask, cmask, sub_names.get(sc, sc), sc))
     sub_rows.append(summary(np.ones(n, bool), np.ones(m_cent, bool), meta.get("system_name", "Departamento"), "total"))
-    sub_cols = [("name", "Subregión", ""), ("municipalities", "Municipios", ""), ("population", "Población", pu),
-                ("population_share_pct", "Participación en la población", "%"), ("area_km2", "Área", "km²"),
-                ("area_share_pct", "Participación en el área", "%"),
-                ("balance_ratio", "Población/área (1 = proporcional)", "razón"),
-                ("metropolises", "Metrópolis", ""), ("intermediate_cities", "Ciudades intermedias", ""),
-                ("weighted_time_to_intermediate_h", "Tiempo ponderado a ciudad intermedia", "h"),
-                ("weighted_hansen", "Accesibilidad de Hansen ponderada", "hab"),
-                ("centres", "Centros poblados", ""),
-                ("centres_with_access_pct", f"Centros a ≤ {p.access_threshold_h:g} h de una ciudad intermedia", "%"),
-                ("gini", "Gini interno", "0–1")]
+    sub_cols = [("name", _("Subregión"), ""), ("municipalities", _("Municipios"), ""), ("population", "Población", pu),
+                ("population_share_pct", _("Participación en la población"), "%"), ("area_km2", _("Área"), "km²"),
+                ("area_share_pct", _("Participación en el área"), "%"),
+                ("balance_ratio", _("Población/área (1 = proporcional)"), "razón"),
+                ("metropolises", _("Metrópolis"), ""), ("intermediate_cities", _("Ciudades intermedias"), ""),
+                ("weighted_time_to_intermediate_h", _("Tiempo ponderado a ciudad intermedia"), "h"),
+                ("weighted_hansen", _("Accesibilidad de Hansen ponderada"), "hab"),
+                ("centres", _("Centros poblados"), ""),
+                ("centres_with_access_pct", _("Centros a ≤ %(h)s h de una ciudad intermedia") % {"h": f"{p.access_threshold_h:g}"}, "%"),
+                ("gini", _("Gini interno"), "0–1")]
 
     theil_rows = [{"code": r["code"], "name": sub_names.get(r["code"], r["code"]), "n": r["n"],
                    "population_share_pct": _r(100 * r["population_share"], 2), "theil_within": _r(r["theil_within"]),
                    "within_contribution": _r(r["within_contribution"])} for r in td.groups]
-    theil_cols = [("name", "Subregión", ""), ("n", "Municipios", ""),
-                  ("population_share_pct", "Participación en la población", "%"),
-                  ("theil_within", "Theil interno", ""), ("within_contribution", "Aporte al componente intra", "")]
+    theil_cols = [("name", _("Subregión"), ""), ("n", _("Municipios"), ""),
+                  ("population_share_pct", _("Participación en la población"), "%"),
+                  ("theil_within", _("Theil interno"), ""), ("within_contribution", _("Aporte al componente intra"), "")]
 
     tables = [
-        Table("municipios", "Ciudades (cabeceras municipales) por rango", mun_cols, mun_rows),
-        Table("subregiones", "Equilibrio por subregión y departamento", sub_cols, sub_rows),
-        Table("theil", "Descomposición de Theil por subregión", theil_cols, theil_rows),
+        Table("municipios", _("Ciudades (cabeceras municipales) por rango"), mun_cols, mun_rows),
+        Table("subregiones", _("Equilibrio por subregión y departamento"), sub_cols, sub_rows),
+        Table("theil", _("Descomposición de Theil por subregión"), theil_cols, theil_rows),
     ]
     if scal is not None:
         fn = [d.function_names[j] for j in scal.col_order]
@@ -338,46 +341,47 @@ def compute_balance(d: SystemData, p: BalanceParams = BalanceParams(), with_plac
                    "functional_index": _r(f_index[i], 2), "functional_class": f_class[i]}
             row.update({f"f_{k}": int(scal.presence[r_i, k]) for k in range(len(fn))})
             srows.append(row)
-        scols = [("code", "DIVIPOLA", ""), ("name", "Municipio", ""), ("functions", "Funciones presentes", ""),
-                 ("functional_index", "Índice de centralidad", "puntos"), ("functional_class", "Jerarquía", "")]
+        scols = [("code", _("DIVIPOLA"), ""), ("name", _("Municipio"), ""), ("functions", _("Funciones presentes"), ""),
+                 ("functional_index", _("Índice de centralidad"), "puntos"), ("functional_class", _("Jerarquía"), "")]
         scols += [(f"f_{k}", name, "0/1") for k, name in enumerate(fn)]
-        tables.append(Table("escalograma", "Escalograma de Guttman (funciones urbanas)", scols, srows))
+        demo = _(" — DEMO: datos de demostración, no reales") if (meta.get("functions") or {}).get("demo") else ""
+        tables.append(Table("escalograma", _("Escalograma de Guttman (funciones urbanas)") + demo, scols, srows))
 
     # --- scalar measures
     M = Measure
     measures = [
-        M("n_cities", "Ciudades (cabeceras municipales) analizadas", n, "ciudades"),
-        M("population", "Población del sistema", float(pop.sum()), pu),
-        M("zipf_gi", "Exponente de Zipf (Gabaix–Ibragimov, rango − ½)", _r(gi.exponent), "—",
+        M("n_cities", _("Ciudades (cabeceras municipales) analizadas"), n, "ciudades"),
+        M("population", _("Población del sistema"), float(pop.sum()), pu),
+        M("zipf_gi", _("Exponente de Zipf (Gabaix–Ibragimov, rango − ½)"), _r(gi.exponent), "—",
           f"IC 95 %: {gi.ci_low:.3f}–{gi.ci_high:.3f}; EE = {gi.se:.3f}; R² = {gi.r2:.3f}; n = {gi.n}"),
-        M("zipf_ols", "Exponente de Zipf (MCO simple)", _r(ols.exponent), "—",
+        M("zipf_ols", _("Exponente de Zipf (MCO simple)"), _r(ols.exponent), "—",
           f"IC 95 %: {ols.ci_low:.3f}–{ols.ci_high:.3f}; EE MCO = {ols.se:.3f}; R² = {ols.r2:.3f}"),
-        M("primacy_2", "Primacía de dos ciudades (S1/S2)", _r(prim["two_city"]), "razón"),
-        M("primacy_4", "Primacía de cuatro ciudades (S1/(S2+S3+S4))", _r(prim["four_city"]), "razón"),
-        M("primacy_k", f"Primacía S1/Σ S2..S{prim['k']}", _r(prim["k_city"]), "razón"),
-        M("primate_share", "Participación de la ciudad principal", _r(100 * prim["primate_share"], 2), "%"),
-        M("gini", "Coeficiente de Gini", _r(g), "0–1"),
-        M("theil", "Índice de Theil (T)", _r(td.total), "nats"),
-        M("theil_between", "Theil entre subregiones", _r(td.between), "nats",
-          f"{100 * td.between_share:.1f} % del total; p = {td.p_value:.3f} ({td.permutations} permutaciones)"),
-        M("theil_within", "Theil dentro de subregiones", _r(td.within), "nats"),
-        M("theil_p", "Valor p del componente entre subregiones", _r(td.p_value), "—"),
-        M("hhi", "Índice de Herfindahl–Hirschman", _r(h["hhi"]), "0–1",
-          f"normalizado: {h['hhi_normalised']:.4f}"),
-        M("entropy", "Entropía normalizada", _r(ent), "0–1", "1 = población repartida por igual"),
-        M("intermediate_cities", "Ciudades intermedias", int((cls == SIZE_CLASSES[1]).sum()), "ciudades",
+        M("primacy_2", _("Primacía de dos ciudades (S1/S2)"), _r(prim["two_city"]), "razón"),
+        M("primacy_4", _("Primacía de cuatro ciudades (S1/(S2+S3+S4))"), _r(prim["four_city"]), "razón"),
+        M("primacy_k", _("Primacía S1/Σ S2..S%(k)s") % {"k": prim["k"]}, _r(prim["k_city"]), "razón"),
+        M("primate_share", _("Participación de la ciudad principal"), _r(100 * prim["primate_share"], 2), "%"),
+        M("gini", _("Coeficiente de Gini"), _r(g), "0–1"),
+        M("theil", _("Índice de Theil (T)"), _r(td.total), "nats"),
+        M("theil_between", _("Theil entre subregiones"), _r(td.between), "nats",
+          _("%(share).1f %% del total; p = %(p).3f (%(n)d permutaciones)") % {"share": 100 * td.between_share, "p": td.p_value, "n": td.permutations}),
+        M("theil_within", _("Theil dentro de subregiones"), _r(td.within), "nats"),
+        M("theil_p", _("Valor p del componente entre subregiones"), _r(td.p_value), "—"),
+        M("hhi", _("Índice de Herfindahl–Hirschman"), _r(h["hhi"]), "0–1",
+          _("normalizado: %(v).4f") % {"v": h["hhi_normalised"]}),
+        M("entropy", _("Entropía normalizada"), _r(ent), "0–1", _("1 = población repartida por igual")),
+        M("intermediate_cities", _("Ciudades intermedias"), int((cls == SIZE_CLASSES[1]).sum()), "ciudades",
           f"{p.intermediate_min:,.0f} ≤ población < {p.metropolis_min:,.0f}"),
-        M("weighted_time_to_intermediate", "Tiempo medio ponderado a una ciudad intermedia o mayor",
+        M("weighted_time_to_intermediate", _("Tiempo medio ponderado a una ciudad intermedia o mayor"),
           sub_rows[-1]["weighted_time_to_intermediate_h"], "h", meta.get("travel_source", "")),
-        M("centres_with_access", f"Centros poblados a ≤ {p.access_threshold_h:g} h de una ciudad intermedia",
+        M("centres_with_access", _("Centros poblados a ≤ %(h)s h de una ciudad intermedia") % {"h": f"{p.access_threshold_h:g}"},
           sub_rows[-1]["centres_with_access_pct"], "%",
-          "tramo local estimado (distancia en línea recta × desvío ÷ velocidad): supuesto, no dato"),
+          _("tramo local estimado (distancia en línea recta × desvío ÷ velocidad): supuesto, no dato")),
     ]
     if scal is not None:
-        measures.append(M("guttman_cr", "Coeficiente de reproducibilidad de Guttman", _r(scal.reproducibility), "0–1",
-                          f"{scal.errors} errores"))
+        measures.append(M("guttman_cr", _("Coeficiente de reproducibilidad de Guttman"), _r(scal.reproducibility), "0–1",
+                          _("%(n)d errores") % {"n": scal.errors} + demo))
     if cen["betweenness_sampled"]:
-        meta["betweenness_note"] = f"intermediación estimada con {min(200, n)} nodos de origen (muestra)"
+        meta["betweenness_note"] = _("intermediación estimada con %(k)d nodos de origen (muestra)") % {"k": min(200, n)}
 
     # --- network links (map) with gravity
     links = []
@@ -423,6 +427,6 @@ def compare(a: BalanceReport, b: BalanceReport) -> Table:
         va, vb = ma.value, mb.value
         rows.append({"key": key, "label": ma.label, "unit": ma.unit, "a": va, "b": vb,
                      "change": _r(vb - va, 4) if va is not None and vb is not None else None})
-    return Table("comparacion", f"Comparación {la} – {lb}",
-                 [("label", "Indicador", ""), ("unit", "Unidad", ""), ("a", la, ""), ("b", lb, ""),
-                  ("change", "Cambio", "")], rows)
+    return Table("comparacion", _("Comparación %(a)s – %(b)s") % {"a": la, "b": lb},
+                 [("label", _("Indicador"), ""), ("unit", _("Unidad"), ""), ("a", la, ""), ("b", lb, ""),
+                  ("change", _("Cambio"), "")], rows)

@@ -77,7 +77,7 @@ def theil_svg(r: BalanceReport, fmt: str = "svg") -> str:
     return _svg(fig, fmt)
 
 
-def map_svg(r: BalanceReport, outlines=None, fmt: str = "svg") -> str:
+def map_svg(r: BalanceReport, outlines=None, fmt: str = "svg", roads=None) -> str:
     """Static map for the PDF: municipality outlines (GeoJSON-like polygons), cabeceras sized by population,
     centros poblados as dots, network links weighted by gravity."""
     pts = {c["code"]: c for c in r.meta.get("map", [])}
@@ -86,6 +86,9 @@ def map_svg(r: BalanceReport, outlines=None, fmt: str = "svg") -> str:
         for ring in poly:
             xy = np.asarray(ring)
             ax.plot(xy[:, 0], xy[:, 1], color="#b8c4c8", lw=0.5)
+    for k, road in enumerate(roads or []):
+        xy = np.asarray(road["coords"])
+        ax.plot(xy[:, 0], xy[:, 1], color="#1f78b4", lw=0.8, alpha=0.7, label="red vial nacional" if k == 0 else None)
     for lk in r.links:
         a, b = pts.get(lk["a"]), pts.get(lk["b"])
         if a and b:

@@ -17,6 +17,7 @@ Import formats (CSV, UTF-8, comma-separated, header row):
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from dataclasses import dataclass, field
@@ -360,3 +361,32 @@ def write_template(kind: str) -> str:
     buf = io.StringIO()
     csv.writer(buf).writerow(headers[kind])
     return buf.getvalue()
+
+
+ROADS_FILE = "network/valle_red_vial_nacional_travelmapping.geojson"
+ROADS_SOURCE = "TravelMapping HighwayData, sistema colrn (Red Vial Nacional; licencia desconocida: solo visualización)"
+
+
+def road_routes(data_dir=None) -> dict:
+    """National road routes for display ({"source", "routes": [{"name", "coords"}]}); empty if the file is
+    absent. Coordinates are volunteer-placed: shown on maps, never used for lengths or times."""
+    path = Path(data_dir or settings.GEOSIG_RAW_DIR) / ROADS_FILE
+    if not path.exists():
+        return {"source": "", "routes": []}
+    return _read_roads(path, path.stat().st_mtime)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_roads(path: Path, mtime: float) -> dict:  # mtime in the key: a refreshed file is read again
+    try:
+        gdf = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:
+        raise DataFileError(f"No se puede leer {path}: {exc}", file=str(path)) from exc
+    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs(4326)
+    routes = []
+    for name, geom in zip(gdf.get("route", pd.Series([""] * len(gdf))), gdf.geometry):
+        parts = getattr(geom, "geoms", [geom])
+        for part in parts:
+            routes.append({"name": str(name or ""), "coords": [[round(x, 5), round(y, 5)] for x, y, *_ in part.coords]})
+    return {"source": ROADS_SOURCE, "routes": routes}

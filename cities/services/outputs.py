@@ -31,10 +31,23 @@ def _context(report: BalanceReport, outlines=None, for_pdf=False) -> dict:
         "svg_rank_size": charts.rank_size_svg(report, fmt=fig),
         "svg_lorenz": charts.lorenz_svg(report, fmt=fig),
         "svg_theil": charts.theil_svg(report, fmt=fig),
-        "svg_map": charts.map_svg(report, outlines, fmt=fig) if for_pdf else "",
+        "svg_map": charts.map_svg(report, outlines, fmt=fig, roads=_roads()) if for_pdf else "",
+        "roads_source": _roads_source(),
         "params": [(k, PARAM_DOCS.get(k, k), v) for k, v in report.meta.get("params", {}).items()],
         "for_pdf": for_pdf,
     }
+
+
+def _roads():
+    from cities.services.loading import road_routes
+
+    return road_routes()["routes"]
+
+
+def _roads_source():
+    from cities.services.loading import road_routes
+
+    return road_routes()["source"]
 
 
 def _static_text(path: str) -> str:
@@ -46,8 +59,10 @@ def _static_text(path: str) -> str:
 
 
 def map_data(report: BalanceReport, outlines=None) -> dict:
+    from cities.services.loading import road_routes
+
     return {"cities": report.meta.get("map", []), "links": report.links, "places": report.places,
-            "outlines": outlines or []}
+            "outlines": outlines or [], "roads": road_routes()["routes"]}
 
 
 def render_html(report: BalanceReport, outlines=None) -> bytes:

@@ -54,3 +54,27 @@ def test_page_renders_and_shows_errors(client_):
     assert r.status_code == 200 and "Sistema de ciudades" in r.content.decode()
     r = client_.get("/ciudades/?year=1990")
     assert r.status_code == 400 and "1990" in r.content.decode()
+
+
+def test_matrix_upload_validates_and_saves_nothing_on_error(client_, django_user_model):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cities.models import TravelMatrix
+
+    client_.force_login(django_user_model.objects.create_user("eva", password="x", is_staff=True))
+    n = TravelMatrix.objects.count()
+    bad = SimpleUploadedFile("m.csv", b"codigo,76001,76020\n76001,0,1\n76020,1,0\n")
+    r = client_.post("/api/v1/cities/matrices/", {"file": bad, "name": "dos", "source": "x"})
+    assert r.status_code == 400 and "faltan municipios" in r.json()["detail"]
+    assert TravelMatrix.objects.count() == n
+
+
+def test_functions_upload_marks_demo(client_, django_user_model):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client_.force_login(django_user_model.objects.create_user("leo", password="x", is_staff=True))
+    f = SimpleUploadedFile("f.csv", "codigo,funcion,cantidad\n76001,aeropuerto,1\n76109,puerto marítimo,1\n".encode())
+    r = client_.post("/api/v1/cities/functions/", {"file": f, "name": "demo", "source": "ejemplo", "demo": "1"})
+    assert r.status_code == 201 and r.json() == {"name": "demo", "items": 2, "demo": True}
+    page = client_.get("/ciudades/?year=2018").content.decode()
+    assert "DEMO" in page and "Escalograma" in page

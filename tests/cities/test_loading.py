@@ -96,3 +96,25 @@ def test_import_attributes(cities):
     with pytest.raises(InvalidParameter, match="nulas o negativas"):
         loading.import_attributes("codigo,atributo,anio,valor,unidad,fuente\n76001001,poblacion,2019,0,hab,x\n")
     assert CityAttribute.objects.count() == 1
+
+
+def test_load_cities_bad_file_changes_nothing(cities, tmp_path):
+    import json
+    import shutil
+
+    (tmp_path / "network").mkdir()
+    shutil.copy(RAW / loading.MATRIX_FILE, tmp_path / loading.MATRIX_FILE)
+    data = json.loads((RAW / loading.CENTRES_FILE).read_text())
+    data["features"][0]["properties"]["nom_centro_poblado"] = "CAMBIADO"
+    data["features"][-1]["properties"]["tipo_centro_poblado"] = "BARRIO (B)"  # unknown type → whole file refused
+    (tmp_path / loading.CENTRES_FILE).write_text(json.dumps(data))
+    from geosig.errors import DataFileError
+
+    with pytest.raises(DataFileError, match="tipos de centro poblado desconocidos"):
+        loading.load_cities(tmp_path)
+    assert City.objects.get(code="76001000").name == "Santiago de Cali"
+
+
+def test_road_routes_for_display():
+    roads = loading.road_routes()
+    assert len({r["name"] for r in roads["routes"]}) > 5 and "licencia desconocida" in roads["source"]

@@ -17,6 +17,12 @@
       ll.forEach(function (p) { bounds.push(p); });
     });
   });
+  const roads = L.layerGroup();
+  (data.roads || []).forEach(function (r) {
+    L.polyline(r.coords.map(function (p) { return [p[1], p[0]]; }), { color: "#1f78b4", weight: 2, opacity: 0.6 })
+      .bindTooltip(r.name).addTo(roads);
+  });
+  roads.addTo(map);
   const byCode = {};
   data.cities.forEach(function (c) { byCode[c.code] = c; });
   data.links.forEach(function (lk) {
@@ -44,6 +50,6 @@
   if (window.GeoSIG) {
     GeoSIG.legend(map, t.legendTitle || "", [
       { color: "#0b6e4f", label: t.cities || "" }, { color: "#555", label: t.places || "" },
-      { color: "#d95f02", label: t.links || "" }]);
+      { color: "#d95f02", label: t.links || "" }, { color: "#1f78b4", label: t.roads || "" }]);
   }
 })();
