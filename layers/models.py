@@ -95,6 +95,9 @@ class Feature(models.Model):
     layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="features")
     fid = models.PositiveIntegerField(_("orden en el origen"))
     geom = models.GeometryField(_("geometría"), srid=4326, spatial_index=True)
+    # The same geometry in EPSG:9377, stored once at import: overlays cut features at the polygon edge
+    # in the measuring CRS without re-projecting each feature on every request (half the overlay cost).
+    geom_measure = models.GeometryField(_("geometría (EPSG:9377)"), srid=9377, spatial_index=False, null=True)
     attributes = models.JSONField(_("atributos"), default=dict)
     class_value = models.CharField(_("clase"), max_length=200, blank=True)
     area_m2 = models.FloatField(_("área (m², EPSG:9377)"), null=True, blank=True)

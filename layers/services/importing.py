@@ -398,6 +398,7 @@ def prepare_vector(src: VectorSource, opts: Options, tmp: Path) -> dict:
     _check_inside_valle(g4326, name, rep)
     g4326 = _promote(g4326, family)
     measured = gpd.GeoSeries(g4326, crs=4326).to_crs(settings.GEOSIG_MEASURE_SRID)
+    g9377 = np.asarray(measured.array)
     area = measured.area.to_numpy() if family == "polygon" else None
     length = measured.length.to_numpy() if family == "line" else None
     records = json.loads(attrs.to_json(orient="records", date_format="iso", default_handler=str, force_ascii=False))
@@ -414,7 +415,7 @@ def prepare_vector(src: VectorSource, opts: Options, tmp: Path) -> dict:
     return {
         "report": rep, "kind": "vector", "name": name, "family": family, "geoms": g4326, "fids": fids,
         "records": records, "fields": fields_, "class_field": class_field, "style": style,
-        "area": area, "length": length, "bounds": bounds,
+        "area": area, "length": length, "bounds": bounds, "measured": g9377,
     }
 
 
@@ -653,10 +654,12 @@ def _write(prep: dict, opts: Options, user, new_files: list, old_files: list) ->
     if prep["kind"] == "vector":
         cf = prep["class_field"]
         objs = []
-        for i, (g, fid, rec) in enumerate(zip(prep["geoms"], prep["fids"], prep["records"])):
+        srid = settings.GEOSIG_MEASURE_SRID
+        for i, (g, g9, fid, rec) in enumerate(zip(prep["geoms"], prep["measured"], prep["fids"], prep["records"])):
             cls = rec.get(cf) if cf else None
             objs.append(Feature(
-                layer=layer, fid=int(fid), geom=GEOSGeometry(memoryview(shapely.to_wkb(g)), srid=4326), attributes=rec,
+                layer=layer, fid=int(fid), geom=GEOSGeometry(memoryview(shapely.to_wkb(g)), srid=4326),
+                geom_measure=GEOSGeometry(memoryview(shapely.to_wkb(g9)), srid=srid), attributes=rec,
                 class_value=("" if cls is None else str(cls))[:200],
                 area_m2=float(prep["area"][i]) if prep["area"] is not None else None,
                 length_m=float(prep["length"][i]) if prep["length"] is not None else None,

@@ -5,7 +5,9 @@ count per class; rasters → zonal statistics. Everything is measured in EPSG:93
 
 The SQL cuts only the features that cross the polygon's edge: a feature entirely covered by the
 polygon contributes the area it was measured with at import (``Feature.area_m2``, EPSG:9377), so
-large polygons over detailed layers do not pay for thousands of needless intersections.
+large polygons over detailed layers do not pay for thousands of needless intersections. The test is
+written ``ST_Covers(area, feature)`` — constant first — so PostGIS prepares the area polygon once per
+query (``ST_CoveredBy(feature, area)`` measured 3× slower); the cut uses the stored EPSG:9377 copy.
 """
 from __future__ import annotations
 
@@ -19,16 +21,19 @@ from layers.models import Layer
 from layers.services.areas import Area, parse_area
 from layers.services.zonal import zonal_stats
 
+# measure of a feature cut at the edge / of a feature wholly inside (measured at import)
 _MEASURE = {
-    "polygon": ("area_m2", "ST_Area(ST_Intersection(ST_Transform(f.geom, {srid}), b.g9))", "f.area_m2"),
-    "line": ("length_m", "ST_Length(ST_Intersection(ST_Transform(f.geom, {srid}), b.g9))", "f.length_m"),
+    "polygon": ("area_m2", "ST_Area(ST_Intersection({g9}, b.g9))", "f.area_m2"),
+    "line": ("length_m", "ST_Length(ST_Intersection({g9}, b.g9))", "f.length_m"),
     "point": ("count", "1", "1"),
 }
+# layers imported before geom_measure existed fall back to projecting on the fly
+G9 = "COALESCE(f.geom_measure, ST_Transform(f.geom, {srid}))"
 
 SQL = """
 WITH b AS (SELECT g4, ST_Transform(g4, {srid}) AS g9 FROM (SELECT ST_GeomFromEWKB(%(g)s) AS g4) a)
 SELECT f.class_value,
-       SUM(CASE WHEN ST_CoveredBy(f.geom, b.g4) THEN {inside} ELSE {cut} END) AS measure,
+       SUM(CASE WHEN ST_Covers(b.g4, f.geom) THEN {inside} ELSE {cut} END) AS measure,
        COUNT(*) AS n
 FROM layers_feature f, b
 WHERE f.layer_id = %(layer)s AND ST_Intersects(f.geom, b.g4)
@@ -69,7 +74,7 @@ def _vector(layer: Layer, target: Area) -> dict:
         raise InvalidParameter(f"Tipo de geometría «{layer.geometry_type}» sin medida de superposición.")
     unit, cut, inside = _MEASURE[layer.geometry_type]
     srid = settings.GEOSIG_MEASURE_SRID
-    sql = SQL.format(srid=srid, inside=inside, cut=cut.format(srid=srid))
+    sql = SQL.format(srid=srid, inside=inside, cut=cut.format(g9=G9.format(srid=srid)))
     with connection.cursor() as cur:
         cur.execute(sql, {"g": bytes(target.geom.ewkb), "layer": layer.pk})
         rows = cur.fetchall()
