@@ -131,7 +131,9 @@ def _parse(i: int, feature: dict, transformer):
             "¿Coordenadas en orden latitud/longitud o en otro CRS?",
             index=i,
         )
-    if geom.area == 0:
+    # a bow-tie's signed lobes cancel to area 0 too: only a polygon with nothing to repair is "zero area"
+    # (1e-12 deg² ≈ 0.01 m²: collinear vertices rarely cancel to an exact float zero)
+    if geom.area < 1e-12 and shapely.make_valid(geom).area < 1e-12:
         raise InvalidGeometry(f"{label}: el polígono no tiene superficie (área cero).", index=i)
     if geom.geom_type == "MultiPolygon" and len(geom.geoms) > 1 and all(p.is_valid for p in geom.geoms):
         parts = np.array(geom.geoms)
