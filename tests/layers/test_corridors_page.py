@@ -1,0 +1,60 @@
+"""«Corredores ecológicos» in headless Chromium on the real layers: default RUNAP cores (south of 4°N),
+derived resistance, run with progress, results drawn and listed, a cached rerun, cancel of a long run."""
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from layers.corridors.models import CorridorRun
+from tests.conftest import external_requests
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+RAW = Path(settings.GEOSIG_RAW_DIR)
+
+
+@pytest.fixture
+def real_layers_tx(transactional_db, media):
+    from layers.services.importing import import_layer
+    from layers.services.shipped import SHIPPED
+
+    for e in SHIPPED:
+        if e["meta"]["slug"] in ("dem-srtm3", "runap-centroides", "red-vial-nacional", "centros-poblados"):
+            import_layer(RAW / e["file"], theme=e["theme"], replace=True, metadata=e["meta"])
+
+
+def test_run_show_results_and_cancel(page, live_server, real_layers_tx, media):
+    page.goto(live_server.url + "/corredores/")
+    page.wait_for_selector("#core-list input[data-fid='17']")
+    # Defaults: the public RUNAP areas on the DEM are ticked (Farallones = fid 17); points north of 4°N disabled.
+    assert page.is_checked("#core-list input[data-fid='17']")
+    assert page.locator("#core-list input:disabled").count() > 50
+    assert "Resistencia derivada" in page.inner_text("#res-label")
+    assert page.locator("#res-table tbody tr").count() == 4
+    page.fill("#cell", "1000")
+    page.fill("#width", "10000")
+    page.click("#run")
+    page.wait_for_selector("#results:not([hidden])", timeout=120_000)
+    assert page.inner_text("#status") == "Terminado"
+    rows = page.locator("#links tbody tr").count()
+    run = CorridorRun.objects.get()
+    assert rows == len(run.report["links"]) > 5
+    assert page.locator("path.corridor-poly").count() >= 1
+    assert "disco" in page.inner_text("#notes") and "NO son los límites reales" in page.inner_text("#notes")
+    assert page.locator("#downloads a").count() == len(run.report["files"])
+    assert page.get_attribute("#downloads a >> nth=0", "href").startswith(f"{live_server.url}/api/v1/corridors/{run.pk}/files/")
+
+    # Same inputs again: the cached run answers at once.
+    page.click("#run")
+    page.wait_for_function("document.getElementById('status').textContent.includes('reutilizado')", timeout=20_000)
+    assert CorridorRun.objects.count() == 1
+
+    # A finer grid takes long enough to cancel: nothing is kept.
+    page.fill("#cell", "100")
+    page.click("#run")
+    page.wait_for_selector("#cancel:not([disabled])")
+    page.click("#cancel")
+    page.wait_for_function("document.getElementById('status').textContent.includes('Cancelada')", timeout=120_000)
+    last = CorridorRun.objects.order_by("-pk").first()
+    assert last.status == "cancelled"
+    assert not (Path(media) / "corridors" / str(last.pk)).exists()
+    assert external_requests(page, live_server) == []
