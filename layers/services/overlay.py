@@ -45,7 +45,8 @@ ORDER BY measure DESC, f.class_value
 def overlay_summary(area, *, layers: list[str] | None = None) -> dict:
     """``area``: GeoJSON polygon, GEOSGeometry or {"kind", "code"}; ``layers``: slugs (default: all)."""
     target: Area = area if isinstance(area, Area) else parse_area(area)
-    qs = Layer.objects.all()
+    qs = Layer.objects.only("id", "slug", "title", "kind", "geometry_type", "class_field", "is_partial", "caveat",
+                            "style", "raster_meta", "raster_file")
     if layers:
         found = {l.slug: l for l in qs.filter(slug__in=layers)}
         missing = [s for s in layers if s not in found]
