@@ -404,18 +404,14 @@ def prepare_vector(src: VectorSource, opts: Options, tmp: Path) -> dict:
     records = json.loads(attrs.to_json(orient="records", date_format="iso", default_handler=str, force_ascii=False))
     fields_ = [{"name": c, "type": str(attrs[c].dtype)} for c in attrs.columns]
     class_field = _class_field(attrs, opts.metadata.get("class_field"), name)
-    classes = sorted({str(r.get(class_field)) if r.get(class_field) is not None else "" for r in records}) \
-        if class_field else []
-    style = opts.metadata.get("style") or (
-        styles.categorized(family, class_field, classes) if class_field and len(classes) <= styles.MAX_CATEGORIES
-        else styles.single(family, label=opts.metadata.get("title") or name)
-    )
+    style, class_values = _style_and_classes(attrs, class_field, family, opts.metadata.get("title") or name)
+    style = opts.metadata.get("style") or style
     bounds = shapely.total_bounds(g4326)
     rep.feature_count = len(g4326)
     return {
         "report": rep, "kind": "vector", "name": name, "family": family, "geoms": g4326, "fids": fids,
         "records": records, "fields": fields_, "class_field": class_field, "style": style,
-        "area": area, "length": length, "bounds": bounds, "measured": g9377,
+        "area": area, "length": length, "bounds": bounds, "measured": g9377, "class_values": class_values,
     }
 
 
@@ -513,6 +509,29 @@ def _promote(geoms, family):
         return np.array(
             [g if g.geom_type == "MultiLineString" else shapely.MultiLineString([g]) for g in geoms], dtype=object)
     return geoms
+
+
+GRADUATED_CLASSES = 5
+
+
+def _style_and_classes(attrs, class_field, family, title) -> tuple[dict, list[str]]:
+    """Style and the class of each feature: categories of a text attribute, quantile bins of a number."""
+    n = len(attrs)
+    if not class_field:
+        return styles.single(family, label=title), [""] * n
+    col = attrs[class_field]
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col) and col.nunique() > GRADUATED_CLASSES:
+        values = col.astype("float64").to_numpy()
+        breaks = np.unique(np.nanquantile(values, np.linspace(0, 1, GRADUATED_CLASSES + 1)))
+        style = styles.graduated(family, class_field, [float(b) for b in breaks])
+        idx = np.clip(np.searchsorted(breaks, values, side="right") - 1, 0, len(breaks) - 2)
+        labels = [c["label"] for c in style["classes"]]
+        return style, [labels[i] if np.isfinite(v) else "" for i, v in zip(idx, values)]
+    values = ["" if pd.isna(v) else str(v) for v in col]
+    classes = sorted(set(values))
+    if len(classes) <= styles.MAX_CATEGORIES:
+        return styles.categorized(family, class_field, classes), values
+    return styles.single(family, label=title), values  # too many categories to colour; still overlay classes
 
 
 def _class_field(attrs, wanted, name):
@@ -652,15 +671,14 @@ def _write(prep: dict, opts: Options, user, new_files: list, old_files: list) ->
     if prep["existing"]:
         layer.features.all().delete()
     if prep["kind"] == "vector":
-        cf = prep["class_field"]
         objs = []
         srid = settings.GEOSIG_MEASURE_SRID
         for i, (g, g9, fid, rec) in enumerate(zip(prep["geoms"], prep["measured"], prep["fids"], prep["records"])):
-            cls = rec.get(cf) if cf else None
+            cls = prep["class_values"][i]
             objs.append(Feature(
                 layer=layer, fid=int(fid), geom=GEOSGeometry(memoryview(shapely.to_wkb(g)), srid=4326),
                 geom_measure=GEOSGeometry(memoryview(shapely.to_wkb(g9)), srid=srid), attributes=rec,
-                class_value=("" if cls is None else str(cls))[:200],
+                class_value=cls[:200],
                 area_m2=float(prep["area"][i]) if prep["area"] is not None else None,
                 length_m=float(prep["length"][i]) if prep["length"] is not None else None,
             ))

@@ -105,4 +105,6 @@ def _meta(layer: Layer) -> dict:
 def _class_colours(style: dict) -> dict:
     if style.get("type") == "categorized":
         return {c["value"]: c["color"] for c in style.get("classes", [])}
+    if style.get("type") == "graduated":  # the class of a feature is its bin label
+        return {c["label"]: c["color"] for c in style.get("classes", [])}
     return {}

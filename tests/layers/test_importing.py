@@ -198,3 +198,30 @@ def test_import_layer_command_prints_report(tmp_path, capsys):
 def test_report_is_json_serialisable(tmp_path):
     path = write_vector(tmp_path / "j.geojson", _squares(), "GeoJSON")
     assert json.dumps(import_layer(path).as_dict())
+
+
+def test_numeric_class_field_gets_graduated_style_and_bins(tmp_path):
+    geoms = [square_9377(i * 1500, 0, 1000) for i in range(10)]
+    gdf = gpd.GeoDataFrame({"poblacion": [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560]},
+                           geometry=to_4326(geoms), crs=4326)
+    import_layer(write_vector(tmp_path / "pob.geojson", gdf, "GeoJSON"), metadata={"class_field": "poblacion"})
+    layer = Layer.objects.get(slug="pob")
+    assert layer.style["type"] == "graduated" and len(layer.style["classes"]) == 5
+    breaks = np.quantile(gdf["poblacion"], np.linspace(0, 1, 6))  # independent: numpy quantiles
+    assert [c["min"] for c in layer.style["classes"]] == pytest.approx(breaks[:-1].tolist())
+    per_class = {}
+    for cls in Feature.objects.filter(layer=layer).values_list("class_value", flat=True):
+        per_class[cls] = per_class.get(cls, 0) + 1
+    assert sorted(per_class.values()) == [2, 2, 2, 2, 2] and set(per_class) == {c["label"] for c in layer.style["classes"]}
+
+
+def test_deleting_a_raster_layer_removes_its_file(tmp_path):
+    import_layer(synthetic_raster(tmp_path / "borrar.tif", np.ones((5, 5))))
+    layer = Layer.objects.get(slug="borrar")
+    path = layer.raster_path
+    assert path.exists()
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        layer.delete()
+    assert not path.exists()

@@ -111,6 +111,10 @@
       const hit = (style.classes || []).find(function (c) { return String(c.value) === String(props["class"]); });
       return hit ? hit.color : (style.default_color || "#888");
     }
+    if (style.type === "graduated") {  // the tile's class is the bin label
+      const hit = (style.classes || []).find(function (c) { return c.label === props["class"]; });
+      return hit ? hit.color : (style.default_color || "#888");
+    }
     return style.color || "#555";
   }
 
