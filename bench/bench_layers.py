@@ -105,12 +105,12 @@ def bench_overlay(repeat):
     print("\n(1) Overlay summary: 10,000 synthetic polygons × 42 municipalities")
     gdf = synthetic_layer()
     Layer.objects.filter(slug=SLUG).delete()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.geojson"
-        gdf.to_file(path, driver="GeoJSON", engine="pyogrio")
-        t = time.perf_counter()
-        import_layer(path, metadata={"slug": SLUG, "title": "Benchmark", "class_field": "clase", "is_demo": True})
-        print(f"  import_layer of the 10,000 polygons: {time.perf_counter() - t:.2f} s")
+    tmp = tempfile.TemporaryDirectory()
+    path = Path(tmp.name) / "bench.gpkg"
+    gdf.to_file(path, driver="GPKG", engine="pyogrio")
+    t = time.perf_counter()
+    import_layer(path, metadata={"slug": SLUG, "title": "Benchmark", "class_field": "clase", "is_demo": True})
+    print(f"  import_layer of the 10,000 polygons: {time.perf_counter() - t:.2f} s")
     layer = Layer.objects.get(slug=SLUG)
     munis = list(Municipality.objects.order_by("divipola").values_list("divipola", "geom"))
 
@@ -139,6 +139,20 @@ def bench_overlay(repeat):
         pct = table / m.set_index("divipola").area.reindex(table.index.get_level_values(0)).values * 100
         return table, pct
 
+    from django.conf import settings
+
+    muni_file = Path(settings.GEOSIG_RAW_DIR) / "boundaries/valle_municipios_mgn2021.geojson"
+
+    def geopandas_with_reading():
+        nonlocal muni_gdf, gdf
+        keep = muni_gdf, gdf
+        muni_gdf = gpd.read_file(muni_file, engine="pyogrio")[["divipola", "geometry"]]
+        gdf = gpd.read_file(path, engine="pyogrio")
+        try:
+            return geopandas_script()
+        finally:
+            muni_gdf, gdf = keep
+
     ours_out, t_ours = timed(ours, repeat)
     bare_out, t_bare = timed(bare, repeat)
     (gp_table, _), t_gp = timed(geopandas_script, max(1, repeat - 1))
@@ -152,8 +166,12 @@ def bench_overlay(repeat):
     print(f"  our service (42 calls):        median {m_ours:.3f} s  (runs {', '.join(f'{t:.3f}' for t in t_ours)})")
     print(f"  bare PostGIS SQL (42 queries):  median {m_bare:.3f} s  → ours / bare = {m_ours / m_bare:.2f}× (target ≤ 1.5×)")
     print(f"  geopandas.overlay script:       median {m_gp:.3f} s  → geopandas / ours = {m_gp / m_ours:.1f}× faster (target ≥ 5×)")
+    _, t_gp_io = timed(geopandas_with_reading, max(1, repeat - 1))
+    m_gp_io = statistics.median(t_gp_io)
+    print(f"  same script incl. reading the 2 files: median {m_gp_io:.3f} s  → {m_gp_io / m_ours:.1f}× ours")
     print(f"  max relative difference of class areas (ours vs SQL vs geopandas): {max(diffs):.2e}")
     print(f"  peak Python memory: ours {peak_mib(ours):.1f} MiB, geopandas script {peak_mib(geopandas_script):.1f} MiB")
+    tmp.cleanup()
     return layer
 
 

@@ -97,3 +97,12 @@ def test_bad_overlay_polygons():
         overlay_summary('{"type": "Polygon", "coordinates": "nope"}')
     with pytest.raises(InvalidParameter, match="Falta la geometría"):
         overlay_summary(None)
+
+
+def test_overlay_of_a_subregion(territory, layers):
+    from territorial.models import Subregion
+
+    sub = Subregion.objects.exclude(geom=None).first()
+    out = overlay_summary({"kind": "subregion", "code": sub.code}, layers=["cob"])
+    assert out["area"]["area_km2"] == pytest.approx(sub.area_km2, rel=1e-6)
+    assert sub.name in out["area"]["label"]
