@@ -113,3 +113,12 @@ class Functions(APIView):
         inv = loading.import_functions(upload.read(), request.data.get("name", ""), request.data.get("source", ""),
                                        demo=str(request.data.get("demo", "")).lower() in ("1", "true"))
         return Response({"name": inv.name, "items": inv.items.count(), "demo": inv.is_demo}, status=201)
+
+
+class Template(APIView):
+    """GET /api/v1/cities/templates/<funciones|atributos|matriz>.csv — empty CSV with the import header."""
+
+    def get(self, request, kind):
+        resp = HttpResponse(loading.write_template(kind), content_type="text/csv; charset=utf-8")
+        resp["Content-Disposition"] = f'attachment; filename="plantilla_{kind}.csv"'
+        return resp

@@ -78,3 +78,9 @@ def test_functions_upload_marks_demo(client_, django_user_model):
     assert r.status_code == 201 and r.json() == {"name": "demo", "items": 2, "demo": True}
     page = client_.get("/ciudades/?year=2018").content.decode()
     assert "DEMO" in page and "Escalograma" in page
+
+
+def test_import_templates(client_):
+    r = client_.get("/api/v1/cities/templates/funciones.csv")
+    assert r.status_code == 200 and r.content.decode().strip() == "codigo,funcion,cantidad,fuente"
+    assert client_.get("/api/v1/cities/templates/otra.csv").status_code == 400
