@@ -61,7 +61,11 @@
     const gj = L.geoJSON(feature, { style: style });
     gj.eachLayer(function (layer) {
       layer.feature = feature;
-      layer.on("click", function (ev) { selectZone(layer, ev.originalEvent.shiftKey); L.DomEvent.stopPropagation(ev); });
+      layer.on("click", function (ev) {
+        L.DomEvent.stopPropagation(ev);
+        if (mode === "comment") { placeComment(ev.latlng); return; }  // pins go on top of zones too
+        selectZone(layer, ev.originalEvent.shiftKey);
+      });
       layer.bindTooltip(function () {
         const p = layer.feature.properties;
         return (classes[p.soil_class] ? classes[p.soil_class].label : p.soil_class) + (p.name ? " — " + p.name : "");
@@ -318,15 +322,16 @@
     map.getContainer().style.cursor = "crosshair";
   }
 
-  map.on("click", function (e) {
-    if (mode !== "comment") return;
-    pendingPoint = e.latlng;
+  map.on("click", function (e) { if (mode === "comment") placeComment(e.latlng); });
+
+  function placeComment(latlng) {
+    pendingPoint = latlng;
     mode = null;
     map.getContainer().style.cursor = "";
-    L.marker(e.latlng, { pmIgnore: true, opacity: 0.6 }).addTo(commentsLayer);
+    L.marker(latlng, { pmIgnore: true, opacity: 0.6 }).addTo(commentsLayer);
     $("comment-form").hidden = false;
     $("comment-text").focus();
-  });
+  }
 
   async function sendComment() {
     if (!pendingPoint) { msg(S.click_comment, "error"); return; }
