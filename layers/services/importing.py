@@ -581,6 +581,9 @@ def prepare_raster(src: RasterSource, opts: Options, tmp: Path) -> dict:
             crs = rasterio.crs.CRS.from_epsg(opts.srid)
             rep.notes.append(f"CRS asignado por el usuario: EPSG:{opts.srid}.")
         rep.source_crs = _crs_label(CRS.from_user_input(crs.to_wkt()))
+        if ds.count > 1:
+            rep.notes.append(f"El ráster tiene {ds.count} bandas: se guardan todas; el estilo, las teselas, la "
+                             "identificación y las estadísticas usan la banda 1.")
         b = transform_bounds(crs, "EPSG:4326", *ds.bounds)
         if not shapely.intersects(shapely.box(*b), shapely.box(*settings.GEOSIG_VALLE_BBOX)):
             raise OutsideValle(

@@ -30,7 +30,11 @@ def zonal_stats(layer: Layer, geometries, *, bins: int = DEFAULT_BINS) -> list[d
         raise InvalidParameter("El número de clases del histograma debe estar entre 1 y 100.")
     geoms = [_to_shapely(g) for g in (geometries if isinstance(geometries, (list, tuple)) else [geometries])]
     gdf = gpd.GeoDataFrame({"i": range(len(geoms))}, geometry=geoms, crs=4326)
-    df = exact_extract(str(layer.raster_path), gdf, ["values", "coverage"], output="pandas")
+    import rasterio
+    from exactextract.raster import RasterioRasterSource
+
+    with rasterio.open(layer.raster_path) as ds:  # band 1: the band the style and the tiles show
+        df = exact_extract(RasterioRasterSource(ds, band_idx=1), gdf, ["values", "coverage"], output="pandas")
     vmin, vmax = layer.raster_meta.get("min"), layer.raster_meta.get("max")
     edges = np.linspace(vmin, vmax, int(bins) + 1)
     out = []

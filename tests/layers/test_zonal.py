@@ -73,3 +73,23 @@ def test_zonal_needs_a_raster_layer(tmp_path):
     import_layer(write_vector(tmp_path / "v.geojson", gdf, "GeoJSON"))
     with pytest.raises(InvalidParameter, match="no es ráster"):
         zonal_stats(Layer.objects.get(slug="v"), _cells(0, 1, 0, 1))
+
+
+def test_multiband_raster_uses_band_one(tmp_path):
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "dos_bandas.tif"
+    with rasterio_open(path, "w", driver="GTiff", width=10, height=10, count=2, dtype="float32", crs="EPSG:4326",
+                       transform=from_origin(WEST, NORTH, RES, RES)) as dst:
+        dst.write(VALUES.astype("float32"), 1)
+        dst.write((VALUES * 0 - 1).astype("float32"), 2)
+    report = import_layer(path)
+    assert "2 bandas" in " ".join(report.layers[0].notes)
+    (s,) = zonal_stats(Layer.objects.get(slug="dos-bandas"), _cells(2, 5, 3, 7))
+    assert s["mean"] == pytest.approx(VALUES[2:5, 3:7].mean())
+
+
+def rasterio_open(*a, **k):
+    import rasterio
+
+    return rasterio.open(*a, **k)
