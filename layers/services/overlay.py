@@ -107,4 +107,6 @@ def _class_colours(style: dict) -> dict:
         return {c["value"]: c["color"] for c in style.get("classes", [])}
     if style.get("type") == "graduated":  # the class of a feature is its bin label
         return {c["label"]: c["color"] for c in style.get("classes", [])}
+    if style.get("type") == "single":
+        return {"": style.get("color")}
     return {}
