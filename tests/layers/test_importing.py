@@ -225,3 +225,18 @@ def test_deleting_a_raster_layer_removes_its_file(tmp_path):
     with TestCase.captureOnCommitCallbacks(execute=True):
         layer.delete()
     assert not path.exists()
+
+
+def test_bogota_1975_geopackage_is_reprojected_with_the_datum_shift(tmp_path):
+    # EPSG:21897 Bogotá 1975 / Colombia Bogotá zone (another datum): a known point in its coordinates
+    x, y = 750_000.0, 900_000.0
+    gdf = gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.Point(x, y)], crs=21897)
+    import_layer(write_vector(tmp_path / "antiguo.gpkg", gdf, "GPKG"))
+    g = Feature.objects.get(layer__slug="antiguo").geom
+    lon, lat = Transformer.from_crs(21897, 4326, always_xy=True).transform(x, y)
+    assert (g.x, g.y) == (pytest.approx(lon, abs=1e-9), pytest.approx(lat, abs=1e-9))
+    naive_lon, _ = Transformer.from_crs("+proj=tmerc +lat_0=4.59904722222222 +lon_0=-74.0809166666667 +k=1 "
+                                        "+x_0=1000000 +y_0=1000000 +ellps=intl +units=m +no_defs", 4326,
+                                        always_xy=True).transform(x, y)
+    assert abs(g.x - naive_lon) > 1e-4  # the datum shift (Bogotá 1975 → WGS84, hundreds of metres) was applied
+    assert Layer.objects.get(slug="antiguo").source_crs.startswith("EPSG:21897")
