@@ -130,6 +130,22 @@ class ReviewComment(models.Model):
         return self.text[:60]
 
 
+class ConflictCache(models.Model):
+    """Per-plan conflict rows of the plan-local modes (internal, determinants), keyed by the plan version
+    and the parameters: a department-wide report recomputes only the plans saved since the last one.
+    Verdicts are not stored (the matrix is applied when reading), so editing the matrix needs no purge."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="conflict_cache")
+    mode = models.CharField(max_length=20)
+    key = models.CharField(max_length=200)  # parameters + determinant signature
+    plan_version = models.PositiveIntegerField()
+    rows = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["plan", "mode", "key"], name="uniq_conflict_cache")]
+
+
 class Determinant(models.Model):
     """An environmental determinant (Ley 388 art. 10) the plans must respect, materialised from the
     layers registry or, when that layer is absent, from the raw file it was published in."""
@@ -191,5 +207,5 @@ class DeterminantRule(models.Model):
 
 __all__ = [
     "PlannerAssignment", "Plan", "Zone", "ZonePiece", "PlanVersion", "ReviewComment",
-    "Determinant", "DeterminantPiece", "DeterminantRule",
+    "Determinant", "DeterminantPiece", "DeterminantRule", "ConflictCache",
 ]
