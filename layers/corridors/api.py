@@ -23,7 +23,7 @@ DEFAULT_CORE_LAYER = "runap-centroides"
 # RUNAP categories pre-selected on the page (large public areas; the 187 private reserves stay optional).
 DEFAULT_CATEGORIES = ("Parque Nacional Natural", "Parques Naturales Regionales",
                       "Reservas Forestales Protectoras Nacionales")
-DOWNLOAD_TYPES = {".tif": "image/tiff", ".gpkg": "application/geopackage+sqlite3", ".csv": "text/csv",
+DOWNLOAD_TYPES = {".png": "image/png", ".tif": "image/tiff", ".gpkg": "application/geopackage+sqlite3", ".csv": "text/csv",
                   ".json": "application/json"}
 
 
@@ -116,7 +116,11 @@ class RunResults(APIView):
             raise NotFound(f"La corrida {run.pk} no tiene resultados ({run.get_status_display().lower()}).")
         base = request.build_absolute_uri(reverse("api-corridor-run", args=[run.pk]))
         mapdata = json.loads((run.result_path / "mapa.json").read_text(encoding="utf-8"))
-        return Response({**run_dict(run, request), "report": run.report, "map": mapdata,
+        overlay = None
+        if (run.result_path / "corriente.json").is_file():
+            overlay = json.loads((run.result_path / "corriente.json").read_text(encoding="utf-8"))
+            overlay["url"] = f"{base}files/corriente.png"
+        return Response({**run_dict(run, request), "report": run.report, "map": mapdata, "current": overlay,
                          "downloads": {f: f"{base}files/{f}" for f in run.report.get("files", [])}})
 
 
@@ -124,9 +128,11 @@ class RunFile(APIView):
     def get(self, request, pk, name):
         run = runs.get_run(pk)
         files = (run.report or {}).get("files", [])
-        if run.status != CorridorRun.Status.DONE or name not in files:
+        if run.status != CorridorRun.Status.DONE or name not in files + ["corriente.png"]:
             raise NotFound(f"La corrida {run.pk} no tiene el archivo «{name}»; disponibles: {', '.join(files) or 'ninguno'}.")
         path = run.result_path / name
         ext = path.suffix.lower()
-        return FileResponse(open(path, "rb"), as_attachment=True, filename=f"corredores_{run.pk}_{name}",
+        if not path.is_file():
+            raise NotFound(f"La corrida {run.pk} no tiene el archivo «{name}».")
+        return FileResponse(open(path, "rb"), as_attachment=ext != ".png", filename=f"corredores_{run.pk}_{name}",
                             content_type=DOWNLOAD_TYPES.get(ext, "application/octet-stream"))

@@ -18,6 +18,8 @@ from typing import Callable
 import geopandas as gpd
 import numpy as np
 import rasterio
+import rasterio.enums
+import rasterio.warp
 import shapely
 from django.conf import settings
 from rasterio.crs import CRS
@@ -343,6 +345,32 @@ def _tif(path: Path, arr: np.ndarray, grid: Grid, dtype: str, nodata) -> None:
         dst.write(arr.astype(dtype), 1)
 
 
+def _current_png(out: Path, current: np.ndarray, grid: Grid) -> None:
+    """Current density as a transparent PNG warped to EPSG:3857, so Leaflet's imageOverlay places it exactly."""
+    from matplotlib import colormaps
+    from PIL import Image
+    from rasterio.warp import calculate_default_transform, reproject
+
+    rows, cols = current.shape
+    dst_t, w, h = calculate_default_transform(grid.crs, "EPSG:3857", cols, rows, *grid.bounds)
+    dst = np.zeros((h, w), np.float32)
+    reproject(current.astype(np.float32), dst, src_transform=grid.transform, src_crs=grid.crs,
+              dst_transform=dst_t, dst_crs="EPSG:3857", resampling=rasterio.enums.Resampling.nearest)
+    pos = dst > 0
+    rgba = np.zeros((h, w, 4), np.uint8)
+    if pos.any():
+        # Log scale between the 5th and the maximum: pinch points (high current) stand out in bright colours.
+        lo, hi = np.log10(np.percentile(dst[pos], 5)), np.log10(dst[pos].max())
+        t = np.clip((np.log10(np.where(pos, dst, 1e-30)) - lo) / max(hi - lo, 1e-9), 0, 1)
+        rgba = (colormaps["inferno"](t) * 255).astype(np.uint8)
+        rgba[..., 3] = np.where(pos, 200, 0)
+    Image.fromarray(rgba, "RGBA").save(out / "corriente.png")
+    x0, y1 = dst_t.c, dst_t.f
+    x1, y0 = x0 + w * dst_t.a, y1 + h * dst_t.e
+    lon, lat = rasterio.warp.transform("EPSG:3857", "EPSG:4326", [x0, x1], [y0, y1])
+    (out / "corriente.json").write_text(json.dumps({"bounds": [[lat[0], lon[0]], [lat[1], lon[1]]]}))
+
+
 def _write(out, grid, res, result, coreset, gdf, links, net, current, names, width) -> list[str]:
     files = []
     f32 = lambda a: np.where(np.isfinite(a), a, -1).astype(np.float32)  # noqa: E731
@@ -354,6 +382,7 @@ def _write(out, grid, res, result, coreset, gdf, links, net, current, names, wid
     if current is not None:
         _tif(out / "corriente.tif", current, grid, "float32", None)
         files.append("corriente.tif")
+        _current_png(out, current, grid)
 
     t = grid.transform
     crs = grid.crs

@@ -24,6 +24,7 @@ def page(request):
         "paths": _("Rutas de menor costo"),
         "corridors": _("Corredores truncados"),
         "legend": _("Corredores"),
+        "current": _("Densidad de corriente (puntos de estrangulamiento; claro = alta)"),
         "needTwo": _("Seleccione al menos dos núcleos."),
         "status": {k: _(v) for k, v in STATUS_LABELS.items()},
         "sourceLabels": {"slope": _("Pendiente (°)"), "elevation": _("Elevación (km bajo ref.)"),

@@ -39,6 +39,7 @@ def test_run_show_results_and_cancel(page, live_server, real_layers_tx, media):
     run = CorridorRun.objects.get()
     assert rows == len(run.report["links"]) > 5
     assert page.locator("path.corridor-poly").count() >= 1
+    assert page.locator("img.current-overlay").count() == 1  # pinch points (current density) over the map
     assert "disco" in page.inner_text("#notes") and "NO son los límites reales" in page.inner_text("#notes")
     assert page.locator("#downloads a").count() == len(run.report["files"])
     assert page.get_attribute("#downloads a >> nth=0", "href").startswith(f"{live_server.url}/api/v1/corridors/{run.pk}/files/")

@@ -130,6 +130,10 @@ def test_api_start_poll_results_download_cancel(real_layers, client, settings):
     assert st["progress"] == 100
     res = client.get(f"/api/v1/corridors/{run['id']}/results/").json()
     assert res["map"]["paths"]["features"] and "vinculos.csv" in res["downloads"]
+    png = client.get(res["current"]["url"])
+    assert png.status_code == 200 and b"".join(png.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
+    (s, w), (n, e) = res["current"]["bounds"]
+    assert -77.0 < w < e < -76.3 and 3.2 < s < n < 3.7  # around Cali
     tif = client.get(f"/api/v1/corridors/{run['id']}/files/corredor_nlcc.tif")
     assert tif.status_code == 200 and b"".join(tif.streaming_content)[:2] in (b"II", b"MM")
     assert client.get(f"/api/v1/corridors/{run['id']}/files/../../etc").status_code == 404

@@ -165,10 +165,15 @@
                                        weight: 2, dashArray: f.properties.status === "ok" ? null : "4 4" }; } })
       .bindTooltip(function (l) { const p = l.feature.properties; return p.name_a + " – " + p.name_b + ": " + fmt(p.cwd, 0); })
       .addTo(state.results);
+    if (res.current) {
+      L.imageOverlay(res.current.url, res.current.bounds, { opacity: 0.85, className: "current-overlay" }).addTo(state.results);
+      corr.setStyle({ fillOpacity: 0.15 });
+    }
     const b = state.results.getLayers().length ? L.featureGroup([corr, cores, paths]).getBounds() : null;
     if (b && b.isValid()) map.fitBounds(b, { padding: [20, 20] });
     GeoSIG.legend(map, T.legend, [{ color: "#1b7837", label: T.cores }, { color: "#b2182b", label: T.paths },
-                                  { color: "#67a9cf", label: T.corridors }]);
+                                  { color: "#67a9cf", label: T.corridors }]
+                                  .concat(res.current ? [{ color: "#fcffa4", label: T.current }] : []));
     const kept = rep.links.filter(function (l) { return l.status === "ok" || l.status === "touching"; }).length;
     $("summary").textContent = T.summary.replace("{cores}", rep.cores.length).replace("{links}", rep.links.length)
       .replace("{kept}", kept).replace("{rows}", rep.grid.rows).replace("{cols}", rep.grid.cols)
