@@ -1,5 +1,7 @@
 """Thin API views: parse the query, call one service, return its report (errors → JSON via geosig.errors)."""
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,9 +35,24 @@ def report_from_query(query, with_places=False):
     )
 
 
+BALANCE_PARAMS = [
+    OpenApiParameter("year", int, description="Año (cabecera: 2018; total: 2012–2024). Con escenario: su horizonte."),
+    OpenApiParameter("basis", str, enum=["cabecera", "total"], description="Base de población (por defecto cabecera)."),
+    OpenApiParameter("scenario", str, description="Nombre de un escenario guardado (base total)."),
+    OpenApiParameter("compare", int, description="Año con el que comparar (misma base)."),
+    OpenApiParameter("matrix", str, description="Matriz de viaje (por defecto la de load_cities)."),
+    OpenApiParameter("inventory", str, description="Inventario de funciones urbanas (por defecto el último)."),
+    OpenApiParameter("places", bool, description="Incluir los 527 centros poblados (mapa)."),
+    OpenApiParameter("intermediate_min", float, description="Umbral de ciudad intermedia (hab); "
+                     "cualquier campo de BalanceParams se acepta igual."),
+]
+
+
 class Balance(APIView):
     """GET /api/v1/cities/balance/?year=2018&basis=cabecera|total&scenario=&compare=&matrix=&places=1"""
 
+    @extend_schema(parameters=BALANCE_PARAMS, responses=OpenApiTypes.OBJECT,
+                   summary="Equilibrio del sistema de ciudades (todos los indicadores, con unidad, año, base y fuente)")
     def get(self, request):
         places = request.query_params.get("places") in ("1", "true")
         return Response(report_from_query(request.query_params, with_places=places).as_dict())
@@ -44,6 +61,7 @@ class Balance(APIView):
 class BalanceDownload(APIView):
     """GET /api/v1/cities/balance/report.<fmt>?… — the same report as a file (html, pdf, csv, xlsx, json)."""
 
+    @extend_schema(parameters=BALANCE_PARAMS, responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, fmt):
         f = outputs.get_format(fmt)
         report = report_from_query(request.query_params, with_places=True)
@@ -61,6 +79,7 @@ def _require_staff(request):
         raise PermissionDeniedError("Solo el personal autorizado puede importar datos o crear escenarios.")
 
 
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 class Scenarios(APIView):
     def get_permissions(self):
         return [IsAuthenticated()] if self.request.method == "POST" else []
@@ -84,6 +103,7 @@ class Scenarios(APIView):
         return Response({"name": sc.name, "kind": sc.kind, "horizon_year": sc.horizon_year}, status=201)
 
 
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 class Matrices(APIView):
     def get_permissions(self):
         return [IsAuthenticated()] if self.request.method == "POST" else []
@@ -102,6 +122,7 @@ class Matrices(APIView):
         return Response({"name": m.name, "size": len(m.codes)}, status=201)
 
 
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 class Functions(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -115,6 +136,7 @@ class Functions(APIView):
         return Response({"name": inv.name, "items": inv.items.count(), "demo": inv.is_demo}, status=201)
 
 
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 class Template(APIView):
     """GET /api/v1/cities/templates/<funciones|atributos|matriz>.csv — empty CSV with the import header."""
 
