@@ -150,3 +150,33 @@ def test_conflicts_api_json_and_csv(client, pot_users, cali_plan):
     assert "superposicion" in r.content.decode()
     r = client.get("/api/v1/pot/conflicts/?modes=nada")
     assert r.status_code == 400 and r.json()["error"] == "invalid_parameter"
+
+
+def test_cached_results_follow_every_save(pot_users, cali_plan):
+    """Per-plan results are cached by plan version: a save (here, or in the neighbour's plan) is seen."""
+    from territorial.pot.models import ConflictCache
+
+    x, y = cabecera_m(pot_users["cali"])
+    save_zones(pot_users["planner"], cali_plan, fc(square_feature(x, y, x + 1000, y + 1000, "urbano"),
+                                                   square_feature(x + 900, y, x + 1900, y + 1000, "rural")), 1)
+    first = analyse_conflicts(pot_users["analyst"], plan_id=cali_plan.pk, modes=["internal"])
+    assert _kinds(first, "superposicion")[0]["area_m2"] == pytest.approx(100_000, abs=1)
+    assert ConflictCache.objects.filter(plan=cali_plan, mode="internal", plan_version=2).exists()
+    save_zones(pot_users["planner"], cali_plan, fc(square_feature(x, y, x + 1000, y + 1000, "urbano"),
+                                                   square_feature(x + 700, y, x + 1700, y + 1000, "rural")), 2)
+    cali_plan.refresh_from_db()
+    second = analyse_conflicts(pot_users["analyst"], plan_id=cali_plan.pk, modes=["internal"])
+    assert _kinds(second, "superposicion")[0]["area_m2"] == pytest.approx(300_000, abs=1)
+
+    jam_plan = create_plan(pot_users["other_planner"], pot_users["jamundi"], "Jamundí")
+    x, y, side = _boundary_point(pot_users["cali"], pot_users["jamundi"])
+    cali_x = sorted([x + side * 5, x + side * 1005])
+    save_zones(pot_users["planner"], cali_plan, fc(square_feature(cali_x[0], y, cali_x[1], y + 1000, "urbano")), 3)
+    cali_plan.refresh_from_db()
+    assert _kinds(analyse_conflicts(pot_users["analyst"], plan_id=cali_plan.pk, modes=["cross_border"], buffer_m=30),
+                  "vecino_incompatible") == []
+    jam = sorted([x - side * 5, x - side * 1005])
+    save_zones(pot_users["other_planner"], jam_plan, fc(square_feature(jam[0], y, jam[1], y + 1000, "proteccion")), 1)
+    facing = _kinds(analyse_conflicts(pot_users["analyst"], plan_id=cali_plan.pk, modes=["cross_border"], buffer_m=30),
+                    "vecino_incompatible")
+    assert len(facing) == 1 and facing[0]["area_m2"] == pytest.approx(40_000, abs=1)

@@ -17,6 +17,7 @@ Three modes (any subset):
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -271,7 +272,33 @@ def _cross_border(plan_ids, neighbour_plan_ids, p, with_geometry):
                         f"del municipio vecino a {r['distance_m']:,.0f} m: franja de {r['area_m2']:,.0f} m² "
                         f"dentro de {d:,.0f} m ({r['verdict']}).")
         out.append(r)
-    # zone parts lying in another municipality: only pieces not within their own municipality are cut
+    # city layers that spill over their own MGN polygon (e.g. Cali's flood zones along the río Cauca)
+    for r in _fetch(
+        f"""SELECT d.code determinant, d.name determinant_name, m.divipola, m.name muni_name, pl.id plan_id,
+                   SUM(ST_Area(p.geom_m)) total_m2,
+                   SUM(ST_Area(ST_Difference(p.geom_m, ST_Transform(m.geom, 9377)))) area_m2
+            FROM {T['dt']} d JOIN {T['m']} m ON m.divipola = d.params->>'municipality'
+            JOIN {T['pl']} pl ON pl.municipality_id = m.id AND pl.id = ANY(%s)
+            JOIN {T['dp']} p ON p.determinant_id = d.id AND ST_Dimension(p.geom_m) = 2
+            GROUP BY 1, 2, 3, 4, 5""",
+        [plan_ids],
+    ):
+        if r["area_m2"] < p["min_m2"]:
+            continue
+        pct = 100 * r["area_m2"] / r["total_m2"]
+        r.update(kind="desajuste_limite", verdict=Verdict.CONDICIONADO, zone_id=None, pct_zone=None, geometry=None)
+        r["message"] = (f"La capa «{r['determinant_name']}» de {r['muni_name']} tiene {r['area_m2']:,.0f} m² "
+                        f"({pct:.1f} %) fuera del polígono MGN 2021 del municipio: el límite generalizado desplaza "
+                        "el borde (río Cauca); la capa no se recortó.")
+        out.append(r)
+    return out
+
+
+def _outside(plan_ids, p, with_geometry):
+    """Zone parts lying in another municipality (MGN 2021): plan-local, so cached per plan version."""
+    T = _tables()
+    out = []
+    # only pieces not within their own municipality are cut
     for r in _fetch(
         f"""WITH mm AS MATERIALIZED (SELECT id, divipola, name, ST_Transform(geom, 9377) g FROM {T['m']}),
             o AS (SELECT q.zone_id, pl.municipality_id own, ST_CollectionExtract(ST_Difference(q.geom_m, mo.g), 3) g
@@ -291,25 +318,6 @@ def _cross_border(plan_ids, neighbour_plan_ids, p, with_geometry):
         r["message"] = (f"Zona #{r['zone_id']} ({r['soil_class']}): {r['area_m2']:,.0f} m² ({r['pct_zone']:.2f} %) "
                         f"caen en {r['other_name']} ({r['other_divipola']}) según el límite MGN 2021 generalizado"
                         + (" — probable desajuste del límite, no invasión." if r["pct_zone"] < 5 else "."))
-        out.append(r)
-    # city layers that spill over their own MGN polygon (e.g. Cali's flood zones along the río Cauca)
-    for r in _fetch(
-        f"""SELECT d.code determinant, d.name determinant_name, m.divipola, m.name muni_name, pl.id plan_id,
-                   SUM(ST_Area(p.geom_m)) total_m2,
-                   SUM(ST_Area(ST_Difference(p.geom_m, ST_Transform(m.geom, 9377)))) area_m2
-            FROM {T['dt']} d JOIN {T['m']} m ON m.divipola = d.params->>'municipality'
-            JOIN {T['pl']} pl ON pl.municipality_id = m.id AND pl.id = ANY(%s)
-            JOIN {T['dp']} p ON p.determinant_id = d.id AND ST_Dimension(p.geom_m) = 2
-            GROUP BY 1, 2, 3, 4, 5""",
-        [plan_ids],
-    ):
-        if r["area_m2"] < p["min_m2"]:
-            continue
-        pct = 100 * r["area_m2"] / r["total_m2"]
-        r.update(kind="desajuste_limite", verdict=Verdict.CONDICIONADO, zone_id=None, pct_zone=None, geometry=None)
-        r["message"] = (f"La capa «{r['determinant_name']}» de {r['muni_name']} tiene {r['area_m2']:,.0f} m² "
-                        f"({pct:.1f} %) fuera del polígono MGN 2021 del municipio: el límite generalizado desplaza "
-                        "el borde (río Cauca); la capa no se recortó.")
         out.append(r)
     return out
 
@@ -342,12 +350,19 @@ def determinant_sql(with_geometry: bool) -> tuple[str, str]:
     return polygons, rondas
 
 
-def _determinants(plan_ids, p, with_geometry, determinant_codes=None):
-    from territorial.pot.models import Determinant, DeterminantRule
+def _selected_determinants(determinant_codes=None):
+    from territorial.pot.models import Determinant
 
     dets = Determinant.objects.filter(piece_count__gt=0)
     if determinant_codes:
         dets = dets.filter(code__in=determinant_codes)
+    return list(dets)
+
+
+def _determinant_rows(plan_ids, p, with_geometry, dets):
+    """Raw zone × determinant intersections (no verdict: the matrix is applied when reading)."""
+    from territorial.pot.models import Determinant
+
     polygon_ids = [d.pk for d in dets if d.kind != Determinant.Kind.RONDA]
     ronda_ids = [d.pk for d in dets if d.kind == Determinant.Kind.RONDA]
     polygons_sql, rondas_sql = determinant_sql(with_geometry)
@@ -356,12 +371,17 @@ def _determinants(plan_ids, p, with_geometry, determinant_codes=None):
         rows += _fetch(polygons_sql, {"dets": polygon_ids, "plans": plan_ids})
     if ronda_ids:
         rows += _fetch(rondas_sql, {"dets": ronda_ids, "plans": plan_ids, "ronda": p["ronda_m"]})
+    return [r for r in rows if r["area_m2"] >= p["min_m2"]]
+
+
+def _judge(rows, dets):
+    from territorial.pot.models import DeterminantRule
+
     det_by_id = {d.pk: d for d in dets}
     rules = {(r.determinant_id, r.soil_class): r.verdict for r in DeterminantRule.objects.all()}
     findings, compatible = [], []
-    for r in rows:
-        if r["area_m2"] < p["min_m2"]:
-            continue
+    for raw in rows:
+        r = dict(raw)
         det = det_by_id[r.pop("determinant_id")]
         verdict = rules.get((det.pk, r["soil_class"]), Verdict.CONDICIONADO)  # unknown pair: ask a human
         r.update(kind="determinante", verdict=verdict, determinant=det.code, determinant_name=det.name,
@@ -370,7 +390,40 @@ def _determinants(plan_ids, p, with_geometry, determinant_codes=None):
         r["message"] = (f"Zona #{r['zone_id']} ({label}) sobre «{det.name}»: {r['area_m2']:,.0f} m² "
                         f"({r['pct_zone']:.1f} % de la zona) — {verdict}.")
         (compatible if verdict == Verdict.COMPATIBLE else findings).append(r)
-    return findings, compatible, list(dets)
+    return findings, compatible
+
+
+def _cached(mode: str, plan_versions: dict, key, compute, owners=lambda r: [r["plan_id"]]) -> list[dict]:
+    """Rows of ``mode`` for these plans: cached ones whose plan version (and key: parameters, neighbour
+    versions…) still match, the rest computed in one query for all missing plans and stored. ``key`` is a
+    string or a {plan_id: string}; ``owners`` says under which plans a row is stored (a cross-border row
+    belongs to both plans: the caller de-duplicates)."""
+    from territorial.pot.models import ConflictCache
+
+    keys = key if isinstance(key, dict) else {pid: key for pid in plan_versions}
+    rows, fresh = [], set()
+    for c in ConflictCache.objects.filter(plan_id__in=list(plan_versions), mode=mode):
+        if c.plan_version == plan_versions[c.plan_id] and c.key == keys[c.plan_id]:
+            rows += c.rows
+            fresh.add(c.plan_id)
+    missing = sorted(set(plan_versions) - fresh)
+    if missing:
+        new = compute(missing)
+        by_plan: dict[int, list] = {}
+        for r in new:
+            for owner in owners(r):
+                by_plan.setdefault(owner, []).append(r)
+        for pid in missing:
+            ConflictCache.objects.filter(plan_id=pid, mode=mode).exclude(key=keys[pid]).delete()
+            ConflictCache.objects.update_or_create(
+                plan_id=pid, mode=mode, key=keys[pid],
+                defaults={"plan_version": plan_versions[pid], "rows": by_plan.get(pid, [])})
+        rows += new
+    return rows
+
+
+def _key(p, names, with_geometry, extra="") -> str:
+    return json.dumps([{k: p[k] for k in names}, with_geometry, extra], sort_keys=True)[:200]
 
 
 # ------------------------------------------------------------------ the public function
@@ -422,16 +475,44 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
          "municipality_name": pl.municipality.name, "status": pl.status, "is_demo": pl.is_demo,
          "source": pl.source, "version": pl.version} for pl in plans.values()
     ])
+    versions = {pl.pk: pl.version for pl in plans.values()}
     if "internal" in modes and plan_ids:
-        report.findings += _internal(plan_ids, p, with_geometry)
+        key = _key(p, ["sliver_m2", "sliver_width_m", "min_m2", "noise_width_m"], with_geometry)
+        report.findings += [dict(r) for r in _cached(
+            "internal", versions, key, lambda ids: _internal(ids, p, with_geometry))]
     if "cross_border" in modes and plan_ids:
         neigh = neighbour_ids(plans.keys(), p["buffer_m"])
         neighbour_munis = {n for ns in neigh.values() for n in ns} - set(plans)
-        neighbour_plans = reference_plans(user, neighbour_munis) if neighbour_munis else {}
-        report.findings += _cross_border(plan_ids, [x.pk for x in neighbour_plans.values()], p, with_geometry)
-        report.neighbour_plans = [x.pk for x in neighbour_plans.values()]
+        others = reference_plans(user, neighbour_munis) if neighbour_munis else {}
+        report.neighbour_plans = [x.pk for x in others.values()]
+        every = {**plans, **others}  # municipality id → plan
+        # a plan's facing rows depend on its neighbours' plans too: their ids and versions are in its key
+        keys = {pl.pk: _key(p, ["buffer_m", "min_m2"], with_geometry, json.dumps(sorted(
+                    (every[m].pk, every[m].version) for m in neigh.get(mid, []) if m in every)))
+                for mid, pl in plans.items()}
+
+        def facing(ids):
+            near = {every[m].pk for mid, pl in plans.items() if pl.pk in ids for m in neigh.get(mid, []) if m in every}
+            return _cross_border(ids, sorted(near), p, with_geometry)
+
+        rows = _cached("cross_border", versions, keys, facing,
+                       owners=lambda r: [r["plan_id"], r.get("other_plan_id")])
+        seen = set()
+        for r in rows:  # a pair of scope plans is stored under both: report it once
+            ident = (r["kind"], r.get("zone_id"), r.get("other_zone_id"), r.get("determinant"))
+            if ident not in seen:
+                seen.add(ident)
+                report.findings.append(dict(r))
+        key = _key(p, ["min_m2", "noise_width_m"], with_geometry)
+        report.findings += [dict(r) for r in _cached("outside", versions, key,
+                                                     lambda ids: _outside(ids, p, with_geometry))]
     if "determinants" in modes and plan_ids:
-        found, compatible, dets = _determinants(plan_ids, p, with_geometry, determinants)
+        dets = _selected_determinants(determinants)
+        signature = hashlib.sha1(json.dumps(
+            [(d.pk, d.piece_count, str(d.loaded_at), d.params) for d in dets], sort_keys=True).encode()).hexdigest()
+        key = _key(p, ["ronda_m", "min_m2"], with_geometry, signature)
+        rows = _cached("determinants", versions, key, lambda ids: _determinant_rows(ids, p, with_geometry, dets))
+        found, compatible = _judge(rows, dets)
         report.findings += found
         report.compatible = compatible
         for d in dets:
@@ -447,6 +528,9 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
         f["geometry"] = _geo(f.get("geometry"))
         for k in ("zone_area", "perimeter_m", "muni", "other_muni", "total_m2"):
             f.pop(k, None)
+    for f in report.compatible:
+        f["geometry"] = _geo(f.get("geometry"))
+        f.pop("zone_area", None)
     order = {Verdict.INCOMPATIBLE: 0, Verdict.CONDICIONADO: 1, Verdict.COMPATIBLE: 2}
     report.findings.sort(key=lambda f: (order.get(f.get("verdict"), 3), -(f["area_m2"] or 0)))
     if report.has_demo:
