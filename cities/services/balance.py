@@ -160,6 +160,7 @@ class BalanceReport:
     links: list
     places: list = field(default_factory=list)  # centros poblados for the map (no population)
     comparison: Table | None = None
+    trend: Table | None = None  # size-distribution indices for every year of the series
 
     def measure(self, key):
         return next(m for m in self.measures if m.key == key)
@@ -168,7 +169,7 @@ class BalanceReport:
         return next((t for t in self.tables if t.key == key), None)
 
     def all_tables(self) -> list:
-        extra = [self.comparison] if self.comparison else []
+        extra = [t for t in (self.comparison, self.trend) if t]
         meas = Table("indicadores", _("Indicadores del sistema de ciudades"),
                      [("key", _("Código"), ""), ("label", _("Indicador"), ""), ("value", _("Valor"), ""), ("unit", _("Unidad"), ""),
                       ("note", _("Nota"), "")], [asdict(m) for m in self.measures])
@@ -183,6 +184,7 @@ class BalanceReport:
             "theil": self.theil,
             "tables": {t.key: t.as_dict() for t in self.tables},
             "comparison": self.comparison.as_dict() if self.comparison else None,
+            "trend": self.trend.as_dict() if self.trend else None,
             "links": self.links,
             "places": self.places,
         }
@@ -430,3 +432,28 @@ def compare(a: BalanceReport, b: BalanceReport) -> Table:
     return Table("comparacion", _("Comparación %(a)s – %(b)s") % {"a": la, "b": lb},
                  [("label", _("Indicador"), ""), ("unit", _("Unidad"), ""), ("a", la, ""), ("b", lb, ""),
                   ("change", _("Cambio"), "")], rows)
+
+
+def size_trend(years, series, groups, p: BalanceParams = BalanceParams(), extra: dict | None = None) -> Table:
+    """Size-distribution indices year by year (``series`` is years × municipalities); ``extra`` adds one
+    more labelled row (e.g. a scenario's horizon year)."""
+    rows = []
+    items = [(str(int(y)), series[i]) for i, y in enumerate(years)]
+    if extra:
+        items.append((extra["label"], np.asarray(extra["population"], float)))
+    for label, pop in items:
+        pop = C.check_sizes(pop)
+        td = C.theil_decomposition(pop, groups, permutations=0)
+        prim = C.primacy(pop, p.primacy_k)
+        rows.append({"year": label, "population": float(pop.sum()), "gini": _r(C.gini(pop)),
+                     "theil": _r(td.total), "theil_between_pct": _r(100 * td.between_share, 2),
+                     "primacy_2": _r(prim["two_city"]), "primate_share_pct": _r(100 * prim["primate_share"], 2),
+                     "zipf_gi": _r(C.rank_size(pop, p.rank_size_min).exponent),
+                     "entropy": _r(C.normalised_entropy(pop)),
+                     "intermediate_cities": int(((pop >= p.intermediate_min) & (pop < p.metropolis_min)).sum())})
+    cols = [("year", _("Año"), ""), ("population", _("Población"), "hab"), ("gini", _("Gini"), "0–1"),
+            ("theil", _("Theil (T)"), "nats"), ("theil_between_pct", _("Theil entre subregiones"), "%"),
+            ("primacy_2", _("Primacía S1/S2"), "razón"), ("primate_share_pct", _("Participación de la ciudad principal"), "%"),
+            ("zipf_gi", _("Exponente de Zipf (G–I)"), "—"), ("entropy", _("Entropía normalizada"), "0–1"),
+            ("intermediate_cities", _("Ciudades intermedias"), "")]
+    return Table("tendencia", _("Tendencia del sistema de ciudades (población total)"), cols, rows)

@@ -100,7 +100,28 @@ def map_svg(r: BalanceReport, outlines=None, fmt: str = "svg", roads=None) -> st
     ax.scatter([c["lon"] for c in pts.values()], [c["lat"] for c in pts.values()], s=8 + 600 * np.sqrt(pop / pop.max()),
                color="#0b6e4f", alpha=0.7, edgecolor="white", lw=0.5, label="cabeceras (área ∝ población)")
     ax.set_aspect(1 / np.cos(np.radians(4)))
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set_axis_off()
     ax.legend(fontsize=7, frameon=False, loc="lower left", markerscale=0.4)
+    return _svg(fig, fmt)
+
+
+def trend_svg(r: BalanceReport, fmt: str = "svg") -> str:
+    """Gini, primate share and the between-subregion share of Theil, year by year (scenario point dashed)."""
+    rows = r.trend.rows
+    labels = [row["year"] for row in rows]
+    x = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(6.2, 2.8))
+    for key, lab, color, scale in (("gini", "Gini", "#0b6e4f", 100), ("primate_share_pct", "Participación de la ciudad principal (%)",
+                                                                          "#d95f02", 1),
+                                   ("theil_between_pct", "Theil entre subregiones (%)", "#7570b3", 1)):
+        y = np.array([row[key] for row in rows], float) * scale
+        obs = np.array([lab_.isdigit() for lab_ in labels])
+        ax.plot(x[obs], y[obs], "o-", ms=3, color=color, label=lab + (" ×100" if scale == 100 else ""))
+        if (~obs).any():
+            last = np.flatnonzero(obs)[-1]
+            ax.plot([x[last], x[~obs][0]], [y[last], y[~obs][0]], "o--", ms=3, color=color)
+    ax.set_xticks(x)
+    ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=7)
+    ax.legend(fontsize=7, frameon=False, ncol=3, loc="upper center", bbox_to_anchor=(0.5, 1.18))
+    ax.set_ylabel("%")
     return _svg(fig, fmt)

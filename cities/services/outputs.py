@@ -31,6 +31,8 @@ def _context(report: BalanceReport, outlines=None, for_pdf=False) -> dict:
         "svg_rank_size": charts.rank_size_svg(report, fmt=fig),
         "svg_lorenz": charts.lorenz_svg(report, fmt=fig),
         "svg_theil": charts.theil_svg(report, fmt=fig),
+        "svg_trend": charts.trend_svg(report, fmt=fig) if report.trend else "",
+        "trend": report.trend,
         "svg_map": charts.map_svg(report, outlines, fmt=fig, roads=_roads()) if for_pdf else "",
         "roads_source": _roads_source(),
         "params": [(k, PARAM_DOCS.get(k, k), v) for k, v in report.meta.get("params", {}).items()],

@@ -8,7 +8,9 @@ from pyproj import Transformer
 
 from cities.models import City, CityFunction, FunctionInventory, Scenario, ScenarioAdjustment, TravelMatrix
 from cities.services import scenarios as SC
-from cities.services.balance import BalanceParams, BalanceReport, SystemData, compare, compute_balance
+from cities.services.balance import (
+    BalanceParams, BalanceReport, SystemData, compare, compute_balance, size_trend,
+)
 from geosig.errors import DataFileError, InvalidParameter
 
 # basis → (indicator code, label). Cabecera = urban population of the municipal seat (2018 census only).
@@ -218,6 +220,13 @@ def balance_report(year: int | None = None, basis: str = "cabecera", scenario: s
     if compare_year is not None:
         other = compute_balance(load_system(compare_year, basis, None, matrix, inventory), params)
         report.comparison = compare(other, report)
+    if basis == "total":
+        munis = _municipalities()
+        years, series = population_series(munis)
+        extra = None
+        if m.get("scenario"):
+            extra = {"label": f"{m['year']} ({m['scenario']['name']})", "population": data.population}
+        report.trend = size_trend(years, series, np.array([mu.subregion.code for mu in munis]), params, extra)
     report.meta["label"] = (f"{SYSTEM_NAME}, {m['year']}, {m['basis_label']}"
                             + (f", escenario {m['scenario']['name']}" if m.get("scenario") else ""))
     return report

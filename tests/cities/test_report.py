@@ -125,3 +125,13 @@ def test_function_inventory_gives_hierarchy(cities):
     # universidad: 6 in total → weight 100/6; aeropuerto 1 → 100. Cali = 100 + 5·100/6
     assert sc.rows[0]["functional_index"] == pytest.approx(100 + 500 / 6, abs=0.01)
     assert r.measure("guttman_cr").value == 1.0
+
+
+def test_trend_over_the_series(cities):
+    r = balance_report(2024, "total")
+    rows = r.trend.rows
+    assert [x["year"] for x in rows] == [str(y) for y in range(2012, 2025)]
+    y12 = np.array(list(_pops("poblacion_total", 2012).values()))
+    assert rows[0]["gini"] == pytest.approx(Gini(y12).g, abs=1e-4)
+    assert rows[-1]["gini"] == r.measure("gini").value
+    assert balance_report(2018, "cabecera").trend is None  # the urban basis has one year only
