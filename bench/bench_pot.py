@@ -40,6 +40,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geosig.settings")
 import django  # noqa: E402
 
 DETERMINANTS = ["pendiente_alta", "bosque_seco", "paramo"]
+GEOMETRY = [True]  # the service and the SQL return each conflict's geometry (GeoJSON) or only its area
 CLASSES = ["urbano", "expansion_urbana", "suburbano", "rural", "proteccion"]
 
 
@@ -120,7 +121,8 @@ def run_service():
 
     from territorial.pot.services.conflicts import analyse_conflicts
 
-    rep = analyse_conflicts(get_user_model()(is_superuser=True), modes=["determinants"], determinants=DETERMINANTS)
+    rep = analyse_conflicts(get_user_model()(is_superuser=True), modes=["determinants"], determinants=DETERMINANTS,
+                            with_geometry=GEOMETRY[0])
     return sum(f["area_m2"] for f in rep.findings) + sum(f["area_m2"] for f in rep.compatible), \
         len(rep.findings) + len(rep.compatible)
 
@@ -133,7 +135,7 @@ def run_sql():
 
     dets = list(Determinant.objects.filter(code__in=DETERMINANTS).values_list("pk", flat=True))
     plans = list(Plan.objects.values_list("pk", flat=True))
-    sql, _ = determinant_sql(with_geometry=True)
+    sql, _ = determinant_sql(with_geometry=GEOMETRY[0])
     with connection.cursor() as cur:
         cur.execute(sql, {"dets": dets, "plans": plans})
         rows = cur.fetchall()
@@ -224,12 +226,18 @@ def main():
     print(f"Zonas: {Zone.objects.count():,} en 42 planes ({ZonePiece.objects.count():,} piezas); determinantes: "
           f"{', '.join(DETERMINANTS)} ({DeterminantPiece.objects.count():,} piezas). Repeticiones: {args.repeats}.")
     res = {}
+    run_sql()  # warm PostgreSQL's buffers before the first timed run
     for name, fn in CONTENDERS.items():
-        if not res:
-            run_sql()  # warm PostgreSQL's buffers before the first timed run
         med, worst, peak, (area, n) = measure(fn, args.repeats)
         res[name] = med
-        print(f"  {name:24s} mediana {med:7.2f} s  (máx {worst:6.2f} s)  pico Python {peak / 2**20:7.1f} MiB  "
+        print(f"  {name:28s} mediana {med:7.2f} s  (máx {worst:6.2f} s)  pico Python {peak / 2**20:7.1f} MiB  "
+              f"área {area / 1e6:12.4f} km²  filas {n:,}", flush=True)
+    GEOMETRY[0] = False
+    print("Sin geometría (tabla/CSV: solo áreas):")
+    for name in ("servicio en frío (PostGIS)", "servicio, 1 plan cambiado", "servicio en caliente", "SQL desnudo"):
+        med, worst, peak, (area, n) = measure(CONTENDERS[name], args.repeats)
+        res[name + " sin geom."] = med
+        print(f"  {name:28s} mediana {med:7.2f} s  (máx {worst:6.2f} s)  pico Python {peak / 2**20:7.1f} MiB  "
               f"área {area / 1e6:12.4f} km²  filas {n:,}", flush=True)
     cold, one, warm = res["servicio en frío (PostGIS)"], res["servicio, 1 plan cambiado"], res["servicio en caliente"]
     sql, ov, sh = res["SQL desnudo"], res["geopandas.overlay"], res["shapely 2 vectorizado"]
@@ -238,6 +246,11 @@ def main():
     print(f"geopandas.overlay / servicio, 1 cambio  = {ov / one:.2f}× (meta ≥ 5×)")
     print(f"geopandas.overlay / servicio en caliente = {ov / warm:.2f}× (meta ≥ 5×)")
     print(f"shapely 2 vectorizado / servicio en frío = {sh / cold:.2f}×")
+    g = lambda k: res[k + " sin geom."]  # noqa: E731
+    print(f"sin geometría: servicio en frío / SQL desnudo = {g('servicio en frío (PostGIS)') / g('SQL desnudo'):.2f}×; "
+          f"overlay / servicio en frío = {ov / g('servicio en frío (PostGIS)'):.2f}×; "
+          f"overlay / 1 cambio = {ov / g('servicio, 1 plan cambiado'):.2f}×; "
+          f"overlay / caliente = {ov / g('servicio en caliente'):.2f}×")
 
 
 if __name__ == "__main__":

@@ -139,7 +139,7 @@ class ConflictCache(models.Model):
     mode = models.CharField(max_length=20)
     key = models.CharField(max_length=200)  # parameters + determinant signature
     plan_version = models.PositiveIntegerField()
-    rows = models.JSONField(default=list)
+    rows = models.TextField(default="[]")  # JSON text: jsonb would re-parse megabytes of GeoJSON per write
     created_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -404,7 +404,7 @@ def _cached(mode: str, plan_versions: dict, key, compute, owners=lambda r: [r["p
     rows, fresh = [], set()
     for c in ConflictCache.objects.filter(plan_id__in=list(plan_versions), mode=mode):
         if c.plan_version == plan_versions[c.plan_id] and c.key == keys[c.plan_id]:
-            rows += c.rows
+            rows += json.loads(c.rows)
             fresh.add(c.plan_id)
     missing = sorted(set(plan_versions) - fresh)
     if missing:
@@ -417,7 +417,7 @@ def _cached(mode: str, plan_versions: dict, key, compute, owners=lambda r: [r["p
             ConflictCache.objects.filter(plan_id=pid, mode=mode).exclude(key=keys[pid]).delete()
             ConflictCache.objects.update_or_create(
                 plan_id=pid, mode=mode, key=keys[pid],
-                defaults={"plan_version": plan_versions[pid], "rows": by_plan.get(pid, [])})
+                defaults={"plan_version": plan_versions[pid], "rows": json.dumps(by_plan.get(pid, []))})
         rows += new
     return rows
 
