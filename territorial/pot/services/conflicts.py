@@ -22,7 +22,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, transaction
 
 from geosig.errors import InvalidParameter, NotFound
 from territorial.pot.classes import CROSS_BORDER_VERDICTS, SOIL_CLASSES, Verdict
@@ -413,11 +413,14 @@ def _cached(mode: str, plan_versions: dict, key, compute, owners=lambda r: [r["p
         for r in new:
             for owner in owners(r):
                 by_plan.setdefault(owner, []).append(r)
-        for pid in missing:
-            ConflictCache.objects.filter(plan_id=pid, mode=mode).exclude(key=keys[pid]).delete()
-            ConflictCache.objects.update_or_create(
-                plan_id=pid, mode=mode, key=keys[pid],
-                defaults={"plan_version": plan_versions[pid], "rows": json.dumps(by_plan.get(pid, []))})
+        # one DELETE + one INSERT (per-row update_or_create cost ~10 ms each); a concurrent writer of
+        # the same rows loses nothing: the cache is only ever a copy
+        with transaction.atomic():
+            ConflictCache.objects.filter(plan_id__in=missing, mode=mode).delete()
+            ConflictCache.objects.bulk_create([
+                ConflictCache(plan_id=pid, mode=mode, key=keys[pid], plan_version=plan_versions[pid],
+                              rows=json.dumps(by_plan.get(pid, []))) for pid in missing
+            ], ignore_conflicts=True)
         rows += new
     return rows
 
