@@ -53,13 +53,15 @@ def normalise(params: dict) -> dict:
 
 def inputs_hash(params: dict) -> str:
     """Parameters + the last change of every registry layer they read: same hash = same result."""
-    slugs = {params["cores"].get("layer")} if isinstance(params.get("cores"), dict) else set()
+    if not isinstance(params.get("cores"), dict):
+        raise InvalidParameter("Falta el parámetro cores: {\"layer\": …, \"ids\": […]} y/o {\"geojson\": …}.")
+    slugs = {params["cores"].get("layer")}
     res = params.get("resistance")
     if isinstance(res, list):
         slugs |= {e.get("layer") for e in res if isinstance(e, dict) and e.get("layer")}
     else:
         slugs |= {"dem-srtm3", "red-vial-nacional", "centros-poblados"}
-    stamps = {s: str(Layer.objects.filter(slug=s).values_list("updated_at", flat=True).first()) for s in sorted(slugs) if s}
+    stamps = {s: str(Layer.objects.filter(slug=s).values_list("updated_at", flat=True).first()) for s in sorted(x for x in slugs if x)}
     blob = json.dumps({"v": ENGINE_VERSION, "params": params, "layers": stamps}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 

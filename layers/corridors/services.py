@@ -17,6 +17,7 @@ from typing import Callable
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import rasterio
 import rasterio.enums
 import rasterio.warp
@@ -28,7 +29,7 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import from_bounds
 from shapely.geometry import LineString, shape
 
-from geosig.errors import InvalidParameter, NotFound, OutsideValle
+from geosig.errors import InvalidGeometry, InvalidParameter, NotFound, OutsideValle
 from layers.models import Feature, Layer
 
 from . import network
@@ -106,6 +107,35 @@ def _features(layer: Layer, ids=None, classes=None) -> gpd.GeoDataFrame:
     geoms = [shapely.from_wkb(bytes(g.wkb)) for _, g, _, _ in rows]
     attrs = [dict(a, _fid=f, _class=c) for f, _, a, c in rows]
     return gpd.GeoDataFrame(attrs, geometry=geoms, crs="EPSG:4326")
+
+
+def _drawn(fc) -> gpd.GeoDataFrame:
+    """Polygons drawn on the map (GeoJSON FeatureCollection, EPSG:4326) as cores; checked, never repaired silently."""
+    if isinstance(fc, str):
+        try:
+            fc = json.loads(fc)
+        except json.JSONDecodeError as exc:
+            raise InvalidGeometry(f"Los núcleos dibujados no son GeoJSON válido: {exc}.") from exc
+    feats = fc.get("features") if isinstance(fc, dict) else None
+    if not feats:
+        raise InvalidGeometry("Los núcleos dibujados deben ser una FeatureCollection GeoJSON con al menos un polígono.")
+    geoms, names = [], []
+    for i, f in enumerate(feats, start=1):
+        try:
+            g = shape(f["geometry"])
+        except Exception as exc:  # noqa: BLE001 - any malformed geometry is the user's input error
+            raise InvalidGeometry(f"El polígono dibujado {i} no es una geometría GeoJSON válida ({exc}).") from exc
+        if g.geom_type not in ("Polygon", "MultiPolygon"):
+            raise InvalidGeometry(f"El núcleo dibujado {i} es {g.geom_type}; dibuje polígonos.")
+        if not g.is_valid:
+            raise InvalidGeometry(f"El polígono dibujado {i} no es válido ({shapely.is_valid_reason(g)}); dibújelo de nuevo.")
+        x0, y0, x1, y1 = g.bounds
+        vx0, vy0, vx1, vy1 = settings.GEOSIG_VALLE_BBOX
+        if x0 < vx0 or x1 > vx1 or y0 < vy0 or y1 > vy1:
+            raise OutsideValle(f"El polígono dibujado {i} está fuera del Valle del Cauca (lon {vx0}…{vx1}, lat {vy0}…{vy1}).")
+        geoms.append(g)
+        names.append(str((f.get("properties") or {}).get("name") or f"Polígono dibujado {i}"))
+    return gpd.GeoDataFrame({"_name": names, "_fid": [None] * len(names)}, geometry=geoms, crs="EPSG:4326")
 
 
 def _read_raster(layer: Layer, bounds_4326, pad_deg: float = 0.01) -> Grid:
@@ -187,23 +217,33 @@ def run_corridors(
     for name, val, minimum in (("cell_size", cell_size, 1.0), ("width", width, 0.0), ("margin_m", margin_m, -1e-9)):
         if val is None or not float(val) > minimum:
             raise InvalidParameter(f"Parámetro {name} no válido ({val}); debe ser > {max(minimum, 0):g}.")
-    if not isinstance(cores, dict) or not cores.get("layer"):
-        raise InvalidParameter("Indique la capa de núcleos: {\"layer\": <identificador>, \"ids\": […] opcional}.")
+    if not isinstance(cores, dict) or not (cores.get("layer") or cores.get("geojson")):
+        raise InvalidParameter("Indique los núcleos: {\"layer\": <identificador>, \"ids\": […]} y/o "
+                               "{\"geojson\": <FeatureCollection de polígonos dibujados>}.")
     entries, res_label = _recipe(resistance)
     notes: list[str] = []
 
     progress(1, "Leyendo núcleos")
-    core_layer = _layer(cores["layer"], "vector", "los núcleos")
-    if core_layer.geometry_type not in (Layer.GeometryType.POINT, Layer.GeometryType.POLYGON):
-        raise InvalidParameter(f"La capa «{core_layer.slug}» es de líneas; los núcleos deben ser polígonos o puntos.")
-    gdf = _features(core_layer, cores.get("ids"), cores.get("classes"))
-    if len(gdf) == 0:
-        raise InvalidParameter(f"La selección no contiene núcleos de la capa «{core_layer.slug}».")
+    parts = []
+    if cores.get("layer"):
+        core_layer = _layer(cores["layer"], "vector", "los núcleos")
+        if core_layer.geometry_type not in (Layer.GeometryType.POINT, Layer.GeometryType.POLYGON):
+            raise InvalidParameter(f"La capa «{core_layer.slug}» es de líneas; los núcleos deben ser polígonos o puntos.")
+        sel = _features(core_layer, cores.get("ids"), cores.get("classes"))
+        if len(sel) == 0:
+            raise InvalidParameter(f"La selección no contiene núcleos de la capa «{core_layer.slug}».")
+        label = core_layer.label_field
+        sel["_name"] = [str(a.get(label) or f"{core_layer.title} #{a['_fid']}") if label else
+                        f"{core_layer.title} #{a['_fid']}" for a in sel.drop(columns="geometry").to_dict("records")]
+        if core_layer.geometry_type == Layer.GeometryType.POINT and not point_radius:
+            notes.append("Núcleos puntuales: la celda bajo cada punto (no hay polígonos de las áreas).")
+        parts.append(sel)
+    if cores.get("geojson"):
+        parts.append(_drawn(cores["geojson"]))
+    gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
     if len(gdf) < 2:
         raise InvalidParameter("Se necesitan al menos dos núcleos para trazar corredores; la selección tiene uno.")
-    if core_layer.geometry_type == Layer.GeometryType.POINT and not point_radius:
-        notes.append("Núcleos puntuales: la celda bajo cada punto (no hay polígonos de las áreas).")
-    name_field = core_layer.label_field or None
+    name_field = "_name"
 
     # Analysis grid: the cores' extent in EPSG:9377 plus the margin, square cells snapped to the cell size.
     g9377 = gdf.to_crs(DEFAULT_CRS)

@@ -10,6 +10,7 @@ def page(request):
     strings = {
         "noDem": _("fuera de la cobertura del DEM (al sur de 4°N)"),
         "selected": _("núcleos seleccionados"),
+        "drawn": _("dibujados"),
         "pointHelp": _("Capa de PUNTOS: cada núcleo será un disco del radio indicado (o una celda), no el límite real."),
         "polygonHelp": _("Capa de polígonos: cada polígono es un núcleo."),
         "remove": _("Quitar"),

@@ -59,3 +59,37 @@ def test_run_show_results_and_cancel(page, live_server, real_layers_tx, media):
     assert last.status == "cancelled"
     assert not (Path(media) / "corridors" / str(last.pk)).exists()
     assert external_requests(page, live_server) == []
+
+
+def _to_screen(page, lon, lat):
+    return page.evaluate(f"(() => {{ const p = window.GeoSIGCorridorsMap.latLngToContainerPoint([{lat}, {lon}]);"
+                         "const r = document.getElementById('map').getBoundingClientRect();"
+                         "return [p.x + r.left, p.y + r.top]; })()")
+
+
+def _draw_square(page, lon, lat, d):
+    page.click("#draw")
+    corners = [(lon, lat), (lon + d, lat), (lon + d, lat + d), (lon, lat + d), (lon, lat)]
+    for x, y in (_to_screen(page, *c) for c in corners):
+        page.mouse.click(x, y)
+        page.wait_for_timeout(150)
+
+
+def test_draw_two_cores_and_run(page, live_server, real_layers_tx):
+    page.goto(live_server.url + "/corredores/")
+    page.wait_for_selector("#core-list input[data-fid='17']")
+    while page.locator("#core-list input:checked").count():
+        page.locator("#core-list input:checked").first.click()
+    page.evaluate("window.GeoSIGCorridorsMap.setView([3.48, -76.55], 11, {animate: false})")
+    page.wait_for_timeout(300)
+    _draw_square(page, -76.62, 3.40, 0.03)
+    _draw_square(page, -76.56, 3.52, 0.03)
+    assert "2 dibujados" in page.inner_text("#core-count")
+    page.fill("#cell", "500")
+    page.click("#run")
+    page.wait_for_selector("#results:not([hidden])", timeout=120_000)
+    run = CorridorRun.objects.get()
+    assert len(run.params["cores"]["geojson"]["features"]) == 2 and "layer" not in run.params["cores"]
+    assert [c["kind"] for c in run.report["cores"]] == ["polígono", "polígono"]
+    assert page.locator("#links tbody tr").count() == 1
+    assert "Polígono dibujado 1" in page.inner_text("#links")

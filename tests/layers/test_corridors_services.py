@@ -156,3 +156,30 @@ def test_command_writes_outputs(real_layers, tmp_path):
         call_command("corridors", "--cores", "runap-centroides", "--resistance", "/no/existe.json",
                      "--cell-size", "500", "--width", "20000", "--output", str(tmp_path / "bad"))
     assert not (tmp_path / "bad").exists()
+
+
+def square(lon, lat, d=0.02):
+    return {"type": "Feature", "properties": {},
+            "geometry": {"type": "Polygon", "coordinates": [[[lon, lat], [lon + d, lat], [lon + d, lat + d],
+                                                             [lon, lat + d], [lon, lat]]]}}
+
+
+def test_drawn_polygons_as_cores_with_a_registry_point(real_layers, tmp_path):
+    from geosig.errors import InvalidGeometry
+
+    fc = {"type": "FeatureCollection", "features": [square(-76.62, 3.40), square(-76.56, 3.55)]}
+    rep = run_corridors({"layer": "runap-centroides", "ids": [17], "geojson": fc}, "derivada", 500, 10000,
+                        out_dir=tmp_path / "d", point_radius=1000, pinch=False)
+    assert [c["name"] for c in rep.cores] == ["Farallones de Cali", "Polígono dibujado 1", "Polígono dibujado 2"]
+    assert [c["kind"] for c in rep.cores] == ["punto con disco", "polígono", "polígono"]
+    # A 0.02° square near 3.4°N is ≈ 2.22 km × 2.22 km ≈ 4.9 km²: about 20 cells of 500 m.
+    assert 14 <= rep.cores[1]["cells"] <= 26
+    assert {(lk["core_a"], lk["core_b"]) for lk in rep.links} >= {(2, 3)}
+    bowtie = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": {
+        "type": "Polygon", "coordinates": [[[-76.6, 3.4], [-76.5, 3.5], [-76.5, 3.4], [-76.6, 3.5], [-76.6, 3.4]]]}}]}
+    with pytest.raises(InvalidGeometry, match="no es válido"):
+        run_corridors({"layer": "runap-centroides", "ids": [17], "geojson": bowtie}, "derivada", 500, 10000,
+                      out_dir=tmp_path / "e")
+    with pytest.raises(OutsideValle, match="fuera del Valle"):
+        run_corridors({"geojson": {"type": "FeatureCollection", "features": [square(-74.0, 4.6), square(-76.5, 3.4)]}},
+                      "derivada", 500, 10000, out_dir=tmp_path / "f")

@@ -7,6 +7,7 @@
   const map = GeoSIG.createMap("map");
   window.GeoSIGCorridorsMap = map;
   const $ = function (id) { return document.getElementById(id); };
+  const drawn = L.featureGroup().addTo(map);
   const state = { options: null, selected: new Set(), markers: L.layerGroup().addTo(map), results: L.layerGroup().addTo(map),
                   run: null, timer: null, geometryType: "point" };
 
@@ -43,7 +44,8 @@
                                           fillOpacity: sel ? 0.9 : 0.4 }).bindTooltip(c.name).addTo(state.markers);
       }
     });
-    $("core-count").textContent = state.selected.size + " " + T.selected;
+    $("core-count").textContent = state.selected.size + " " + T.selected +
+      (drawn.getLayers().length ? " + " + drawn.getLayers().length + " " + T.drawn : "");
   }
 
   // ------------------------------------------------------------------ resistance table
@@ -108,7 +110,13 @@
   function num(id) { const v = $(id).value; return v === "" ? null : parseFloat(v); }
   function params() {
     const r = recipe();
-    const p = { cores: { layer: $("core-layer").value, ids: Array.from(state.selected).sort(function (a, b) { return a - b; }) },
+    const cores = {};
+    if (state.selected.size) {
+      cores.layer = $("core-layer").value;
+      cores.ids = Array.from(state.selected).sort(function (a, b) { return a - b; });
+    }
+    if (drawn.getLayers().length) cores.geojson = drawn.toGeoJSON();
+    const p = { cores: cores,
                 resistance: sameAsDerived(r) ? "derivada" : r, cell_size: num("cell"), width: num("width"),
                 pinch: $("pinch").checked };
     if (state.geometryType === "point" && num("radius")) p.point_radius = num("radius");
@@ -120,7 +128,7 @@
 
   async function start() {
     showError("");
-    if (state.selected.size < 2) { showError(T.needTwo); return; }
+    if (state.selected.size + drawn.getLayers().length < 2) { showError(T.needTwo); return; }
     $("results").hidden = true; state.results.clearLayers();
     try {
       const run = await GeoSIG.fetchJSON(API.runs, { method: "POST", body: JSON.stringify(params()),
@@ -222,6 +230,11 @@
   }
   $("core-layer").addEventListener("change", function () { loadOptions($("core-layer").value).catch(function (e) { showError(e.message); }); });
   $("core-filter").addEventListener("input", renderCores);
+  $("draw").addEventListener("click", function () {
+    new L.Draw.Polygon(map, { shapeOptions: { color: "#1b7837", weight: 2 } }).enable();
+  });
+  map.on(L.Draw.Event.CREATED, function (e) { drawn.addLayer(e.layer); renderCores(); });
+  $("clear-drawn").addEventListener("click", function () { drawn.clearLayers(); renderCores(); });
   $("res-add").addEventListener("click", function () { addRow({ source: "proximity", weight: 1 }); });
   $("res-reset").addEventListener("click", resetRecipe);
   $("run").addEventListener("click", start);
