@@ -419,6 +419,16 @@ def _write(out, grid, res, result, coreset, gdf, links, net, current, names, wid
     _tif(out / "asignacion.tif", result.alloc, grid, "int32", 0)
     _tif(out / "corredor_nlcc.tif", f32(result.corridor), grid, "float32", -1)
     files += ["resistencia.tif", "cwd_minima.tif", "asignacion.tif", "corredor_nlcc.tif"]
+    # CWD from each core, one band per core (bounded at its cut-off: -1 beyond), while it stays a sane size.
+    labs = sorted(result.cwd)
+    if labs and len(labs) * res.size <= 60_000_000:
+        with rasterio.open(out / "cwd_por_nucleo.tif", "w", driver="GTiff", width=res.shape[1], height=res.shape[0],
+                           count=len(labs), dtype="float32", crs=grid.crs, transform=grid.transform, nodata=-1,
+                           compress="deflate", tiled=True) as dst:
+            for band, lab in enumerate(labs, start=1):
+                dst.write(f32(result.cwd[lab]), band)
+                dst.set_band_description(band, f"CWD desde {names.get(lab, lab)} (núcleo {lab})")
+        files.append("cwd_por_nucleo.tif")
     if current is not None:
         _tif(out / "corriente.tif", current, grid, "float32", None)
         files.append("corriente.tif")

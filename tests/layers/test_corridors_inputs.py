@@ -89,3 +89,21 @@ def test_recipe_combines_components():
         build_resistance([{"source": "landcover", "table": {1: 5}, "data": lc}], g)
     with pytest.raises(InvalidParameter, match="no válida; use una de"):
         build_resistance([{"source": "magia"}], g)
+
+
+def test_uploaded_raster_in_other_crs_is_reprojected_and_checked():
+    g = grid(20, 20, 100)
+    # 0.0005° cells (~55 m) in EPSG:4326 covering the grid: constant 7 → every analysis cell gets 7.
+    from pyproj import Transformer
+
+    to4326 = Transformer.from_crs(9377, 4326, always_xy=True)
+    xs, ys = to4326.transform([X0, X0 + 2000], [Y0 - 2000, Y0])
+    west, east, south, north = min(xs) - 0.01, max(xs) + 0.01, min(ys) - 0.01, max(ys) + 0.01
+    n_c, n_r = int((east - west) / 0.0005) + 1, int((north - south) / 0.0005) + 1
+    up = Grid(np.full((n_r, n_c), 7.0), Affine(0.0005, 0, west, 0, -0.0005, north), "EPSG:4326", None)
+    s = build_resistance([{"source": "raster", "weight": 1.0, "data": up}], g, base=0.0)
+    np.testing.assert_allclose(s.array, 7.0)
+    assert any("reproyectado de EPSG:4326 a EPSG:9377" in n for n in s.notes)
+    bad = Grid(np.zeros((n_r, n_c)), up.transform, "EPSG:4326", None)
+    with pytest.raises(InvalidParameter, match="≤ 0"):
+        build_resistance([{"source": "raster", "data": bad}], g, base=0.0)

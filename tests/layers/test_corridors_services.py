@@ -42,7 +42,7 @@ def read(path):
 def test_run_on_real_layers_matches_independent_cost_distance(real_layers, tmp_path):
     out = tmp_path / "out"
     rep = run_corridors(PARAMS["cores"], "derivada", 500, 20000, out_dir=out, point_radius=1000)
-    for f in ("resistencia.tif", "cwd_minima.tif", "asignacion.tif", "corredor_nlcc.tif", "corriente.tif",
+    for f in ("resistencia.tif", "cwd_minima.tif", "cwd_por_nucleo.tif", "asignacion.tif", "corredor_nlcc.tif", "corriente.tif",
               "corredores.gpkg", "vinculos.csv", "nucleos.csv", "informe.json"):
         assert (out / f).is_file(), f
     res, transform, crs, nodata = read(out / "resistencia.tif")
@@ -69,6 +69,12 @@ def test_run_on_real_layers_matches_independent_cost_distance(real_layers, tmp_p
         cells_b = (cwd0 == 0) & (alloc == b)
         costs, _ = MCP_Geometric(r, fully_connected=True, sampling=(500.0, 500.0)).find_costs([tuple(c) for c in cells_a])
         assert float(row["cwd"]) == pytest.approx(costs[cells_b].min(), rel=1e-5)  # float32 raster on disk
+        # The per-core CWD band equals the independent CWD wherever it was computed (inside the cut-off).
+        with rasterio.open(out / "cwd_por_nucleo.tif") as src:
+            band = src.read(a)
+        inside = band >= 0
+        assert inside.sum() > 100
+        np.testing.assert_allclose(band[inside], costs[inside], rtol=1e-5, atol=1e-2)
         assert float(row["effective_resistance"]) > 0
         assert float(row["cwd_to_euclid"]) == pytest.approx(float(row["cwd"]) / float(row["euclid_dist"]), rel=1e-9)
         checked += 1
