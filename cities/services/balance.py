@@ -38,8 +38,8 @@ class BalanceParams:
     min_travel_h: float = 0.1
     #: Each municipality is linked to this many nearest ones (by time) in the city graph.
     graph_neighbours: int = 3
-    #: Betweenness is exact up to this many nodes, sampled above it (networkx ``k``).
-    betweenness_exact_limit: int = 400
+    #: Betweenness by networkx up to this many nodes; above, the same exact algorithm compiled (numba).
+    networkx_max_nodes: int = 400
     #: Permutations of the Theil between-subregion test, and the seed (reproducible p-values).
     permutations: int = 99
     seed: int = 12345
@@ -92,7 +92,7 @@ PARAM_DOCS = {
     "hansen_decay": "Decaimiento λ de la accesibilidad de Hansen (1/h)",
     "min_travel_h": "Tiempo mínimo entre municipios distintos (h)",
     "graph_neighbours": "Vecinos más cercanos enlazados en la red de ciudades",
-    "betweenness_exact_limit": "Nodos hasta los que la intermediación es exacta",
+    "networkx_max_nodes": "Nodos hasta los que la intermediación se calcula con networkx (encima: numba, mismo resultado)",
     "permutations": "Permutaciones de la prueba de Theil entre subregiones",
     "seed": "Semilla de las permutaciones",
     "local_speed_kmh": "Velocidad del tramo local centro poblado–cabecera (km/h)",
@@ -230,7 +230,7 @@ def compute_balance(d: SystemData, p: BalanceParams = BalanceParams(), with_plac
     target = pop >= p.intermediate_min  # intermediate city or larger
     t_near, near_idx = N.nearest_in_class(t, target)
     graph = N.city_graph(t, p.graph_neighbours, p.min_travel_h)
-    cen = N.centrality(graph, p.betweenness_exact_limit, seed=p.seed)
+    cen = N.centrality(graph, p.networkx_max_nodes)
     m_cent = d.centre_municipality.size
     if m_cent:
         c_time = N.centre_access(t, d.centre_municipality, d.centre_km, target, p.local_speed_kmh, p.local_detour)
@@ -382,8 +382,7 @@ def compute_balance(d: SystemData, p: BalanceParams = BalanceParams(), with_plac
     if scal is not None:
         measures.append(M("guttman_cr", _("Coeficiente de reproducibilidad de Guttman"), _r(scal.reproducibility), "0–1",
                           _("%(n)d errores") % {"n": scal.errors} + demo))
-    if cen["betweenness_sampled"]:
-        meta["betweenness_note"] = _("intermediación estimada con %(k)d nodos de origen (muestra)") % {"k": min(200, n)}
+    meta["centrality_engine"] = cen["engine"]
 
     # --- network links (map) with gravity
     links = []

@@ -55,3 +55,17 @@ def test_bad_matrices(m, msg):
 def test_small_asymmetry_within_tolerance_is_symmetrised():
     m = N.check_matrix(np.array([[0, 1.0], [1.04, 0]]), tolerance=0.05)
     assert m[0, 1] == m[1, 0] == pytest.approx(1.02)
+
+
+def test_compiled_betweenness_equals_networkx_with_ties():
+    """Above networkx_max_nodes the numba Brandes is used: same values, ties (0.1 h rounding) included."""
+    rng = np.random.default_rng(0)
+    n = 80
+    t = np.round(rng.uniform(0.1, 3, (n, n)), 1)
+    t = np.round((t + t.T) / 2, 1)
+    np.fill_diagonal(t, 0)
+    g = N.city_graph(t, neighbours=3)
+    fast = N.centrality(g, networkx_max_nodes=10)
+    assert fast["engine"] == "numba"
+    ref = nx.betweenness_centrality(g, weight="weight", normalized=True)
+    assert fast["betweenness"] == pytest.approx([ref[i] for i in range(n)], abs=1e-12)
