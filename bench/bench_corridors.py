@@ -9,8 +9,8 @@ barriers (highways/rivers) with a few crossings; 10 disc cores (radius 8 cells, 
    counts cost in cells, ×100 m), ratio (target ≤ 0.5 × GRASS). Also the same run with the corridor cut-off.
 2. Full corridor run (allocation, 10 per-core bounded CWDs in 2 threads, links, LCPs, NLCC mosaic), in a
    fresh subprocess so its peak RSS is its own (target ≤ 30 s, ≤ 4 GB).
-3. Pinch points: circuit on a 1,000 × 1,000 (1 M-cell) window between two cores, pyamg SA + CG (target
-   ≤ 30 s; goal ≤ 3 s per solve).
+3. Pinch points: circuit on a 1,000 × 1,000 (1 M-cell) window between two cores, pyamg classical AMG + CG
+   (default) and smoothed aggregation (target ≤ 30 s; goal ≤ 3 s per solve).
 4. Growth from 1 M to 16 M cells (cost distance and the full corridor run).
 
     .venv/bin/python bench/bench_corridors.py [--repeats 3] [--skip-grass]
@@ -236,7 +236,7 @@ def main():
     print(f"  {full['cells']/1e6:.0f} M cells: {full['seconds']:.2f} s, peak RSS {full['peak_rss_gb']:.2f} GB "
           f"(targets ≤ 30 s, ≤ 4 GB); links {full['links']} ({full['dropped']}), corridor cells {full['corridor_cells']:,}")
 
-    print("\n(3) Pinch points on a 1,000 × 1,000 window (1 M cells), pyamg smoothed aggregation + CG")
+    print("\n(3) Pinch points on a 1,000 × 1,000 window (1 M cells), pyamg Ruge–Stüben AMG + CG; smoothed aggregation for comparison")
     w = 1000
     # The fractal surface without the barrier lines, so all 10⁶ cells are one connected circuit.
     sub = (1.0 + 99.0 * fractal(n, 42) ** 2)[1500:1500 + w, 1500:1500 + w].copy()
@@ -245,9 +245,10 @@ def main():
     src[480:520, 20:40] = True
     gnd[480:520, 960:980] = True
     sub[src | gnd] = 1.0
-    pt, pruns, pp = timed(lambda: pinch_points(sub, src, gnd, connectivity=8, solver="amg", tol=1e-6), args.repeats)
-    print(f"  {pp.nodes:,} nodes: median {pt:.2f} s per solve (setup + solve) runs {[round(x, 2) for x in pruns]}, "
-          f"{pp.iterations} CG iterations, R_eff {pp.resistance:.4g}")
+    for solver in ("amg", "amg-sa"):
+        pt, pruns, pp = timed(lambda: pinch_points(sub, src, gnd, connectivity=8, solver=solver, tol=1e-6), args.repeats)
+        print(f"  {solver:6s} {pp.nodes:,} nodes: median {pt:.2f} s per circuit (assembly + AMG setup + CG solve), "
+              f"runs {[round(x, 2) for x in pruns]}, {pp.iterations} CG iterations, R_eff {pp.resistance:.6g}")
 
     print("\n(4) Growth with raster size")
     print("  cells   cost-distance(s)  corridor-run(s)  peak RSS(GB)")

@@ -70,7 +70,7 @@ def test_uniform_strip_8_connected_matches_independent_solve():
     assert out.resistance < 29 / 5
 
 
-@pytest.mark.parametrize("solver", ["direct", "amg"])
+@pytest.mark.parametrize("solver", ["direct", "amg", "amg-sa"])
 def test_chain_is_series_sum(solver):
     rng = np.random.default_rng(4)
     r = rng.uniform(1, 50, 200)
@@ -95,8 +95,10 @@ def test_amg_agrees_with_direct_and_networkx_with_barriers():
     res[src | gnd] = 1.0
     d = pinch_points(res, src, gnd, solver="direct")
     a = pinch_points(res, src, gnd, solver="amg", tol=1e-12)
-    assert a.solver == "amg" and d.solver == "direct"
+    sa = pinch_points(res, src, gnd, solver="amg-sa", tol=1e-12)
+    assert a.solver == "amg" and sa.solver == "amg-sa" and d.solver == "direct"
     assert a.resistance == pytest.approx(d.resistance, rel=1e-7)
+    assert sa.resistance == pytest.approx(d.resistance, rel=1e-7)
     assert d.resistance == pytest.approx(nx_reff(res, src, gnd, 8), rel=1e-8)
     np.testing.assert_allclose(a.current, d.current, atol=1e-6)
     assert (d.current[~np.isfinite(res)] == 0).all()  # barriers carry no current
