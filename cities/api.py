@@ -144,3 +144,18 @@ class Template(APIView):
         resp = HttpResponse(loading.write_template(kind), content_type="text/csv; charset=utf-8")
         resp["Content-Disposition"] = f'attachment; filename="plantilla_{kind}.csv"'
         return resp
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+class Attributes(APIView):
+    """POST a CSV (codigo,atributo,anio,valor,unidad[,fuente]) of city attributes (staff only)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        _require_staff(request)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidParameter("Adjunte el archivo CSV de atributos en el campo 'file'.")
+        n = loading.import_attributes(upload.read(), request.data.get("source", ""))
+        return Response({"rows": n}, status=201)

@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/v1/cities/scenarios/", api.Scenarios.as_view(), name="api-cities-scenarios"),
     path("api/v1/cities/matrices/", api.Matrices.as_view(), name="api-cities-matrices"),
     path("api/v1/cities/functions/", api.Functions.as_view(), name="api-cities-functions"),
+    path("api/v1/cities/attributes/", api.Attributes.as_view(), name="api-cities-attributes"),
     path("api/v1/cities/templates/<str:kind>.csv", api.Template.as_view(), name="api-cities-template"),
 ]

@@ -6,7 +6,7 @@ import numpy as np
 from django.db import transaction
 from pyproj import Transformer
 
-from cities.models import City, CityFunction, FunctionInventory, Scenario, ScenarioAdjustment, TravelMatrix
+from cities.models import City, CityAttribute, CityFunction, FunctionInventory, Scenario, ScenarioAdjustment, TravelMatrix
 from cities.services import scenarios as SC
 from cities.services.balance import (
     BalanceParams, BalanceReport, SystemData, compare, compute_balance, size_trend,
@@ -171,8 +171,13 @@ def load_system(year: int | None, basis: str, scenario: str | None = None, matri
         ckm = np.hypot(cx - hx, cy - hy) / 1000.0
     else:
         ckm = np.zeros(0)
+    # user-imported attributes (latest year ≤ the report's year), shown with the places; not used in indices
+    attrs: dict = {}
+    for code, a, y, v, u in (CityAttribute.objects.filter(year__lte=year).order_by("year")
+                             .values_list("city__code", "attribute", "year", "value", "unit")):
+        attrs.setdefault(code, {})[a] = {"value": v, "unit": u, "year": y}
     meta["centres"] = [{"code": c.code, "name": c.name, "kind": c.kind, "municipality": c.municipality.divipola,
-                        "lon": c.geom.x, "lat": c.geom.y} for c in cities]
+                        "lon": c.geom.x, "lat": c.geom.y, "attributes": attrs.get(c.code, {})} for c in cities]
     meta["centres_source"] = cities[0].source if cities else ""
     meta["centres_note"] = ("Sin población por centro poblado en los datos: aparecen como lugares (mapa, acceso), "
                             "el equilibrio se calcula sobre las 42 cabeceras/municipios.")

@@ -84,3 +84,15 @@ def test_import_templates(client_):
     r = client_.get("/api/v1/cities/templates/funciones.csv")
     assert r.status_code == 200 and r.content.decode().strip() == "codigo,funcion,cantidad,fuente"
     assert client_.get("/api/v1/cities/templates/otra.csv").status_code == 400
+
+
+def test_attributes_upload_and_shown_with_places(client_, django_user_model):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client_.force_login(django_user_model.objects.create_user("sol", password="x", is_staff=True))
+    f = SimpleUploadedFile("a.csv", b"codigo,atributo,anio,valor,unidad,fuente\n76001001,poblacion,2018,1500,hab,censo local\n")
+    assert client_.post("/api/v1/cities/attributes/", {"file": f}).status_code == 201
+    d = client_.get("/api/v1/cities/balance/?year=2018&places=1").json()
+    place = next(p for p in d["places"] if p["code"] == "76001001")
+    assert place["attributes"]["poblacion"] == {"value": 1500.0, "unit": "hab", "year": 2018}
+    assert len(d["places"]) == 527
