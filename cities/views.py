@@ -1,4 +1,5 @@
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from cities.api import report_from_query
@@ -21,6 +22,7 @@ def balance_page(request):
         "q": {"year": q.get("year", ""), "basis": q.get("basis", "cabecera"), "scenario": q.get("scenario", ""),
               "compare": q.get("compare", ""), "matrix": q.get("matrix", "")},
         "query_string": request.GET.urlencode(),
+        "scenarios_api": reverse("api-cities-scenarios"),
     }
     status = 200
     try:

@@ -32,3 +32,27 @@ def test_balance_page(page, live_server, loaded_territory_tx):
     page.wait_for_selector("#comparison")
     assert "2012" in page.inner_text("#comparison") and "2024" in page.inner_text("#comparison")
     assert external_requests(page, live_server) == []
+
+
+def test_staff_creates_a_scenario_from_the_page(page, live_server, loaded_territory_tx, django_user_model):
+    from cities.services.loading import load_cities
+
+    load_cities()
+    django_user_model.objects.create_user("planner", password="clave-segura-1", is_staff=True)
+    page.goto(live_server.url + "/cuentas/ingresar/?next=/ciudades/")
+    page.fill("input[name=username]", "planner")
+    page.fill("input[name=password]", "clave-segura-1")
+    page.click("form button[type=submit], form input[type=submit]")
+    page.goto(live_server.url + "/ciudades/")
+    page.click("#scenario-new summary")
+    page.fill("#sc-name", "norte-crece")
+    page.select_option("#sc-kind", "optimistic")
+    page.fill("#sc-adj", "marte=1")
+    page.click("#scenario-form button[type=submit]")
+    page.wait_for_selector("#sc-error:has-text('Subregión desconocida')")
+    page.fill("#sc-adj", "norte=+0.8")
+    page.click("#scenario-form button[type=submit]")
+    page.wait_for_url("**scenario=norte-crece**")
+    page.wait_for_selector("body[data-cities-map=ready]", state="attached")
+    assert "escenario norte-crece" in page.inner_text(".report-meta")
+    assert external_requests(page, live_server) == []

@@ -25,4 +25,20 @@
   });
   sync();
   if (document.getElementById("scenario").value) document.getElementById("year").disabled = true;
+
+  // Staff: create a scenario through the API, then show it (errors are the API's Spanish message).
+  const scForm = document.getElementById("scenario-form");
+  if (scForm) {
+    scForm.addEventListener("submit", async function (e) {
+      e.preventDefault();
+      const body = new FormData(scForm);
+      const err = document.getElementById("sc-error");
+      err.textContent = "";
+      try {
+        const url = JSON.parse(document.getElementById("cities-scenarios-api").textContent);
+        const sc = await GeoSIG.fetchJSON(url, { method: "POST", body: body, headers: { "X-CSRFToken": GeoSIG.csrfToken(), Accept: "application/json" } });
+        window.location.search = "?basis=total&scenario=" + encodeURIComponent(sc.name);
+      } catch (ex) { err.textContent = ex.message; }
+    });
+  }
 })();
