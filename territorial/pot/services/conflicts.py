@@ -66,9 +66,11 @@ class ConflictReport:
     neighbour_plans: list[int] = field(default_factory=list)
     seconds: float = 0.0
 
+    neighbour_demo: bool = False  # a neighbour plan used by the cross-border mode is a demo
+
     @property
     def has_demo(self) -> bool:
-        return any(p["is_demo"] for p in self.plans)
+        return self.neighbour_demo or any(p["is_demo"] for p in self.plans)
 
     def summary(self) -> list[dict]:
         out = {}
@@ -488,6 +490,8 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
         neighbour_munis = {n for ns in neigh.values() for n in ns} - set(plans)
         others = reference_plans(user, neighbour_munis) if neighbour_munis else {}
         report.neighbour_plans = [x.pk for x in others.values()]
+        report.neighbour_demo = any(x.is_demo for x in others.values())
+        demo_ids = {x.pk for x in others.values() if x.is_demo}
         every = {**plans, **others}  # municipality id → plan
         # a plan's facing rows depend on its neighbours' plans too: their ids and versions are in its key
         keys = {pl.pk: _key(p, ["buffer_m", "min_m2"], with_geometry, json.dumps(sorted(
@@ -505,7 +509,7 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
             ident = (r["kind"], r.get("zone_id"), r.get("other_zone_id"), r.get("determinant"))
             if ident not in seen:
                 seen.add(ident)
-                report.findings.append(dict(r))
+                report.findings.append(dict(r, other_is_demo=r.get("other_plan_id") in demo_ids))
         key = _key(p, ["min_m2", "noise_width_m"], with_geometry)
         report.findings += [dict(r) for r in _cached("outside", versions, key,
                                                      lambda ids: _outside(ids, p, with_geometry))]
@@ -537,6 +541,7 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
     order = {Verdict.INCOMPATIBLE: 0, Verdict.CONDICIONADO: 1, Verdict.COMPATIBLE: 2}
     report.findings.sort(key=lambda f: (order.get(f.get("verdict"), 3), -(f["area_m2"] or 0)))
     if report.has_demo:
-        report.notes.insert(0, "Incluye planes de DEMOSTRACIÓN generados a partir de datos reales: no son POT adoptados.")
+        report.notes.insert(0, "Incluye planes de DEMOSTRACIÓN generados a partir de datos reales (en el ámbito "
+                               "o como vecinos en el análisis limítrofe): no son POT adoptados.")
     report.seconds = time.perf_counter() - t0
     return report

@@ -137,7 +137,7 @@ def store_pieces(determinant, wkbs: list[bytes], union: bool, simplify_m: float 
 
     DeterminantPiece.objects.filter(determinant=determinant).delete()
     table = DeterminantPiece._meta.db_table
-    src = "SELECT ST_MakeValid(ST_SetSRID(ST_GeomFromWKB(w), 4326)) g FROM unnest(%s::bytea[]) w"
+    src = "SELECT ST_MakeValid(ST_SetSRID(ST_GeomFromWKB(w), 4326), 'method=structure') g FROM unnest(%s::bytea[]) w"
     if union:
         src = f"SELECT ST_Union(g) g FROM ({src}) s"
     with connection.cursor() as cur:

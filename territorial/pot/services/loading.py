@@ -52,7 +52,7 @@ def _to_4326(geom_m):
 
     tr = Transformer.from_crs(9377, 4326, always_xy=True)
     g = shapely.transform(geom_m, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
-    g = shapely.make_valid(g)
+    g = shapely.make_valid(g, method="structure")  # "linework" would fill holes of folded rings
     return to_multi(g)
 
 
@@ -139,6 +139,10 @@ def demo_features(muni, urban_pop: float, determinants_m, real_urban_m=None) -> 
     rural = muni_m.difference(taken)
     if protection is not None:
         rural = rural.difference(protection)
+        # rural crumbs left between protection patches (< 1 ha) join the protection land: no slivers
+        rural, crumbs = _drop_small(shapely.make_valid(rural), MIN_PART_M2)
+        if crumbs is not None:
+            protection = shapely.union_all([protection, crumbs])
     feats = []
     for geom, soil, name, use in (
         (urban, "urbano", "Suelo urbano (demo)", "mixto"),

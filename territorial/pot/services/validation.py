@@ -170,7 +170,7 @@ def validate_features(features: list[dict], municipality, crs: CRS | None = None
         geom_m = to_metres(geom)
         # A 1 cm grid in metres: reprojection can fold near-coincident vertices, and shared edges that
         # differ in the 9th decimal make GEOS predicates throw "side location conflict" later.
-        geom_m = to_multi(shapely.set_precision(shapely.make_valid(geom_m), GRID_M))
+        geom_m = to_multi(shapely.set_precision(shapely.make_valid(geom_m, method="structure"), GRID_M))
         area = geom_m.area
         if area < MIN_ZONE_AREA_M2:
             raise InvalidGeometry(

@@ -38,12 +38,13 @@
     tb.innerHTML = "";
     r.findings.forEach(function (f) {
       if (f.geometry) {
-        L.geoJSON(f.geometry, { style: { color: COLORS[f.kind], weight: 1, fillOpacity: 0.6 } })
+        // gaps can be most of a municipality: keep them light so the other findings stay visible
+        L.geoJSON(f.geometry, { style: { color: COLORS[f.kind], weight: 1, fillOpacity: f.kind === "hueco" ? 0.2 : 0.6 } })
           .bindPopup(document.createTextNode(f.message)).addTo(layer);
       }
       const tr = document.createElement("tr");
       tr.className = "conflict conflict-" + f.verdict;
-      [cfg.kinds[f.kind], (f.municipality_name || "") + (f.is_demo ? " (DEMO)" : ""), GeoSIG.fmt(f.area_m2, 0),
+      [cfg.kinds[f.kind], (f.municipality_name || "") + (f.is_demo || f.other_is_demo ? " (DEMO)" : ""), GeoSIG.fmt(f.area_m2, 0),
        f.pct_zone === null || f.pct_zone === undefined ? "" : GeoSIG.fmt(f.pct_zone, 2), f.verdict].forEach(function (v, i) {
         const td = document.createElement("td"); td.textContent = v; if (i === 2 || i === 3) td.className = "num"; tr.appendChild(td);
       });
