@@ -62,6 +62,20 @@ class Registry(APIView):
         })
 
 
+class Determinants(APIView):
+    """GET /api/v1/pot/determinants/?municipality=76001 — determinant geometry around a municipality."""
+
+    def get(self, request):
+        from territorial.models import Municipality
+        from territorial.pot.services.determinants import determinants_geojson
+
+        code = request.query_params.get("municipality", "")
+        muni = Municipality.objects.filter(divipola=code).first()
+        if muni is None:
+            raise NotFound(f"No existe el municipio con código DIVIPOLA «{code}».")
+        return Response(determinants_geojson(muni))
+
+
 class PlanList(APIView):
     def get(self, request):
         from territorial.pot.models import Plan

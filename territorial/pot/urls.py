@@ -19,5 +19,6 @@ urlpatterns = [
     path("api/v1/pot/plans/<int:pk>/comments/", api.PlanComments.as_view(), name="api-pot-comments"),
     path("api/v1/pot/plans/<int:pk>/import/", api.PlanImport.as_view(), name="api-pot-import"),
     path("api/v1/pot/plans/<int:pk>/export.<str:fmt>", api.PlanExport.as_view(), name="api-pot-export"),
+    path("api/v1/pot/determinants/", api.Determinants.as_view(), name="api-pot-determinants"),
     path("api/v1/pot/conflicts/", api.Conflicts.as_view(), name="api-pot-conflicts"),
 ]

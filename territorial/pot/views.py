@@ -25,7 +25,8 @@ def _strings():
         "demo": _("DEMO: plan de demostración generado a partir de datos reales; no es un POT adoptado."),
         "loading": _("Calculando…"), "area": _("Área"), "verdict": _("Dictamen"), "kind": _("Tipo"),
         "detail": _("Detalle"), "restore": _("Restaurar"), "show": _("Ver"), "imported": _("Importado."),
-        "error": _("Error"),
+        "error": _("Error"), "determinants": _("Determinantes ambientales"), "zones": _("Zonas del plan"),
+        "comments_layer": _("Comentarios"), "version_preview": _("Versión {n} (vista previa)"), "hide": _("Ocultar"),
     }
 
 
@@ -56,6 +57,7 @@ def editor(request, pk):
             "comments": reverse("api-pot-comments", args=[plan.pk]),
             "import": reverse("api-pot-import", args=[plan.pk]),
             "conflicts": reverse("api-pot-conflicts"),
+            "determinants": reverse("api-pot-determinants") + "?municipality=" + plan.municipality.divipola,
         },
         "classes": soil_class_registry(),
         "strings": _strings(),

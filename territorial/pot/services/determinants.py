@@ -182,3 +182,29 @@ def load_determinants(codes=None, slope_threshold_deg: float | None = None) -> D
             det.save()
             report.rows.append({"code": code, "pieces": n, "origin": origin})
     return report
+
+
+def determinants_geojson(municipality, simplify_m: float = 10.0) -> dict:
+    """The determinants around one municipality for the editor's map (display only: simplified by
+    ``simplify_m``, rondas drawn at their default width), as a GeoJSON FeatureCollection in EPSG:4326."""
+    import json
+
+    from territorial.pot.models import Determinant, DeterminantPiece
+
+    dp, dt = DeterminantPiece._meta.db_table, Determinant._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""WITH m AS (SELECT ST_Transform(ST_SetSRID(ST_GeomFromWKB(%s), 4326), 9377) g)
+                SELECT d.code, d.name, d.kind,
+                       ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(ST_Union(
+                           CASE WHEN d.kind = 'ronda' THEN ST_Buffer(p.geom_m, COALESCE((d.params->>'width_m')::float, 30))
+                                ELSE p.geom_m END), %s), 4326), 6)
+                FROM {dp} p JOIN {dt} d ON d.id = p.determinant_id, m
+                WHERE ST_DWithin(p.geom_m, m.g, 1000)
+                GROUP BY d.code, d.name, d.kind ORDER BY d.code""",
+            [bytes(municipality.geom.wkb), simplify_m],
+        )
+        rows = cur.fetchall()
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": json.loads(g), "properties": {"code": c, "name": n, "kind": k}}
+        for c, n, k, g in rows if g]}

@@ -229,6 +229,32 @@
     });
   }
 
+  const previewLayer = L.featureGroup().addTo(map);
+  const overlays = {};
+  overlays[S.zones] = zonesLayer;
+  overlays[S.comments_layer] = commentsLayer;
+  const layersControl = L.control.layers(null, overlays, { collapsed: false }).addTo(map);
+
+  async function loadDeterminants() {
+    try {
+      const fc = await api(cfg.api.determinants);
+      const DCOL = { paramo: "#1b7837", bosque_seco: "#8c510a", amenaza_inundacion: "#2166ac", ronda_hidrica: "#4393c3", pendiente_alta: "#762a83" };
+      const layer = L.geoJSON(fc, { pmIgnore: true, snapIgnore: true, interactive: true,
+        style: (f) => ({ color: DCOL[f.properties.code] || "#444", weight: 1, fillOpacity: 0.15, dashArray: "3 3" }) })
+        .bindTooltip((l) => l.feature.properties.name);
+      layer.eachLayer((l) => { l.options.pmIgnore = true; l.options.snapIgnore = true; });
+      layersControl.addOverlay(layer, S.determinants);
+    } catch (e) { /* the editor works without the overlay */ }
+  }
+
+  async function previewVersion(v) {
+    previewLayer.clearLayers();
+    const data = await api(cfg.api.versions + v.number + "/");
+    L.geoJSON(data.snapshot, { pmIgnore: true, snapIgnore: true, interactive: false,
+      style: { color: "#000", weight: 2, dashArray: "6 4", fill: false } }).addTo(previewLayer);
+    msg(S.version_preview.replace("{n}", v.number));
+  }
+
   async function loadVersions() {
     const data = await api(cfg.api.versions);
     const list = $("versions");
@@ -236,6 +262,9 @@
     data.versions.forEach(function (v) {
       const li = document.createElement("li");
       li.textContent = "v" + v.number + " · " + (v.author || "sistema") + " · " + v.created_at.slice(0, 16).replace("T", " ") + " — " + v.summary + " ";
+      const show = document.createElement("button"); show.type = "button"; show.textContent = S.show;
+      show.addEventListener("click", () => previewVersion(v).catch((e) => msg(e.message, "error")));
+      li.appendChild(show);
       if (plan.permissions.edit && v.number !== plan.version) {
         const b = document.createElement("button"); b.type = "button"; b.textContent = S.restore;
         b.addEventListener("click", async function () {
@@ -373,6 +402,7 @@
     boundary.eachLayer((l) => { l.options.pmIgnore = true; l.options.snapIgnore = false; });
     map.fitBounds(boundary.getBounds());
     boundary.bringToBack();
+    loadDeterminants();
     if (p.zones.features.length) loadConflicts();
   }).catch((e) => msg(e.message, "error"));
   window.POTEditor = { map: map, zones: zonesLayer, state: () => plan };
