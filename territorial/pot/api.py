@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpResponse
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 

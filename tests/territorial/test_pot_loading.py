@@ -71,3 +71,23 @@ def test_pot_conflicts_command(territory, tmp_path):
     out = io.StringIO()
     call_command("pot_conflicts", municipality="76520", format="csv", stdout=out)
     assert out.getvalue().startswith("kind,verdict,municipality")
+
+
+def test_determinants_overlay_api(client, territory):
+    from django.contrib.gis.geos import GEOSGeometry
+    from shapely.geometry import box
+
+    from territorial.models import Municipality
+    from territorial.pot.models import Determinant, DeterminantPiece
+    from territorial.pot.services.validation import to_metres as tm
+
+    cab = tm(shapely.from_wkb(bytes(Municipality.objects.get(divipola="76001").cabecera.wkb)))
+    det = Determinant.objects.create(code="prueba_paramo", name="Páramo de prueba", kind="polygon", piece_count=1)
+    DeterminantPiece.objects.create(determinant=det, geom_m=GEOSGeometry(
+        box(cab.x, cab.y, cab.x + 1000, cab.y + 1000).wkt, srid=9377))
+    body = client.get("/api/v1/pot/determinants/?municipality=76001").json()
+    feats = [f for f in body["features"] if f["properties"]["code"] == "prueba_paramo"]
+    assert len(feats) == 1
+    back = tm(shapely.geometry.shape(feats[0]["geometry"]))
+    assert back.area == pytest.approx(1_000_000, rel=1e-4)  # display copy: 6 decimals ≈ 0.1 m
+    assert client.get("/api/v1/pot/determinants/?municipality=00000").status_code == 404

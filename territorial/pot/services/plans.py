@@ -20,7 +20,7 @@ from django.utils import timezone
 from geosig.errors import ConflictError, InvalidParameter, NotFound, PermissionDeniedError
 from territorial.pot.classes import SOIL_CLASSES, Status
 from territorial.pot.services import access
-from territorial.pot.services.validation import declared_crs, to_metres, to_multi, validate_features
+from territorial.pot.services.validation import declared_crs, to_multi, validate_features
 
 
 @dataclass
