@@ -139,7 +139,9 @@ class ConflictCache(models.Model):
     mode = models.CharField(max_length=20)
     key = models.CharField(max_length=200)  # parameters + determinant signature
     plan_version = models.PositiveIntegerField()
-    rows = models.TextField(default="[]")  # JSON text: jsonb would re-parse megabytes of GeoJSON per write
+    # zlib-compressed JSON: jsonb would re-parse megabytes of GeoJSON per write, and quoting a text
+    # parameter of that size costs more than the compression
+    rows = models.BinaryField(default=b"")
     created_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import zlib
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -406,7 +407,7 @@ def _cached(mode: str, plan_versions: dict, key, compute, owners=lambda r: [r["p
     rows, fresh = [], set()
     for c in ConflictCache.objects.filter(plan_id__in=list(plan_versions), mode=mode):
         if c.plan_version == plan_versions[c.plan_id] and c.key == keys[c.plan_id]:
-            rows += json.loads(c.rows)
+            rows += json.loads(zlib.decompress(bytes(c.rows))) if c.rows else []
             fresh.add(c.plan_id)
     missing = sorted(set(plan_versions) - fresh)
     if missing:
@@ -421,7 +422,8 @@ def _cached(mode: str, plan_versions: dict, key, compute, owners=lambda r: [r["p
             ConflictCache.objects.filter(plan_id__in=missing, mode=mode).delete()
             ConflictCache.objects.bulk_create([
                 ConflictCache(plan_id=pid, mode=mode, key=keys[pid], plan_version=plan_versions[pid],
-                              rows=json.dumps(by_plan.get(pid, []))) for pid in missing
+                              rows=zlib.compress(json.dumps(by_plan.get(pid, [])).encode(), 1))
+                for pid in missing
             ], ignore_conflicts=True)
         rows += new
     return rows
