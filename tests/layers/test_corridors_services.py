@@ -189,3 +189,43 @@ def test_drawn_polygons_as_cores_with_a_registry_point(real_layers, tmp_path):
     with pytest.raises(OutsideValle, match="fuera del Valle"):
         run_corridors({"geojson": {"type": "FeatureCollection", "features": [square(-74.0, 4.6), square(-76.5, 3.4)]}},
                       "derivada", 500, 10000, out_dir=tmp_path / "f")
+
+
+def test_uploaded_polygon_cores_and_landcover_raster_work_without_code_changes(db, media, tmp_path):
+    """A CVC upload: polygon cores (in EPSG:9377) and a land-cover GeoTIFF with a class table, through the same
+    import as the upload page; the corridor follows the cheap class."""
+    import geopandas as gpd
+
+    from layers.services.importing import import_layer
+    import shapely
+
+    from tests.layers.conftest import X0, Y0, square_9377, synthetic_raster, to_4326, write_vector
+
+    cores = gpd.GeoDataFrame({"nombre": ["Reserva Oeste", "Reserva Este"]},
+                             geometry=[square_9377(0, 0, 2000), square_9377(16_000, 0, 2000)], crs=9377)
+    import_layer(write_vector(tmp_path / "nucleos.gpkg", cores, "GPKG"),
+                 metadata={"title": "Núcleos CVC", "slug": "nucleos-cvc", "label_field": "nombre"})
+    # Land cover, 0.005° cells around the squares: class 1 (forest) everywhere except a band of class 2
+    # (pasture) with a one-row forest gap; the cores sit inside.
+    x0, y0, x1, y1 = to_4326([square_9377(-4000, -4000, 26_000)]).total_bounds
+    res_deg = max((x1 - x0) / 80, (y1 - y0) / 60)
+    lat_mid = to_4326([shapely.Point(X0, Y0 + 1000)]).iloc[0].y  # the squares' mid-height
+    row = int((y1 - lat_mid) / res_deg)
+    lc = np.full((60, 80), 2.0)
+    lc[row - 2:row + 3, :] = 1.0  # a forest strip along the row of both squares
+    path = synthetic_raster(tmp_path / "cobertura.tif", lc, west=x0, north=y1, res=res_deg)
+    import_layer(path, metadata={"title": "Cobertura CVC", "slug": "cobertura-cvc"})
+    out = tmp_path / "lc"
+    rep = run_corridors({"layer": "nucleos-cvc"}, [{"source": "landcover", "layer": "cobertura-cvc", "weight": 1,
+                                                     "table": {"1": 1, "2": 50}}],
+                        250, 5000, out_dir=out, base=0.0, margin_m=2000, pinch=False)
+    assert [c["name"] for c in rep.cores] == ["Reserva Oeste", "Reserva Este"]
+    assert [c["kind"] for c in rep.cores] == ["polígono", "polígono"]
+    (link,) = rep.links
+    assert link["status"] == "ok"
+    assert any("reproyectado de EPSG:4326 a EPSG:9377" in n for n in rep.notes)
+    # The LCP runs along the forest strip: cost per metre of path = the forest's resistance 1 (pasture: 50).
+    assert link["cwd_to_path"] == pytest.approx(1.0, abs=0.05), link
+    with pytest.raises(InvalidParameter, match="sin resistencia en la tabla: 2"):
+        run_corridors({"layer": "nucleos-cvc"}, [{"source": "landcover", "layer": "cobertura-cvc", "table": {"1": 1}}],
+                      250, 5000, out_dir=tmp_path / "bad", base=0.0, margin_m=2000)
