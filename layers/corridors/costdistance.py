@@ -115,39 +115,12 @@ def _sift_down(hkey, hitem, pos, i, size, k, item):
 
 
 @njit(cache=True, nogil=True)
-def _dijkstra(res, rows, cols, src, cell, cutoff, dist, alloc, pred, want_alloc, want_pred, hkey, hitem, pos):
-    """Multi-source Dijkstra over the flattened grid. ``src`` holds a label > 0 on source cells.
-
-    Indexed 4-ary min-heap with decrease-key; ``pos``: -1 = never seen, -2 = settled, >= 0 = heap slot.
-    ``hkey``/``hitem``/``pos`` are scratch buffers of n cells (reused across runs by the caller: fresh
-    400 MB allocations per run cost more in page faults than the search on a 16 M-cell grid).
-    """
-    n = rows * cols
-    for i in range(n):
-        pos[i] = -1
-    size = 0
+def _search(res, rows, cols, cell, cutoff, dist, alloc, pred, want_alloc, want_pred, hkey, hitem, pos, size):
+    """Dijkstra main loop from whatever the heap holds; returns how many cells were left beyond the cut-off."""
     half = 0.5 * cell
     dr = np.array([-1, 1, 0, 0, -1, -1, 1, 1])
     dc = np.array([0, 0, -1, 1, -1, 1, -1, 1])
     w = np.array([1.0, 1.0, 1.0, 1.0, 1.4142135623730951, 1.4142135623730951, 1.4142135623730951, 1.4142135623730951])
-    for i in range(n):
-        dist[i] = np.inf
-    if want_pred:
-        for i in range(n):
-            pred[i] = -1
-    if want_alloc:
-        for i in range(n):
-            alloc[i] = 0
-    for i in range(n):
-        if src[i] > 0 and res[i] < np.inf:
-            dist[i] = 0.0
-            if want_alloc:
-                alloc[i] = src[i]
-            hkey[size] = 0.0
-            hitem[size] = i
-            pos[i] = size
-            size += 1
-    # All keys are 0: the array is already a heap.
     while size > 0:
         u = hitem[0]
         du = hkey[0]
@@ -193,6 +166,103 @@ def _dijkstra(res, rows, cols, src, cell, cutoff, dist, alloc, pred, want_alloc,
         if want_pred:
             pred[v] = -1
     return size
+
+
+@njit(cache=True, nogil=True)
+def _dijkstra(res, rows, cols, src, cell, cutoff, dist, alloc, pred, want_alloc, want_pred, hkey, hitem, pos):
+    """Multi-source Dijkstra over the flattened grid. ``src`` holds a label > 0 on source cells.
+
+    Indexed 4-ary min-heap with decrease-key; ``pos``: -1 = never seen, -2 = settled, >= 0 = heap slot.
+    ``hkey``/``hitem``/``pos`` are scratch buffers of n cells (reused across runs by the caller: fresh
+    400 MB allocations per run cost more in page faults than the search on a 16 M-cell grid).
+    """
+    n = rows * cols
+    size = 0
+    for i in range(n):
+        pos[i] = -1
+        dist[i] = np.inf
+    if want_pred:
+        for i in range(n):
+            pred[i] = -1
+    if want_alloc:
+        for i in range(n):
+            alloc[i] = 0
+    for i in range(n):
+        if src[i] > 0 and res[i] < np.inf:
+            dist[i] = 0.0
+            if want_alloc:
+                alloc[i] = src[i]
+            hkey[size] = 0.0
+            hitem[size] = i
+            pos[i] = size
+            size += 1
+    # All keys are 0: the array is already a heap.
+    return _search(res, rows, cols, cell, cutoff, dist, alloc, pred, want_alloc, want_pred, hkey, hitem, pos, size)
+
+
+@njit(cache=True, nogil=True)
+def _dijkstra_zone(res, rows, cols, zone, cwd0, pred0, cell, cutoff, dist, pred, hkey, hitem, pos):
+    """Single-core CWD that starts from the core's own allocation zone, already solved by the all-cores pass.
+
+    Inside its zone a core is the nearest one, so the multi-source CWD and predecessors there ARE this
+    core's: those cells are settled as they are, and only the zone's edge cells (those with a passable
+    neighbour outside the zone) are pushed, with their CWD as key. Any path leaving the zone leaves it for
+    the last time through such an edge cell, so the search outside is exact and skips the whole zone.
+    """
+    n = rows * cols
+    size = 0
+    dummy = np.zeros(1, np.int32)
+    dr = np.array([-1, 1, 0, 0, -1, -1, 1, 1])
+    dc = np.array([0, 0, -1, 1, -1, 1, -1, 1])
+    for i in range(n):
+        pos[i] = -1
+        dist[i] = np.inf
+        pred[i] = -1
+    for i in range(n):
+        if not zone[i]:
+            continue
+        if cwd0[i] > cutoff:
+            pos[i] = -2  # beyond the cut-off: stays +inf
+            continue
+        dist[i] = cwd0[i]
+        pred[i] = pred0[i]
+        ur = i // cols
+        uc = i - ur * cols
+        edge = False
+        for k in range(8):
+            vr = ur + dr[k]
+            vc = uc + dc[k]
+            if vr < 0 or vr >= rows or vc < 0 or vc >= cols:
+                continue
+            v = vr * cols + vc
+            if not zone[v] and res[v] < np.inf:
+                edge = True
+                break
+        if edge:
+            size += 1
+            _sift_up(hkey, hitem, pos, size - 1, cwd0[i], i)
+        else:
+            pos[i] = -2
+    return _search(res, rows, cols, cell, cutoff, dist, dummy, pred, False, True, hkey, hitem, pos, size)
+
+
+def cost_distance_from_zone(
+    resistance: np.ndarray, zone: np.ndarray, cwd0: np.ndarray, pred0: np.ndarray, cell_size: float,
+    cutoff: float = math.inf, scratch: dict | None = None,
+) -> CostResult:
+    """CWD (and predecessors) from ONE core, given the all-cores pass: ``zone`` = cells allocated to the core,
+    ``cwd0``/``pred0`` = that pass's CWD and predecessors. Same result as ``cost_distance`` from the core alone."""
+    rows, cols = resistance.shape
+    n = rows * cols
+    dist = np.empty(n, np.float64)
+    pred = np.empty(n, np.int8)
+    buf = scratch if scratch is not None else {}
+    if buf.get("n") != n:
+        buf.update(n=n, hkey=np.empty(n, np.float64), hitem=np.empty(n, np.int32), pos=np.empty(n, np.int32))
+    _dijkstra_zone(resistance.reshape(-1), rows, cols, np.ascontiguousarray(zone).reshape(-1),
+                   np.ascontiguousarray(cwd0).reshape(-1), np.ascontiguousarray(pred0).reshape(-1),
+                   float(cell_size), float(cutoff), dist, pred, buf["hkey"], buf["hitem"], buf["pos"])
+    return CostResult(dist.reshape(rows, cols), None, pred.reshape(rows, cols), float(cutoff))
 
 
 def cost_distance(

@@ -144,3 +144,29 @@ def test_bad_resistance_and_sources_rejected():
     blocked[0, 0] = np.nan
     with pytest.raises(InvalidParameter, match="barreras"):
         cost_distance(blocked, one_source((4, 4), 0, 0))
+
+
+@pytest.mark.parametrize("cutoff", [math.inf, 900.0])
+def test_zone_start_equals_single_core_search(cutoff):
+    from layers.corridors.costdistance import cost_distance_from_zone
+
+    rng = np.random.default_rng(21)
+    res = rng.uniform(1, 20, (45, 60))
+    res[rng.random(res.shape) < 0.1] = np.nan
+    cores = np.zeros(res.shape, np.int32)
+    for lab, (r, c) in enumerate([(5, 5), (40, 50), (20, 30), (8, 55)], start=1):
+        cores[r - 1:r + 2, c - 1:c + 2] = lab
+        res[r - 1:r + 2, c - 1:c + 2] = 1.0
+    v = validate_resistance(res)
+    full = cost_distance(v, cores, 10.0, allocation=True, predecessors=True, validated=True)
+    for lab in (1, 2, 3, 4):
+        alone = cost_distance(v, (cores == lab).astype(np.int32), 10.0, cutoff=cutoff, validated=True)
+        zoned = cost_distance_from_zone(v, full.alloc == lab, full.dist, full.pred, 10.0, cutoff=cutoff)
+        np.testing.assert_allclose(zoned.dist, alone.dist, rtol=1e-12)
+        # Its predecessors lead back to the core along a path whose cost is the CWD.
+        far = np.unravel_index(np.nanargmax(np.where(np.isfinite(zoned.dist), zoned.dist, -1)), res.shape)
+        path = trace_path(zoned.pred, far)
+        assert cores[tuple(path[-1])] == lab
+        cost = sum(10.0 * (S2 if r0 != r1 and c0 != c1 else 1.0) * (v[r0, c0] + v[r1, c1]) / 2
+                   for (r0, c0), (r1, c1) in zip(path[:-1], path[1:]))
+        assert cost == pytest.approx(zoned.dist[far], rel=1e-12)
