@@ -259,7 +259,8 @@ def main():
     for solver in ("amg", "amg-sa"):
         pt, pruns, pp = timed(lambda: pinch_points(sub, src, gnd, connectivity=8, solver=solver, tol=1e-6), args.repeats)
         print(f"  {solver:6s} {pp.nodes:,} nodes: median {pt:.2f} s per circuit (assembly + AMG setup + CG solve), "
-              f"runs {[round(x, 2) for x in pruns]}, {pp.iterations} CG iterations, R_eff {pp.resistance:.6g}")
+              f"runs {[round(x, 2) for x in pruns]}, {pp.iterations} CG iterations, R_eff {pp.resistance:.6g}; "
+              f"last run split {{{', '.join(f'{k} {v:.2f}' for k, v in pp.timings.items())}}} s")
 
     print("\n(4) Growth with raster size")
     print("  cells   cost-distance(s)  corridor-run(s)  peak RSS(GB)")
