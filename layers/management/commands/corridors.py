@@ -26,7 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--resistance", default="derivada",
                             help="«derivada» (DEM + vías + centros poblados) o un archivo JSON con la receta")
         parser.add_argument("--cell-size", type=float, required=True, help="tamaño de celda en metros (EPSG:9377)")
-        parser.add_argument("--width", type=float, required=True, help="ancho de corte del corredor (unidades de costo)")
+        parser.add_argument("--width", type=float, default=10000.0,
+                            help="ancho de corte del corredor en unidades de costo (resistencia × m; 10000 por defecto)")
         parser.add_argument("--max-link-cwd", type=float, default=None, help="descartar vínculos con CWD mayor")
         parser.add_argument("--dispersal", type=float, default=None, help="distancia de dispersión para IIC/PC (costo)")
         parser.add_argument("--area-field", default=None, help="atributo de área de los núcleos para IIC/PC")
