@@ -131,12 +131,16 @@ def run_sql():
     from django.db import connection
 
     from territorial.pot.models import Determinant, Plan
-    from territorial.pot.services.conflicts import determinant_sql
+    from django.db import transaction
+
+    from territorial.pot.services.conflicts import PARALLEL_SETTINGS, determinant_sql
 
     dets = list(Determinant.objects.filter(code__in=DETERMINANTS).values_list("pk", flat=True))
     plans = list(Plan.objects.values_list("pk", flat=True))
     sql, _ = determinant_sql(with_geometry=GEOMETRY[0])
-    with connection.cursor() as cur:
+    with transaction.atomic(), connection.cursor() as cur:
+        for stmt in PARALLEL_SETTINGS:  # the same session settings the service uses
+            cur.execute(stmt)
         cur.execute(sql, {"dets": dets, "plans": plans})
         rows = cur.fetchall()
     return sum(r[5] for r in rows if r[5] >= 1.0), sum(1 for r in rows if r[5] >= 1.0)
