@@ -13,6 +13,7 @@ import logging
 import shutil
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -77,9 +78,16 @@ def start_run(params: dict, user=None, background: bool = True) -> tuple[Corrido
     for done in CorridorRun.objects.filter(inputs_hash=h, status=CorridorRun.Status.DONE):
         if done.result_path and done.result_path.is_dir():
             return done, True
-    active = CorridorRun.objects.filter(inputs_hash=h, status__in=[CorridorRun.Status.PENDING, CorridorRun.Status.RUNNING]).first()
+    _expire_stale()
+    busy = CorridorRun.objects.filter(status__in=[CorridorRun.Status.PENDING, CorridorRun.Status.RUNNING])
+    active = busy.filter(inputs_hash=h).first()
     if active:
         return active, True
+    limit = int(getattr(settings, "CORRIDORS_MAX_ACTIVE", 2))
+    if busy.count() >= limit:
+        # Two cores on the server: more parallel runs would only slow every one of them down.
+        raise ConflictError(f"Ya hay {busy.count()} corrida(s) de corredores en curso (máximo {limit}); "
+                            "espere a que terminen o cancele una.")
     run = CorridorRun.objects.create(inputs_hash=h, params=params,
                                      created_by=user if getattr(user, "is_authenticated", False) else None)
     if background:
@@ -95,6 +103,18 @@ def _thread_main(run_id: int) -> None:
         execute(run_id)
     finally:
         connections.close_all()  # this thread's own connection; the request's is untouched
+
+
+def _expire_stale() -> None:
+    """A run still 'running' long after it started lost its process (server restart): mark it failed, so an
+    identical request starts afresh instead of waiting on it forever."""
+    minutes = int(getattr(settings, "CORRIDORS_STALE_MINUTES", 60))
+    limit = timezone.now() - timedelta(minutes=minutes)
+    CorridorRun.objects.filter(status__in=[CorridorRun.Status.PENDING, CorridorRun.Status.RUNNING],
+                               created_at__lt=limit).update(
+        status=CorridorRun.Status.FAILED, message="Interrumpida",
+        error=f"La corrida no terminó en {minutes} minutos (¿se reinició el servidor?). Vuelva a lanzarla.",
+        finished_at=timezone.now())
 
 
 def execute(run_id: int) -> None:

@@ -229,3 +229,25 @@ def test_uploaded_polygon_cores_and_landcover_raster_work_without_code_changes(d
     with pytest.raises(InvalidParameter, match="sin resistencia en la tabla: 2"):
         run_corridors({"layer": "nucleos-cvc"}, [{"source": "landcover", "layer": "cobertura-cvc", "table": {"1": 1}}],
                       250, 5000, out_dir=tmp_path / "bad", base=0.0, margin_m=2000)
+
+
+def test_stale_runs_expire_and_active_runs_are_capped(real_layers, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from geosig.errors import ConflictError
+
+    params = runs.normalise(dict(PARAMS))
+    h = runs.inputs_hash(params)
+    dead = CorridorRun.objects.create(inputs_hash=h, params=params, status=CorridorRun.Status.RUNNING)
+    CorridorRun.objects.filter(pk=dead.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    settings.CORRIDORS_MAX_ACTIVE = 1
+    blocker = CorridorRun.objects.create(inputs_hash="b" * 64, params=params, status=CorridorRun.Status.RUNNING)
+    with pytest.raises(ConflictError, match="máximo 1"):
+        runs.start_run(dict(PARAMS), background=False)
+    dead.refresh_from_db()
+    assert dead.status == CorridorRun.Status.FAILED and "no terminó" in dead.error
+    blocker.delete()
+    run, cached = runs.start_run(dict(PARAMS), background=False)
+    assert not cached and run.pk != dead.pk and run.status == CorridorRun.Status.DONE
