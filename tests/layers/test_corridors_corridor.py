@@ -1,5 +1,4 @@
 """Least-cost corridors checked against CWDs computed independently with skimage.graph.MCP_Geometric."""
-import math
 
 import numpy as np
 import pytest
