@@ -234,6 +234,8 @@ def main():
         print(f"  agreement: {both.sum():,} cells both finite, reachable-set mismatch {(fin != np.isfinite(g)).sum()} cells, "
               f"max rel diff {rel.max():.2e}, median {np.median(rel):.1e}")
         del g
+    else:
+        print("  GRASS r.cost: skipped (--skip-grass, or grass-core not installed: apt-get install grass-core)")
     cut = float(np.percentile(ours[fin], 25))
     ct, _, cd = timed(lambda: cost_distance(v, core1.astype(np.int32), CELL, cutoff=cut, validated=True), args.repeats)
     print(f"  with a cost cut-off at the 25th percentile of CWD ({np.isfinite(cd.dist).mean()*100:.0f} % of cells): "
