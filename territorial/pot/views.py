@@ -26,6 +26,7 @@ def _strings():
         "loading": _("Calculando…"), "area": _("Área"), "verdict": _("Dictamen"), "kind": _("Tipo"),
         "detail": _("Detalle"), "restore": _("Restaurar"), "show": _("Ver"), "imported": _("Importado."),
         "error": _("Error"), "determinants": _("Determinantes ambientales"), "zones": _("Zonas del plan"),
+        "system": _("sistema"),
         "comments_layer": _("Comentarios"), "version_preview": _("Versión {n} (vista previa)"), "hide": _("Ocultar"),
     }
 

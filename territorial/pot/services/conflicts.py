@@ -408,6 +408,27 @@ def _judge(rows, dets):
     return findings, compatible
 
 
+def _pack(rows: list[dict]) -> bytes:
+    """Rows without their GeoJSON text, then the GeoJSON texts as one JSON array: each geometry is parsed
+    once on reading, instead of being escaped inside a string and parsed again."""
+    bare = [{k: v for k, v in r.items() if k != "geometry"} for r in rows]
+    geoms = "[" + ",".join(r.get("geometry") or "null" for r in rows) + "]"
+    return zlib.compress((json.dumps(bare) + "\n" + geoms).encode(), 1)
+
+
+def _unpack(blob: bytes) -> list[dict]:
+    if not blob:
+        return []
+    text = zlib.decompress(blob).decode()
+    if "\n" not in text:  # rows cached before the split format: plain JSON list
+        return json.loads(text)
+    bare, geoms = text.split("\n", 1)
+    rows = json.loads(bare)
+    for r, g in zip(rows, json.loads(geoms)):
+        r["geometry"] = g
+    return rows
+
+
 def _cached(mode: str, plan_versions: dict, key, compute, owners=lambda r: [r["plan_id"]]) -> list[dict]:
     """Rows of ``mode`` for these plans: cached ones whose plan version (and key: parameters, neighbour
     versions…) still match, the rest computed in one query for all missing plans and stored. ``key`` is a
@@ -419,7 +440,7 @@ def _cached(mode: str, plan_versions: dict, key, compute, owners=lambda r: [r["p
     rows, fresh = [], set()
     for c in ConflictCache.objects.filter(plan_id__in=list(plan_versions), mode=mode):
         if c.plan_version == plan_versions[c.plan_id] and c.key == keys[c.plan_id]:
-            rows += json.loads(zlib.decompress(bytes(c.rows))) if c.rows else []
+            rows += _unpack(bytes(c.rows))
             fresh.add(c.plan_id)
     missing = sorted(set(plan_versions) - fresh)
     if missing:
@@ -434,7 +455,7 @@ def _cached(mode: str, plan_versions: dict, key, compute, owners=lambda r: [r["p
             ConflictCache.objects.filter(plan_id__in=missing, mode=mode).delete()
             ConflictCache.objects.bulk_create([
                 ConflictCache(plan_id=pid, mode=mode, key=keys[pid], plan_version=plan_versions[pid],
-                              rows=zlib.compress(json.dumps(by_plan.get(pid, [])).encode(), 1))
+                              rows=_pack(by_plan.get(pid, [])))
                 for pid in missing
             ], ignore_conflicts=True)
         rows += new

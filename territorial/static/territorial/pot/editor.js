@@ -261,7 +261,7 @@
     list.innerHTML = "";
     data.versions.forEach(function (v) {
       const li = document.createElement("li");
-      li.textContent = "v" + v.number + " · " + (v.author || "sistema") + " · " + v.created_at.slice(0, 16).replace("T", " ") + " — " + v.summary + " ";
+      li.textContent = "v" + v.number + " · " + (v.author || S.system) + " · " + v.created_at.slice(0, 16).replace("T", " ") + " — " + v.summary + " ";
       const show = document.createElement("button"); show.type = "button"; show.textContent = S.show;
       show.addEventListener("click", () => previewVersion(v).catch((e) => msg(e.message, "error")));
       li.appendChild(show);
