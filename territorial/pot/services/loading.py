@@ -212,4 +212,11 @@ def load_pot(force: bool = False, slope_threshold_deg: float | None = None) -> P
         report.lines.append("Determinantes ambientales ya cargados (use --force para recalcular).")
     report.lines += load_cali_plan().lines
     report.lines += generate_demo_plans(rebuild=force).lines
+    # Warm the per-plan conflict cache with what the conflicts page asks first (published plans, default
+    # parameters, with geometry): the first visit then reads cached rows instead of waiting ~30 s.
+    from territorial.pot.services.conflicts import analyse_conflicts
+
+    warm = analyse_conflicts(None, with_geometry=True)
+    report.lines.append(f"Conflictos del departamento precalculados: {len(warm.findings)} hallazgos "
+                        f"({warm.seconds:.1f} s).")
     return report
