@@ -41,10 +41,16 @@ DETERMINANTS = [
 
 
 def forwards(apps, schema_editor):
+    # permissions are normally created after the last migration (post_migrate): create them now
     for app_config in apps.get_app_configs():
         app_config.models_module = True
         create_permissions(app_config, verbosity=0)
         app_config.models_module = None
+    seed(apps)
+
+
+def seed(apps):
+    """Groups with their permissions, determinants and the default matrix (idempotent)."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, models in GROUPS.items():

@@ -303,3 +303,37 @@ def test_merge_and_split(pot_users, cali_plan):
     with pytest.raises(InvalidParameter, match="no la divide"):
         far = mapping(to_4326(LineString([(x + 5000, y), (x + 6000, y)])))
         P.split_zone(pot_users["planner"], cali_plan, cali_plan.zones.first().pk, far, 4)
+
+
+def test_cvc_staff_edit_the_matrix_in_the_admin(client, pot_users):
+    """The roles migration gives «Revisor CVC» change rights on the matrix; «Analista» only view rights."""
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    from territorial.pot.models import Determinant, DeterminantRule
+
+    from django.contrib.auth.management import create_permissions
+
+    # a transactional test earlier in the session may have flushed the migration's data: seed it again
+    create_permissions(django_apps.get_app_config("territorial"), verbosity=0)
+    importlib.import_module("territorial.migrations.0004_pot_roles_determinants").seed(django_apps)
+    rule = DeterminantRule.objects.get(determinant=Determinant.objects.get(code="paramo"), soil_class="rural")
+    url = f"/admin/territorial/determinantrule/{rule.pk}/change/"
+    analyst = pot_users["analyst"]
+    analyst.is_staff = True
+    analyst.save()
+    client.force_login(analyst)
+    assert client.get(url).status_code == 200  # may look
+    client.post(url, {"determinant": rule.determinant_id, "soil_class": "rural", "verdict": "incompatible", "note": ""})
+    rule.refresh_from_db()
+    assert rule.verdict == "condicionado"
+    reviewer = pot_users["reviewer"]
+    reviewer.is_staff = True
+    reviewer.save()
+    client.force_login(reviewer)
+    r = client.post(url, {"determinant": rule.determinant_id, "soil_class": "rural", "verdict": "incompatible",
+                          "note": "Ley 1930 de 2018"})
+    assert r.status_code == 302
+    rule.refresh_from_db()
+    assert rule.verdict == "incompatible" and rule.note == "Ley 1930 de 2018"
