@@ -11,8 +11,10 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 # 1. System packages: PostGIS, GDAL/GEOS/PROJ for GeoDjango, gettext for translations, Chromium for
 #    the browser tests, Pango for PDF reports, npm for the front-end packages no Python wheel ships.
 APT_PACKAGES=(postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 libproj25 gettext chromium
-              libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils npm
-              grass-core)  # grass-core: GRASS r.cost, the reference of bench/bench_corridors.py
+              libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils npm)
+# Benchmarks only (`make bench`): GRASS r.cost is the reference of bench_corridors.py; ab (apache2-utils)
+# loads the HTTP endpoints. Kept out of the everyday setup: GRASS is large.
+if [ "${GEOSIG_BENCH:-0}" = 1 ]; then APT_PACKAGES+=(grass-core apache2-utils); fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   # npm only where node has none (these machines ship node + npm outside apt).

@@ -73,3 +73,43 @@ def page(browser, live_server):
 
 def external_requests(page, live_server):
     return [u for u in page.requested_urls if not u.startswith(live_server.url) and not u.startswith("data:")]
+
+
+PASSWORD = "clave-de-prueba-9"
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    """A user in the given groups (roles are created by data migrations)."""
+    from django.contrib.auth.models import Group
+
+    def make(username, *groups, **extra):
+        if groups and Group.objects.filter(name__in=groups).count() < len(set(groups)):
+            restore_layer_roles()  # a transactional test flushed the groups the data migrations made
+        user = django_user_model.objects.create_user(username, password=PASSWORD, **extra)
+        for name in groups:
+            user.groups.add(Group.objects.get(name=name))
+        return user
+
+    return make
+
+
+def restore_layer_roles():
+    """Re-create the layers roles exactly as their data migrations define them."""
+    import importlib
+
+    from django.contrib.auth.models import Group, Permission
+
+    for module in ("layers.migrations.0002_roles", "layers.migrations.0005_corridor_roles"):
+        for name, codenames in importlib.import_module(module).ROLES.items():
+            group, _ = Group.objects.get_or_create(name=name)
+            group.permissions.add(*Permission.objects.filter(content_type__app_label="layers", codename__in=codenames))
+
+
+def browser_login(page, live_server, username, next_url="/"):
+    """Log in through the real login form (session cookie in the page's context)."""
+    page.goto(f"{live_server.url}/cuentas/ingresar/?next={next_url}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(f"{live_server.url}{next_url}")

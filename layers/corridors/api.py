@@ -11,7 +11,7 @@ from django.urls import reverse
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geosig.errors import InvalidParameter, NotFound
+from geosig.errors import InvalidParameter, NotFound, PermissionDeniedError
 from layers.models import Feature, Layer
 
 from . import runs
@@ -20,6 +20,15 @@ from .resistance import DERIVED_LABEL, DERIVED_RECIPE, SOURCES
 from .services import max_cells
 
 DEFAULT_CORE_LAYER = "runap-centroides"
+RUN_PERMISSION = "layers.add_corridorrun"  # groups «Analista CVC» and «Editor de capas» (migration 0005)
+
+
+def require_runner(user) -> None:
+    """Starting or cancelling a run costs minutes of CPU and writes files: CVC roles only."""
+    if not user.is_authenticated:
+        raise PermissionDeniedError("Ingrese con un usuario de la CVC (grupo «Analista CVC») para calcular corredores.")
+    if not user.has_perm(RUN_PERMISSION):
+        raise PermissionDeniedError("Su usuario no tiene el rol para calcular corredores (grupo «Analista CVC» o «Editor de capas»).")
 # RUNAP categories pre-selected on the page (large public areas; the 187 private reserves stay optional).
 DEFAULT_CATEGORIES = ("Parque Nacional Natural", "Parques Naturales Regionales",
                       "Reservas Forestales Protectoras Nacionales")
@@ -86,6 +95,7 @@ class RunList(APIView):
     """POST parameters → 202 with the run (or 200 with an identical cached run)."""
 
     def post(self, request):
+        require_runner(request.user)
         data = request.data if isinstance(request.data, dict) else {}
         if not data:
             raise InvalidParameter("Envíe los parámetros de la corrida como JSON.")
@@ -106,6 +116,7 @@ class RunDetail(APIView):
 
 class RunCancel(APIView):
     def post(self, request, pk):
+        require_runner(request.user)
         return Response(run_dict(runs.cancel_run(pk), request))
 
 

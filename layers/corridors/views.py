@@ -35,4 +35,5 @@ def page(request):
     return render(request, "layers/corridors.html", {
         "api": {"options": reverse("api-corridors-options"), "runs": reverse("api-corridors")},
         "js_strings": strings,
+        "can_run": request.user.has_perm("layers.add_corridorrun"),
     })

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from layers.corridors.models import CorridorRun
-from tests.conftest import external_requests
+from tests.conftest import browser_login, external_requests
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 RAW = Path(settings.GEOSIG_RAW_DIR)
@@ -22,8 +22,16 @@ def real_layers_tx(transactional_db, media):
             import_layer(RAW / e["file"], theme=e["theme"], replace=True, metadata=e["meta"])
 
 
-def test_run_show_results_and_cancel(page, live_server, real_layers_tx, media):
+def test_anonymous_cannot_run(page, live_server, real_layers_tx):
     page.goto(live_server.url + "/corredores/")
+    page.wait_for_selector("#core-list input[data-fid='17']")
+    assert page.is_disabled("#run")
+    assert "Ingrese" in page.inner_text("#login-hint")
+
+
+def test_run_show_results_and_cancel(page, live_server, real_layers_tx, media, make_user):
+    make_user("analista", "Analista CVC")
+    browser_login(page, live_server, "analista", "/corredores/")
     page.wait_for_selector("#core-list input[data-fid='17']")
     # Defaults: the public RUNAP areas on the DEM are ticked (Farallones = fid 17); points north of 4°N disabled.
     assert page.is_checked("#core-list input[data-fid='17']")
@@ -75,8 +83,9 @@ def _draw_square(page, lon, lat, d):
         page.wait_for_timeout(150)
 
 
-def test_draw_two_cores_and_run(page, live_server, real_layers_tx):
-    page.goto(live_server.url + "/corredores/")
+def test_draw_two_cores_and_run(page, live_server, real_layers_tx, make_user):
+    make_user("analista", "Analista CVC")
+    browser_login(page, live_server, "analista", "/corredores/")
     page.wait_for_selector("#core-list input[data-fid='17']")
     while page.locator("#core-list input:checked").count():
         page.locator("#core-list input:checked").first.click()

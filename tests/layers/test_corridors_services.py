@@ -125,7 +125,16 @@ def test_runs_cache_and_cancel_leave_nothing_half_written(real_layers, media):
     assert not (root / str(other.pk)).exists() and not (root / f".tmp-{other.pk}").exists()
 
 
-def test_api_start_poll_results_download_cancel(real_layers, client, settings):
+def test_starting_a_run_needs_a_cvc_role(real_layers, client, make_user):
+    anon = client.post("/api/v1/corridors/", PARAMS, content_type="application/json")
+    assert anon.status_code == 403 and "Analista CVC" in anon.json()["detail"]
+    client.force_login(make_user("sin-rol"))
+    assert client.post("/api/v1/corridors/", PARAMS, content_type="application/json").status_code == 403
+    assert not CorridorRun.objects.exists()
+
+
+def test_api_start_poll_results_download_cancel(real_layers, client, settings, make_user):
+    client.force_login(make_user("analista", "Analista CVC"))
     settings.CORRIDORS_BACKGROUND = False
     r = client.post("/api/v1/corridors/", PARAMS, content_type="application/json")
     assert r.status_code == 202, r.content

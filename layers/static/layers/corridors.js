@@ -124,7 +124,7 @@
     if (num("dispersal")) p.dispersal = num("dispersal");
     return p;
   }
-  function setRunning(on) { $("run").disabled = on; $("cancel").disabled = !on; }
+  function setRunning(on) { $("run").disabled = on || $("run").dataset.locked === "1"; $("cancel").disabled = !on; }
 
   async function start() {
     showError("");
