@@ -29,8 +29,12 @@ def _user(group=None):
 def test_roles_exist_with_permissions():
     analyst = Group.objects.get(name="Analista CVC")
     editor = Group.objects.get(name="Editor de capas")
-    assert {p.codename for p in analyst.permissions.all()} == {"view_layer", "upload_layer", "view_feature"}
-    assert {"upload_layer", "change_layer", "delete_layer"} <= {p.codename for p in editor.permissions.all()}
+    assert {p.codename for p in analyst.permissions.all()} == {
+        "view_layer", "upload_layer", "view_feature",
+        "add_corridorrun", "change_corridorrun", "view_corridorrun",  # corridor runs (migration 0005)
+    }
+    editor_perms = {p.codename for p in editor.permissions.all()}
+    assert {"upload_layer", "change_layer", "delete_layer", "add_corridorrun"} <= editor_perms
 
 
 def test_anonymous_cannot_upload(client, geojson):
