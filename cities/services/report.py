@@ -11,12 +11,14 @@ from cities.services import scenarios as SC
 from cities.services.balance import (
     BalanceParams, BalanceReport, SystemData, compare, compute_balance, size_trend,
 )
+from django.utils.translation import gettext_lazy as _
+
 from geosig.errors import DataFileError, InvalidParameter
 
 # basis → (indicator code, label). Cabecera = urban population of the municipal seat (2018 census only).
 BASES = {
-    "cabecera": ("poblacion_cabecera", "población urbana (cabecera municipal)"),
-    "total": ("poblacion_total", "población total del municipio"),
+    "cabecera": ("poblacion_cabecera", _("población urbana (cabecera municipal)")),
+    "total": ("poblacion_total", _("población total del municipio")),
 }
 SERIES_INDICATOR = "poblacion_total"
 SYSTEM_NAME = "Valle del Cauca"
@@ -113,6 +115,7 @@ def load_system(year: int | None, basis: str, scenario: str | None = None, matri
                 inventory: str | None = None) -> SystemData:
     """Read one population vector (+ everything else) from the database into a ``SystemData``."""
     code, basis_label = _check_basis(basis)
+    basis_label = str(basis_label)  # plain text in JSON/CSV outputs, in the active language
     munis = _municipalities()
     meta = {"basis": basis, "basis_label": basis_label, "system_name": SYSTEM_NAME, "population_unit": "hab",
             "scenario": None}

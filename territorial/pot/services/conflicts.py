@@ -24,24 +24,25 @@ import zlib
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.utils.translation import gettext_lazy as _
 
 from geosig.errors import InvalidParameter, NotFound
 from territorial.pot.classes import CROSS_BORDER_VERDICTS, SOIL_CLASSES, Verdict
 from territorial.pot.services import access
 
 MODES = {
-    "internal": "Internos (superposiciones, huecos, astillas)",
-    "cross_border": "Limítrofes (vecinos incompatibles, zonas que cruzan el límite)",
-    "determinants": "Determinantes ambientales",
+    "internal": _("Internos (superposiciones, huecos, astillas)"),
+    "cross_border": _("Limítrofes (vecinos incompatibles, zonas que cruzan el límite)"),
+    "determinants": _("Determinantes ambientales"),
 }
 KIND_LABELS = {
-    "superposicion": "Superposición entre zonas",
-    "hueco": "Hueco (área municipal sin zona)",
-    "astilla": "Astilla (polígono residual)",
-    "vecino_incompatible": "Clases incompatibles a lado y lado del límite",
-    "cruza_limite": "Zona que cruza el límite municipal",
-    "desajuste_limite": "Desajuste entre capa municipal y límite MGN",
-    "determinante": "Zona sobre determinante ambiental",
+    "superposicion": _("Superposición entre zonas"),
+    "hueco": _("Hueco (área municipal sin zona)"),
+    "astilla": _("Astilla (polígono residual)"),
+    "vecino_incompatible": _("Clases incompatibles a lado y lado del límite"),
+    "cruza_limite": _("Zona que cruza el límite municipal"),
+    "desajuste_limite": _("Desajuste entre capa municipal y límite MGN"),
+    "determinante": _("Zona sobre determinante ambiental"),
 }
 DEFAULTS = {
     "buffer_m": 200.0,  # cross-border contact distance
@@ -76,7 +77,7 @@ class ConflictReport:
     def summary(self) -> list[dict]:
         out = {}
         for f in self.findings:
-            s = out.setdefault(f["kind"], {"kind": f["kind"], "label": KIND_LABELS[f["kind"]], "count": 0,
+            s = out.setdefault(f["kind"], {"kind": f["kind"], "label": str(KIND_LABELS[f["kind"]]), "count": 0,
                                            "area_m2": 0.0, "incompatible": 0})
             s["count"] += 1
             s["area_m2"] += f["area_m2"] or 0.0
