@@ -5,12 +5,28 @@ from leaflet.admin import LeafletGeoAdmin
 from territorial.models import Department, Indicator, IndicatorValue, Municipality, Subregion
 
 
+class ReadOnlyGeometryMixin:
+    """Show the boundary on the map but never accept edits to it: boundaries come from DANE through the
+    loader, and an edit here would leave areas, simplified geometries and subregion unions stale."""
+
+    modifiable = False  # django-leaflet: display-only map widget
+    locked_geometry_fields = ("geom",)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        for name in self.locked_geometry_fields:
+            if name in form.base_fields:
+                form.base_fields[name].disabled = True  # posted values are ignored
+                form.base_fields[name].required = False
+        return form
+
+
 @admin.register(Municipality)
-class MunicipalityAdmin(LeafletGeoAdmin):
+class MunicipalityAdmin(ReadOnlyGeometryMixin, LeafletGeoAdmin):
     list_display = ("divipola", "name", "subregion", "area_km2", "official_area_km2", "cabecera_name")
     list_filter = ("subregion",)
     search_fields = ("divipola", "name", "cabecera_name")
-    # Boundaries come from DANE through the loader; planners edit only the subregion assignment here.
+    # Planners edit the subregion assignment (a planning decision) and names here; not the boundary.
     readonly_fields = ("divipola", "official_name", "area_km2", "official_area_km2", "boundary_source", "creation_act")
     fields = ("divipola", "name", "official_name", "subregion", "cabecera_name", "cabecera", "geom",
               "area_km2", "official_area_km2", "creation_act", "boundary_source")
@@ -27,7 +43,7 @@ class SubregionAdmin(LeafletGeoAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(LeafletGeoAdmin):
+class DepartmentAdmin(ReadOnlyGeometryMixin, LeafletGeoAdmin):
     list_display = ("code", "name", "area_km2")
     readonly_fields = ("area_km2",)
 

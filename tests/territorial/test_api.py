@@ -141,3 +141,19 @@ def test_municipalities_cache_follows_data_changes(client, territory, django_cap
     after = get_json(client, "/api/v1/municipalities/?subregion=sur")
     assert "Santiago de Cali" in {f["properties"]["name"] for f in after["features"]}
     assert client.get("/api/v1/municipalities/?simplified=true", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+
+
+def test_admin_cannot_change_a_boundary(client, territory, django_user_model):
+    admin_user = django_user_model.objects.create_superuser("jefa", password="x-clave-larga-1")
+    client.force_login(admin_user)
+    cali = territory.get(divipola="76001")
+    url = f"/admin/territorial/municipality/{cali.pk}/change/"
+    assert client.get(url).status_code == 200
+    norte = cali.subregion.__class__.objects.get(code="norte")
+    square = '{"type": "Polygon", "coordinates": [[[-76.6,3.3],[-76.5,3.3],[-76.5,3.4],[-76.6,3.4],[-76.6,3.3]]]}'
+    resp = client.post(url, {"name": "Cali", "subregion": norte.pk, "cabecera_name": cali.cabecera_name,
+                             "cabecera": cali.cabecera.geojson, "geom": square})
+    assert resp.status_code == 302, resp.content[:500]
+    cali.refresh_from_db()
+    assert cali.subregion == norte  # the planning decision is editable
+    assert cali.geom.num_coords > 5 and cali.area_km2 == pytest.approx(562.8, abs=20)  # the boundary is not
