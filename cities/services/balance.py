@@ -6,6 +6,7 @@ no database), assembled into a ``BalanceReport`` used by the page, the API, the 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -13,6 +14,7 @@ import numpy as np
 from cities.services import concentration as C
 from cities.services import hierarchy as H
 from cities.services import network as N
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from geosig.errors import InvalidParameter
@@ -73,6 +75,11 @@ class BalanceParams:
         return p
 
     def validate(self) -> None:
+        # NaN passes every comparison and inf overflows the gravity/Hansen arrays (→ non-JSON floats), so
+        # every real parameter must be finite before any range check
+        for name, f in self.__dataclass_fields__.items():
+            if f.type in ("float", float) and not math.isfinite(getattr(self, name)):
+                raise InvalidParameter(f"El parámetro {name} debe ser un número finito.")
         if not 0 < self.intermediate_min < self.metropolis_min:
             raise InvalidParameter("Se requiere 0 < intermediate_min < metropolis_min.")
         for name in ("gravity_beta", "hansen_decay", "min_travel_h", "local_speed_kmh", "local_detour",
@@ -81,6 +88,31 @@ class BalanceParams:
                 raise InvalidParameter(f"El parámetro {name} debe ser positivo.")
         if self.graph_neighbours < 1 or self.primacy_k < 2 or self.permutations < 0:
             raise InvalidParameter("graph_neighbours ≥ 1, primacy_k ≥ 2 y permutations ≥ 0.")
+        # the permutation test allocates a permutations × n array: cap it (34 GB at 10⁸ for 42 cities)
+        cap = max_permutations()
+        if self.permutations > cap:
+            raise InvalidParameter(f"El parámetro permutations debe estar entre 0 y {cap} (recibido {self.permutations}).")
+        if self.seed < 0:
+            raise InvalidParameter(f"El parámetro seed debe ser un entero ≥ 0 (recibido {self.seed}).")
+        # t^−β with t ≥ min_travel_h: β ≤ 10 and t ≥ 0.01 h keep P_i·P_j/t^β far from float overflow
+        # (literature β is 0.5–3)
+        if self.gravity_beta > 10:
+            raise InvalidParameter(f"El parámetro gravity_beta debe estar entre 0 y 10 (recibido {self.gravity_beta:g}).")
+        if self.min_travel_h < 0.01:
+            raise InvalidParameter(f"El parámetro min_travel_h debe ser ≥ 0,01 h (recibido {self.min_travel_h:g}).")
+        if self.local_detour < 1:
+            raise InvalidParameter("El parámetro local_detour debe ser ≥ 1 (un recorrido no es más corto que la línea recta).")
+        for name in ("rank_size_min", "symmetry_tolerance", "networkx_max_nodes"):
+            if getattr(self, name) < 0:
+                raise InvalidParameter(f"El parámetro {name} debe ser ≥ 0.")
+        for name in ("functional_regional_min", "functional_subregional_min", "functional_local_min"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise InvalidParameter(f"El parámetro {name} es una fracción del máximo: debe estar entre 0 y 1.")
+
+
+def max_permutations() -> int:
+    """Upper bound of ``permutations`` (setting ``CITIES_MAX_PERMUTATIONS``, default 9999)."""
+    return int(getattr(settings, "CITIES_MAX_PERMUTATIONS", 9999))
 
 
 PARAM_DOCS = {
