@@ -8,31 +8,8 @@ from rest_framework.views import APIView
 
 from cities.models import Scenario, TravelMatrix
 from cities.services import loading, outputs
-from cities.services.balance import BalanceParams
-from cities.services.report import balance_report, parse_adjustments, save_scenario
+from cities.services.report import parse_adjustments, report_from_query, save_scenario
 from geosig.errors import InvalidParameter, PermissionDeniedError
-
-
-def _int_or_none(value, name):
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidParameter(f"{name} debe ser un año entero (recibido {value!r}).") from None
-
-
-def report_from_query(query, with_places=False):
-    return balance_report(
-        year=_int_or_none(query.get("year"), "year"),
-        basis=query.get("basis") or "cabecera",
-        scenario=query.get("scenario") or None,
-        params=BalanceParams.from_mapping(query),
-        matrix=query.get("matrix") or None,
-        compare_year=_int_or_none(query.get("compare"), "compare"),
-        inventory=query.get("inventory") or None,
-        with_places=with_places,
-    )
 
 
 BALANCE_PARAMS = [
@@ -79,6 +56,24 @@ def _require_staff(request):
         raise PermissionDeniedError("Solo el personal autorizado puede importar datos o crear escenarios.")
 
 
+def _staff_upload(request, what: str) -> bytes:
+    """Staff check + the uploaded CSV's bytes (field 'file'); ``what`` names it in the error."""
+    _require_staff(request)
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise InvalidParameter(f"Adjunte el archivo CSV {what} en el campo 'file'.")
+    return upload.read()
+
+
+def _adjustment(i: int, a) -> tuple[str, str, float]:
+    try:
+        return a["target_type"], a["target_code"], float(a["growth_pp"])
+    except (KeyError, TypeError, ValueError):
+        raise InvalidParameter(
+            f"Ajuste #{i} inválido ({a!r}): se espera un objeto con target_type, target_code y growth_pp numérico."
+        ) from None
+
+
 @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 class Scenarios(APIView):
     def get_permissions(self):
@@ -96,8 +91,10 @@ class Scenarios(APIView):
         adj = d.get("adjustments") or []
         if isinstance(adj, str):
             adj = parse_adjustments([a for a in adj.split(",") if a.strip()])
+        elif isinstance(adj, list):
+            adj = [_adjustment(i, a) for i, a in enumerate(adj, start=1)]
         else:
-            adj = [(a["target_type"], a["target_code"], float(a["growth_pp"])) for a in adj]
+            raise InvalidParameter("adjustments debe ser una lista de ajustes o un texto 'destino=pp,…'.")
         sc = save_scenario(d.get("name", ""), d.get("kind", ""), d.get("horizon_year"), adj,
                            d.get("description", ""), replace=str(d.get("replace", "")).lower() in ("1", "true"))
         return Response({"name": sc.name, "kind": sc.kind, "horizon_year": sc.horizon_year}, status=201)
@@ -113,11 +110,7 @@ class Matrices(APIView):
                           "size": len(m.codes)} for m in TravelMatrix.objects.all()])
 
     def post(self, request):
-        _require_staff(request)
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise InvalidParameter("Adjunte el archivo CSV de la matriz en el campo 'file'.")
-        m = loading.import_matrix(upload.read(), request.data.get("name", ""), request.data.get("kind", "time"),
+        m = loading.import_matrix(_staff_upload(request, "de la matriz"), request.data.get("name", ""), request.data.get("kind", "time"),
                                   request.data.get("source", ""), description=request.data.get("description", ""))
         return Response({"name": m.name, "size": len(m.codes)}, status=201)
 
@@ -127,11 +120,7 @@ class Functions(APIView):
     permission_classes = [IsAuthenticated]
 
     def post(self, request):
-        _require_staff(request)
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise InvalidParameter("Adjunte el archivo CSV del inventario en el campo 'file'.")
-        inv = loading.import_functions(upload.read(), request.data.get("name", ""), request.data.get("source", ""),
+        inv = loading.import_functions(_staff_upload(request, "del inventario"), request.data.get("name", ""), request.data.get("source", ""),
                                        demo=str(request.data.get("demo", "")).lower() in ("1", "true"))
         return Response({"name": inv.name, "items": inv.items.count(), "demo": inv.is_demo}, status=201)
 
@@ -153,9 +142,5 @@ class Attributes(APIView):
     permission_classes = [IsAuthenticated]
 
     def post(self, request):
-        _require_staff(request)
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise InvalidParameter("Adjunte el archivo CSV de atributos en el campo 'file'.")
-        n = loading.import_attributes(upload.read(), request.data.get("source", ""))
+        n = loading.import_attributes(_staff_upload(request, "de atributos"), request.data.get("source", ""))
         return Response({"rows": n}, status=201)

@@ -2,10 +2,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from cities.api import report_from_query
 from cities.models import Scenario, TravelMatrix
 from cities.services import outputs
-from cities.services.report import BASES, available_years
+from cities.services.report import BASES, available_years, report_from_query
 from geosig.errors import GeoSIGError
 
 
@@ -28,7 +27,7 @@ def balance_page(request):
     try:
         report = report_from_query(q, with_places=True)
         outlines = outputs.municipality_outlines()
-        ctx.update(outputs._context(report))
+        ctx.update(outputs.page_context(report))
         data = outputs.map_data(report, outlines)
         data["labels"] = {"hours": "h", "inhabitants": _("hab"), "toIntermediate": _("h a ciudad intermedia"),
                           "legendTitle": _("Sistema de ciudades"), "cities": _("Cabeceras (área ∝ población)"),

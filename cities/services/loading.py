@@ -153,18 +153,23 @@ LONG_ALIASES = {"origen": ("origen", "from_divipola", "from"), "destino": ("dest
                 "valor": ("valor", "travel_time_h", "value", "distance_km", "tiempo_h", "distancia_km")}
 
 
+def _read_csv(source, what: str) -> pd.DataFrame:
+    """A CSV as strings from a path, uploaded bytes or text (a str without a newline is a path);
+    ``what`` ("la matriz (…)", "el inventario…") names it in the error."""
+    try:
+        if isinstance(source, bytes):
+            return pd.read_csv(io.BytesIO(source), dtype=str)
+        if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source):
+            return pd.read_csv(source, dtype=str)
+        return pd.read_csv(io.StringIO(source), dtype=str)
+    except Exception as exc:
+        raise InvalidParameter(f"No se puede leer {what}: {exc}") from exc
+
+
 def read_matrix_csv(source) -> tuple[list[str], np.ndarray]:
     """Wide or long CSV (see module doc) → (codes, n×n array). ``source`` is a path, bytes or text."""
     name = str(source) if isinstance(source, (str, Path)) and not str(source).count("\n") else "archivo subido"
-    try:
-        if isinstance(source, bytes):
-            df = pd.read_csv(io.BytesIO(source), dtype=str)
-        elif isinstance(source, Path) or (isinstance(source, str) and "\n" not in source):
-            df = pd.read_csv(source, dtype=str)
-        else:
-            df = pd.read_csv(io.StringIO(source), dtype=str)
-    except Exception as exc:
-        raise InvalidParameter(f"No se puede leer la matriz ({name}): {exc}") from exc
+    df = _read_csv(source, f"la matriz ({name})")
     if df.empty:
         raise InvalidParameter(f"La matriz ({name}) está vacía.")
     cols = [c.strip() for c in df.columns]
@@ -257,15 +262,7 @@ def import_matrix(source, name: str, kind: str = "time", source_label: str = "",
 
 # ---------------------------------------------------------------- functions and attributes
 def _read_table(source, required: tuple[str, ...], what: str) -> pd.DataFrame:
-    try:
-        if isinstance(source, bytes):
-            df = pd.read_csv(io.BytesIO(source), dtype=str)
-        elif isinstance(source, Path) or (isinstance(source, str) and "\n" not in source):
-            df = pd.read_csv(source, dtype=str)
-        else:
-            df = pd.read_csv(io.StringIO(source), dtype=str)
-    except Exception as exc:
-        raise InvalidParameter(f"No se puede leer el {what}: {exc}") from exc
+    df = _read_csv(source, f"el {what}")
     df.columns = [c.strip().lower() for c in df.columns]
     missing = [c for c in required if c not in df.columns]
     if missing:

@@ -40,6 +40,11 @@ def _context(report: BalanceReport, outlines=None, for_pdf=False) -> dict:
     }
 
 
+def page_context(report: BalanceReport) -> dict:
+    """Template context of the "Sistema de ciudades" page: the HTML report's, with SVG charts (no static map)."""
+    return _context(report)
+
+
 def _roads():
     from cities.services.loading import road_routes
 

@@ -240,6 +240,29 @@ def balance_report(year: int | None = None, basis: str = "cabecera", scenario: s
     return report
 
 
+def _int_or_none(value, name):
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidParameter(f"{name} debe ser un año entero (recibido {value!r}).") from None
+
+
+def report_from_query(query, with_places=False) -> BalanceReport:
+    """``balance_report`` from a query string (the API and the page share it): strings → typed arguments."""
+    return balance_report(
+        year=_int_or_none(query.get("year"), "year"),
+        basis=query.get("basis") or "cabecera",
+        scenario=query.get("scenario") or None,
+        params=BalanceParams.from_mapping(query),
+        matrix=query.get("matrix") or None,
+        compare_year=_int_or_none(query.get("compare"), "compare"),
+        inventory=query.get("inventory") or None,
+        with_places=with_places,
+    )
+
+
 # ---------------------------------------------------------------- scenarios (stored)
 def save_scenario(name: str, kind: str, horizon_year: int, adjustments: list[tuple[str, str, float]],
                   description: str = "", replace: bool = False) -> Scenario:

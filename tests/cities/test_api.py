@@ -96,3 +96,43 @@ def test_attributes_upload_and_shown_with_places(client_, django_user_model):
     place = next(p for p in d["places"] if p["code"] == "76001001")
     assert place["attributes"]["poblacion"] == {"value": 1500.0, "unit": "hab", "year": 2018}
     assert len(d["places"]) == 527
+
+
+@pytest.mark.parametrize("q, msg", [("permutations=100000000", "permutations"), ("seed=-1", "seed"),
+                                    ("gravity_beta=nan", "gravity_beta"), ("gravity_beta=1000", "gravity_beta")])
+def test_balance_api_rejects_unbounded_numbers(client_, q, msg):
+    r = client_.get("/api/v1/cities/balance/?" + q)
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_parameter" and msg in r.json()["detail"]
+
+
+@pytest.mark.parametrize("entry, msg", [
+    (7, "#1"),
+    ({"target_type": "subregion", "target_code": "norte"}, "growth_pp"),
+    ({"target_type": "subregion", "target_code": "norte", "growth_pp": "mucho"}, "mucho"),
+    ({"target_type": "subregion", "target_code": "norte", "growth_pp": None}, "#1"),
+])
+def test_scenario_post_bad_adjustment_is_400_and_saves_nothing(client_, django_user_model, entry, msg):
+    from cities.models import Scenario
+
+    client_.force_login(django_user_model.objects.create_user("ivo", password="x", is_staff=True))
+    body = {"name": "malo", "kind": "optimistic", "horizon_year": 2030, "adjustments": [entry]}
+    r = client_.post("/api/v1/cities/scenarios/", body, content_type="application/json")
+    assert r.status_code == 400 and r.json()["error"] == "invalid_parameter"
+    assert msg in r.json()["detail"]
+    assert not Scenario.objects.filter(name="malo").exists()
+
+
+@pytest.mark.parametrize("url, what", [("/api/v1/cities/matrices/", "matriz"),
+                                       ("/api/v1/cities/functions/", "inventario"),
+                                       ("/api/v1/cities/attributes/", "atributos")])
+def test_uploads_share_staff_check_and_missing_file_error(client_, django_user_model, url, what):
+    from cities import api
+
+    client_.force_login(django_user_model.objects.create_user("noe", password="x"))
+    assert client_.post(url, {"name": "x", "source": "y"}).status_code == 403
+    client_.force_login(django_user_model.objects.create_user("ema", password="x", is_staff=True))
+    r = client_.post(url, {"name": "x", "source": "y"})
+    assert r.status_code == 400 and "'file'" in r.json()["detail"] and what in r.json()["detail"]
+    # one helper does it for all three endpoints (no repeated staff check + lookup + error)
+    assert callable(api._staff_upload)

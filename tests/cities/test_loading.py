@@ -118,3 +118,15 @@ def test_load_cities_bad_file_changes_nothing(cities, tmp_path):
 def test_road_routes_for_display():
     roads = loading.road_routes()
     assert len({r["name"] for r in roads["routes"]}) > 5 and "licencia desconocida" in roads["source"]
+
+
+def test_one_csv_reader_for_bytes_path_and_text(tmp_path):
+    text = "codigo,funcion,cantidad\n76001,aeropuerto,1\n"
+    path = tmp_path / "f.csv"
+    path.write_text(text)
+    frames = [loading._read_csv(s, "el inventario") for s in (text.encode(), path, str(path), text)]
+    for df in frames:
+        pd.testing.assert_frame_equal(df, frames[0])
+    assert frames[0].to_dict("records") == [{"codigo": "76001", "funcion": "aeropuerto", "cantidad": "1"}]
+    with pytest.raises(InvalidParameter, match="No se puede leer el inventario"):
+        loading._read_csv(tmp_path / "no_existe.csv", "el inventario")
