@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 import zlib
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from geosig.errors import InvalidParameter, NotFound
@@ -51,6 +53,12 @@ DEFAULTS = {
     "sliver_width_m": 5.0,  # mean width 2·A/P below this is a sliver, whatever its area
     "min_m2": 1.0,  # below this an intersection is floating-point noise
     "noise_width_m": 0.05,  # gap parts thinner than this are the 1 cm storage grid, not planning gaps
+}
+# allowed ranges of the parameters (inclusive); others 0–10 000. Distances are capped because the
+# cross-border and ronda queries buffer every zone/river by them: kilometres would be a denial of service
+RANGES = {
+    "buffer_m": (0.0, 2_000.0),
+    "ronda_m": (0.0, 100.0),  # Decreto 2811/1974: 30 m; wider municipal rondas stay well below 100 m
 }
 SUBDIVIDE_VERTICES = 256
 
@@ -439,7 +447,8 @@ def _cached(mode: str, plan_versions: dict, key, compute, owners=lambda r: [r["p
 
     keys = key if isinstance(key, dict) else {pid: key for pid in plan_versions}
     rows, fresh = [], set()
-    for c in ConflictCache.objects.filter(plan_id__in=list(plan_versions), mode=mode):
+    # entries of other keys (other parameters, CSV vs JSON) live side by side: fetch only ours
+    for c in ConflictCache.objects.filter(plan_id__in=list(plan_versions), mode=mode, key__in=set(keys.values())):
         if c.plan_version == plan_versions[c.plan_id] and c.key == keys[c.plan_id]:
             rows += _unpack(bytes(c.rows))
             fresh.add(c.plan_id)
@@ -450,10 +459,15 @@ def _cached(mode: str, plan_versions: dict, key, compute, owners=lambda r: [r["p
         for r in new:
             for owner in owners(r):
                 by_plan.setdefault(owner, []).append(r)
+        # drop only the entries being rewritten and those of an older plan version: another key's
+        # current entry (e.g. the JSON report's, when this is a CSV download) stays warm
+        stale = Q()
+        for pid in missing:
+            stale |= Q(plan_id=pid) & (Q(key=keys[pid]) | ~Q(plan_version=plan_versions[pid]))
         # one DELETE + one INSERT (per-row update_or_create cost ~10 ms each); a concurrent writer of
         # the same rows loses nothing: the cache is only ever a copy
         with transaction.atomic():
-            ConflictCache.objects.filter(plan_id__in=missing, mode=mode).delete()
+            ConflictCache.objects.filter(stale, mode=mode).delete()
             ConflictCache.objects.bulk_create([
                 ConflictCache(plan_id=pid, mode=mode, key=keys[pid], plan_version=plan_versions[pid],
                               rows=_pack(by_plan.get(pid, [])))
@@ -464,7 +478,8 @@ def _cached(mode: str, plan_versions: dict, key, compute, owners=lambda r: [r["p
 
 
 def _key(p, names, with_geometry, extra="") -> str:
-    return json.dumps([{k: p[k] for k in names}, with_geometry, extra], sort_keys=True)[:200]
+    """A digest of the whole key (the column holds 200 characters; truncating would confuse keys)."""
+    return hashlib.sha1(json.dumps([{k: p[k] for k in names}, with_geometry, extra], sort_keys=True).encode()).hexdigest()
 
 
 # ------------------------------------------------------------------ the public function
@@ -490,8 +505,11 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
             p[k] = float(v)
         except (TypeError, ValueError):
             raise InvalidParameter(f"El parámetro «{k}» debe ser un número (recibido «{v}»).") from None
-        if p[k] < 0 or p[k] > 10_000:
-            raise InvalidParameter(f"El parámetro «{k}» debe estar entre 0 y 10 000 (recibido {v}).")
+        if not math.isfinite(p[k]):  # NaN compares false with every bound
+            raise InvalidParameter(f"El parámetro «{k}» debe ser un número finito (recibido «{v}»).")
+        lo, hi = RANGES.get(k, (0.0, 10_000.0))
+        if not lo <= p[k] <= hi:
+            raise InvalidParameter(f"El parámetro «{k}» debe estar entre {lo:g} y {hi:g} (recibido {v}).")
     if plan_id is not None and municipality is not None:
         raise InvalidParameter("Indique un plan o un municipio, no ambos.")
 
