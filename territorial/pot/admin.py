@@ -35,13 +35,26 @@ class PlannerAssignmentAdmin(admin.ModelAdmin):
 class PlanAdmin(admin.ModelAdmin):
     list_display = ("name", "municipality", "status", "is_demo", "version", "updated_at")
     list_filter = ("status", "is_demo")
-    readonly_fields = ("version",)
+    # status changes go through the workflow (roles, version record, optimistic lock): not editable here
+    readonly_fields = ("status", "version")
 
 
 @admin.register(Zone)
 class ZoneAdmin(admin.GISModelAdmin):
+    """Read-only: zones are edited through the plan editor/API, which validates the geometry, records a
+    version and refreshes the conflict pieces; an admin edit would skip all three."""
+
     list_display = ("id", "plan", "soil_class", "use_category", "area_m2")
     list_filter = ("soil_class",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(PlanVersion)

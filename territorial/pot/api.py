@@ -22,6 +22,13 @@ def _require_login(request):
         raise PermissionDeniedError("Debe ingresar para esta acción.")
 
 
+def _body(request):
+    """The request body as a dict: a JSON list or string parses fine but has no ``.get``."""
+    if not isinstance(request.data, dict):
+        raise InvalidParameter("Envíe un objeto JSON ({\"clave\": valor, ...}), no una lista ni un valor suelto.")
+    return request.data
+
+
 def plan_summary(plan) -> dict:
     return {
         "id": plan.pk, "name": plan.name, "municipality": plan.municipality.divipola,
@@ -90,10 +97,11 @@ class PlanList(APIView):
         from territorial.models import Municipality
 
         _require_login(request)
-        muni = Municipality.objects.filter(divipola=str(request.data.get("municipality", ""))).first()
+        data = _body(request)
+        muni = Municipality.objects.filter(divipola=str(data.get("municipality", ""))).first()
         if muni is None:
-            raise NotFound(f"No existe el municipio «{request.data.get('municipality')}».")
-        plan = P.create_plan(request.user, muni, request.data.get("name", ""))
+            raise NotFound(f"No existe el municipio «{data.get('municipality')}».")
+        plan = P.create_plan(request.user, muni, data.get("name", ""))
         return Response(plan_detail(request.user, plan), status=201)
 
 
@@ -117,7 +125,8 @@ class PlanMerge(APIView):
     def post(self, request, pk):
         _require_login(request)
         plan = access.get_visible_plan(request.user, pk)
-        result = P.merge_zones(request.user, plan, request.data.get("zone_ids"), request.data.get("version"))
+        data = _body(request)
+        result = P.merge_zones(request.user, plan, data.get("zone_ids"), data.get("version"))
         plan.refresh_from_db()
         return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
 
@@ -126,8 +135,8 @@ class PlanSplit(APIView):
     def post(self, request, pk):
         _require_login(request)
         plan = access.get_visible_plan(request.user, pk)
-        result = P.split_zone(request.user, plan, request.data.get("zone_id"), request.data.get("line"),
-                              request.data.get("version"))
+        data = _body(request)
+        result = P.split_zone(request.user, plan, data.get("zone_id"), data.get("line"), data.get("version"))
         plan.refresh_from_db()
         return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
 
@@ -136,8 +145,8 @@ class PlanTransition(APIView):
     def post(self, request, pk):
         _require_login(request)
         plan = access.get_visible_plan(request.user, pk)
-        P.transition(request.user, plan, request.data.get("action", ""), request.data.get("version"),
-                     request.data.get("note", ""))
+        data = _body(request)
+        P.transition(request.user, plan, data.get("action", ""), data.get("version"), data.get("note", ""))
         return Response(plan_detail(request.user, plan))
 
 
@@ -165,7 +174,7 @@ class PlanRestore(APIView):
     def post(self, request, pk, number):
         _require_login(request)
         plan = access.get_visible_plan(request.user, pk)
-        result = P.restore_version(request.user, plan, number, request.data.get("version"))
+        result = P.restore_version(request.user, plan, number, _body(request).get("version"))
         plan.refresh_from_db()
         return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
 
@@ -178,7 +187,7 @@ class PlanComments(APIView):
     def post(self, request, pk):
         _require_login(request)
         plan = access.get_visible_plan(request.user, pk)
-        d = request.data
+        d = _body(request)
         c = P.add_comment(request.user, plan, d.get("text", ""), d.get("lon"), d.get("lat"), d.get("parent"))
         return Response(comment_dict(c), status=201)
 
@@ -187,13 +196,18 @@ class PlanImport(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     def post(self, request, pk):
-        from territorial.pot.services.exchange import import_plan
+        from layers.uploads import check_size
+        from territorial.pot.services.exchange import check_upload_size, import_plan
 
         _require_login(request)
         plan = access.get_visible_plan(request.user, pk)
+        # who may edit, and how big, are known before a byte of the upload is read or parsed
+        P.require_editable(request.user, plan)
+        check_size(request)
         upload = request.FILES.get("file")
         if upload is None:
             raise InvalidParameter("Adjunte el archivo (campo «file»): GeoPackage, Shapefile en .zip o GeoJSON.")
+        check_upload_size(upload.size)
         try:
             mapping = json.loads(request.data.get("mapping") or "{}")
         except json.JSONDecodeError:

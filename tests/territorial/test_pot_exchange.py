@@ -107,3 +107,56 @@ def test_export_and_import_api(client, pot_users, filled_plan):
     assert r.status_code == 200, r.content
     assert len(r.json()["plan"]["zones"]["features"]) == 3
     assert client.get(f"/api/v1/pot/plans/{filled_plan.pk}/export.kml").json()["error"] == "invalid_parameter"
+
+
+# ------------------------------------------------------------------ review fixes: zip bombs, permission and size first
+def test_zip_bomb_is_refused_before_extraction(pot_users, filled_plan):
+    before = _zones(filled_plan)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("plan.shp", b"\0" * (20 * 1024 * 1024))  # 20 MB of zeros: ~1000× compression
+        zf.writestr("plan.prj", b"x")
+    assert len(bomb.getvalue()) < 100_000
+    with pytest.raises(UnsafeArchive, match="bomba zip"):
+        import_plan(pot_users["planner"], filled_plan, bomb.getvalue(), "bomba.zip", "clase", filled_plan.version)
+    link = io.BytesIO()
+    with zipfile.ZipFile(link, "w") as zf:
+        info = zipfile.ZipInfo("plan.shp")
+        info.external_attr = (0o120777 << 16)  # a symlink member
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(UnsafeArchive, match="enlace simbólico"):
+        import_plan(pot_users["planner"], filled_plan, link.getvalue(), "enlace.zip", "clase", filled_plan.version)
+    assert _zones(filled_plan) == before
+
+
+def test_import_checks_permission_and_size_before_reading(pot_users, filled_plan, settings):
+    from geosig.errors import ConflictError, PermissionDeniedError
+    from territorial.pot.services.plans import transition
+
+    junk = b"not a geopackage"  # reading it would raise DataFileError: the checks must come first
+    with pytest.raises(PermissionDeniedError):
+        import_plan(pot_users["analyst"], filled_plan, junk, "plan.gpkg", "clase", filled_plan.version)
+    settings.GEOSIG_MAX_UPLOAD_BYTES = 10
+    with pytest.raises(InvalidParameter, match="máximo permitido es 0.0 MB"):
+        import_plan(pot_users["planner"], filled_plan, junk, "plan.gpkg", "clase", filled_plan.version)
+    settings.GEOSIG_MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+    transition(pot_users["planner"], filled_plan, "enviar", filled_plan.version)
+    filled_plan.refresh_from_db()
+    with pytest.raises(ConflictError, match="solo se edita en borrador"):
+        import_plan(pot_users["planner"], filled_plan, junk, "plan.gpkg", "clase", filled_plan.version)
+
+
+def test_import_api_permission_and_size(client, pot_users, filled_plan, settings):
+    url = f"/api/v1/pot/plans/{filled_plan.pk}/import/"
+    up = io.BytesIO(b"not a geopackage" * 100)
+    up.name = "plan.gpkg"
+    client.force_login(pot_users["analyst"])  # sees the draft, may not edit it
+    r = client.post(url, {"file": up, "class_field": "clase", "version": filled_plan.version})
+    assert r.status_code == 403 and r.json()["error"] == "permission_denied"
+    client.force_login(pot_users["planner"])
+    settings.GEOSIG_MAX_UPLOAD_BYTES = 1000
+    up.seek(0)
+    r = client.post(url, {"file": up, "class_field": "clase", "version": filled_plan.version})
+    assert r.status_code == 413 and r.json()["error"] == "upload_too_large", r.content
+    assert "máximo permitido es 0.0 MB" in r.json()["detail"]
+    assert _zones(filled_plan) and filled_plan.versions.count() == 2

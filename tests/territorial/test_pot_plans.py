@@ -337,3 +337,76 @@ def test_cvc_staff_edit_the_matrix_in_the_admin(client, pot_users):
     assert r.status_code == 302
     rule.refresh_from_db()
     assert rule.verdict == "incompatible" and rule.note == "Ley 1930 de 2018"
+
+
+# ------------------------------------------------------------------ review fixes: ids, NaN, JSON bodies, admin
+def test_merge_with_repeated_ids_never_deletes_zones(pot_users, cali_plan):
+    _, _, data = _two_squares(pot_users)
+    P.save_zones(pot_users["planner"], cali_plan, data, 1)
+    a, b = cali_plan.zones.order_by("id").values_list("id", flat=True)
+    before = _state(cali_plan)
+    with pytest.raises(InvalidParameter, match="al menos dos zonas"):  # one distinct zone: nothing to merge
+        P.merge_zones(pot_users["planner"], cali_plan, [a, a], 2)
+    assert _state(cali_plan) == before
+    for junk in (["x", a], [a, None], "12"):
+        with pytest.raises(InvalidParameter):
+            P.merge_zones(pot_users["planner"], cali_plan, junk, 2)
+    assert _state(cali_plan) == before
+    # [a, a, b] is the merge of a and b: one zone of 2 km², not an empty plan
+    P.merge_zones(pot_users["planner"], cali_plan, [a, a, b], 2)
+    assert [(z.pk, round(z.area_m2)) for z in cali_plan.zones.all()] == [(a, 2_000_000)]
+    assert "#%d, #%d:" % (a, b) in cali_plan.versions.get(number=3).summary
+
+
+def test_split_and_reply_with_non_integer_ids_are_400(pot_users, cali_plan):
+    _, _, data = _two_squares(pot_users)
+    P.save_zones(pot_users["planner"], cali_plan, data, 1)
+    before = _state(cali_plan)
+    line = {"type": "LineString", "coordinates": [[-76.6, 3.4], [-76.4, 3.5]]}
+    with pytest.raises(InvalidParameter, match="zona"):
+        P.split_zone(pot_users["planner"], cali_plan, "abc", line, 2)
+    assert _state(cali_plan) == before
+    with pytest.raises(InvalidParameter, match="comentario"):
+        P.add_comment(pot_users["planner"], cali_plan, "respuesta", parent_id="abc")
+    assert cali_plan.comments.count() == 0
+
+
+@pytest.mark.parametrize("lon, lat", [(float("nan"), 3.45), ("nan", "3.45"), (-76.5, float("nan")),
+                                      (float("inf"), 3.45)])
+def test_comment_point_must_be_finite(pot_users, cali_plan, lon, lat):
+    with pytest.raises(InvalidParameter, match="necesita un punto"):
+        P.add_comment(pot_users["reviewer"], cali_plan, "sin lugar", lon, lat)
+    assert cali_plan.comments.count() == 0
+
+
+@pytest.mark.parametrize("suffix", ["", "merge/", "split/", "transition/", "comments/", "versions/1/restore/"])
+def test_json_list_body_is_400_not_500(client, pot_users, cali_plan, suffix):
+    client.force_login(pot_users["planner"])
+    url = "/api/v1/pot/plans/" + (f"{cali_plan.pk}/{suffix}" if suffix else "")
+    r = client.post(url, [1, 2], content_type="application/json")
+    assert r.status_code == 400 and r.json()["error"] == "invalid_parameter"
+    assert "objeto JSON" in r.json()["detail"]
+    assert _state(cali_plan) == (1, [], 1)
+
+
+def test_admin_cannot_bypass_zone_validation_or_workflow(client, pot_users, cali_plan, django_user_model):
+    _, _, data = _two_squares(pot_users)
+    P.save_zones(pot_users["planner"], cali_plan, data, 1)
+    zone = cali_plan.zones.order_by("id").first()
+    admin = django_user_model.objects.create_superuser("jefa", "jefa@example.org", None)
+    client.force_login(admin)
+    assert client.get(f"/admin/territorial/zone/{zone.pk}/change/").status_code == 200  # may look
+    r = client.post(f"/admin/territorial/zone/{zone.pk}/change/", {
+        "plan": cali_plan.pk, "soil_class": "rural", "use_category": "", "name": "", "notes": "",
+        "geom": '{"type": "Polygon", "coordinates": [[[-74.08, 4.6], [-74.07, 4.6], [-74.07, 4.61], [-74.08, 4.6]]]}'})
+    assert r.status_code == 403
+    assert client.post(f"/admin/territorial/zone/{zone.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.get("/admin/territorial/zone/add/").status_code == 403
+    zone.refresh_from_db()
+    assert zone.soil_class == "urbano" and round(zone.area_m2) == 1_000_000
+    r = client.post(f"/admin/territorial/plan/{cali_plan.pk}/change/", {
+        "municipality": cali_plan.municipality_id, "name": "Renombrado", "status": "aprobada", "source": "",
+        "version": 99, "created_by": "", "submitted_by": "", "reviewed_by": ""})
+    assert r.status_code == 302, r.content[:2000]
+    cali_plan.refresh_from_db()
+    assert (cali_plan.name, cali_plan.status, cali_plan.version) == ("Renombrado", "borrador", 2)

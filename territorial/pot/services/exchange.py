@@ -10,18 +10,19 @@ import json
 import tempfile
 import unicodedata
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import geopandas as gpd
 import shapely
+from django.conf import settings
 
-from geosig.errors import CRSMismatch, DataFileError, InvalidParameter, UnsafeArchive
+from geosig.errors import CRSMismatch, DataFileError, InvalidParameter
+from layers.services.archives import safe_extract
+from layers.uploads import UploadTooLarge
 from territorial.pot.classes import SOIL_CLASS_ALIASES, SOIL_CLASSES
-from territorial.pot.services.plans import save_zones
+from territorial.pot.services.plans import require_editable, save_zones
 
 EXPORT_FIELDS = {"clase": "soil_class", "uso": "use_category", "nombre": "name", "notas": "notes"}
-MAX_MEMBERS = 50
-MAX_UNCOMPRESSED = 200 * 1024 * 1024
 
 
 def _fold(text) -> str:
@@ -80,23 +81,10 @@ def export_plan(plan, fmt: str):
 
 
 # ------------------------------------------------------------------ import
-def _safe_extract(zpath: Path, dest: Path) -> None:
-    try:
-        zf = zipfile.ZipFile(zpath)
-    except zipfile.BadZipFile:
-        raise DataFileError("El archivo .zip está dañado o no es un zip.") from None
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise UnsafeArchive(f"El zip tiene {len(infos)} archivos (máximo {MAX_MEMBERS}).")
-        total = sum(i.file_size for i in infos)
-        if total > MAX_UNCOMPRESSED:
-            raise UnsafeArchive(f"El zip descomprimido ocuparía {total / 1e6:,.0f} MB (máximo {MAX_UNCOMPRESSED / 1e6:.0f}).")
-        for i in infos:
-            p = PurePosixPath(i.filename)
-            if p.is_absolute() or ".." in p.parts or "\\" in i.filename:
-                raise UnsafeArchive(f"Ruta no permitida dentro del zip: «{i.filename}».")
-        zf.extractall(dest)
+def check_upload_size(size: int) -> None:
+    if size > settings.GEOSIG_MAX_UPLOAD_BYTES:
+        raise UploadTooLarge(f"El archivo pesa {size / 1e6:,.1f} MB; el máximo permitido es "
+                             f"{settings.GEOSIG_MAX_UPLOAD_BYTES / 1e6:,.1f} MB. Nada se guardó.")
 
 
 def read_upload(content: bytes, filename: str, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -109,7 +97,7 @@ def read_upload(content: bytes, filename: str, layer: str | None = None) -> gpd.
         src = tmp / f"upload{suffix}"
         src.write_bytes(content)
         if suffix == ".zip":
-            _safe_extract(src, tmp / "x")
+            safe_extract(src, tmp / "x")  # names, symlinks, members, total size, ratio
             shps = sorted((tmp / "x").rglob("*.shp"))
             if len(shps) != 1:
                 raise DataFileError(f"El zip debe contener exactamente un .shp (tiene {len(shps)}).")
@@ -137,6 +125,9 @@ def read_upload(content: bytes, filename: str, layer: str | None = None) -> gpd.
 def import_plan(user, plan, content: bytes, filename: str, class_field: str, expected_version,
                 mapping: dict | None = None, layer: str | None = None, use_field: str | None = None,
                 name_field: str | None = None, replace: bool = True):
+    # permission and size before parsing: a file nobody may import is not worth reading
+    require_editable(user, plan)
+    check_upload_size(len(content))
     gdf = read_upload(content, filename, layer)
     if class_field not in gdf.columns:
         fields = ", ".join(c for c in gdf.columns if c != "geometry")

@@ -8,6 +8,7 @@ transaction, so of two concurrent saves from the same version exactly one wins a
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -161,7 +162,7 @@ def refresh_pieces(plan_id: int) -> None:
         )
 
 
-def _require_editable(user, plan) -> None:
+def require_editable(user, plan) -> None:
     access.require_planner(user, plan.municipality)
     if plan.status not in Status.EDITABLE:
         raise ConflictError(
@@ -176,7 +177,7 @@ def save_zones(user, plan, collection: dict, expected_version, replace: bool = T
     zones not present in the collection (the editor sends the whole plan)."""
     if not isinstance(collection, dict) or not isinstance(collection.get("features"), list):
         raise InvalidParameter("Se esperaba una FeatureCollection de GeoJSON con la lista «features».")
-    _require_editable(user, plan)
+    require_editable(user, plan)
     crs = declared_crs(collection)
     with transaction.atomic():
         _bump(plan, expected_version)
@@ -188,11 +189,21 @@ def save_zones(user, plan, collection: dict, expected_version, replace: bool = T
 
 
 # ------------------------------------------------------------------ editing helpers (merge/split)
+def _as_id(value, what: str) -> int:
+    """An object id from a request: an int or a string of digits (a bad one is a 400, not a 500)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdecimal():
+        raise InvalidParameter(f"El identificador de {what} debe ser un número entero (recibido «{value}»).")
+    return int(value)
+
+
 def merge_zones(user, plan, zone_ids: list, expected_version, soil_class: str | None = None) -> SaveResult:
     """Union of two or more zones of the plan into one (the first keeps its attributes)."""
-    ids = [int(i) for i in zone_ids or []]
+    if not isinstance(zone_ids, (list, tuple)):
+        raise InvalidParameter("Indique las zonas a unir como una lista de identificadores («zone_ids»).")
+    # de-duplicated: a repeated id would be both kept and excluded below, deleting the zone
+    ids = list(dict.fromkeys(_as_id(i, "zona") for i in zone_ids))
     zones = {z.pk: z for z in plan.zones.filter(pk__in=ids)}
-    if len(ids) < 2 or len(zones) != len(set(ids)):
+    if len(ids) < 2 or len(zones) != len(ids):
         raise InvalidParameter("Para unir, elija al menos dos zonas existentes del plan.")
     first = zones[ids[0]]
     union = shapely.union_all([shapely.from_wkb(bytes(zones[i].geom.wkb)) for i in ids])
@@ -212,7 +223,7 @@ def split_zone(user, plan, zone_id, line: dict, expected_version) -> SaveResult:
     from shapely.geometry import shape
     from shapely.ops import split
 
-    zone = plan.zones.filter(pk=zone_id).first()
+    zone = plan.zones.filter(pk=_as_id(zone_id, "zona")).first()
     if zone is None:
         raise NotFound(f"La zona {zone_id} no es de este plan.")
     try:
@@ -327,7 +338,7 @@ def add_comment(user, plan, text: str, lon=None, lat=None, parent_id=None):
     parent = None
     point = None
     if parent_id:
-        parent = plan.comments.filter(pk=parent_id).first()
+        parent = plan.comments.filter(pk=_as_id(parent_id, "comentario")).first()
         if parent is None:
             raise NotFound(f"El comentario {parent_id} no es de este plan.")
         while parent.parent_id:  # answers hang from the thread's first comment
@@ -336,9 +347,12 @@ def add_comment(user, plan, text: str, lon=None, lat=None, parent_id=None):
         if not perms["review"]:
             raise PermissionDeniedError("Los planificadores responden a comentarios; los revisores los abren.")
         try:
-            point = Point(float(lon), float(lat), srid=4326)
+            lon, lat = float(lon), float(lat)
         except (TypeError, ValueError):
-            raise InvalidParameter("Un comentario nuevo necesita un punto en el mapa (lon, lat).") from None
+            lon = lat = math.nan
+        if not (math.isfinite(lon) and math.isfinite(lat)):  # NaN would slip past the distance check
+            raise InvalidParameter("Un comentario nuevo necesita un punto en el mapa (lon, lat).")
+        point = Point(lon, lat, srid=4326)
         muni = plan.municipality.geom
         if muni.distance(point) > 0.05:  # ~5 km in degrees: a pin far from the municipality is a slip
             raise InvalidParameter("El punto del comentario está lejos del municipio del plan.")
