@@ -136,3 +136,10 @@ def test_uploads_share_staff_check_and_missing_file_error(client_, django_user_m
     assert r.status_code == 400 and "'file'" in r.json()["detail"] and what in r.json()["detail"]
     # one helper does it for all three endpoints (no repeated staff check + lookup + error)
     assert callable(api._staff_upload)
+
+
+def test_scenario_post_adjustments_not_a_list_is_400(client_, django_user_model):
+    client_.force_login(django_user_model.objects.create_user("uma", password="x", is_staff=True))
+    r = client_.post("/api/v1/cities/scenarios/", {"name": "malo", "kind": "optimistic", "horizon_year": 2030,
+                                                   "adjustments": 5}, content_type="application/json")
+    assert r.status_code == 400 and "adjustments" in r.json()["detail"]
