@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import shutil
 import threading
 import time
@@ -17,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from geosig.errors import ConflictError, GeoSIGError, InvalidParameter, NotFound
@@ -31,6 +32,11 @@ log = logging.getLogger(__name__)
 PARAMS = ("cores", "resistance", "cell_size", "width", "point_radius", "max_link_cwd", "dispersal", "area_field",
           "margin_m", "pinch")
 ENGINE_VERSION = 1  # bump when results of identical inputs would change
+# parameter → (minimum, strictly greater): the ranges run_corridors / rasterize_cores / corridors / network enforce
+NUMBER_RANGES = {"cell_size": (1.0, True), "width": (0.0, True), "point_radius": (0.0, False),
+                 "max_link_cwd": (0.0, True), "dispersal": (0.0, True), "margin_m": (0.0, False)}
+BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+ACTIVE_LOCK = 0x636F7272  # pg_advisory_xact_lock key serialising the active-run cap ("corr")
 
 
 def normalise(params: dict) -> dict:
@@ -38,18 +44,33 @@ def normalise(params: dict) -> dict:
     if unknown:
         raise InvalidParameter(f"Parámetros desconocidos: {', '.join(unknown)}; válidos: {', '.join(PARAMS)}.")
     out = {k: params.get(k) for k in PARAMS if params.get(k) not in (None, "")}
-    for k in ("cell_size", "width", "point_radius", "max_link_cwd", "dispersal", "margin_m"):
+    for k, (minimum, strict) in NUMBER_RANGES.items():
         if k in out:
             try:
                 out[k] = float(out[k])
             except (TypeError, ValueError):
                 raise InvalidParameter(f"El parámetro {k} debe ser un número (llegó «{out[k]}»).") from None
+            # Checked here, not only in the background run: a bad value is a 400 and no run row is stored.
+            v = out[k]
+            if not math.isfinite(v) or (v <= minimum if strict else v < minimum):
+                raise InvalidParameter(f"El parámetro {k} debe ser un número finito {'>' if strict else '≥'} "
+                                       f"{minimum:g} (llegó «{params.get(k)}»).")
     for k in ("cell_size", "width"):
         if k not in out:
             raise InvalidParameter(f"Falta el parámetro {k}.")
     out.setdefault("resistance", "derivada")
-    out["pinch"] = bool(out.get("pinch", True))
+    out["pinch"] = _boolean("pinch", out.get("pinch", True))
     return out
+
+
+def _boolean(name: str, value) -> bool:
+    """JSON booleans, 1/0 or the strings true/false/1/0; bool("false") would be True."""
+    if isinstance(value, bool):
+        return value
+    key = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if key not in BOOLEANS:
+        raise InvalidParameter(f"El parámetro {name} debe ser true o false (llegó «{value}»).")
+    return BOOLEANS[key]
 
 
 def inputs_hash(params: dict) -> str:
@@ -79,17 +100,22 @@ def start_run(params: dict, user=None, background: bool = True) -> tuple[Corrido
         if done.result_path and done.result_path.is_dir():
             return done, True
     _expire_stale()
-    busy = CorridorRun.objects.filter(status__in=[CorridorRun.Status.PENDING, CorridorRun.Status.RUNNING])
-    active = busy.filter(inputs_hash=h).first()
-    if active:
-        return active, True
-    limit = int(getattr(settings, "CORRIDORS_MAX_ACTIVE", 2))
-    if busy.count() >= limit:
-        # Two cores on the server: more parallel runs would only slow every one of them down.
-        raise ConflictError(f"Ya hay {busy.count()} corrida(s) de corredores en curso (máximo {limit}); "
-                            "espere a que terminen o cancele una.")
-    run = CorridorRun.objects.create(inputs_hash=h, params=params,
-                                     created_by=user if getattr(user, "is_authenticated", False) else None)
+    with transaction.atomic():
+        # Check and create under one lock: two parallel requests would otherwise both see room for a run.
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [ACTIVE_LOCK])
+        busy = CorridorRun.objects.filter(status__in=[CorridorRun.Status.PENDING, CorridorRun.Status.RUNNING])
+        active = busy.filter(inputs_hash=h).first()
+        if active:
+            return active, True
+        limit = int(getattr(settings, "CORRIDORS_MAX_ACTIVE", 2))
+        n_busy = busy.count()
+        if n_busy >= limit:
+            # Two cores on the server: more parallel runs would only slow every one of them down.
+            raise ConflictError(f"Ya hay {n_busy} corrida(s) de corredores en curso (máximo {limit}); "
+                                "espere a que terminen o cancele una.")
+        run = CorridorRun.objects.create(inputs_hash=h, params=params,
+                                         created_by=user if getattr(user, "is_authenticated", False) else None)
     if background:
         threading.Thread(target=_thread_main, args=(run.pk,), daemon=True, name=f"corridors-{run.pk}").start()
     else:
@@ -177,6 +203,19 @@ def get_run(run_id) -> CorridorRun:
     if run is None:
         raise NotFound(f"No existe la corrida de corredores {run_id}.")
     return run
+
+
+def read_results(run: CorridorRun) -> tuple[dict, dict | None]:
+    """The map layers (mapa.json) and the current-density overlay bounds (corriente.json, None without pinch
+    points) of a finished run."""
+    path = run.result_path
+    if run.status != CorridorRun.Status.DONE or not path or not path.is_dir():
+        raise NotFound(f"La corrida {run.pk} no tiene resultados ({run.get_status_display().lower()}).")
+    mapdata = json.loads((path / "mapa.json").read_text(encoding="utf-8"))
+    overlay = None
+    if (path / "corriente.json").is_file():
+        overlay = json.loads((path / "corriente.json").read_text(encoding="utf-8"))
+    return mapdata, overlay
 
 
 def cancel_run(run_id) -> CorridorRun:

@@ -182,6 +182,57 @@ def _recipe(resistance) -> tuple[list[dict], str]:
     return [dict(e) for e in resistance], "Resistencia definida por el usuario (receta abajo)."
 
 
+# ------------------------------------------------------------------------------------------------ options
+
+DEFAULT_CORE_LAYER = "runap-centroides"
+# RUNAP categories pre-selected on the page (large public areas; the 187 private reserves stay optional).
+DEFAULT_CATEGORIES = ("Parque Nacional Natural", "Parques Naturales Regionales",
+                      "Reservas Forestales Protectoras Nacionales")
+
+
+def _on_dem(dem: Layer | None, pts) -> list[bool]:
+    """True where the DEM has data under the point (the DEM covers only the department south of 4°N)."""
+    if dem is None or not dem.raster_path or not dem.raster_path.is_file() or not pts:
+        return [False] * len(pts)
+    with rasterio.open(dem.raster_path) as src:
+        b = src.bounds
+        out = []
+        for p, v in zip(pts, src.sample([(p.x, p.y) for p in pts], masked=True)):
+            inside = b.left < p.x < b.right and b.bottom < p.y < b.top
+            out.append(bool(inside and not np.ma.is_masked(v[0])))
+    return out
+
+
+def core_options(slug: str | None = None, dem_layer: str = "dem-srtm3") -> dict:
+    """What the corridors page offers: core layers, the candidate cores of layer ``slug`` (with DEM coverage and
+    the default pre-selection), resistance sources and the default recipe."""
+    slug = slug or DEFAULT_CORE_LAYER
+    layers = Layer.objects.filter(kind=Layer.Kind.VECTOR,
+                                  geometry_type__in=[Layer.GeometryType.POINT, Layer.GeometryType.POLYGON])
+    dem = Layer.objects.filter(slug=dem_layer).first()
+    cover = (dem.raster_meta or {}).get("bounds") if dem else None
+    cores = []
+    layer = layers.filter(slug=slug).first()
+    if layer:
+        feats = list(Feature.objects.filter(layer=layer).order_by("fid"))
+        pts = [f.geom.point_on_surface if f.geom.geom_type != "Point" else f.geom for f in feats]
+        on_dem = _on_dem(dem, pts)
+        for f, p, inside in zip(feats, pts, on_dem):
+            name = f.attributes.get(layer.label_field) if layer.label_field else None
+            # Default: a large public area on the DEM, not hugging its northern edge (no room for a margin).
+            cores.append({"fid": f.fid, "name": name or f"{layer.title} #{f.fid}", "class": f.class_value,
+                          "lon": round(p.x, 5), "lat": round(p.y, 5), "in_dem": inside,
+                          "default": inside and f.class_value in DEFAULT_CATEGORIES and p.y < cover[3] - 0.07})
+    return {
+        "core_layers": [{"slug": l.slug, "title": l.title, "geometry_type": l.geometry_type} for l in layers],
+        "layer": slug, "cores": cores,
+        "raster_layers": [{"slug": l.slug, "title": l.title} for l in Layer.objects.filter(kind=Layer.Kind.RASTER)],
+        "vector_layers": [{"slug": l.slug, "title": l.title} for l in Layer.objects.filter(kind=Layer.Kind.VECTOR)],
+        "sources": list(SOURCES), "derived_recipe": DERIVED_RECIPE, "derived_label": DERIVED_LABEL,
+        "dem_bounds": cover, "max_cells": max_cells(),
+    }
+
+
 # ------------------------------------------------------------------------------------------------ run
 
 
@@ -505,4 +556,4 @@ def _write(out, grid, res, result, coreset, gdf, links, net, current, names, wid
     return files
 
 
-__all__ = ["run_corridors", "CorridorReport", "RESISTANCE_MODES", "STATUS_LABELS"]
+__all__ = ["run_corridors", "core_options", "CorridorReport", "RESISTANCE_MODES", "STATUS_LABELS"]

@@ -260,3 +260,19 @@ def test_stale_runs_expire_and_active_runs_are_capped(real_layers, settings):
     blocker.delete()
     run, cached = runs.start_run(dict(PARAMS), background=False)
     assert not cached and run.pk != dead.pk and run.status == CorridorRun.Status.DONE
+
+
+def test_core_options_marks_cores_on_the_dem_and_the_default_selection(real_layers):
+    from layers.corridors.services import core_options
+
+    opts = core_options(None)
+    assert opts["layer"] == "runap-centroides"
+    by_fid = {c["fid"]: c for c in opts["cores"]}
+    # PNN Farallones de Cali: on the DEM and a national park → pre-selected; the DEM stops near 4°N
+    assert by_fid[17]["in_dem"] and by_fid[17]["default"] and by_fid[17]["class"] == "Parque Nacional Natural"
+    north = [c for c in opts["cores"] if c["lat"] > 4.01]
+    assert north and not any(c["in_dem"] or c["default"] for c in north)
+    assert "runap-centroides" in {l["slug"] for l in opts["core_layers"]}
+    assert "dem-srtm3" not in {l["slug"] for l in opts["core_layers"]}
+    assert "dem-srtm3" in {l["slug"] for l in opts["raster_layers"]}
+    assert core_options("no-existe")["cores"] == []
