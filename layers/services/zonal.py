@@ -7,9 +7,12 @@ EPSG:4326 a cell's area changes by < 0.1 % across the Valle (3°–5° N), far b
 """
 from __future__ import annotations
 
+import math
+
 import geopandas as gpd
 import numpy as np
 import shapely
+from django.conf import settings
 
 from geosig.errors import InvalidParameter
 from layers.models import Layer
@@ -34,6 +37,7 @@ def zonal_stats(layer: Layer, geometries, *, bins: int = DEFAULT_BINS) -> list[d
     from exactextract.raster import RasterioRasterSource
 
     with rasterio.open(layer.raster_path) as ds:  # band 1: the band the style and the tiles show
+        _check_cells(layer, ds, geoms)
         df = exact_extract(RasterioRasterSource(ds, band_idx=1), gdf, ["values", "coverage"], output="pandas")
     vmin, vmax = layer.raster_meta.get("min"), layer.raster_meta.get("max")
     edges = np.linspace(vmin, vmax, int(bins) + 1)
@@ -54,6 +58,37 @@ def zonal_stats(layer: Layer, geometries, *, bins: int = DEFAULT_BINS) -> list[d
             "histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
         })
     return out
+
+
+def max_cells() -> int:
+    return int(getattr(settings, "GEOSIG_ZONAL_MAX_CELLS", 20_000_000))
+
+
+def _check_cells(layer: Layer, ds, geoms) -> None:
+    """Refuse before reading: "values"/"coverage" hold every cell a polygon touches in memory (at most its
+    bounding-box window, the estimate used), so a large polygon over a fine uploaded raster would cost
+    gigabytes per request of the anonymous overlay API."""
+    from rasterio.warp import transform_bounds
+    from rasterio.windows import from_bounds
+
+    b = ds.bounds
+    total = 0
+    for g in geoms:
+        if g is None or g.is_empty:
+            continue
+        x0, y0, x1, y1 = g.bounds if ds.crs is None or ds.crs.to_epsg() == 4326 else transform_bounds(
+            "EPSG:4326", ds.crs, *g.bounds)
+        x0, y0, x1, y1 = max(x0, b.left), max(y0, b.bottom), min(x1, b.right), min(y1, b.top)
+        if x0 >= x1 or y0 >= y1:
+            continue  # off the raster: nothing is read
+        win = from_bounds(x0, y0, x1, y1, ds.transform)
+        # 1e-6: a box drawn on cell edges must not count a phantom row or column from rounding
+        total += math.ceil(abs(win.height) - 1e-6) * math.ceil(abs(win.width) - 1e-6)
+    limit = max_cells()
+    if total > limit:
+        raise InvalidParameter(
+            f"El área abarca unas {total:,} celdas de la capa «{layer.title}»; el máximo para estadísticas "
+            f"zonales es {limit:,}. Elija un área más pequeña.".replace(",", "."))
 
 
 def _to_shapely(g):

@@ -64,6 +64,14 @@ def test_overlay_raster_zonal_via_api(client, data):
     assert stats["mean"] == pytest.approx(block.mean())
 
 
+def test_overlay_refuses_a_zonal_window_above_the_cell_cap(client, data, settings):
+    settings.GEOSIG_ZONAL_MAX_CELLS = 15  # the box below covers 4 × 4 = 16 cells of «alt»
+    box = shapely.box(-76.60 + 0.02, 3.50 - 0.05, -76.60 + 0.06, 3.50 - 0.01)
+    r = _post(client, "/api/v1/overlay/", {"geometry": shapely.geometry.mapping(box), "layers": ["alt"]})
+    assert r.status_code == 400, r.content
+    assert r.json()["error"] == "invalid_parameter" and "16 celdas" in r.json()["detail"]
+
+
 def test_overlay_areas_lists_registered_resolvers(client, territory):
     kinds = {k["kind"]: k for k in client.get("/api/v1/overlay/areas/").json()["kinds"]}
     assert {"municipio", "subregion"} <= set(kinds)

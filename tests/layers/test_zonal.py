@@ -93,3 +93,20 @@ def rasterio_open(*a, **k):
     import rasterio
 
     return rasterio.open(*a, **k)
+
+
+def test_too_many_cells_is_refused_before_reading(dem, settings):
+    # _cells(2, 5, 3, 7): a 3 × 4 window = 12 cells; two polygons add up (exact_extract holds them all at once).
+    settings.GEOSIG_ZONAL_MAX_CELLS = 12
+    (s,) = zonal_stats(dem, _cells(2, 5, 3, 7))
+    assert s["cells"] == pytest.approx(12.0)
+    settings.GEOSIG_ZONAL_MAX_CELLS = 11
+    with pytest.raises(InvalidParameter, match=r"unas 12 celdas .*máximo .* es 11"):
+        zonal_stats(dem, _cells(2, 5, 3, 7))
+    settings.GEOSIG_ZONAL_MAX_CELLS = 20
+    with pytest.raises(InvalidParameter, match="unas 24 celdas"):
+        zonal_stats(dem, [_cells(2, 5, 3, 7), _cells(5, 8, 3, 7)])
+    # only the part over the raster counts: a box half off the west edge reads 3 × 2 cells
+    settings.GEOSIG_ZONAL_MAX_CELLS = 6
+    (s,) = zonal_stats(dem, _cells(2, 5, -2, 2))
+    assert s["cells"] == pytest.approx(6.0)
