@@ -11,8 +11,9 @@ import math
 import numpy as np
 from django.db import connection
 
-from geosig.errors import InvalidParameter, NotFound
+from geosig.errors import InvalidParameter
 from layers.models import Layer
+from layers.services.selection import layers_by_slug
 
 PIXELS = 6
 MAX_FEATURES = 10
@@ -42,15 +43,7 @@ def identify(lon: float, lat: float, *, layers: list[str] | None = None, zoom: f
         raise InvalidParameter("Coordenadas fuera de rango (lon −180…180, lat −90…90, EPSG:4326).")
     if not 0 <= zoom <= 22:
         raise InvalidParameter("El zoom debe estar entre 0 y 22.")
-    qs = Layer.objects.all()
-    if layers:
-        found = {l.slug: l for l in qs.filter(slug__in=layers)}
-        missing = [s for s in layers if s not in found]
-        if missing:
-            raise NotFound(f"Capas inexistentes: {', '.join(missing)}.")
-        chosen = [found[s] for s in layers]
-    else:
-        chosen = list(qs)
+    chosen = layers_by_slug(layers)
     tol = PIXELS * 156543.03392 * math.cos(math.radians(lat)) / (2 ** zoom)
     out = []
     for layer in chosen:

@@ -16,9 +16,10 @@ import json
 from django.conf import settings
 from django.db import connection
 
-from geosig.errors import InvalidParameter, NotFound
+from geosig.errors import InvalidParameter
 from layers.models import Layer
 from layers.services.areas import Area, parse_area
+from layers.services.selection import layers_by_slug
 from layers.services.zonal import zonal_stats
 
 # measure of a feature cut at the edge / of a feature wholly inside (measured at import)
@@ -47,14 +48,7 @@ def overlay_summary(area, *, layers: list[str] | None = None) -> dict:
     target: Area = area if isinstance(area, Area) else parse_area(area)
     qs = Layer.objects.only("id", "slug", "title", "kind", "geometry_type", "class_field", "is_partial", "caveat",
                             "style", "raster_meta", "raster_file")
-    if layers:
-        found = {l.slug: l for l in qs.filter(slug__in=layers)}
-        missing = [s for s in layers if s not in found]
-        if missing:
-            raise NotFound(f"Capas inexistentes: {', '.join(missing)}.")
-        chosen = [found[s] for s in layers]
-    else:
-        chosen = list(qs)
+    chosen = layers_by_slug(layers, qs)
     results = []
     for layer in chosen:
         if layer.kind == Layer.Kind.RASTER:
