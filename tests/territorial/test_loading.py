@@ -218,3 +218,20 @@ def test_subregion_edit_survives_reload_and_recomputes_geometry(territory, data_
     assert Municipality.objects.get(divipola="76869").subregion.code == "centro"
     load_territory(data_copy, reset_subregions=True)
     assert Municipality.objects.get(divipola="76869").subregion.code == "sur"
+
+
+def test_simplified_display_geometries_keep_neighbours_together(territory):
+    """Topology-preserving simplification: no overlaps and no new gaps between neighbours."""
+    from territorial.services.geometry import topology_findings
+    import geopandas as gpd
+
+    munis = list(Municipality.objects.order_by("divipola"))
+    simple = gpd.GeoSeries([shapely.from_wkb(bytes(m.geom_simplified.wkb)) for m in munis], crs=4326).to_crs(9377)
+    full = gpd.GeoSeries([shapely.from_wkb(bytes(m.geom.wkb)) for m in munis], crs=4326).to_crs(9377)
+    overlaps, gaps = topology_findings(simple, [m.divipola for m in munis])
+    assert sum(o["area_m2"] for o in overlaps) < 1_000  # rounding to 1e-5° may leave sub-metre slivers
+    assert sum(g["area_m2"] for g in gaps) < 1_000
+    # The display shapes stay close to the real ones: each area within 1 %, and fewer or equal vertices.
+    for m, s, f in zip(munis, simple, full):
+        assert s.area == pytest.approx(f.area, rel=0.01), m.divipola
+        assert shapely.get_num_coordinates(s) <= shapely.get_num_coordinates(f)
