@@ -69,6 +69,17 @@ class DeterminantLoadReport:
         return "\n".join(lines)
 
 
+def read_raw_vector(path: Path):
+    """A raw vector file as a GeoDataFrame in EPSG:4326; clear errors for a missing file or CRS."""
+    import geopandas as gpd
+
+    if not path.exists():
+        raise DataFileError(f"Falta el archivo {path}. Ejecute 'python manage.py fetch_data'.", file=str(path))
+    gdf = gpd.read_file(path, engine="pyogrio")
+    if gdf.crs is None:
+        raise DataFileError(f"{path} no declara CRS.", file=str(path))
+    return gdf.to_crs(4326)
+
 def _layer_for(filename: str):
     """The layers-registry layer loaded from this published file, if the layers app has it."""
     from django.apps import apps
@@ -86,15 +97,7 @@ def _vector_wkbs(src: Source) -> tuple[list[bytes], str]:
     if layer is not None and layer.kind == "vector" and layer.feature_count:
         wkbs = [bytes(g.wkb) for g in layer.features.values_list("geom", flat=True)]
         return wkbs, f"capa «{layer.slug}» del registro de capas"
-    path = Path(settings.GEOSIG_RAW_DIR) / src.raw
-    if not path.exists():
-        raise DataFileError(f"Falta el archivo {path}. Ejecute 'python manage.py fetch_data'.", file=str(path))
-    import geopandas as gpd
-
-    gdf = gpd.read_file(path, engine="pyogrio")
-    if gdf.crs is None:
-        raise DataFileError(f"{path} no declara CRS.", file=str(path))
-    gdf = gdf.to_crs(4326)
+    gdf = read_raw_vector(Path(settings.GEOSIG_RAW_DIR) / src.raw)
     geoms = shapely.force_2d(gdf.geometry.values)
     return [shapely.to_wkb(g) for g in geoms if g is not None and not g.is_empty], f"archivo {src.raw}"
 

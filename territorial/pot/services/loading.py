@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import shapely
 from django.conf import settings
@@ -19,6 +18,7 @@ from django.db import connection, transaction
 
 from geosig.errors import DataFileError
 from territorial.pot.classes import Status
+from territorial.pot.services.determinants import read_raw_vector
 from territorial.pot.services.plans import system_replace_zones
 from territorial.pot.services.validation import to_metres, to_multi
 
@@ -62,12 +62,7 @@ def load_cali_plan(data_dir: Path | None = None) -> PotLoadReport:
     from territorial.pot.models import Plan
 
     path = Path(data_dir or settings.GEOSIG_RAW_DIR) / CALI_PERIMETER
-    if not path.exists():
-        raise DataFileError(f"Falta el archivo {path}. Ejecute 'python manage.py fetch_data'.", file=str(path))
-    gdf = gpd.read_file(path, engine="pyogrio")
-    if gdf.crs is None:
-        raise DataFileError(f"{path} no declara CRS.", file=str(path))
-    gdf = gdf.to_crs(4326)
+    gdf = read_raw_vector(path)
     if len(gdf) != 1 or "fuente" not in gdf.columns:
         raise DataFileError(f"{path}: se esperaba 1 polígono con el campo 'fuente'.", file=str(path), field="fuente")
     row = gdf.iloc[0]
