@@ -34,6 +34,13 @@ class InvalidParameter(GeoSIGError):
     status = 400
 
 
+class UploadTooLarge(InvalidParameter):
+    """A body or file above ``GEOSIG_MAX_UPLOAD_BYTES`` (checked from Content-Length before parsing)."""
+
+    code = "upload_too_large"
+    status = 413
+
+
 class NotFound(GeoSIGError):
     code = "not_found"
     status = 404

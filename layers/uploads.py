@@ -11,16 +11,11 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.text import get_valid_filename
 
-from geosig.errors import InvalidParameter, PermissionDeniedError
+from geosig.errors import InvalidParameter, PermissionDeniedError, UploadTooLarge
 from layers.services.importing import ImportReport, import_layer
 
 PERMISSION = "layers.upload_layer"
 METADATA_FIELDS = ("title", "source", "licence", "data_date", "description")
-
-
-class UploadTooLarge(InvalidParameter):
-    code = "upload_too_large"
-    status = 413
 
 
 def check_permission(user) -> None:

@@ -16,9 +16,8 @@ import geopandas as gpd
 import shapely
 from django.conf import settings
 
-from geosig.errors import CRSMismatch, DataFileError, InvalidParameter
+from geosig.errors import CRSMismatch, DataFileError, InvalidParameter, UploadTooLarge
 from layers.services.archives import safe_extract
-from layers.uploads import UploadTooLarge
 from territorial.pot.classes import SOIL_CLASS_ALIASES, SOIL_CLASSES
 from territorial.pot.services.plans import require_editable, save_zones
 

@@ -1,0 +1,283 @@
+"""One way to read request parameters, for every view, API endpoint, command and job.
+
+Each function takes the raw value as it arrives (a query-string ``str``, a JSON value of any type, or
+``None`` when absent), the parameter's public ``name`` (used in the message) and its limits, and either
+returns a clean Python value or raises ``InvalidParameter`` (HTTP 400) with a Spanish message that names
+the parameter, says what was received and what is valid. Nothing here touches the database.
+
+Why one module: the same word must mean the same thing everywhere ("sí" is true in every app), every
+list a request names is de-duplicated and capped (a list repeated 20,000 times is refused, not looped
+over), and every number is finite and bounded before it reaches a computation or a cache key.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Iterable, Sequence
+
+from geosig.errors import InvalidParameter
+
+TRUE_WORDS = frozenset({"1", "true", "t", "si", "sí", "s", "yes", "y", "on", "verdadero"})
+FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "off", "falso"})
+DEFAULT_MAX_ITEMS = 50
+DEFAULT_MAX_TEXT = 200
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAK = re.compile(r"[\r\n\u2028\u2029]")
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """The received value as it may be quoted back to the user: short, one line."""
+    text = repr(value)
+    text = _LINE_BREAK.sub(" ", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _absent(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _missing(name: str):
+    return InvalidParameter(f"Falta el parámetro «{name}».", parameter=name)
+
+
+# ------------------------------------------------------------------------------------------ scalars
+
+
+def boolean(value: Any, name: str, *, default: bool = False) -> bool:
+    """``true/false``, ``1/0``, ``sí/no``, ``yes/no``, ``on/off`` (any case) or a JSON boolean."""
+    if _absent(value):
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    raise InvalidParameter(
+        f"«{name}» debe ser verdadero o falso (true/false, sí/no, 1/0); recibido {_shown(value)}.", parameter=name
+    )
+
+
+def integer(value: Any, name: str, *, default: int | None = None, minimum: int | None = None,
+            maximum: int | None = None, required: bool = False) -> int | None:
+    """A whole number within ``[minimum, maximum]``; JSON numbers with a fraction are refused."""
+    if _absent(value):
+        if required:
+            raise _missing(name)
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InvalidParameter(f"«{name}» debe ser un número entero; recibido {_shown(value)}.", parameter=name)
+    try:
+        if isinstance(value, float):
+            if not math.isfinite(value) or value != int(value):
+                raise ValueError
+            number = int(value)
+        else:
+            text = str(value).strip()
+            if len(text) > 20:
+                raise ValueError
+            number = int(text)
+    except ValueError:
+        raise InvalidParameter(f"«{name}» debe ser un número entero; recibido {_shown(value)}.",
+                               parameter=name) from None
+    _check_range(number, name, minimum, maximum)
+    return number
+
+
+def number(value: Any, name: str, *, default: float | None = None, minimum: float | None = None,
+           maximum: float | None = None, required: bool = False, exclusive_minimum: bool = False) -> float | None:
+    """A finite real number within the range (``NaN``/``Infinity`` are refused). Accepts a decimal comma."""
+    if _absent(value):
+        if required:
+            raise _missing(name)
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InvalidParameter(f"«{name}» debe ser un número; recibido {_shown(value)}.", parameter=name)
+    try:
+        if isinstance(value, str):
+            text = value.strip()
+            if len(text) > 40:
+                raise ValueError
+            if text.count(",") == 1 and "." not in text:
+                text = text.replace(",", ".")  # es-CO decimal comma: "0,5"
+            result = float(text)
+        else:
+            result = float(value)
+    except (ValueError, OverflowError):
+        raise InvalidParameter(f"«{name}» debe ser un número; recibido {_shown(value)}.", parameter=name) from None
+    if not math.isfinite(result):
+        raise InvalidParameter(f"«{name}» debe ser un número finito; recibido {_shown(value)}.", parameter=name)
+    if exclusive_minimum and minimum is not None and result <= minimum:
+        raise InvalidParameter(f"«{name}» debe ser mayor que {_fmt(minimum)}; recibido {_fmt(result)}.",
+                               parameter=name)
+    _check_range(result, name, minimum, maximum)
+    return result
+
+
+def choice(value: Any, name: str, choices: Iterable[str], *, default: str | None = None,
+           required: bool = False) -> str | None:
+    """One of ``choices`` (compared as given, after stripping); the error lists the valid ones."""
+    valid = list(choices)
+    if _absent(value):
+        if required:
+            raise InvalidParameter(f"Falta el parámetro «{name}». Valores válidos: {', '.join(valid)}.",
+                                   parameter=name)
+        return default
+    if isinstance(value, str) and value.strip() in valid:
+        return value.strip()
+    raise InvalidParameter(
+        f"«{name}» no admite {_shown(value)}. Valores válidos: {', '.join(valid)}.", parameter=name
+    )
+
+
+def text(value: Any, name: str, *, max_length: int = DEFAULT_MAX_TEXT, default: str | None = None,
+         required: bool = False, multiline: bool = False) -> str | None:
+    """A string (not a number or list), stripped, without control characters, at most ``max_length``.
+
+    Line breaks are refused unless ``multiline`` (they would end up in headers and file names).
+    """
+    if _absent(value):
+        if required:
+            raise _missing(name)
+        return default
+    if not isinstance(value, str):
+        raise InvalidParameter(f"«{name}» debe ser un texto; recibido {_shown(value)}.", parameter=name)
+    result = value.strip()
+    if not multiline and _LINE_BREAK.search(result):
+        raise InvalidParameter(f"«{name}» no puede contener saltos de línea.", parameter=name)
+    if _CONTROL.search(result):
+        raise InvalidParameter(f"«{name}» contiene caracteres de control no permitidos.", parameter=name)
+    if len(result) > max_length:
+        raise InvalidParameter(
+            f"«{name}» tiene {len(result):,} caracteres; el máximo es {max_length:,}.".replace(",", "."),
+            parameter=name,
+        )
+    return result
+
+
+def identifier(value: Any, name: str, *, required: bool = True) -> int | None:
+    """A database id: a positive whole number."""
+    return integer(value, name, minimum=1, maximum=2**63 - 1, required=required)
+
+
+def mapping(value: Any, name: str, *, required: bool = False, allowed: Iterable[str] | None = None) -> dict:
+    """A JSON object (dict). With ``allowed``, unknown keys are refused by name."""
+    if _absent(value):
+        if required:
+            raise _missing(name)
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidParameter(f"«{name}» debe ser un objeto JSON ({{…}}); recibido {_shown(value)}.",
+                               parameter=name)
+    if allowed is not None:
+        unknown = sorted(set(map(str, value)) - set(allowed))
+        if unknown:
+            raise InvalidParameter(
+                f"«{name}» tiene claves desconocidas: {', '.join(unknown[:10])}. Válidas: {', '.join(sorted(allowed))}.",
+                parameter=name,
+            )
+    return value
+
+
+# -------------------------------------------------------------------------------------------- lists
+
+
+def _items(value: Any, name: str) -> list:
+    if _absent(value):
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise InvalidParameter(f"«{name}» debe ser una lista (o valores separados por comas); recibido {_shown(value)}.",
+                           parameter=name)
+
+
+def _unique_capped(items: list, name: str, max_items: int) -> list:
+    seen: dict = {}
+    for item in items:
+        seen.setdefault(item, None)
+        if len(seen) > max_items:
+            raise InvalidParameter(f"«{name}» admite como máximo {max_items} valores distintos.", parameter=name)
+    return list(seen)
+
+
+def text_list(value: Any, name: str, *, max_items: int = DEFAULT_MAX_ITEMS, max_length: int = 100,
+              choices: Sequence[str] | None = None, required: bool = False) -> list[str]:
+    """Strings from a list or a comma-separated string: de-duplicated (order kept) and capped.
+
+    The raw list is refused outright when it is far longer than the cap (a 20,000-item list costs
+    nothing to reject and would cost a loop to de-duplicate).
+    """
+    items = _items(value, name)
+    if len(items) > max_items * 20:
+        raise InvalidParameter(f"«{name}» admite como máximo {max_items} valores distintos.", parameter=name)
+    out = [text(item, name, max_length=max_length, required=True) for item in items]
+    out = _unique_capped(out, name, max_items)
+    if choices is not None:
+        unknown = [v for v in out if v not in choices]
+        if unknown:
+            raise InvalidParameter(
+                f"«{name}» no admite {', '.join(unknown[:5])}. Valores válidos: {', '.join(choices)}.",
+                parameter=name,
+            )
+    if required and not out:
+        raise _missing(name)
+    return out
+
+
+def id_list(value: Any, name: str, *, max_items: int = DEFAULT_MAX_ITEMS, required: bool = False) -> list[int]:
+    """Database ids from a list or a comma-separated string: de-duplicated (order kept) and capped."""
+    items = _items(value, name)
+    if len(items) > max_items * 20:
+        raise InvalidParameter(f"«{name}» admite como máximo {max_items} valores distintos.", parameter=name)
+    out = _unique_capped([identifier(item, name) for item in items], name, max_items)
+    if required and not out:
+        raise _missing(name)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ places
+
+
+def lonlat(lon: Any, lat: Any) -> tuple[float, float]:
+    """Longitude and latitude in degrees (EPSG:4326), both required and in range."""
+    x = number(lon, "lon", minimum=-180, maximum=180, required=True)
+    y = number(lat, "lat", minimum=-90, maximum=90, required=True)
+    return x, y
+
+
+def bbox(value: Any, name: str = "bbox") -> tuple[float, float, float, float] | None:
+    """``minlon,minlat,maxlon,maxlat`` in degrees (string or list of 4 numbers), not inverted."""
+    if _absent(value):
+        return None
+    parts = value.split(",") if isinstance(value, str) else value
+    if not isinstance(parts, (list, tuple)) or len(parts) != 4:
+        raise InvalidParameter(f"«{name}» necesita 4 números: minlon,minlat,maxlon,maxlat; recibido {_shown(value)}.",
+                               parameter=name)
+    x0, x1 = (number(parts[i], name, minimum=-180, maximum=180, required=True) for i in (0, 2))
+    y0, y1 = (number(parts[i], name, minimum=-90, maximum=90, required=True) for i in (1, 3))
+    if not (x0 < x1 and y0 < y1):
+        raise InvalidParameter(f"«{name}» invertido o vacío: se espera minlon<maxlon y minlat<maxlat.", parameter=name)
+    return x0, y0, x1, y1
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _fmt(value: float) -> str:
+    """es-CO figure for messages: thousands with '.', decimals with ','."""
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", ".")
+    return f"{value:,.6g}".replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+
+
+def _check_range(value: float, name: str, minimum, maximum) -> None:
+    if minimum is not None and value < minimum:
+        raise InvalidParameter(f"«{name}» debe ser ≥ {_fmt(minimum)}; recibido {_fmt(value)}.", parameter=name)
+    if maximum is not None and value > maximum:
+        raise InvalidParameter(f"«{name}» debe ser ≤ {_fmt(maximum)}; recibido {_fmt(value)}.", parameter=name)
