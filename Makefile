@@ -15,6 +15,7 @@ demo: setup
 
 test:
 	GEOSIG_SKIP_LOAD=1 bash scripts/setup.sh
+	.venv/bin/lint-imports --config .importlinter  # the layering contracts (docs/architecture.md)
 	.venv/bin/pytest
 
 # Benchmarks (not tests): each prints medians and the ratio against its named peer.
