@@ -20,7 +20,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.gis",
     "rest_framework",
-    "rest_framework_gis",
     "drf_spectacular",
     "leaflet",
     "geosig",
