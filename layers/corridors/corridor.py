@@ -194,7 +194,30 @@ def corridors(
     if cancelled():
         raise Cancelled()
     adj = adjacency(full.alloc, full.dist, res, cell_size)
-    # A core none of whose zone touches another's is isolated by barriers.
+    _note_isolated(adj, labels, names, notes)
+    cutoff = _cutoffs(adj, width, max_link_cwd)
+    per_core, pred = _per_core_surfaces(res, full, cutoff, cell_size, threads, progress, cancelled)
+
+    progress(82, "Vínculos, rutas de menor costo y corredores")
+    core_cells, edge_cells = _core_cells(cores, labels)
+    links = [_link(a, b, per_core[a], pred[a], core_cells[b], edge_cells, cores, cell_size, max_link_cwd)
+             for (a, b) in sorted(adj)]
+    touching = [lk for lk in links if lk.status == "touching"]
+    if touching:
+        notes.append(
+            "Núcleos contiguos (se tocan; su corredor tiene longitud cero): "
+            + ", ".join(f"{names.get(lk.a, lk.a)}–{names.get(lk.b, lk.b)}" for lk in touching) + "."
+        )
+
+    if cancelled():
+        raise Cancelled()
+    corridor, corridor_link = _mosaic(res.shape, links, per_core)
+    progress(95, "Corredores listos")
+    return CorridorResult(cell_size, width, full.alloc, full.dist, per_core, links, corridor, corridor_link, notes)
+
+
+def _note_isolated(adj: dict, labels: list[int], names: dict, notes: list[str]) -> None:
+    """Refuse a run where no pair connects; name the cores whose zone touches no other's (barriers)."""
     linked = {c for pair in adj for c in pair}
     isolated = [lab for lab in labels if lab not in linked]
     if not adj:
@@ -205,18 +228,23 @@ def corridors(
         notes.append("Núcleos sin ruta hacia ningún otro (aislados por barreras): "
                      + ", ".join(names.get(c, str(c)) for c in isolated) + ".")
 
-    cutoff = {}
+
+def _cutoffs(adj: dict, width: float, max_link_cwd: float | None) -> dict[int, float]:
+    """Per core: the farthest cost its surface must reach (its longest adjacent link plus the corridor width)."""
+    cutoff: dict[int, float] = {}
     for (a, b), u in adj.items():
         limit = u if max_link_cwd is None else min(u, max_link_cwd)
         for c in (a, b):
             cutoff[c] = max(cutoff.get(c, 0.0), limit + width)
+    return cutoff
 
+
+def _per_core_surfaces(res, full, cutoff, cell_size, threads, progress, cancelled):
+    """Cost-distance (and predecessor) surface of every core, truncated at its cut-off, on ``threads`` threads."""
     per_core: dict[int, np.ndarray] = {}
     pred: dict[int, np.ndarray] = {}
     # Largest cut-off first: the two threads then finish together instead of one waiting on the biggest run.
     todo = sorted(cutoff, key=lambda c: -cutoff[c])
-    done = 0
-
     local = threading.local()
 
     def one(lab: int):
@@ -230,14 +258,16 @@ def corridors(
         return lab, r
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        for lab, r in pool.map(one, todo):
+        for done, (lab, r) in enumerate(pool.map(one, todo), start=1):
             if r is None or cancelled():
                 raise Cancelled()
             per_core[lab], pred[lab] = r.dist, r.pred
-            done += 1
             progress(5 + int(75 * done / len(todo)), f"Distancia de costo del núcleo {lab} ({done}/{len(todo)})")
+    return per_core, pred
 
-    progress(82, "Vínculos, rutas de menor costo y corredores")
+
+def _core_cells(cores: np.ndarray, labels: list[int]):
+    """(row, col) of every cell of each core, and of the cells on each core's edge."""
     flat = np.flatnonzero(cores)
     flat_lab = cores.ravel()[flat]
     order = np.argsort(flat_lab, kind="stable")
@@ -251,50 +281,46 @@ def corridors(
         r1, c1 = cc.max(axis=0) + 1
         # Pad by one False cell: the window's border must count as "outside" the core.
         edge_cells[lab] = _edge_cells(np.pad(cores[r0:r1, c0:c1] == lab, 1)) + (r0 - 1, c0 - 1)
-    # Bounding box of each core's finite (within cut-off) CWD: a pair's NLCC lives in the intersection.
-    boxes = {}
-    for lab, d in per_core.items():
-        fin = np.isfinite(d)
-        rows_any, cols_any = np.flatnonzero(fin.any(axis=1)), np.flatnonzero(fin.any(axis=0))
-        boxes[lab] = (rows_any[0], rows_any[-1] + 1, cols_any[0], cols_any[-1] + 1)
-    xy = lambda rc: rc[:, ::-1] * cell_size  # noqa: E731 - row/col → map distance units (relative)
-    links: list[Link] = []
-    for (a, b) in sorted(adj):
-        cwd_a = per_core[a]
-        rb, cb = core_cells[b][:, 0], core_cells[b][:, 1]
-        vals = cwd_a[rb, cb]
-        i = int(np.argmin(vals))
-        lcd = float(vals[i])
-        ea, eb = edge_cells[a], edge_cells[b]
-        euclid = float(cKDTree(xy(ea)).query(xy(eb), k=1)[0].min())
-        if not np.isfinite(lcd):
-            # Beyond the cut-off, which is only lower than the boundary bound when max_link_cwd is set.
-            links.append(Link(a, b, "too_long" if max_link_cwd is not None else "no_path", euclid=euclid))
-            continue
-        path = trace_path(pred[a], (rb[i], cb[i]))
-        plen = path_length(path, cell_size)
-        on_path = cores[path[:, 0], path[:, 1]]
-        others = [int(v) for v in np.unique(on_path) if v not in (0, a, b)]
-        if max_link_cwd is not None and lcd > max_link_cwd:
-            status = "too_long"
-        elif others:
-            status = "through_core"
-        elif len(path) <= 2 and euclid <= cell_size * SQRT2 + 1e-9:
-            status = "touching"
-        else:
-            status = "ok"
-        links.append(Link(a, b, status, lcd, euclid, plen, others[0] if others else None, path))
-    touching = [lk for lk in links if lk.status == "touching"]
-    if touching:
-        notes.append(
-            "Núcleos contiguos (se tocan; su corredor tiene longitud cero): "
-            + ", ".join(f"{names.get(lk.a, lk.a)}–{names.get(lk.b, lk.b)}" for lk in touching) + "."
-        )
+    return core_cells, edge_cells
 
-    if cancelled():
-        raise Cancelled()
-    corridor = np.full(res.shape, np.inf)
-    corridor_link = np.zeros(res.shape, np.int32)
+
+def _link(a, b, cwd_a, pred_a, cells_b, edge_cells, cores, cell_size, max_link_cwd) -> Link:
+    """The link a–b: least-cost distance, Euclidean edge-to-edge distance, least-cost path and its status."""
+    rb, cb = cells_b[:, 0], cells_b[:, 1]
+    vals = cwd_a[rb, cb]
+    i = int(np.argmin(vals))
+    lcd = float(vals[i])
+    euclid = float(cKDTree(edge_cells[a][:, ::-1] * cell_size).query(edge_cells[b][:, ::-1] * cell_size, k=1)[0].min())
+    if not np.isfinite(lcd):
+        # Beyond the cut-off, which is only lower than the boundary bound when max_link_cwd is set.
+        return Link(a, b, "too_long" if max_link_cwd is not None else "no_path", euclid=euclid)
+    path = trace_path(pred_a, (rb[i], cb[i]))
+    plen = path_length(path, cell_size)
+    on_path = cores[path[:, 0], path[:, 1]]
+    others = [int(v) for v in np.unique(on_path) if v not in (0, a, b)]
+    if max_link_cwd is not None and lcd > max_link_cwd:
+        status = "too_long"
+    elif others:
+        status = "through_core"
+    elif len(path) <= 2 and euclid <= cell_size * SQRT2 + 1e-9:
+        status = "touching"
+    else:
+        status = "ok"
+    return Link(a, b, status, lcd, euclid, plen, others[0] if others else None, path)
+
+
+def _finite_box(d: np.ndarray) -> tuple[int, int, int, int]:
+    fin = np.isfinite(d)
+    rows_any, cols_any = np.flatnonzero(fin.any(axis=1)), np.flatnonzero(fin.any(axis=0))
+    return rows_any[0], rows_any[-1] + 1, cols_any[0], cols_any[-1] + 1
+
+
+def _mosaic(shape, links: list[Link], per_core: dict[int, np.ndarray]):
+    """Minimum normalised corridor (NLCC) over all "ok" links, and which link gives each cell its value."""
+    # Bounding box of each core's finite (within cut-off) CWD: a pair's NLCC lives in the intersection.
+    boxes = {lab: _finite_box(d) for lab, d in per_core.items()}
+    corridor = np.full(shape, np.inf)
+    corridor_link = np.zeros(shape, np.int32)
     for idx, lk in enumerate(links, start=1):
         if lk.status != "ok":
             continue
@@ -308,5 +334,4 @@ def corridors(
         better = nlcc < cur
         cur[better] = nlcc[better]
         corridor_link[win][better] = idx
-    progress(95, "Corredores listos")
-    return CorridorResult(cell_size, width, full.alloc, full.dist, per_core, links, corridor, corridor_link, notes)
+    return corridor, corridor_link
