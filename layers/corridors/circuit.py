@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pyamg
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import spsolve
@@ -74,6 +75,30 @@ def pinch_points(
     tol: float = 1e-8,
 ) -> CircuitResult:
     """Effective resistance and current density between two cores (boolean masks) inside ``window``."""
+    res, source, ground, passable = _check_inputs(resistance, source, ground, window, connectivity, solver)
+    rows, cols = res.shape
+    t0 = time.perf_counter()
+    u, v, g = _edges(passable, res, connectivity)
+    node = _node_numbers(passable, source, ground)
+    red, live = _grounded_laplacian(node, u, v, g)
+    used = solver if solver != "auto" else ("direct" if red.shape[0] <= direct_max_nodes else "amg")
+    t1 = time.perf_counter()
+    x, iterations, t2 = _solve(red, used, tol)
+    t3 = time.perf_counter()
+    volt_node = np.full(node.max() + 1, np.nan)
+    volt_node[live[:-1]] = x
+    volt_node[live[-1]] = 0.0
+    r_eff = float(volt_node[0])
+    current = _cell_currents(volt_node, node, u, v, g, rows * cols)
+    voltage = np.where(node >= 0, volt_node[np.maximum(node, 0)], np.nan)
+    t4 = time.perf_counter()
+    timings = {"assembly": t1 - t0, "setup": t2 - t1, "solve": t3 - t2, "currents": t4 - t3}
+    return CircuitResult(r_eff, voltage.reshape(rows, cols), current.reshape(rows, cols), used, len(live), iterations,
+                         timings)
+
+
+def _check_inputs(resistance, source, ground, window, connectivity, solver):
+    """Modes first, then values: (resistance, source, ground, passable cells) or a Spanish error."""
     if connectivity not in CONNECTIVITY:
         raise InvalidParameter(f"Conectividad {connectivity} no válida; use una de: 4, 8.")
     if solver not in SOLVERS:
@@ -90,25 +115,28 @@ def pinch_points(
         passable &= np.asarray(window, bool) | source | ground
     if not (source & passable).any() or not (ground & passable).any():
         raise InvalidParameter("Uno de los dos núcleos no tiene celdas transitables en la ventana del circuito.")
-    rows, cols = res.shape
-    n_cells = rows * cols
-    t0 = time.perf_counter()
-    u, v, g = _edges(passable, res, connectivity)
+    return res, source, ground, passable
 
-    # Cell → node: source cells = node 0, other passable cells 1 … k, ground cells = node k + 1 (last), so the
-    # grounded system is the leading (n-1) × (n-1) block: a slice, not a fancy-indexed copy.
-    node = np.full(n_cells, -1, np.int64)
+
+def _node_numbers(passable, source, ground) -> np.ndarray:
+    """Cell → node: source cells = node 0, other passable cells 1 … k, ground cells = node k + 1 (last), so the
+    grounded system is the leading (n-1) × (n-1) block: a slice, not a fancy-indexed copy. −1 = no node."""
+    node = np.full(passable.size, -1, np.int64)
     flat_pass = passable.ravel()
     others = flat_pass & ~source.ravel() & ~ground.ravel()
     k = int(others.sum())
     node[source.ravel() & flat_pass] = 0
     node[others] = 1 + np.arange(k)
     node[ground.ravel() & flat_pass] = k + 1
-    n = k + 2
+    return node
+
+
+def _grounded_laplacian(node, u, v, g):
+    """The Laplacian of the component joining both cores, ground row/column removed; and that component's nodes."""
+    n = int(node.max()) + 1
     nu, nv = node[u], node[v]
     keep = nu != nv  # resistors inside a shorted core carry nothing
     nu, nv, gk = nu[keep], nv[keep], g[keep]
-
     # Only the component joining both cores conducts; other islands would make the system singular.
     adj = sp.coo_matrix((gk, (nu, nv)), shape=(n, n)).tocsr()
     ncomp, comp = connected_components(adj, directed=False)
@@ -125,43 +153,32 @@ def pinch_points(
     deg = np.bincount(nu, gk, n) + np.bincount(nv, gk, n)
     diag = np.arange(n)
     lap = sp.coo_matrix((np.r_[-gk, -gk, deg], (np.r_[nu, nv, diag], np.r_[nv, nu, diag])), shape=(n, n)).tocsr()
-    red = lap[: n - 1, : n - 1]
-    b = np.zeros(n - 1)
+    return lap[: n - 1, : n - 1], live
+
+
+def _solve(red, used: str, tol: float):
+    """Voltages with 1 A into node 0: (x, iterations or None, time when the setup ended)."""
+    b = np.zeros(red.shape[0])
     b[0] = 1.0
-    used = solver if solver != "auto" else ("direct" if n - 1 <= direct_max_nodes else "amg")
-    iterations = None
-    t1 = time.perf_counter()
-    t2 = t1
     if used == "direct":
         x = spsolve(red.tocsc(), b)
-        t2 = time.perf_counter()
+        return x, None, time.perf_counter()
+    # Classical (Ruge–Stüben) AMG: the grounded Laplacian is an M-matrix, its natural case. On a 10⁶-node
+    # grid here its setup took ~1.4 s against 8–18 s for smoothed aggregation (dominated by spectral-radius
+    # estimates), for the same answer. "amg-sa" keeps smoothed aggregation available.
+    if used == "amg-sa":
+        ml = pyamg.smoothed_aggregation_solver(red, symmetry="hermitian", max_coarse=500)
     else:
-        import pyamg
+        ml = pyamg.ruge_stuben_solver(red, max_coarse=500)
+    t_setup = time.perf_counter()
+    residuals: list[float] = []
+    x = ml.solve(b, tol=tol, accel="cg", maxiter=500, residuals=residuals)
+    return x, len(residuals), t_setup
 
-        # Classical (Ruge–Stüben) AMG: the grounded Laplacian is an M-matrix, its natural case. On a 10⁶-node
-        # grid here its setup took ~1.4 s against 8–18 s for smoothed aggregation (dominated by spectral-radius
-        # estimates), for the same answer. "amg-sa" keeps smoothed aggregation available.
-        if used == "amg-sa":
-            ml = pyamg.smoothed_aggregation_solver(red, symmetry="hermitian", max_coarse=500)
-        else:
-            ml = pyamg.ruge_stuben_solver(red, max_coarse=500)
-        t2 = time.perf_counter()
-        residuals: list[float] = []
-        x = ml.solve(b, tol=tol, accel="cg", maxiter=500, residuals=residuals)
-        iterations = len(residuals)
-    t3 = time.perf_counter()
-    volt_node = np.full(node.max() + 1, np.nan)
-    volt_node[live[:-1]] = x
-    volt_node[live[-1]] = 0.0
-    r_eff = float(volt_node[0])
 
-    # Current on each original cell-to-cell resistor, split half to each end cell.
+def _cell_currents(volt_node, node, u, v, g, n_cells) -> np.ndarray:
+    """Current on each original cell-to-cell resistor, split half to each end cell."""
     vu, vv = volt_node[node[u]], volt_node[node[v]]
     i_edge = np.abs(g * (vu - vv))
     i_edge[~np.isfinite(i_edge)] = 0.0
-    current = 0.5 * (np.bincount(u, i_edge, n_cells) + np.bincount(v, i_edge, n_cells))
-    voltage = np.where(node >= 0, volt_node[np.maximum(node, 0)], np.nan)
-    t4 = time.perf_counter()
-    timings = {"assembly": t1 - t0, "setup": t2 - t1, "solve": t3 - t2, "currents": t4 - t3}
-    return CircuitResult(r_eff, voltage.reshape(rows, cols), current.reshape(rows, cols), used, len(live), iterations,
-                         timings)
+    return 0.5 * (np.bincount(u, i_edge, n_cells) + np.bincount(v, i_edge, n_cells))
