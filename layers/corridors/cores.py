@@ -45,12 +45,9 @@ def rasterize_cores(gdf: gpd.GeoDataFrame, grid: Grid, name_field: str | None = 
     g = gdf.to_crs(grid.crs) if gdf.crs != grid.crs else gdf
     if gdf.crs != grid.crs:
         notes.append(f"Núcleos reproyectados de {gdf.crs.to_string()} a {grid.crs.to_string()}.")
-    rows, cols = grid.shape
     xmin, ymin, xmax, ymax = grid.bounds
-    cell = grid.cell_size
     labels = np.zeros(grid.shape, np.int32)
     cores, outside, overlaps = [], [], []
-    inv = ~grid.transform
     for i, (idx, row) in enumerate(g.iterrows(), start=1):
         geom = row.geometry
         name = str(row[name_field]) if name_field and name_field in row and row[name_field] is not None else f"Núcleo {i}"
@@ -60,29 +57,7 @@ def rasterize_cores(gdf: gpd.GeoDataFrame, grid: Grid, name_field: str | None = 
         if gx1 < xmin or gx0 > xmax or gy1 < ymin or gy0 > ymax:
             outside.append(name)
             continue
-        kind = geom.geom_type
-        if kind in ("Point", "MultiPoint"):
-            if point_radius:
-                mask = _disc(grid, geom, point_radius)
-                kind_label = "punto con disco"
-            else:
-                mask = np.zeros(grid.shape, bool)
-                for p in getattr(geom, "geoms", [geom]):
-                    c, r = inv @ (p.x, p.y)
-                    if 0 <= r < rows and 0 <= c < cols:
-                        mask[int(r), int(c)] = True
-                kind_label = "punto (una celda)"
-        elif kind in ("Polygon", "MultiPolygon"):
-            mask = rasterize([(geom, 1)], out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8") > 0
-            kind_label = "polígono"
-            if not mask.any():
-                p = geom.representative_point()
-                c, r = inv @ (p.x, p.y)
-                if 0 <= r < rows and 0 <= c < cols:
-                    mask[int(r), int(c)] = True
-                    notes.append(f"«{name}» es menor que una celda: se usa la celda bajo su punto representativo.")
-        else:
-            raise InvalidParameter(f"El núcleo «{name}» es de tipo {kind}; use polígonos o puntos.")
+        mask, kind_label = _core_mask(grid, geom, name, point_radius, notes)
         if not mask.any():
             outside.append(name)
             continue
@@ -90,15 +65,51 @@ def rasterize_cores(gdf: gpd.GeoDataFrame, grid: Grid, name_field: str | None = 
         if clash.size:
             overlaps.append((name, [cores[c - 1]["name"] for c in clash]))
             continue
-        labels[mask] = i
+        # Ids stay contiguous with the position in ``cores`` so lookups stay simple.
+        labels[mask] = len(cores) + 1
         n = int(mask.sum())
-        cores.append({"id": i, "name": name, "kind": kind_label, "cells": n, "area_m2": n * cell * cell,
-                      "source_index": idx})
-        # Keep ids contiguous with the position in ``cores`` so lookups stay simple.
-        if cores[-1]["id"] != len(cores):
-            labels[labels == i] = len(cores)
-            cores[-1]["id"] = len(cores)
+        cores.append({"id": len(cores) + 1, "name": name, "kind": kind_label, "cells": n,
+                      "area_m2": n * grid.cell_size * grid.cell_size, "source_index": idx})
+    _refuse_outside_or_overlapping(outside, overlaps, grid)
+    if point_radius and any(c["kind"] == "punto con disco" for c in cores):
+        notes.append(
+            f"Los núcleos puntuales se representan como discos de {point_radius:g} m de radio elegidos por el "
+            "usuario: NO son los límites reales de las áreas protegidas."
+        )
+    return CoreSet(labels, cores, point_radius or None, notes)
+
+
+def _cell_of(grid: Grid, p, mask: np.ndarray) -> bool:
+    """Mark the cell under point ``p`` in ``mask``; False when the point lies outside the grid."""
+    rows, cols = grid.shape
+    c, r = ~grid.transform @ (p.x, p.y)
+    if 0 <= r < rows and 0 <= c < cols:
+        mask[int(r), int(c)] = True
+        return True
+    return False
+
+
+def _core_mask(grid: Grid, geom, name: str, point_radius: float | None, notes: list[str]):
+    """Cells of one core and how it is represented (point cell, point disc or polygon)."""
+    kind = geom.geom_type
+    if kind in ("Point", "MultiPoint"):
+        if point_radius:
+            return _disc(grid, geom, point_radius), "punto con disco"
+        mask = np.zeros(grid.shape, bool)
+        for p in getattr(geom, "geoms", [geom]):
+            _cell_of(grid, p, mask)
+        return mask, "punto (una celda)"
+    if kind in ("Polygon", "MultiPolygon"):
+        mask = rasterize([(geom, 1)], out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8") > 0
+        if not mask.any() and _cell_of(grid, geom.representative_point(), mask):
+            notes.append(f"«{name}» es menor que una celda: se usa la celda bajo su punto representativo.")
+        return mask, "polígono"
+    raise InvalidParameter(f"El núcleo «{name}» es de tipo {kind}; use polígonos o puntos.")
+
+
+def _refuse_outside_or_overlapping(outside: list[str], overlaps: list, grid: Grid) -> None:
     if outside:
+        xmin, ymin, xmax, ymax = grid.bounds
         raise OutsideValle(
             f"{len(outside)} núcleo(s) quedan fuera del ráster de análisis "
             f"(x {xmin:.0f}–{xmax:.0f}, y {ymin:.0f}–{ymax:.0f} en {grid.crs.to_string()}): "
@@ -110,12 +121,6 @@ def rasterize_cores(gdf: gpd.GeoDataFrame, grid: Grid, name_field: str | None = 
             "Núcleos que se superponen en la grilla (únalos en uno solo o use una celda menor): "
             + "; ".join(f"«{a}» con {', '.join('«%s»' % b for b in bs)}" for a, bs in overlaps[:10]) + ".",
         )
-    if point_radius and any(c["kind"] == "punto con disco" for c in cores):
-        notes.append(
-            f"Los núcleos puntuales se representan como discos de {point_radius:g} m de radio elegidos por el "
-            "usuario: NO son los límites reales de las áreas protegidas."
-        )
-    return CoreSet(labels, cores, point_radius or None, notes)
 
 
 def _disc(grid: Grid, geom, radius: float) -> np.ndarray:
