@@ -10,6 +10,23 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- Deployment behind a TLS reverse proxy (README «Desplegar detrás de un proxy inverso») ---------
+# GEOSIG_HTTPS=true: cookies only over https, HSTS, http→https redirect, and the proxy's
+# X-Forwarded-Proto trusted (the proxy MUST set it, overwriting the client's). Off by default: the
+# local demo is served over plain http, where secure cookies would make logging in impossible.
+GEOSIG_HTTPS = env.bool("GEOSIG_HTTPS", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = GEOSIG_HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if GEOSIG_HTTPS else None
+SECURE_HSTS_SECONDS = env.int("GEOSIG_HSTS_SECONDS", default=365 * 24 * 3600) if GEOSIG_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = GEOSIG_HTTPS and env.bool("GEOSIG_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preload lists are a months-long commitment of the whole domain: the owner of the domain opts in.
+SECURE_HSTS_PRELOAD = GEOSIG_HTTPS and env.bool("GEOSIG_HSTS_PRELOAD", default=False)
+# Django's defaults, stated: the session cookie is invisible to scripts; the CSRF cookie is NOT
+# HttpOnly on purpose (geosig/static/geosig/shell.js reads it to send X-CSRFToken).
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -21,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.gis",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI files served locally: the API docs work offline
     "leaflet",
     "geosig",
     "territorial",
@@ -131,6 +149,9 @@ LEAFLET_CONFIG = {
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "geosig.errors.api_exception_handler",
+    # Browser sessions only (with CSRF): no HTTP Basic, which would send passwords with every request.
+    # Scripts use the management commands on the server (README «Desplegar detrás de un proxy inverso»).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -139,12 +160,24 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "GeoSIG Valle API",
     "DESCRIPTION": "Sistema de Información Georreferenciado del Valle del Cauca",
     "VERSION": "1",
+    # Swagger UI from the sidecar's static files (no CDN); the page loads its init script from
+    # /api/v1/docs/?script= (SpectacularSwaggerSplitView), so a "script-src 'self'" policy suffices.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Shared error response, plain-Django tile views and unique operation ids: geosig.openapi.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "geosig.openapi.add_plain_views",
+    ],
 }
 
 # Uploads: refuse big bodies deliberately (slow links, zip bombs); layers set their own caps.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 GEOSIG_MAX_UPLOAD_BYTES = env.int("GEOSIG_MAX_UPLOAD_BYTES", default=100 * 1024 * 1024)
+# Every list a request names (layers, modes, ids…) is de-duplicated and capped at this (geosig.params).
+GEOSIG_MAX_LIST_ITEMS = env.int("GEOSIG_MAX_LIST_ITEMS", default=50)
 # Layer imports (layers app): archives are checked BEFORE extraction; rasters above the pixel cap are refused.
 GEOSIG_LAYERS_MAX_UNZIPPED_BYTES = env.int("GEOSIG_LAYERS_MAX_UNZIPPED_BYTES", default=500 * 1024 * 1024)
 GEOSIG_LAYERS_MAX_ZIP_MEMBERS = env.int("GEOSIG_LAYERS_MAX_ZIP_MEMBERS", default=200)
@@ -162,3 +195,92 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
+
+# --- Browser security headers: Content-Security-Policy (django-csp 4) and friends -------------------
+# Every script is a same-origin file and every user string reaches the DOM as text, so the policy can
+# forbid inline scripts, eval and plugins. NONCE is only emitted when a view asks for request.csp_nonce:
+# django-leaflet's admin map widgets do (their inline <script nonce=…>); the app's own pages never do.
+# Styles: no inline <style> or style="" in the app's templates (Leaflet and our scripts set element.style
+# from JavaScript, which CSP allows), so style-src stays 'self' too.
+from urllib.parse import urlsplit as _urlsplit  # noqa: E402
+
+from csp.constants import NONCE as _NONCE, NONE as _NONE, SELF as _SELF  # noqa: E402
+
+
+def _tile_source(url):
+    """CSP source of a tile URL template: https://{s}.tile.example.org/{z}/… → https://*.tile.example.org."""
+    parts = _urlsplit(url)
+    labels = parts.netloc.split(".")
+    if labels and "{" in labels[0]:
+        labels[0] = "*"
+    host = ".".join(labels)
+    return f"{parts.scheme}://{host}" if parts.scheme in ("http", "https") and "{" not in host else None
+
+
+_CSP_IMG = [_SELF, "data:", "blob:"] + ([s] if (s := _tile_source(GEOSIG_BASEMAP_URL)) else [])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF, _NONCE],
+        "style-src": [_SELF],
+        "img-src": _CSP_IMG,
+        "font-src": [_SELF],
+        "connect-src": [_SELF],
+        "object-src": [_NONE],
+        "base-uri": [_SELF],
+        "form-action": [_SELF],
+        "frame-ancestors": [_NONE],
+    }
+}
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.append("csp.middleware.CSPMiddleware")
+# Django's defaults, stated so a change is deliberate (tests assert them).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- Abuse limits: request rates, login lockout, body sizes, cache bounds ------------------------------
+# Rates (geosig.throttling): "anon"/"user" for every API request and throttled page, plus scopes for
+# heavy work; "<scope>_anon" applies to anonymous clients. Override any with
+# GEOSIG_THROTTLE_RATES="reports_anon=5/min,downloads=60/min".
+GEOSIG_THROTTLE_ENABLED = env.bool("GEOSIG_THROTTLE_ENABLED", default=True)
+GEOSIG_THROTTLE_RATES = {
+    "anon": "300/min", "user": "1200/min",
+    "reports_anon": "20/min", "reports": "60/min",  # balance computations and PDF/HTML reports
+    "overlay_anon": "60/min", "overlay": "240/min",  # overlay summaries, identify
+    "conflicts_anon": "20/min", "conflicts": "60/min",  # POT conflict analysis
+    "downloads_anon": "30/min", "downloads": "120/min",  # GeoPackage/GeoJSON/CSV/TIF files
+    "jobs_anon": "10/min", "jobs": "20/min",  # corridor runs and imports
+    **env.dict("GEOSIG_THROTTLE_RATES", default={}),
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["geosig.throttling.GeoSIGThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = GEOSIG_THROTTLE_RATES
+# Reverse proxies in front of the app whose X-Forwarded-For is trusted; 0: the client address is
+# REMOTE_ADDR (a client cannot choose its own rate bucket or lockout key by sending the header).
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("GEOSIG_NUM_PROXIES", default=0)
+
+# Login lockout (django-axes): N failures of one username from one address lock that pair for the
+# cool-off period, whatever password comes next; other users and other addresses are unaffected.
+INSTALLED_APPS.append("axes")
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "geosig.lockout.client_ip"  # the same address as the rate limits
+AXES_LOCKOUT_CALLABLE = "geosig.lockout.lockout_response"  # Spanish page / JSON, 429 + Retry-After
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes asks
+
+# Bodies: refused from Content-Length before any parsing, and cut while streaming (geosig.middleware).
+# Multipart uploads to these URL names may reach GEOSIG_MAX_UPLOAD_BYTES; every other body
+# DATA_UPLOAD_MAX_MEMORY_SIZE.
+GEOSIG_UPLOAD_URL_NAMES = {"api-layers-upload", "layers-upload", "api-pot-import", "api-cities-matrices",
+                           "api-cities-functions", "api-cities-attributes"}
+MIDDLEWARE.insert(0, "geosig.middleware.BodySizeLimitMiddleware")
+
+# Caches keyed by request parameters are bounded (least recently used / oldest evicted first).
+GEOSIG_MEMO_MAX_ENTRIES = env.int("GEOSIG_MEMO_MAX_ENTRIES", default=64)  # per namespace and process
+GEOSIG_MEMO_MAX_BYTES = env.int("GEOSIG_MEMO_MAX_BYTES", default=64 * 1024 * 1024)
+POT_CONFLICT_CACHE_MAX_ENTRIES = env.int("POT_CONFLICT_CACHE_MAX_ENTRIES", default=500)  # per mode
+POT_CONFLICT_CACHE_MAX_BYTES = env.int("POT_CONFLICT_CACHE_MAX_BYTES", default=256 * 1024 * 1024)
