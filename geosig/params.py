@@ -11,6 +11,7 @@ over), and every number is finite and bounded before it reaches a computation or
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any, Iterable, Sequence
@@ -19,8 +20,9 @@ from geosig.errors import InvalidParameter
 
 TRUE_WORDS = frozenset({"1", "true", "t", "si", "sí", "s", "yes", "y", "on", "verdadero"})
 FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "off", "falso"})
-DEFAULT_MAX_ITEMS = 50
+DEFAULT_MAX_ITEMS = 50  # overridden by the setting GEOSIG_MAX_LIST_ITEMS (see max_list_items)
 DEFAULT_MAX_TEXT = 200
+MAX_JSON_TEXT = 100_000  # a JSON object sent inside a form field (e.g. a class mapping)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAK = re.compile(r"[\r\n\u2028\u2029]")
 
@@ -183,6 +185,45 @@ def mapping(value: Any, name: str, *, required: bool = False, allowed: Iterable[
     return value
 
 
+def body(value: Any) -> dict:
+    """A request body that must be a JSON object: a list, string or number parses as JSON but has no keys."""
+    if isinstance(value, dict):
+        return value
+    raise InvalidParameter("Envíe un objeto JSON ({\"clave\": valor, …}), no una lista ni un valor suelto; "
+                           f"recibido {_shown(value)}.", parameter="body")
+
+
+def json_mapping(value: Any, name: str, *, allowed: Iterable[str] | None = None) -> dict:
+    """A JSON object given as text (a form field) or already decoded; absent → ``{}``."""
+    if isinstance(value, str) and not _absent(value):
+        if len(value) > MAX_JSON_TEXT:
+            raise InvalidParameter(f"«{name}» es demasiado largo (máximo {MAX_JSON_TEXT:,} caracteres).".replace(",", "."),
+                                   parameter=name)
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            raise InvalidParameter(f"«{name}» debe ser un objeto JSON ({{…}}); recibido {_shown(value)}.",
+                                   parameter=name) from None
+        if value is None:
+            return {}
+    return mapping(value, name, allowed=allowed)
+
+
+def model_text(value: Any, name: str, model, field: str | None = None, *, default: str = "",
+               required: bool = False, multiline: bool = False) -> str:
+    """``text`` limited by the ``max_length`` of ``model``'s field (``field`` defaults to ``name``), so an
+    over-long value is a 400 naming the parameter instead of a database error at save time."""
+    max_length = model._meta.get_field(field or name).max_length or 100_000
+    return text(value, name, max_length=max_length, default=default, required=required, multiline=multiline)
+
+
+def max_list_items() -> int:
+    """The default cap of every list a request names (setting ``GEOSIG_MAX_LIST_ITEMS``, default 50)."""
+    from django.conf import settings
+
+    return int(getattr(settings, "GEOSIG_MAX_LIST_ITEMS", DEFAULT_MAX_ITEMS))
+
+
 # -------------------------------------------------------------------------------------------- lists
 
 
@@ -206,13 +247,15 @@ def _unique_capped(items: list, name: str, max_items: int) -> list:
     return list(seen)
 
 
-def text_list(value: Any, name: str, *, max_items: int = DEFAULT_MAX_ITEMS, max_length: int = 100,
+def text_list(value: Any, name: str, *, max_items: int | None = None, max_length: int = 100,
               choices: Sequence[str] | None = None, required: bool = False) -> list[str]:
-    """Strings from a list or a comma-separated string: de-duplicated (order kept) and capped.
+    """Strings from a list or a comma-separated string: de-duplicated (order kept) and capped
+    (``max_items``, by default ``max_list_items()``).
 
     The raw list is refused outright when it is far longer than the cap (a 20,000-item list costs
     nothing to reject and would cost a loop to de-duplicate).
     """
+    max_items = max_items or max_list_items()
     items = _items(value, name)
     if len(items) > max_items * 20:
         raise InvalidParameter(f"«{name}» admite como máximo {max_items} valores distintos.", parameter=name)
@@ -230,8 +273,9 @@ def text_list(value: Any, name: str, *, max_items: int = DEFAULT_MAX_ITEMS, max_
     return out
 
 
-def id_list(value: Any, name: str, *, max_items: int = DEFAULT_MAX_ITEMS, required: bool = False) -> list[int]:
+def id_list(value: Any, name: str, *, max_items: int | None = None, required: bool = False) -> list[int]:
     """Database ids from a list or a comma-separated string: de-duplicated (order kept) and capped."""
+    max_items = max_items or max_list_items()
     items = _items(value, name)
     if len(items) > max_items * 20:
         raise InvalidParameter(f"«{name}» admite como máximo {max_items} valores distintos.", parameter=name)
