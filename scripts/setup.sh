@@ -10,7 +10,8 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 # 1. System packages: PostGIS, GDAL/GEOS/PROJ for GeoDjango, gettext for translations, Chromium for
 #    the browser tests, Pango for PDF reports, npm for the front-end packages no Python wheel ships.
-APT_PACKAGES=(postgresql-15-postgis-3 gdal-bin libgdal32 libgeos-c1v5 libproj25 gettext chromium
+# postgresql-client-15: pg_dump/pg_restore for `manage.py backup`/`restore` (also on an app-only server).
+APT_PACKAGES=(postgresql-15-postgis-3 postgresql-client-15 gdal-bin libgdal32 libgeos-c1v5 libproj25 gettext chromium
               libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils npm)
 # Benchmarks only (`make bench`): GRASS r.cost is the reference of bench_corridors.py; ab (apache2-utils)
 # loads the HTTP endpoints. Kept out of the everyday setup: GRASS is large.
@@ -63,12 +64,14 @@ if [ -f package-lock.json ]; then
   fi
 fi
 
-# 5. .env with a fresh secret on first run (never committed).
+# 5. .env with a fresh secret on first run (never committed), readable by its owner only: it holds the
+#    SECRET_KEY and maybe a database password. umask in a subshell: the file is never world-readable.
 if [ ! -f .env ]; then
   log "Creando .env"
   key=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')
-  printf 'SECRET_KEY=%s\nDATABASE_URL=%s\nDEBUG=false\n' "$key" "$DATABASE_URL" > .env
+  (umask 077; printf 'SECRET_KEY=%s\nDATABASE_URL=%s\nDEBUG=false\n' "$key" "$DATABASE_URL" > .env)
 fi
+chmod 600 .env
 
 # 6. Database with PostGIS (the extension needs a superuser: done here, once).
 dbname=${PGURL##*/}; dbname=${dbname%%\?*}
