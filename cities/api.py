@@ -28,6 +28,8 @@ BALANCE_PARAMS = [
 class Balance(APIView):
     """GET /api/v1/cities/balance/?year=2018&basis=cabecera|total&scenario=&compare=&matrix=&places=1"""
 
+    throttle_scope = "reports"  # a full balance computation
+
     @extend_schema(parameters=BALANCE_PARAMS, responses=OpenApiTypes.OBJECT,
                    summary="Equilibrio del sistema de ciudades (todos los indicadores, con unidad, año, base y fuente)")
     def get(self, request):
@@ -37,6 +39,8 @@ class Balance(APIView):
 
 class BalanceDownload(APIView):
     """GET /api/v1/cities/balance/report.<fmt>?… — the same report as a file (html, pdf, csv, xlsx, json)."""
+
+    throttle_scope = "reports"
 
     @extend_schema(parameters=BALANCE_PARAMS, responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, fmt):
@@ -102,6 +106,8 @@ class Scenarios(APIView):
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 class Matrices(APIView):
+    throttle_scope = {"POST": "jobs"}  # imports
+
     def get_permissions(self):
         return [IsAuthenticated()] if self.request.method == "POST" else []
 
@@ -117,6 +123,7 @@ class Matrices(APIView):
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 class Functions(APIView):
+    throttle_scope = "jobs"
     permission_classes = [IsAuthenticated]
 
     def post(self, request):
@@ -138,6 +145,8 @@ class Template(APIView):
 @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 class Attributes(APIView):
     """POST a CSV (codigo,atributo,anio,valor,unidad[,fuente]) of city attributes (staff only)."""
+
+    throttle_scope = "jobs"
 
     permission_classes = [IsAuthenticated]
 

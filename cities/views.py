@@ -6,8 +6,10 @@ from cities.models import Scenario, TravelMatrix
 from cities.services import outputs
 from cities.services.report import BASES, available_years, report_from_query
 from geosig.errors import GeoSIGError
+from geosig.throttling import throttle
 
 
+@throttle("reports")  # computes a whole balance, like the API
 def balance_page(request):
     """"Sistema de ciudades": the balance report for the chosen year / basis / scenario, rendered server-side
     (same template as the HTML report), with the Leaflet map fed through json_script."""

@@ -84,9 +84,16 @@ def api_exception_handler(exc, context):
     from rest_framework.response import Response
     from rest_framework.views import exception_handler
 
+    from rest_framework.exceptions import Throttled
+
     if isinstance(exc, GeoSIGError):
         return Response(exc.as_dict(), status=exc.status)
-    response = exception_handler(exc, context)
+    response = exception_handler(exc, context)  # sets Retry-After for Throttled
+    if isinstance(exc, Throttled) and response is not None:
+        from geosig.throttling import message
+
+        response.data = {"error": "throttled", "detail": message(exc.wait or 1)}
+        return response
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"error": getattr(exc, "default_code", "error"), "detail": str(response.data["detail"])}
     return response

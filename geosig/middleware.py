@@ -21,3 +21,98 @@ class DefaultLanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", lang)
         return response
+
+
+class _CappedStream:
+    """Reads through to the request stream and raises UploadTooLarge past ``limit`` bytes: a body whose
+    Content-Length is missing or wrong (a server that passes chunked bodies through) stops there."""
+
+    def __init__(self, stream, limit: int):
+        self.stream, self.limit, self.read_bytes = stream, limit, 0
+
+    def _count(self, data):
+        self.read_bytes += len(data)
+        if self.read_bytes > self.limit:
+            raise _too_large(self.limit)
+        return data
+
+    def read(self, size=-1):
+        return self._count(self.stream.read(size))
+
+    def readline(self, size=-1):
+        return self._count(self.stream.readline(size))
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+    def __getattr__(self, name):  # close(), seekable()… of the wrapped stream
+        return getattr(self.stream, name)
+
+
+def _too_large(limit: int):
+    from geosig.errors import UploadTooLarge
+
+    size = f"{limit / 1024 ** 2:g} MiB" if limit >= 1024 ** 2 else f"{limit / 1024:g} KiB"
+    return UploadTooLarge(
+        f"El cuerpo de la solicitud supera el máximo permitido ({size}); reduzca el archivo o los datos enviados.",
+        max_bytes=limit)
+
+
+class BodySizeLimitMiddleware:
+    """First middleware: a body over the limit is refused (413, Spanish) from its Content-Length before
+    anything parses it, or as soon as that many bytes are read.
+
+    The limit is GEOSIG_MAX_UPLOAD_BYTES for multipart posts to the upload URLs
+    (GEOSIG_UPLOAD_URL_NAMES) and DATA_UPLOAD_MAX_MEMORY_SIZE for everything else. Django's own
+    RequestDataTooBig / TooManyFieldsSent (400 with an English page) are answered the same way.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def limit_for(self, request) -> int:
+        from django.urls import Resolver404, resolve
+
+        small = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+        if request.content_type == "multipart/form-data":
+            try:
+                name = resolve(request.path_info).url_name
+            except Resolver404:
+                return small
+            if name in getattr(settings, "GEOSIG_UPLOAD_URL_NAMES", ()):
+                return settings.GEOSIG_MAX_UPLOAD_BYTES
+        return small
+
+    def __call__(self, request):
+        limit = self.limit_for(request)
+        if limit:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                return self.refuse(request, _too_large(limit))
+            request._stream = _CappedStream(request._stream, limit)
+        return self.get_response(request)
+
+    def process_exception(self, request, exc):
+        from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+
+        from geosig.errors import UploadTooLarge
+
+        if isinstance(exc, UploadTooLarge):
+            return self.refuse(request, exc)
+        if isinstance(exc, RequestDataTooBig):
+            return self.refuse(request, _too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0))
+        if isinstance(exc, TooManyFieldsSent):
+            from geosig.errors import InvalidParameter
+
+            limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+            return self.refuse(request, InvalidParameter(f"El formulario tiene más de {limit} campos."))
+        return None
+
+    def refuse(self, request, exc):
+        from geosig.throttling import limit_response
+
+        title = "Solicitud demasiado grande" if exc.status == 413 else "Solicitud no válida"
+        return limit_response(request, exc, translation.gettext(title))

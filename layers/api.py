@@ -60,6 +60,8 @@ class Overlay(APIView):
     """POST {"geometry": <GeoJSON polygon>} or {"area": {"kind": "municipio", "code": "76001"}}, optional
     "layers": [slugs] → area and % of each class of each vector layer, zonal statistics of each raster."""
 
+    throttle_scope = "overlay"
+
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else {}
         area = data.get("area") or data.get("geometry")
@@ -82,6 +84,8 @@ class OverlayAreas(APIView):
 class Identify(APIView):
     """GET ?lon=&lat=&zoom=&layers=a,b → features/values of those layers at the point."""
 
+    throttle_scope = "overlay"
+
     def get(self, request):
         q = request.query_params
         if "lon" not in q or "lat" not in q:
@@ -92,6 +96,8 @@ class Identify(APIView):
 
 class Download(APIView):
     """GET …/download.<fmt>[?area=kind:code] or POST {"geometry": …} to clip by a drawn polygon."""
+
+    throttle_scope = "downloads"
 
     def get(self, request, slug, fmt):
         clip = None
@@ -115,6 +121,8 @@ def _file(export) -> HttpResponse:
 class Upload(APIView):
     """POST multipart (file, theme, layer, srid, invalid, encoding, title, source, licence, data_date);
     needs login and the permission layers.upload_layer (groups "Analista CVC", "Editor de capas")."""
+
+    throttle_scope = "jobs"
 
     def post(self, request):
         check_permission(request.user)

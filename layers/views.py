@@ -8,7 +8,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from geosig import openapi
 from geosig.errors import GeoSIGError, PermissionDeniedError
+from geosig.throttling import throttle
 from layers.models import Layer, Theme
 from layers.services.tiles import empty_png, raster_tile, vector_tile
 from layers.uploads import check_permission, import_upload
@@ -31,6 +33,7 @@ def explorer(request):
     })
 
 
+@throttle("jobs", methods=("POST",))  # an import, like the API's
 def upload(request):
     if not request.user.is_authenticated:
         return redirect(f"{reverse('login')}?next={request.path}")
@@ -73,3 +76,10 @@ def vector_tile_view(request, slug, z, x, y):
 
 def raster_tile_view(request, slug, z, x, y):
     return _tile(request, slug, z, x, y, lambda *a: raster_tile(*a) or empty_png(), "image/png")
+
+
+# In the API schema too (/api/v1/schema/), although plain views: their paths are fixed in layers/urls.py.
+openapi.register_plain_view("/api/v1/layers/{slug}/tiles/{z}/{x}/{y}.pbf", openapi.tile_path_item(
+    "Tesela vectorial MVT de una capa", "application/vnd.mapbox-vector-tile", "layer_vector_tile"))
+openapi.register_plain_view("/api/v1/layers/{slug}/tiles/{z}/{x}/{y}.png", openapi.tile_path_item(
+    "Tesela PNG de una capa ráster (transparente fuera de los datos)", "image/png", "layer_raster_tile"))

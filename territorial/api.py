@@ -109,6 +109,8 @@ class Locate(APIView):
 
 
 class Download(APIView):
+    throttle_scope = "downloads"
+
     @extend_schema(summary="Descargas: municipalities|subregions .gpkg/.geojson; indicators.csv",
                    responses={200: OpenApiTypes.BINARY})
     def get(self, request, dataset, fmt):

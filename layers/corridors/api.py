@@ -48,6 +48,8 @@ class Options(APIView):
 class RunList(APIView):
     """POST parameters → 202 with the run (or 200 with an identical cached run)."""
 
+    throttle_scope = {"POST": "jobs"}
+
     def post(self, request):
         require_runner(request.user)
         data = request.data if isinstance(request.data, dict) else {}
@@ -86,6 +88,8 @@ class RunResults(APIView):
 
 
 class RunFile(APIView):
+    throttle_scope = "downloads"
+
     def get(self, request, pk, name):
         run = runs.get_run(pk)
         files = (run.report or {}).get("files", [])

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geosig.errors import InvalidParameter, NotFound, PermissionDeniedError
+from geosig.throttling import by_format
 from territorial.pot.classes import USE_CATEGORIES, Status
 from territorial.pot.services import access, plans as P
 
@@ -193,6 +194,7 @@ class PlanComments(APIView):
 
 
 class PlanImport(APIView):
+    throttle_scope = "jobs"
     parser_classes = [MultiPartParser, FormParser]
 
     def post(self, request, pk):
@@ -221,6 +223,8 @@ class PlanImport(APIView):
 
 
 class PlanExport(APIView):
+    throttle_scope = "downloads"
+
     def get(self, request, pk, fmt):
         from territorial.pot.services.exchange import export_plan
 
@@ -243,6 +247,8 @@ def conflict_params(q) -> dict:
 class Conflicts(APIView):
     """GET /api/v1/pot/conflicts/?municipality=76001 | plan=ID [&modes=internal,cross_border,determinants]
     [&ronda_m=30&buffer_m=200&sliver_m2=1000] [&format=json|csv|gpkg|html|pdf]"""
+
+    throttle_scope = by_format("conflicts", {"html": "reports", "pdf": "reports", "csv": "downloads", "gpkg": "downloads"})
 
     def perform_content_negotiation(self, request, force=False):
         # ?format= names our report formats, not DRF renderers: never 404 on it
