@@ -27,24 +27,6 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 
-
-# --- Deployment behind a TLS reverse proxy (README «Desplegar detrás de un proxy inverso») ---------
-# GEOSIG_HTTPS=true: cookies only over https, HSTS, http→https redirect, and the proxy's
-# X-Forwarded-Proto trusted (the proxy MUST set it, overwriting the client's). Off by default: the
-# local demo is served over plain http, where secure cookies would make logging in impossible.
-GEOSIG_HTTPS = env.bool("GEOSIG_HTTPS", default=False)
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = GEOSIG_HTTPS
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if GEOSIG_HTTPS else None
-SECURE_HSTS_SECONDS = env.int("GEOSIG_HSTS_SECONDS", default=365 * 24 * 3600) if GEOSIG_HTTPS else 0
-SECURE_HSTS_INCLUDE_SUBDOMAINS = GEOSIG_HTTPS and env.bool("GEOSIG_HSTS_INCLUDE_SUBDOMAINS", default=True)
-# Preload lists are a months-long commitment of the whole domain: the owner of the domain opts in.
-SECURE_HSTS_PRELOAD = GEOSIG_HTTPS and env.bool("GEOSIG_HSTS_PRELOAD", default=False)
-# Django's defaults, stated: the session cookie is invisible to scripts; the CSRF cookie is NOT
-# HttpOnly on purpose (geosig/static/geosig/shell.js reads it to send X-CSRFToken).
-SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False
-SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
-
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -167,9 +149,6 @@ LEAFLET_CONFIG = {
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "geosig.errors.api_exception_handler",
-    # Browser sessions only (with CSRF): no HTTP Basic, which would send passwords with every request.
-    # Scripts use the management commands on the server (README «Desplegar detrás de un proxy inverso»).
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     # Browser sessions only (with CSRF): no HTTP Basic, which would send passwords with every request.
     # Scripts use the management commands on the server (README «Desplegar detrás de un proxy inverso»).
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
