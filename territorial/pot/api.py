@@ -23,6 +23,15 @@ def _require_login(request):
         raise PermissionDeniedError("Debe ingresar para esta acción.")
 
 
+def _plan_for(request, pk, action: str):
+    """The plan a write names, after login, visibility and the action's permission: all of it before
+    the request body is parsed (services check again under the plan's row lock)."""
+    _require_login(request)
+    plan = access.get_visible_plan(request.user, pk)
+    P.require_action(request.user, plan, action)
+    return plan
+
+
 def _body(request):
     """The request body as a dict: a JSON list or string parses fine but has no ``.get``."""
     if not isinstance(request.data, dict):
@@ -47,12 +56,28 @@ def comment_dict(c) -> dict:
     }
 
 
+def version_dict(v) -> dict:
+    return {"number": v.number, "author": v.author.get_username() if v.author else None,
+            "created_at": v.created_at.isoformat(), "action": v.action, "summary": v.summary,
+            "status": v.status, "zones": len(v.snapshot.get("features", []))}
+
+
+def visible_versions(user, plan):
+    """Earlier drafts are internal; the public sees the approved version only."""
+    qs = plan.versions.select_related("author")
+    return qs if access.sees_internals(user, plan) else P.approval_versions(plan)
+
+
 def plan_detail(user, plan) -> dict:
     out = plan_summary(plan)
     out["zones"] = P.snapshot(plan)
     out["permissions"] = access.permissions_for(user, plan)
     out["actions"] = P.available_actions(user, plan)
-    out["comments"] = [comment_dict(c) for c in plan.comments.select_related("author").all()]
+    internal = access.sees_internals(user, plan)
+    out["internal"] = internal
+    # review threads are between the municipality's planners and the CVC, not published with the plan
+    out["comments"] = [comment_dict(c) for c in plan.comments.select_related("author").all()] if internal else []
+    out["approval"] = P.approval(plan)
     out["municipality_geom"] = json.loads(plan.municipality.geom.geojson)
     return out
 
@@ -111,11 +136,15 @@ class PlanDetail(APIView):
         plan = access.get_visible_plan(request.user, pk)
         return Response(plan_detail(request.user, plan))
 
+    def delete(self, request, pk):
+        plan = _plan_for(request, pk, "eliminar")
+        P.delete_plan(request.user, plan)
+        return Response(status=204)
+
 
 class PlanZones(APIView):
     def put(self, request, pk):
-        _require_login(request)
-        plan = access.get_visible_plan(request.user, pk)
+        plan = _plan_for(request, pk, "guardar")
         body = request.data
         result = P.save_zones(request.user, plan, body, body.get("version") if isinstance(body, dict) else None)
         plan.refresh_from_db()
@@ -124,8 +153,7 @@ class PlanZones(APIView):
 
 class PlanMerge(APIView):
     def post(self, request, pk):
-        _require_login(request)
-        plan = access.get_visible_plan(request.user, pk)
+        plan = _plan_for(request, pk, "unir")
         data = _body(request)
         result = P.merge_zones(request.user, plan, data.get("zone_ids"), data.get("version"))
         plan.refresh_from_db()
@@ -134,8 +162,7 @@ class PlanMerge(APIView):
 
 class PlanSplit(APIView):
     def post(self, request, pk):
-        _require_login(request)
-        plan = access.get_visible_plan(request.user, pk)
+        plan = _plan_for(request, pk, "dividir")
         data = _body(request)
         result = P.split_zone(request.user, plan, data.get("zone_id"), data.get("line"), data.get("version"))
         plan.refresh_from_db()
@@ -146,6 +173,9 @@ class PlanTransition(APIView):
     def post(self, request, pk):
         _require_login(request)
         plan = access.get_visible_plan(request.user, pk)
+        perms = access.permissions_for(request.user, plan)
+        if not (perms["planner"] or perms["review"]):  # the action is in the body: its own check follows
+            raise PermissionDeniedError("El flujo del plan es de sus planificadores y de los revisores de la CVC.")
         data = _body(request)
         P.transition(request.user, plan, data.get("action", ""), data.get("version"), data.get("note", ""))
         return Response(plan_detail(request.user, plan))
@@ -154,27 +184,21 @@ class PlanTransition(APIView):
 class PlanVersions(APIView):
     def get(self, request, pk):
         plan = access.get_visible_plan(request.user, pk)
-        return Response({"versions": [
-            {"number": v.number, "author": v.author.get_username() if v.author else None,
-             "created_at": v.created_at.isoformat(), "action": v.action, "summary": v.summary,
-             "status": v.status, "zones": len(v.snapshot.get("features", []))}
-            for v in plan.versions.select_related("author").all()
-        ]})
+        return Response({"versions": [version_dict(v) for v in visible_versions(request.user, plan)]})
 
 
 class PlanVersionDetail(APIView):
     def get(self, request, pk, number):
         plan = access.get_visible_plan(request.user, pk)
-        v = plan.versions.filter(number=number).first()
-        if v is None:
-            raise NotFound(f"El plan no tiene versión {number}.")
+        v = visible_versions(request.user, plan).filter(number=number).first()
+        if v is None:  # same answer for a missing and an internal version
+            raise NotFound(f"El plan no tiene versión {number} o no es pública.")
         return Response({"number": v.number, "summary": v.summary, "snapshot": v.snapshot})
 
 
 class PlanRestore(APIView):
     def post(self, request, pk, number):
-        _require_login(request)
-        plan = access.get_visible_plan(request.user, pk)
+        plan = _plan_for(request, pk, "restaurar")
         result = P.restore_version(request.user, plan, number, _body(request).get("version"))
         plan.refresh_from_db()
         return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
@@ -183,11 +207,13 @@ class PlanRestore(APIView):
 class PlanComments(APIView):
     def get(self, request, pk):
         plan = access.get_visible_plan(request.user, pk)
+        if not access.sees_internals(request.user, plan):
+            raise PermissionDeniedError("Los comentarios de revisión son internos: los ven los planificadores del "
+                                        "municipio y la CVC.")
         return Response({"comments": [comment_dict(c) for c in plan.comments.select_related("author")]})
 
     def post(self, request, pk):
-        _require_login(request)
-        plan = access.get_visible_plan(request.user, pk)
+        plan = _plan_for(request, pk, "responder")  # the weaker of the two; opening a thread is checked next
         d = _body(request)
         c = P.add_comment(request.user, plan, d.get("text", ""), d.get("lon"), d.get("lat"), d.get("parent"))
         return Response(comment_dict(c), status=201)
@@ -201,10 +227,8 @@ class PlanImport(APIView):
         from layers.uploads import check_size
         from territorial.pot.services.exchange import check_upload_size, import_plan
 
-        _require_login(request)
-        plan = access.get_visible_plan(request.user, pk)
         # who may edit, and how big, are known before a byte of the upload is read or parsed
-        P.require_editable(request.user, plan)
+        plan = _plan_for(request, pk, "importar")
         check_size(request)
         upload = request.FILES.get("file")
         if upload is None:

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from geosig.errors import NotFound
 from territorial.pot.services import access
 from territorial.pot.services.conflicts import DEFAULTS, KIND_LABELS, MODES
-from territorial.pot.services.plans import soil_class_registry
+from territorial.pot.services.plans import approval, soil_class_registry
 
 
 def _strings():
@@ -63,7 +63,9 @@ def editor(request, pk):
         "classes": soil_class_registry(),
         "strings": _strings(),
     }
-    return render(request, "territorial/pot/editor.html", {"plan": plan, "config": config})
+    return render(request, "territorial/pot/editor.html", {
+        "plan": plan, "config": config, "internal": access.sees_internals(request.user, plan),
+        "approval": approval(plan)})
 
 
 def conflicts_page(request):

@@ -62,6 +62,13 @@ def get_visible_plan(user, plan_id, for_update: bool = False):
     return plan
 
 
+def sees_internals(user, plan) -> bool:
+    """Earlier versions, drafts and review threads are internal to the plan's municipality (its planners)
+    and the CVC roles; everyone else (anonymous, other municipalities' planners) sees only what was
+    approved: the approved zones and the approval note."""
+    return reads_everything(user) or can_plan_municipality(user, plan.municipality_id)
+
+
 def can_plan_municipality(user, municipality_id) -> bool:
     if user is None or not user.is_authenticated:
         return False

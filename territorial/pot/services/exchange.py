@@ -19,7 +19,7 @@ from django.conf import settings
 from geosig.errors import CRSMismatch, DataFileError, InvalidParameter, UploadTooLarge
 from layers.services.archives import safe_extract
 from territorial.pot.classes import SOIL_CLASS_ALIASES, SOIL_CLASSES
-from territorial.pot.services.plans import require_editable, save_zones
+from territorial.pot.services.plans import require_action, save_zones
 
 EXPORT_FIELDS = {"clase": "soil_class", "uso": "use_category", "nombre": "name", "notas": "notes"}
 
@@ -125,7 +125,7 @@ def import_plan(user, plan, content: bytes, filename: str, class_field: str, exp
                 mapping: dict | None = None, layer: str | None = None, use_field: str | None = None,
                 name_field: str | None = None, replace: bool = True):
     # permission and size before parsing: a file nobody may import is not worth reading
-    require_editable(user, plan)
+    require_action(user, plan, "importar")
     check_upload_size(len(content))
     gdf = read_upload(content, filename, layer)
     if class_field not in gdf.columns:

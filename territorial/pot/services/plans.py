@@ -1,15 +1,19 @@
 """Plans: create, save zones (validated, versioned, optimistic locking), workflow, restore, comments.
 
-Every mutating function takes the plan version the user was looking at (``expected_version``); the
-version counter is bumped with a conditional UPDATE, which also row-locks the plan for the rest of the
-transaction, so of two concurrent saves from the same version exactly one wins and the other gets a
-409 ConflictError. Everything runs in one transaction: an error leaves the stored plan unchanged.
+Every write follows one pattern (``require_action`` then ``locked_plan``): the permission (and the
+workflow state) is checked on the plan as read, before the request is parsed or any geometry is
+computed; then, inside the transaction that writes, the plan row is locked (SELECT … FOR UPDATE) and the
+same rule is checked again, so a save racing a submission (or a planner losing the municipality) can
+never write into a plan that is no longer theirs to edit. Every mutating function also takes the plan
+version the user was looking at (``expected_version``): of two concurrent saves from the same version
+exactly one wins and the other gets a 409 ConflictError. An error leaves the stored plan unchanged.
 """
 from __future__ import annotations
 
 import json
 import math
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import shapely
@@ -171,15 +175,85 @@ def require_editable(user, plan) -> None:
         )
 
 
+# ------------------------------------------------------------------ permission + row lock (every write)
+EDIT_ACTIONS = frozenset({"guardar", "unir", "dividir", "restaurar", "importar"})
+
+
+def _require_transition(user, plan, action: str) -> None:
+    t = TRANSITIONS[action]
+    if t.role == "planner":
+        access.require_planner(user, plan.municipality)
+    else:
+        access.require_reviewer(user)
+        if action == "aprobar" and authored_by(plan, user):
+            raise PermissionDeniedError("No puede aprobar un plan que usted mismo elaboró o envió.")
+    if plan.status not in t.sources:
+        raise ConflictError(
+            f"No se puede «{t.label}» un plan en estado «{plan.get_status_display()}» "
+            f"(solo desde: {', '.join(sorted(t.sources))}).", status=plan.status,
+        )
+
+
+def _require_comment(user, plan, opens_thread: bool) -> None:
+    perms = access.permissions_for(user, plan)
+    if not perms["comment"]:
+        raise PermissionDeniedError("Solo los revisores de la CVC y los planificadores del municipio comentan.")
+    if opens_thread and not perms["review"]:
+        raise PermissionDeniedError("Los planificadores responden a comentarios; los revisores los abren.")
+
+
+def _require_delete(user, plan) -> None:
+    access.require_planner(user, plan.municipality)
+    if plan.status != Status.BORRADOR:
+        # once submitted, the plan is part of a review record: it is returned or approved, not deleted
+        raise ConflictError(f"El plan está «{plan.get_status_display()}»: solo se elimina un borrador nunca enviado.",
+                            status=plan.status)
+
+
+def require_action(user, plan, action: str) -> None:
+    """Raise unless ``user`` may do ``action`` on ``plan`` in its current state (403 role, 409 state).
+    Actions: the edit actions (EDIT_ACTIONS), the workflow transitions (TRANSITIONS), «comentar»
+    (open a pinned thread), «responder» (answer one) and «eliminar»."""
+    if action in EDIT_ACTIONS:
+        require_editable(user, plan)
+    elif action in TRANSITIONS:
+        _require_transition(user, plan, action)
+    elif action in ("comentar", "responder"):
+        _require_comment(user, plan, opens_thread=action == "comentar")
+    elif action == "eliminar":
+        _require_delete(user, plan)
+    else:
+        raise ValueError(f"unknown plan action {action!r}")  # a programming error, not user input
+
+
+@contextmanager
+def locked_plan(plan, user, action: str):
+    """``with locked_plan(plan, user, action) as plan:`` — open the transaction that writes, lock the
+    plan row (SELECT … FOR UPDATE), reload it in place and check ``action`` again on what is stored now.
+    ``plan`` is a Plan (refreshed in place, so the caller sees the new state) or its id. Callers check
+    ``require_action`` first, before parsing anything: this second check is the one that counts."""
+    from territorial.pot.models import Plan
+
+    if not isinstance(plan, Plan):
+        plan = Plan(pk=plan)
+    with transaction.atomic():
+        try:
+            plan.refresh_from_db(from_queryset=Plan.objects.select_for_update(of=("self",)))
+        except Plan.DoesNotExist:
+            raise NotFound(f"No existe el plan {plan.pk}.") from None
+        require_action(user, plan, action)
+        yield plan
+
+
 def save_zones(user, plan, collection: dict, expected_version, replace: bool = True,
                action: str = "guardar", summary_prefix: str = "") -> SaveResult:
     """Validate and store the plan's zones (a GeoJSON FeatureCollection). ``replace`` deletes the
     zones not present in the collection (the editor sends the whole plan)."""
+    require_action(user, plan, action)
     if not isinstance(collection, dict) or not isinstance(collection.get("features"), list):
         raise InvalidParameter("Se esperaba una FeatureCollection de GeoJSON con la lista «features».")
-    require_editable(user, plan)
     crs = declared_crs(collection)
-    with transaction.atomic():
+    with locked_plan(plan, user, action):
         _bump(plan, expected_version)
         result = validate_features(collection["features"], plan.municipality, crs=crs)
         summary, changes = _apply(plan, result.zones, replace)
@@ -197,7 +271,9 @@ def _as_id(value, what: str) -> int:
 
 
 def merge_zones(user, plan, zone_ids: list, expected_version, soil_class: str | None = None) -> SaveResult:
-    """Union of two or more zones of the plan into one (the first keeps its attributes)."""
+    """Union of two or more zones of the plan into one (the first keeps its attributes). The zones are
+    read before the lock: the version check under the lock refuses the merge if they changed since."""
+    require_action(user, plan, "unir")
     if not isinstance(zone_ids, (list, tuple)):
         raise InvalidParameter("Indique las zonas a unir como una lista de identificadores («zone_ids»).")
     # de-duplicated: a repeated id would be both kept and excluded below, deleting the zone
@@ -223,6 +299,7 @@ def split_zone(user, plan, zone_id, line: dict, expected_version) -> SaveResult:
     from shapely.geometry import shape
     from shapely.ops import split
 
+    require_action(user, plan, "dividir")
     zone = plan.zones.filter(pk=_as_id(zone_id, "zona")).first()
     if zone is None:
         raise NotFound(f"La zona {zone_id} no es de este plan.")
@@ -249,6 +326,7 @@ def split_zone(user, plan, zone_id, line: dict, expected_version) -> SaveResult:
 
 # ------------------------------------------------------------------ versions
 def restore_version(user, plan, number, expected_version) -> SaveResult:
+    require_action(user, plan, "restaurar")
     version = plan.versions.filter(number=number).first()
     if version is None:
         raise NotFound(f"El plan no tiene versión {number}.")
@@ -288,21 +366,9 @@ def transition(user, plan, action: str, expected_version, note: str = ""):
     if action not in TRANSITIONS:
         raise InvalidParameter(f"Acción desconocida «{action}». Valores válidos: {', '.join(TRANSITIONS)}.")
     t = TRANSITIONS[action]
-    if t.role == "planner":
-        access.require_planner(user, plan.municipality)
-    else:
-        access.require_reviewer(user)
-        if action == "aprobar" and authored_by(plan, user):
-            raise PermissionDeniedError("No puede aprobar un plan que usted mismo elaboró o envió.")
-    if plan.status not in t.sources:
-        raise ConflictError(
-            f"No se puede «{t.label}» un plan en estado «{plan.get_status_display()}» "
-            f"(solo desde: {', '.join(sorted(t.sources))})."
-        )
-    with transaction.atomic():
+    require_action(user, plan, action)
+    with locked_plan(plan, user, action):
         _bump(plan, expected_version)
-        if plan.status not in t.sources:  # re-check under the row lock
-            raise ConflictError(f"El plan cambió de estado a «{plan.get_status_display()}».")
         old = plan.get_status_display()
         plan.status = t.target
         if action == "enviar":
@@ -311,8 +377,28 @@ def transition(user, plan, action: str, expected_version, note: str = ""):
             plan.reviewed_by = user
         plan.save(update_fields=["status", "submitted_by", "reviewed_by"])
         summary = f"Estado: {old} → {plan.get_status_display()}" + (f". Nota: {note}" if note else "")
-        _record_version(plan, user, action, summary, {"status": [str(old), plan.status]})
+        changes = {"status": [str(old), plan.status]} | ({"note": note} if note else {})
+        _record_version(plan, user, action, summary, changes)
     return plan
+
+
+def approval_versions(plan):
+    """The version records the public may read: the approval of an approved plan (its zones are the
+    plan's zones, frozen since) — never earlier drafts."""
+    if plan.status not in Status.PUBLISHED:
+        return plan.versions.none()
+    latest = plan.versions.filter(action="aprobar").order_by("-number").values_list("pk", flat=True)[:1]
+    return plan.versions.select_related("author").filter(pk__in=list(latest))
+
+
+def approval(plan) -> dict | None:
+    """The published approval of the plan: version, date, reviewer and note (None if not approved)."""
+    v = next(iter(approval_versions(plan)), None)
+    if v is None:
+        return None
+    note = v.changes.get("note") or (v.summary.split(". Nota: ", 1)[1] if ". Nota: " in v.summary else "")
+    return {"version": v.number, "approved_at": v.created_at.isoformat(),
+            "approved_by": v.author.get_username() if v.author else None, "note": note}
 
 
 def available_actions(user, plan) -> list[dict]:
@@ -329,9 +415,8 @@ def available_actions(user, plan) -> list[dict]:
 def add_comment(user, plan, text: str, lon=None, lat=None, parent_id=None):
     from territorial.pot.models import ReviewComment
 
-    perms = access.permissions_for(user, plan)
-    if not perms["comment"]:
-        raise PermissionDeniedError("Solo los revisores de la CVC y los planificadores del municipio comentan.")
+    action = "responder" if parent_id else "comentar"  # reviewers open pinned threads; planners answer
+    require_action(user, plan, action)
     text = (text or "").strip()
     if not text:
         raise InvalidParameter("El comentario está vacío.")
@@ -344,8 +429,6 @@ def add_comment(user, plan, text: str, lon=None, lat=None, parent_id=None):
         while parent.parent_id:  # answers hang from the thread's first comment
             parent = parent.parent
     else:
-        if not perms["review"]:
-            raise PermissionDeniedError("Los planificadores responden a comentarios; los revisores los abren.")
         try:
             lon, lat = float(lon), float(lat)
         except (TypeError, ValueError):
@@ -356,8 +439,18 @@ def add_comment(user, plan, text: str, lon=None, lat=None, parent_id=None):
         muni = plan.municipality.geom
         if muni.distance(point) > 0.05:  # ~5 km in degrees: a pin far from the municipality is a slip
             raise InvalidParameter("El punto del comentario está lejos del municipio del plan.")
-    return ReviewComment.objects.create(plan=plan, parent=parent, author=user, point=point, text=text[:5000],
-                                        plan_version=plan.version)
+    with locked_plan(plan, user, action):  # plan_version is the version the comment was written on
+        return ReviewComment.objects.create(plan=plan, parent=parent, author=user, point=point, text=text[:5000],
+                                            plan_version=plan.version)
+
+
+# ------------------------------------------------------------------ delete
+def delete_plan(user, plan) -> None:
+    """A planner deletes a draft of their municipality that was never submitted (zones, versions,
+    comments and conflict cache go with it)."""
+    require_action(user, plan, "eliminar")
+    with locked_plan(plan, user, "eliminar"):
+        plan.delete()
 
 
 def soil_class_registry() -> list[dict]:
