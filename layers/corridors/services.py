@@ -142,7 +142,7 @@ def _read_raster(layer: Layer, bounds_4326, pad_deg: float = 0.01) -> Grid:
     path = layer.raster_path
     if path is None or not path.is_file():
         raise NotFound(f"La capa ráster «{layer.slug}» no tiene archivo en el servidor.")
-    with rasterio.open(path) as src:
+    with rasterio.open(path, driver="GTiff") as src:  # stored COG: GeoTIFF driver only
         b = src.bounds
         x0, y0, x1, y1 = bounds_4326 if src.crs == CRS.from_epsg(4326) else transform_bounds(
             CRS.from_epsg(4326), src.crs, *bounds_4326)
@@ -157,7 +157,7 @@ def _check_coverage(layer: Layer, bounds_4326, what: str) -> None:
     meta = layer.raster_meta or {}
     rb = meta.get("bounds")
     if not rb:
-        with rasterio.open(layer.raster_path) as src:
+        with rasterio.open(layer.raster_path, driver="GTiff") as src:
             rb = list(transform_bounds(src.crs, CRS.from_epsg(4326), *src.bounds))
     x0, y0, x1, y1 = bounds_4326
     tol = 1e-6
@@ -194,7 +194,7 @@ def _on_dem(dem: Layer | None, pts) -> list[bool]:
     """True where the DEM has data under the point (the DEM covers only the department south of 4°N)."""
     if dem is None or not dem.raster_path or not dem.raster_path.is_file() or not pts:
         return [False] * len(pts)
-    with rasterio.open(dem.raster_path) as src:
+    with rasterio.open(dem.raster_path, driver="GTiff") as src:
         b = src.bounds
         out = []
         for p, v in zip(pts, src.sample([(p.x, p.y) for p in pts], masked=True)):

@@ -21,7 +21,6 @@ from typing import Callable
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import rasterio
 import shapely
 from django.conf import settings
@@ -31,6 +30,7 @@ from django.utils.text import slugify
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from geosig import readers
 from geosig.errors import (
     ConflictError,
     CRSMismatch,
@@ -265,10 +265,9 @@ def _slug_for(src, opts: Options, multi: bool) -> str:
 
 
 def _vector_layers(path: Path, fmt: str, opts: Options, notes=None) -> list[VectorSource]:
-    try:
-        listed = pyogrio.list_layers(path)
-    except Exception as exc:  # pyogrio raises its own DataSourceError family
-        raise DataFileError(f"No se pudo leer «{opts.original_name}»: {_clean(exc)}.") from exc
+    # geosig.readers: content checked against the extension, its own driver only, damaged files and
+    # non-finite coordinates refused, one CRS rule (no CRS → refused unless --srid)
+    listed = readers.list_layers(path, name=opts.original_name)
     out = []
     for name, gtype in listed:
         if gtype is None:
@@ -276,13 +275,7 @@ def _vector_layers(path: Path, fmt: str, opts: Options, notes=None) -> list[Vect
         if opts.layer and name != opts.layer:
             out.append(VectorSource(name, None, fmt))  # listed, not read: only for the error message
             continue
-        kwargs = {"layer": name}
-        if opts.encoding:
-            kwargs["encoding"] = opts.encoding
-        try:
-            gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
-        except Exception as exc:
-            raise DataFileError(f"No se pudo leer la capa «{name}» de «{opts.original_name}»: {_clean(exc)}.") from exc
+        gdf = readers.read_vector(path, name=opts.original_name, layer=name, encoding=opts.encoding, srid=opts.srid)
         out.append(VectorSource(name, gdf, fmt, list(notes or [])))
     if not out:
         raise DataFileError(f"«{opts.original_name}» no contiene ninguna capa con geometría.")
@@ -303,6 +296,7 @@ def read_kml(path, tmp, opts):
 
 def read_shapefile(path, tmp, opts):
     path = Path(path)
+    readers.check_shapefile_parts(path, Path(opts.original_name).name)  # .shp, .shx and .dbf, or refused
     notes = []
     cpg = _sibling(path, ".cpg")
     if opts.encoding:
@@ -320,6 +314,7 @@ def read_shapefile(path, tmp, opts):
 
 
 def read_geotiff(path, tmp, opts):
+    readers.check_file(path, name=opts.original_name, drivers=readers.RASTER_DRIVERS)  # a TIFF, not a VRT
     return [RasterSource(Path(opts.original_name).name.split(".")[0], Path(path), "GeoTIFF")]
 
 
@@ -343,11 +338,7 @@ def read_zip(path, tmp, opts):
     return out
 
 
-def _sibling(path: Path, ext: str) -> Path | None:
-    for cand in path.parent.iterdir():
-        if cand.stem == path.stem and cand.suffix.lower() == ext:
-            return cand
-    return None
+_sibling = readers.sibling
 
 
 # Registry: file extension → reader returning a list of sources. New formats add one line here.
@@ -401,7 +392,9 @@ def prepare_vector(src: VectorSource, opts: Options, tmp: Path) -> dict:
     g9377 = np.asarray(measured.array)
     area = measured.area.to_numpy() if family == "polygon" else None
     length = measured.length.to_numpy() if family == "line" else None
-    records = json.loads(attrs.to_json(orient="records", date_format="iso", default_handler=str, force_ascii=False))
+    # a frame without columns (bare geometry, features without properties) serialises to "[]": one {} each
+    records = (json.loads(attrs.to_json(orient="records", date_format="iso", default_handler=str, force_ascii=False))
+               if len(attrs.columns) else [{} for _ in range(len(attrs))])
     fields_ = [{"name": c, "type": str(attrs[c].dtype)} for c in attrs.columns]
     class_field = _class_field(attrs, opts.metadata.get("class_field"), name)
     style, class_values = _style_and_classes(attrs, class_field, family, opts.metadata.get("title") or name)
@@ -416,19 +409,9 @@ def prepare_vector(src: VectorSource, opts: Options, tmp: Path) -> dict:
 
 
 def _with_crs(gdf, name, opts, rep):
-    if gdf.crs is None:
-        if opts.srid is None:
-            raise CRSMismatch(
-                f"La capa «{name}» no declara su sistema de coordenadas. Indique el SRID (p. ej. --srid 3115). "
-                "Nada se guardó."
-            )
+    # geosig.readers applied the CRS rule (a file without CRS was refused unless --srid was given)
+    if gdf.attrs.get("crs_assigned"):
         rep.notes.append(f"CRS asignado por el usuario: EPSG:{opts.srid}.")
-        gdf = gdf.set_crs(opts.srid)
-    elif opts.srid is not None and gdf.crs.to_epsg() != opts.srid:
-        raise CRSMismatch(
-            f"La capa «{name}» declara {_crs_label(gdf.crs)} pero se indicó EPSG:{opts.srid}. "
-            "Quite la opción o corrija el archivo. Nada se guardó."
-        )
     rep.source_crs = _crs_label(gdf.crs)
     return gdf
 
@@ -561,10 +544,7 @@ def prepare_raster(src: RasterSource, opts: Options, tmp: Path) -> dict:
     from rasterio.warp import Resampling, transform_bounds
 
     rep = LayerReport(slug="", title="", kind="raster", source_format=src.fmt, notes=list(src.notes))
-    try:
-        ds = rasterio.open(src.path)
-    except Exception as exc:
-        raise DataFileError(f"No se pudo leer el ráster «{opts.original_name}»: {_clean(exc)}.") from exc
+    ds = readers.open_raster(src.path, name=opts.original_name)  # a real GeoTIFF, GTiff driver only
     with ds:
         pixels = ds.width * ds.height * ds.count
         cap = settings.GEOSIG_LAYERS_MAX_RASTER_PIXELS
@@ -601,7 +581,7 @@ def prepare_raster(src: RasterSource, opts: Options, tmp: Path) -> dict:
                 rep.notes.append("Reproyectado a EPSG:4326 con vecino más cercano (conserva los valores).")
         except Exception as exc:
             raise DataFileError(f"No se pudo convertir «{opts.original_name}» a COG: {_clean(exc)}.") from exc
-    with rasterio.open(cog) as out:
+    with readers.open_raster(cog) as out:
         # exact statistics up to 25 Mpx (≈100 MB as float32); above, from a reduced read (and said so)
         step = 1 if out.width * out.height <= 25_000_000 else int(np.ceil(max(out.width, out.height) / 4096))
         arr = out.read(1, masked=True, out_shape=(max(1, out.height // step), max(1, out.width // step)))
@@ -686,8 +666,13 @@ def _write(prep: dict, opts: Options, user, new_files: list, old_files: list) ->
                 length_m=float(prep["length"][i]) if prep["length"] is not None else None,
             ))
         Feature.objects.bulk_create(objs, batch_size=2000)
+        # the report counts what was stored: read back inside the transaction, refuse any difference
+        stored = Feature.objects.filter(layer=layer).count()
+        if stored != rep.feature_count or stored != len(objs):
+            raise RuntimeError(f"Capa «{layer.slug}»: se prepararon {rep.feature_count} elementos y se guardaron "
+                               f"{stored}; la importación se deshizo.")
     return rep
 
 
 def _clean(exc) -> str:
-    return str(exc).strip().rstrip(".") or exc.__class__.__name__
+    return readers.clean_error(exc)  # no server paths in messages

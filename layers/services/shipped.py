@@ -136,9 +136,9 @@ def load_layers(raw_dir: Path | None = None) -> LoadLayersReport:
 
 
 def _read_dem(path: Path):
-    import rasterio
+    from geosig import readers
 
-    with rasterio.open(path) as src:
+    with readers.open_raster(path) as src:  # raw file: checked to be a GeoTIFF, GTiff driver only
         dem = src.read(1, masked=True).astype("float64")
         return dem, src.profile.copy(), src.transform
 

@@ -101,7 +101,7 @@ def raster_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
     if rb and (lon1 <= rb[0] or lon0 >= rb[2] or lat1 <= rb[1] or lat0 >= rb[3]):
         return empty_png()  # no need to open the file for tiles away from the raster
     transform = from_bounds(*bounds, TILE_PX, TILE_PX)
-    with rasterio.open(layer.raster_path) as src:
+    with rasterio.open(layer.raster_path, driver="GTiff") as src:  # stored COG: GeoTIFF driver only
         nodata = src.nodata
         # bilinear for continuous surfaces when zoomed in; the overview (average) when zoomed out
         with WarpedVRT(src, crs="EPSG:3857", transform=transform, width=TILE_PX, height=TILE_PX,

@@ -36,7 +36,7 @@ def zonal_stats(layer: Layer, geometries, *, bins: int = DEFAULT_BINS) -> list[d
     import rasterio
     from exactextract.raster import RasterioRasterSource
 
-    with rasterio.open(layer.raster_path) as ds:  # band 1: the band the style and the tiles show
+    with rasterio.open(layer.raster_path, driver="GTiff") as ds:  # stored COG; band 1: the band styles and tiles show
         _check_cells(layer, ds, geoms)
         df = exact_extract(RasterioRasterSource(ds, band_idx=1), gdf, ["values", "coverage"], output="pandas")
     vmin, vmax = layer.raster_meta.get("min"), layer.raster_meta.get("max")

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
 from django.db import transaction
 
-from geosig import versioned
+from geosig import readers, versioned
 from geosig.errors import DataFileError, InvalidGeometry
 from territorial.models import Indicator, IndicatorValue, Municipality, Subregion
 from territorial.services import sources as S
@@ -120,19 +120,8 @@ def _require_file(data_dir: Path, rel: str) -> Path:
 
 
 def read_boundaries(path: Path, repair: bool = True) -> tuple[gpd.GeoDataFrame, list[Repair]]:
-    try:
-        gdf = gpd.read_file(path, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises several types for corrupt files; name the file
-        raise DataFileError(f"No se puede leer {path}: {exc}", file=str(path)) from exc
-    if gdf.crs is None:
-        raise DataFileError(f"{path} no declara sistema de referencia (CRS).", file=str(path))
-    if gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(4326)
-    if "divipola" not in gdf.columns:
-        raise DataFileError(f"{path}: falta el campo 'divipola'.", file=str(path), field="divipola")
-    for col in ("MPIO_CNMBR", "MPIO_NAREA"):
-        if col not in gdf.columns:
-            raise DataFileError(f"{path}: falta el campo '{col}'.", file=str(path), field=col)
+    # geosig.readers: its own driver, damaged files refused, CRS required, fields checked
+    gdf = readers.read_vector(path, to_srid=4326, required_fields=("divipola", "MPIO_CNMBR", "MPIO_NAREA"))
     gdf["divipola"] = gdf["divipola"].astype(str).str.strip()
     bad = [c for c in gdf["divipola"] if not DIVIPOLA_RE.match(c)]
     if bad:

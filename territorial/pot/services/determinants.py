@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from geosig import readers
 from geosig.errors import DataFileError, InvalidParameter
 
 
@@ -58,6 +59,9 @@ SOURCES: dict[str, Source] = {
 }
 
 
+FETCH_HINT = "Ejecute 'python manage.py fetch_data'."
+
+
 @dataclass
 class DeterminantLoadReport:
     rows: list[dict] = field(default_factory=list)
@@ -68,17 +72,6 @@ class DeterminantLoadReport:
             lines.append(f"  {r['code']}: {r['pieces']} piezas desde {r['origin']}")
         return "\n".join(lines)
 
-
-def read_raw_vector(path: Path):
-    """A raw vector file as a GeoDataFrame in EPSG:4326; clear errors for a missing file or CRS."""
-    import geopandas as gpd
-
-    if not path.exists():
-        raise DataFileError(f"Falta el archivo {path}. Ejecute 'python manage.py fetch_data'.", file=str(path))
-    gdf = gpd.read_file(path, engine="pyogrio")
-    if gdf.crs is None:
-        raise DataFileError(f"{path} no declara CRS.", file=str(path))
-    return gdf.to_crs(4326)
 
 def _layer_for(filename: str):
     """The layers-registry layer loaded from this published file, if the layers app has it."""
@@ -97,18 +90,17 @@ def _vector_wkbs(src: Source) -> tuple[list[bytes], str]:
     if layer is not None and layer.kind == "vector" and layer.feature_count:
         wkbs = [bytes(g.wkb) for g in layer.features.values_list("geom", flat=True)]
         return wkbs, f"capa «{layer.slug}» del registro de capas"
-    gdf = read_raw_vector(Path(settings.GEOSIG_RAW_DIR) / src.raw)
+    gdf = readers.read_vector(Path(settings.GEOSIG_RAW_DIR) / src.raw, to_srid=4326, hint=FETCH_HINT)
     geoms = shapely.force_2d(gdf.geometry.values)
     return [shapely.to_wkb(g) for g in geoms if g is not None and not g.is_empty], f"archivo {src.raw}"
 
 
 def slope_polygons(dem_path: Path, threshold_deg: float, min_cells: int = 9) -> list:
     """Polygons (EPSG:4326) where the DEM slope exceeds ``threshold_deg``."""
-    import rasterio
     from rasterio import features
     from rasterio.crs import CRS
 
-    with rasterio.open(dem_path) as ds:
+    with readers.open_raster(dem_path) as ds:
         if ds.crs != CRS.from_epsg(4326):
             raise DataFileError(f"{dem_path}: se esperaba un DEM en EPSG:4326 (tiene {ds.crs}).")
         z = ds.read(1, masked=True).astype("float64").filled(np.nan)

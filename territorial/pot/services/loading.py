@@ -16,9 +16,10 @@ import shapely
 from django.conf import settings
 from django.db import connection, transaction
 
+from geosig import readers
 from geosig.errors import DataFileError
 from territorial.pot.classes import Status
-from territorial.pot.services.determinants import read_raw_vector
+from territorial.pot.services.determinants import FETCH_HINT
 from territorial.pot.services.plans import system_replace_zones
 from territorial.pot.services.validation import to_metres, to_multi
 
@@ -62,7 +63,7 @@ def load_cali_plan(data_dir: Path | None = None) -> PotLoadReport:
     from territorial.pot.models import Plan
 
     path = Path(data_dir or settings.GEOSIG_RAW_DIR) / CALI_PERIMETER
-    gdf = read_raw_vector(path)
+    gdf = readers.read_vector(path, to_srid=4326, hint=FETCH_HINT)
     if len(gdf) != 1 or "fuente" not in gdf.columns:
         raise DataFileError(f"{path}: se esperaba 1 polígono con el campo 'fuente'.", file=str(path), field="fuente")
     row = gdf.iloc[0]
