@@ -32,6 +32,7 @@ from django.db import transaction
 
 from cities.models import City, CityAttribute, CityFunction, FunctionInventory, TravelMatrix
 from cities.services.network import check_matrix
+from geosig import readers
 from geosig.errors import DataFileError, InvalidParameter
 
 CENTRES_FILE = "network/valle_centros_poblados_divipola2017.geojson"
@@ -70,17 +71,8 @@ def _raw(data_dir, rel) -> Path:
 
 
 def read_centres(path: Path, known_municipalities: set[str]) -> gpd.GeoDataFrame:
-    try:
-        gdf = gpd.read_file(path, engine="pyogrio")
-    except Exception as exc:
-        raise DataFileError(f"No se puede leer {path}: {exc}", file=str(path)) from exc
-    if gdf.crs is None:
-        raise DataFileError(f"{path} no declara CRS.", file=str(path))
-    if gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(4326)
-    for col in ("divipola", "cod_centro_poblado", "nom_centro_poblado", "tipo_centro_poblado"):
-        if col not in gdf.columns:
-            raise DataFileError(f"{path}: falta el campo {col!r}.", file=str(path), field=col)
+    gdf = readers.read_vector(path, to_srid=4326, required_fields=(
+        "divipola", "cod_centro_poblado", "nom_centro_poblado", "tipo_centro_poblado"))
     gdf["cod_centro_poblado"] = gdf["cod_centro_poblado"].astype(str).str.strip()
     gdf["divipola"] = gdf["divipola"].astype(str).str.strip()
     dup = gdf["cod_centro_poblado"].duplicated()
@@ -375,12 +367,7 @@ def road_routes(data_dir=None) -> dict:
 
 @functools.lru_cache(maxsize=4)
 def _read_roads(path: Path, mtime: float) -> dict:  # mtime in the key: a refreshed file is read again
-    try:
-        gdf = gpd.read_file(path, engine="pyogrio")
-    except Exception as exc:
-        raise DataFileError(f"No se puede leer {path}: {exc}", file=str(path)) from exc
-    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(4326)
+    gdf = readers.read_vector(path, to_srid=4326)
     routes = []
     for name, geom in zip(gdf.get("route", pd.Series([""] * len(gdf))), gdf.geometry):
         parts = getattr(geom, "geoms", [geom])

@@ -74,7 +74,7 @@ def _sample(layer: Layer, lon: float, lat: float):
     b = layer.raster_meta.get("bounds") or [0, 0, 0, 0]
     if not (b[0] <= lon <= b[2] and b[1] <= lat <= b[3]):
         return None
-    with rasterio.open(layer.raster_path) as src:
+    with rasterio.open(layer.raster_path, driver="GTiff") as src:  # stored COG: GeoTIFF driver only
         value = next(src.sample([(lon, lat)], masked=True))[0]
     if value is None or value is np.ma.masked:
         return None
