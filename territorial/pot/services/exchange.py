@@ -16,6 +16,7 @@ import geopandas as gpd
 import shapely
 from django.conf import settings
 
+from geosig import readers
 from geosig.errors import CRSMismatch, DataFileError, InvalidParameter, UploadTooLarge
 from layers.services.archives import safe_extract
 from territorial.pot.classes import SOIL_CLASS_ALIASES, SOIL_CLASSES
@@ -87,10 +88,13 @@ def check_upload_size(size: int) -> None:
 
 
 def read_upload(content: bytes, filename: str, layer: str | None = None) -> gpd.GeoDataFrame:
+    """The uploaded file's layer in EPSG:4326, read through ``geosig.readers`` (content checked against
+    the extension, its own driver only, damaged files refused, a CRS required)."""
     suffix = Path(filename or "").suffix.lower()
-    readers = {".gpkg", ".zip", ".geojson", ".json"}
-    if suffix not in readers:
-        raise InvalidParameter(f"Formato no admitido «{suffix or filename}». Use: {', '.join(sorted(readers))}.")
+    accepted = {".gpkg", ".zip", ".geojson", ".json"}
+    if suffix not in accepted:
+        raise InvalidParameter(f"Formato no admitido «{suffix or filename}». Use: {', '.join(sorted(accepted))}.")
+    name = readers.label_of(filename)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         src = tmp / f"upload{suffix}"
@@ -100,25 +104,29 @@ def read_upload(content: bytes, filename: str, layer: str | None = None) -> gpd.
             shps = sorted((tmp / "x").rglob("*.shp"))
             if len(shps) != 1:
                 raise DataFileError(f"El zip debe contener exactamente un .shp (tiene {len(shps)}).")
-            if not shps[0].with_suffix(".prj").exists():
+            readers.check_shapefile_parts(shps[0], shps[0].name)
+            if readers.sibling(shps[0], ".prj") is None:
                 raise CRSMismatch("El Shapefile no trae .prj: no se sabe en qué sistema de referencia está.")
-            src = shps[0]
-        try:
-            import pyogrio
-
-            layers = [name for name, _ in pyogrio.list_layers(src)]
-            if layer and layer not in layers:
-                raise InvalidParameter(f"La capa «{layer}» no está en el archivo. Capas: {', '.join(layers)}.")
-            gdf = gpd.read_file(src, layer=layer or layers[0], engine="pyogrio")
-        except (InvalidParameter,):
-            raise
-        except Exception as exc:  # pyogrio raises several types for corrupt files
-            raise DataFileError(f"No se puede leer «{filename}»: {exc}") from None
-    if gdf.crs is None:
-        raise CRSMismatch(f"«{filename}» no declara sistema de referencia (CRS).")
+            src, name = shps[0], shps[0].name
+        layers = [n for n, _ in readers.list_layers(src, name=name)]
+        if layer and layer not in layers:
+            raise InvalidParameter(f"La capa «{_short(layer)}» no está en el archivo. Capas: {_listing(layers)}.")
+        gdf = readers.read_vector(src, name=name, layer=layer or layers[0], to_srid=4326)
     if len(gdf) == 0:
-        raise DataFileError(f"«{filename}» no tiene elementos.")
-    return gdf.to_crs(4326)
+        raise DataFileError(f"«{name}» no tiene elementos.")
+    return gdf
+
+
+def _short(value, limit: int = 40) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _listing(values, limit: int = 10) -> str:
+    """At most ``limit`` values, each shortened: a message names what the user needs, not the file."""
+    values = list(values)
+    shown = ", ".join(_short(v) for v in values[:limit])
+    return shown + (f" y {len(values) - limit} más" if len(values) > limit else "")
 
 
 def import_plan(user, plan, content: bytes, filename: str, class_field: str, expected_version,
@@ -129,23 +137,24 @@ def import_plan(user, plan, content: bytes, filename: str, class_field: str, exp
     check_upload_size(len(content))
     gdf = read_upload(content, filename, layer)
     if class_field not in gdf.columns:
-        fields = ", ".join(c for c in gdf.columns if c != "geometry")
-        raise InvalidParameter(f"El campo de clase «{class_field}» no está en el archivo. Campos: {fields}.")
+        fields = _listing([c for c in gdf.columns if c != "geometry"], limit=30)
+        raise InvalidParameter(f"El campo de clase «{_short(class_field)}» no está en el archivo. Campos: {fields}.")
     explicit = {_fold(k): v for k, v in (mapping or {}).items()}
     for v in explicit.values():
         if v not in SOIL_CLASSES:
             raise InvalidParameter(f"El mapeo apunta a una clase desconocida «{v}». Valores válidos: {', '.join(SOIL_CLASSES)}.")
-    classes, unknown = [], set()
-    for value in gdf[class_field]:
+    classes, unknown = [], {}
+    for row, value in enumerate(gdf[class_field], start=1):
         key = _fold(value)
         cls = explicit.get(key) or SOIL_CLASS_ALIASES.get(key) or (key if key in SOIL_CLASSES else None)
         if cls is None:
-            unknown.add(str(value))
+            unknown.setdefault(str(value), row)
         classes.append(cls)
     if unknown:
+        first = min(unknown.values())
         raise InvalidParameter(
-            f"Valores de «{class_field}» sin clase de suelo: {', '.join(sorted(unknown))}. "
-            f"Indíquelos en el mapeo (valor → {', '.join(SOIL_CLASSES)}).",
+            f"Valores de «{class_field}» sin clase de suelo: {_listing(sorted(unknown))} (el primero en la fila "
+            f"{first}). Indíquelos en el mapeo (valor → {', '.join(SOIL_CLASSES)}).",
         )
     features = []
     for i, (geom, cls) in enumerate(zip(gdf.geometry.values, classes)):
