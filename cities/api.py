@@ -6,9 +6,10 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cities.models import Scenario, TravelMatrix
+from cities.models import CityAttribute, FunctionInventory, Scenario, TravelMatrix
 from cities.services import loading, outputs
 from cities.services.report import parse_adjustments, report_from_query, save_scenario
+from geosig import params
 from geosig.errors import InvalidParameter, PermissionDeniedError
 
 
@@ -33,8 +34,7 @@ class Balance(APIView):
     @extend_schema(parameters=BALANCE_PARAMS, responses=OpenApiTypes.OBJECT,
                    summary="Equilibrio del sistema de ciudades (todos los indicadores, con unidad, año, base y fuente)")
     def get(self, request):
-        places = request.query_params.get("places") in ("1", "true")
-        return Response(report_from_query(request.query_params, with_places=places).as_dict())
+        return Response(report_from_query(request.query_params).as_dict())  # places=sí|1|true… as everywhere
 
 
 class BalanceDownload(APIView):
@@ -69,15 +69,6 @@ def _staff_upload(request, what: str) -> bytes:
     return upload.read()
 
 
-def _adjustment(i: int, a) -> tuple[str, str, float]:
-    try:
-        return a["target_type"], a["target_code"], float(a["growth_pp"])
-    except (KeyError, TypeError, ValueError):
-        raise InvalidParameter(
-            f"Ajuste #{i} inválido ({a!r}): se espera un objeto con target_type, target_code y growth_pp numérico."
-        ) from None
-
-
 @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 class Scenarios(APIView):
     def get_permissions(self):
@@ -91,16 +82,9 @@ class Scenarios(APIView):
 
     def post(self, request):
         _require_staff(request)
-        d = request.data
-        adj = d.get("adjustments") or []
-        if isinstance(adj, str):
-            adj = parse_adjustments([a for a in adj.split(",") if a.strip()])
-        elif isinstance(adj, list):
-            adj = [_adjustment(i, a) for i, a in enumerate(adj, start=1)]
-        else:
-            raise InvalidParameter("adjustments debe ser una lista de ajustes o un texto 'destino=pp,…'.")
-        sc = save_scenario(d.get("name", ""), d.get("kind", ""), d.get("horizon_year"), adj,
-                           d.get("description", ""), replace=str(d.get("replace", "")).lower() in ("1", "true"))
+        d = params.body(request.data)
+        sc = save_scenario(d.get("name"), d.get("kind"), d.get("horizon_year"), parse_adjustments(d.get("adjustments")),
+                           d.get("description"), replace=params.boolean(d.get("replace"), "replace"))
         return Response({"name": sc.name, "kind": sc.kind, "horizon_year": sc.horizon_year}, status=201)
 
 
@@ -116,8 +100,13 @@ class Matrices(APIView):
                           "size": len(m.codes)} for m in TravelMatrix.objects.all()])
 
     def post(self, request):
-        m = loading.import_matrix(_staff_upload(request, "de la matriz"), request.data.get("name", ""), request.data.get("kind", "time"),
-                                  request.data.get("source", ""), description=request.data.get("description", ""))
+        content = _staff_upload(request, "de la matriz")
+        d = request.data
+        m = loading.import_matrix(
+            content, params.model_text(d.get("name"), "name", TravelMatrix),
+            params.choice(d.get("kind"), "kind", TravelMatrix.KINDS, default=TravelMatrix.KIND_TIME),
+            params.model_text(d.get("source"), "source", TravelMatrix),
+            description=params.text(d.get("description"), "description", max_length=2000, multiline=True, default=""))
         return Response({"name": m.name, "size": len(m.codes)}, status=201)
 
 
@@ -127,8 +116,11 @@ class Functions(APIView):
     permission_classes = [IsAuthenticated]
 
     def post(self, request):
-        inv = loading.import_functions(_staff_upload(request, "del inventario"), request.data.get("name", ""), request.data.get("source", ""),
-                                       demo=str(request.data.get("demo", "")).lower() in ("1", "true"))
+        content = _staff_upload(request, "del inventario")
+        d = request.data
+        inv = loading.import_functions(content, params.model_text(d.get("name"), "name", FunctionInventory),
+                                       params.model_text(d.get("source"), "source", FunctionInventory),
+                                       demo=params.boolean(d.get("demo"), "demo"))
         return Response({"name": inv.name, "items": inv.items.count(), "demo": inv.is_demo}, status=201)
 
 
@@ -151,5 +143,6 @@ class Attributes(APIView):
     permission_classes = [IsAuthenticated]
 
     def post(self, request):
-        n = loading.import_attributes(_staff_upload(request, "de atributos"), request.data.get("source", ""))
+        content = _staff_upload(request, "de atributos")
+        n = loading.import_attributes(content, params.model_text(request.data.get("source"), "source", CityAttribute))
         return Response({"rows": n}, status=201)

@@ -6,7 +6,6 @@ no database), assembled into a ``BalanceReport`` used by the page, the API, the 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -17,6 +16,7 @@ from cities.services import network as N
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from geosig import params
 from geosig.errors import InvalidParameter
 
 
@@ -59,55 +59,48 @@ class BalanceParams:
 
     @classmethod
     def from_mapping(cls, data) -> "BalanceParams":
-        """Parameters from a query string / dict; unknown names and bad numbers are errors."""
-        fields = cls.__dataclass_fields__
-        kwargs = {}
-        for key, raw in data.items():
-            if key not in fields:
-                continue
-            typ = int if fields[key].type in ("int", int) else float
-            try:
-                kwargs[key] = typ(raw)
-            except (TypeError, ValueError):
-                raise InvalidParameter(f"Parámetro {key!r}: {raw!r} no es un número válido.") from None
+        """Parameters from a query string / dict (other keys are ignored: the query also carries year, basis…);
+        each one typed and range-checked by ``geosig.params`` with the limits of ``LIMITS``."""
+        kwargs = {name: _parse_field(name, data.get(name)) for name in cls.__dataclass_fields__
+                  if data.get(name) not in (None, "")}
         p = cls(**kwargs)
         p.validate()
         return p
 
     def validate(self) -> None:
-        # NaN passes every comparison and inf overflows the gravity/Hansen arrays (→ non-JSON floats), so
-        # every real parameter must be finite before any range check
-        for name, f in self.__dataclass_fields__.items():
-            if f.type in ("float", float) and not math.isfinite(getattr(self, name)):
-                raise InvalidParameter(f"El parámetro {name} debe ser un número finito.")
-        if not 0 < self.intermediate_min < self.metropolis_min:
+        """The same limits for a programmatic BalanceParams, plus the one relation between two fields."""
+        for name in self.__dataclass_fields__:
+            _parse_field(name, getattr(self, name))
+        if not self.intermediate_min < self.metropolis_min:
             raise InvalidParameter("Se requiere 0 < intermediate_min < metropolis_min.")
-        for name in ("gravity_beta", "hansen_decay", "min_travel_h", "local_speed_kmh", "local_detour",
-                     "access_threshold_h"):
-            if getattr(self, name) <= 0:
-                raise InvalidParameter(f"El parámetro {name} debe ser positivo.")
-        if self.graph_neighbours < 1 or self.primacy_k < 2 or self.permutations < 0:
-            raise InvalidParameter("graph_neighbours ≥ 1, primacy_k ≥ 2 y permutations ≥ 0.")
-        # the permutation test allocates a permutations × n array: cap it (34 GB at 10⁸ for 42 cities)
-        cap = max_permutations()
-        if self.permutations > cap:
-            raise InvalidParameter(f"El parámetro permutations debe estar entre 0 y {cap} (recibido {self.permutations}).")
-        if self.seed < 0:
-            raise InvalidParameter(f"El parámetro seed debe ser un entero ≥ 0 (recibido {self.seed}).")
-        # t^−β with t ≥ min_travel_h: β ≤ 10 and t ≥ 0.01 h keep P_i·P_j/t^β far from float overflow
-        # (literature β is 0.5–3)
-        if self.gravity_beta > 10:
-            raise InvalidParameter(f"El parámetro gravity_beta debe estar entre 0 y 10 (recibido {self.gravity_beta:g}).")
-        if self.min_travel_h < 0.01:
-            raise InvalidParameter(f"El parámetro min_travel_h debe ser ≥ 0,01 h (recibido {self.min_travel_h:g}).")
-        if self.local_detour < 1:
-            raise InvalidParameter("El parámetro local_detour debe ser ≥ 1 (un recorrido no es más corto que la línea recta).")
-        for name in ("rank_size_min", "symmetry_tolerance", "networkx_max_nodes"):
-            if getattr(self, name) < 0:
-                raise InvalidParameter(f"El parámetro {name} debe ser ≥ 0.")
-        for name in ("functional_regional_min", "functional_subregional_min", "functional_local_min"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise InvalidParameter(f"El parámetro {name} es una fracción del máximo: debe estar entre 0 y 1.")
+
+
+def _parse_field(name: str, raw):
+    """One field through ``geosig.params``: NaN/inf refused (NaN passes every comparison and inf overflows the
+    gravity/Hansen arrays into non-JSON floats), ints whole, every value inside ``LIMITS``."""
+    minimum, maximum, exclusive = LIMITS[name]
+    if name == "permutations":
+        maximum = max_permutations()
+    if BalanceParams.__dataclass_fields__[name].type in ("int", int):
+        return params.integer(raw, name, minimum=minimum, maximum=maximum, required=True)
+    return params.number(raw, name, minimum=minimum, maximum=maximum, exclusive_minimum=exclusive, required=True)
+
+
+# name → (minimum, maximum, minimum excluded). Why these bounds:
+# * permutations: the test allocates permutations × n (34 GB at 10⁸ for 42 cities): capped by a setting;
+# * gravity_beta ≤ 10 and min_travel_h ≥ 0.01 h keep P_i·P_j/t^β far from float overflow (literature β 0.5–3);
+# * local_detour ≥ 1: a route is never shorter than the straight line; functional_* are fractions (0–1);
+# * the integer caps keep graphs and arrays to sizes a 42-city system can use.
+LIMITS = {
+    "intermediate_min": (0.0, None, True), "metropolis_min": (0.0, None, True), "rank_size_min": (0.0, None, False),
+    "primacy_k": (2, 1000, False), "gravity_beta": (0.0, 10.0, True), "hansen_decay": (0.0, None, True),
+    "min_travel_h": (0.01, None, False), "graph_neighbours": (1, 1000, False),
+    "networkx_max_nodes": (0, 100_000, False), "permutations": (0, None, False), "seed": (0, 2**32 - 1, False),
+    "local_speed_kmh": (0.0, None, True), "local_detour": (1.0, None, False),
+    "access_threshold_h": (0.0, None, True), "symmetry_tolerance": (0.0, None, False),
+    "functional_regional_min": (0.0, 1.0, False), "functional_subregional_min": (0.0, 1.0, False),
+    "functional_local_min": (0.0, 1.0, False),
+}
 
 
 def max_permutations() -> int:

@@ -13,6 +13,7 @@ from cities.services.balance import (
 )
 from django.utils.translation import gettext_lazy as _
 
+from geosig import params
 from geosig.errors import DataFileError, InvalidParameter
 
 # basis → (indicator code, label). Cabecera = urban population of the municipal seat (2018 census only).
@@ -240,27 +241,26 @@ def balance_report(year: int | None = None, basis: str = "cabecera", scenario: s
     return report
 
 
-def _int_or_none(value, name):
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidParameter(f"{name} debe ser un año entero (recibido {value!r}).") from None
+def balance_request(query) -> dict:
+    """The one parser of a city-balance request (API, page, report files): query string → the keyword
+    arguments of ``balance_report``. Types, ranges and choices through ``geosig.params``; whether a named
+    scenario/matrix/inventory exists is checked by ``load_system``."""
+    return {
+        "year": params.integer(query.get("year"), "year", minimum=1, maximum=9999),
+        "basis": params.choice(query.get("basis"), "basis", BASES, default="cabecera"),
+        "scenario": params.model_text(query.get("scenario"), "scenario", Scenario, "name") or None,
+        "params": BalanceParams.from_mapping(query),
+        "matrix": params.model_text(query.get("matrix"), "matrix", TravelMatrix, "name") or None,
+        "compare_year": params.integer(query.get("compare"), "compare", minimum=1, maximum=9999),
+        "inventory": params.model_text(query.get("inventory"), "inventory", FunctionInventory, "name") or None,
+    }
 
 
-def report_from_query(query, with_places=False) -> BalanceReport:
-    """``balance_report`` from a query string (the API and the page share it): strings → typed arguments."""
-    return balance_report(
-        year=_int_or_none(query.get("year"), "year"),
-        basis=query.get("basis") or "cabecera",
-        scenario=query.get("scenario") or None,
-        params=BalanceParams.from_mapping(query),
-        matrix=query.get("matrix") or None,
-        compare_year=_int_or_none(query.get("compare"), "compare"),
-        inventory=query.get("inventory") or None,
-        with_places=with_places,
-    )
+def report_from_query(query, with_places: bool | None = None) -> BalanceReport:
+    """``balance_report`` from a query string. ``with_places`` None → the query's ``places`` flag."""
+    if with_places is None:
+        with_places = params.boolean(query.get("places"), "places")
+    return balance_report(**balance_request(query), with_places=with_places)
 
 
 # ---------------------------------------------------------------- scenarios (stored)
@@ -271,23 +271,20 @@ def save_scenario(name: str, kind: str, horizon_year: int, adjustments: list[tup
 
     from territorial.models import Municipality
 
-    if kind not in Scenario.KINDS:
-        raise InvalidParameter(f"Tipo de escenario desconocido {kind!r}; válidos: {', '.join(Scenario.KINDS)}.")
-    if not re.fullmatch(r"[-a-z0-9_]{1,60}", name or ""):
+    kind = params.choice(kind, "kind", Scenario.KINDS, required=True)
+    name = params.model_text(name, "name", Scenario, required=True)
+    if not re.fullmatch(r"[-a-z0-9_]{1,60}", name):
         raise InvalidParameter("El nombre del escenario debe tener 1–60 caracteres a-z, 0-9, '-' o '_'.")
+    description = params.text(description, "description", max_length=2000, multiline=True, default="")
+    horizon_year = params.integer(horizon_year, "horizon_year", required=True)
     munis = _municipalities()
     years, _ = population_series(munis)
-    try:
-        horizon_year = int(horizon_year)
-    except (TypeError, ValueError):
-        raise InvalidParameter(f"Año horizonte no válido: {horizon_year!r}.") from None
     if not int(years[-1]) <= horizon_year <= int(years[-1]) + 50:
         raise InvalidParameter(f"El año horizonte debe estar entre {int(years[-1])} y {int(years[-1]) + 50}.")
     if kind == "trend" and any(pp for _, _, pp in adjustments):
         raise InvalidParameter("Un escenario tendencial no lleva ajustes; use optimistic o pessimistic.")
     for _, _, pp in adjustments:
-        if not -10 <= float(pp) <= 10:
-            raise InvalidParameter(f"Ajuste fuera de rango ({pp} pp/año): use valores entre −10 y 10.")
+        params.number(pp, "growth_pp", minimum=-MAX_GROWTH_PP, maximum=MAX_GROWTH_PP, required=True)
     SC.adjustment_vector([m.divipola for m in munis], {m.divipola: m.subregion.code for m in munis}, adjustments)
     if Scenario.objects.filter(name=name).exists() and not replace:
         from geosig.errors import ConflictError
@@ -306,22 +303,53 @@ def save_scenario(name: str, kind: str, horizon_year: int, adjustments: list[tup
     return sc
 
 
-def parse_adjustments(items) -> list[tuple[str, str, float]]:
-    """'sur=+0.5', 'municipio:76001=-0.2' → (target_type, code, pp)."""
+ADJUSTMENT_TARGETS = ("subregion", "municipality")
+MAX_ADJUSTMENTS = 50  # 42 municipalities + 5 subregions
+MAX_GROWTH_PP = 10  # pp/año: beyond ±10 a 20-year projection is no longer a scenario but an error
+
+
+def parse_adjustments(value) -> list[tuple[str, str, float]]:
+    """Scenario adjustments → (target_type, code, pp). Accepts a list of objects {"target_type",
+    "target_code", "growth_pp"} (API), a list of texts 'sur=+0.5' / 'municipio:76001=-0.2' (command
+    --adjust) or one comma-separated text. Each entry is checked by ``geosig.params``; the error names it."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        value = [a for a in value.split(",") if a.strip()]
+    if not isinstance(value, (list, tuple)):
+        raise InvalidParameter("«adjustments» debe ser una lista de ajustes o un texto 'destino=pp,…'; "
+                               f"recibido {type(value).__name__}.", parameter="adjustments")
+    if len(value) > MAX_ADJUSTMENTS:
+        raise InvalidParameter(f"«adjustments» admite como máximo {MAX_ADJUSTMENTS} ajustes.", parameter="adjustments")
     out = []
-    for item in items or []:
-        if "=" not in item:
-            raise InvalidParameter(f"Ajuste {item!r}: use subregion=pp o municipio:DIVIPOLA=pp.")
-        target, value = item.split("=", 1)
+    for i, item in enumerate(value, start=1):
         try:
-            pp = float(value)
-        except ValueError:
-            raise InvalidParameter(f"Ajuste {item!r}: {value!r} no es un número.") from None
-        if target.startswith(("municipio:", "municipality:")):
-            out.append(("municipality", target.split(":", 1)[1].strip(), pp))
-        else:
-            out.append(("subregion", target.removeprefix("subregion:").strip(), pp))
-    return out
+            out.append(_adjustment(item))
+        except InvalidParameter as exc:
+            shown = repr(item) if len(repr(item)) <= 60 else repr(item)[:59] + "…"
+            raise InvalidParameter(f"Ajuste #{i} inválido ({shown}): {exc.message} Se espera un objeto con "
+                                   "target_type, target_code y growth_pp numérico, o 'destino=pp'.",
+                                   parameter="adjustments") from None
+    return list(dict.fromkeys(out))
+
+
+def _adjustment(item) -> tuple[str, str, float]:
+    def code(raw):
+        return params.model_text(raw, "target_code", ScenarioAdjustment, required=True)
+
+    if isinstance(item, dict):
+        return (params.choice(item.get("target_type"), "target_type", ADJUSTMENT_TARGETS, required=True),
+                code(item.get("target_code")),
+                params.number(item.get("growth_pp"), "growth_pp", minimum=-MAX_GROWTH_PP, maximum=MAX_GROWTH_PP,
+                              required=True))
+    entry = params.text(item, "adjustments", max_length=80, required=True)
+    if "=" not in entry:
+        raise InvalidParameter("use subregion=pp o municipio:DIVIPOLA=pp.")
+    target, raw_pp = entry.split("=", 1)
+    pp = params.number(raw_pp, "growth_pp", minimum=-MAX_GROWTH_PP, maximum=MAX_GROWTH_PP, required=True)
+    if target.startswith(("municipio:", "municipality:")):
+        return "municipality", code(target.split(":", 1)[1]), pp
+    return "subregion", code(target.removeprefix("subregion:")), pp
 
 
 def batch_reports(basis: str, params: BalanceParams = BalanceParams(), all_years: bool = True,

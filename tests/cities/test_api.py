@@ -21,7 +21,8 @@ def test_balance_api_shape(client_):
     assert len(d["lorenz"]["x"]) == 43
 
 
-@pytest.mark.parametrize("q, msg", [("year=1990", "1990"), ("basis=x", "Base"), ("year=dos", "entero"),
+@pytest.mark.parametrize("q, msg", [("year=1990", "1990"), ("basis=x", "«basis» no admite 'x'. Valores válidos: cabecera, total"),
+                                    ("year=dos", "entero"),
                                     ("basis=total&scenario=ninguno", "Escenario"),
                                     ("gravity_beta=-1", "gravity_beta")])
 def test_balance_api_errors_are_400_json(client_, q, msg):

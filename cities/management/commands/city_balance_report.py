@@ -3,7 +3,19 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from geosig.errors import command_errors
+from geosig import params as P
+from geosig.errors import InvalidParameter, command_errors
+
+
+def _named_values(items: list[str], valid) -> dict:
+    """``--param NOMBRE=VALOR`` (repeatable) → {nombre: valor}: a typo is an error, not a silent default."""
+    out = {}
+    for item in P.text_list(list(items), "--param", max_length=200):
+        name, sep, value = item.partition("=")
+        if not sep or name.strip() not in valid:
+            raise InvalidParameter(f"--param {item!r}: use NOMBRE=VALOR con NOMBRE entre {', '.join(valid)}.")
+        out[name.strip()] = value
+    return out
 
 
 class Command(BaseCommand):
@@ -31,7 +43,7 @@ class Command(BaseCommand):
         from cities.services.report import balance_report, batch_reports
 
         with command_errors():
-            params = BalanceParams.from_mapping(dict(p.split("=", 1) for p in o["param"] if "=" in p))
+            params = BalanceParams.from_mapping(_named_values(o["param"], BalanceParams.__dataclass_fields__))
             fmt = get_format(o["format"])
             out = Path(o["output"])
             outlines = municipality_outlines()
