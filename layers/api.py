@@ -6,7 +6,8 @@ from django.urls import reverse
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geosig.errors import InvalidParameter, NotFound
+from geosig import params
+from geosig.errors import NotFound
 from layers import hooks
 from layers.models import Layer
 from layers.services import styles
@@ -63,11 +64,9 @@ class Overlay(APIView):
     throttle_scope = "overlay"
 
     def post(self, request):
-        data = request.data if isinstance(request.data, dict) else {}
+        data = params.body(request.data)
         area = data.get("area") or data.get("geometry")
-        layers = data.get("layers") or None
-        if layers is not None and not (isinstance(layers, list) and all(isinstance(s, str) for s in layers)):
-            raise InvalidParameter("«layers» debe ser una lista de identificadores de capa.")
+        layers = params.text_list(data.get("layers"), "layers", max_length=80) or None
         return Response(overlay_summary(area, layers=layers))
 
 
@@ -88,10 +87,7 @@ class Identify(APIView):
 
     def get(self, request):
         q = request.query_params
-        if "lon" not in q or "lat" not in q:
-            raise InvalidParameter("Faltan los parámetros lon y lat (EPSG:4326).")
-        layers = [s for s in q.get("layers", "").split(",") if s] or None
-        return Response(identify(q["lon"], q["lat"], layers=layers, zoom=q.get("zoom", 12)))
+        return Response(identify(q.get("lon"), q.get("lat"), layers=q.get("layers"), zoom=q.get("zoom")))
 
 
 class Download(APIView):
@@ -101,13 +97,14 @@ class Download(APIView):
 
     def get(self, request, slug, fmt):
         clip = None
-        if request.query_params.get("area"):
-            kind, _, code = request.query_params["area"].partition(":")
+        area = params.text(request.query_params.get("area"), "area", max_length=120)
+        if area:
+            kind, _, code = area.partition(":")
             clip = parse_area({"kind": kind, "code": code})
         return _file(export_layer(get_layer(slug), fmt, clip=clip))
 
     def post(self, request, slug, fmt):
-        data = request.data if isinstance(request.data, dict) else {}
+        data = params.body(request.data)
         clip = parse_area(data.get("area") or data.get("geometry"))
         return _file(export_layer(get_layer(slug), fmt, clip=clip))
 

@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geosig import versioned
+from geosig import params, versioned
 from geosig.errors import InvalidParameter
 from geosig.vector_formats import write_vector
 from territorial.models import Subregion
@@ -29,8 +29,10 @@ class MunicipalityList(APIView):
     )
     def get(self, request):
         q = request.query_params
-        subregion, bbox = q.get("subregion"), q.get("bbox")
-        simplified = queries.parse_bool(q.get("simplified"), "simplified")
+        # parsed values (not the raw text) make the cache key: "sí" and "true" share one entry
+        subregion = params.text(q.get("subregion"), "subregion", max_length=60)
+        bbox = params.bbox(q.get("bbox"))
+        simplified = params.boolean(q.get("simplified"), "simplified")
         queries.municipalities_queryset(subregion, bbox)  # validate parameters before any cache lookup
         entry = versioned.memo(
             VERSION_NS, ("municipalities", subregion, bbox, simplified),
@@ -44,7 +46,7 @@ class MunicipalityDetail(APIView):
                    responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
     def get(self, request, divipola):
         m = queries.get_municipality(divipola)
-        simplified = queries.parse_bool(request.query_params.get("simplified"), "simplified")
+        simplified = params.boolean(request.query_params.get("simplified"), "simplified")
         geom = m.geom_simplified if simplified else m.geom
         series = queries.municipality_series(m)
         pop = {v["year"]: v["value"] for v in series.get(queries.POPULATION, {}).get("values", [])}
@@ -117,7 +119,8 @@ class Download(APIView):
         if dataset == "indicators":
             if fmt != "csv":
                 raise InvalidParameter("Los indicadores se descargan como CSV: /api/v1/downloads/indicators.csv")
-            body, ctype, ext = exports.indicators_csv(request.query_params.get("code")), "text/csv; charset=utf-8", "csv"
+            code = params.text(request.query_params.get("code"), "code", max_length=60)
+            body, ctype, ext = exports.indicators_csv(code), "text/csv; charset=utf-8", "csv"
         else:
             builder = exports.VECTOR_DATASETS.get(dataset)
             if builder is None:
