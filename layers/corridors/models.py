@@ -38,6 +38,9 @@ class CorridorRun(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("corrida de corredores")
         verbose_name_plural = _("corridas de corredores")
+        # cancelling someone else's run throws away minutes of their CPU: owners cancel theirs, this
+        # permission (group «Editor de capas», CVC reviewers) any run (migration 0006)
+        permissions = [("cancel_any_corridorrun", _("Puede cancelar corridas de otros usuarios"))]
 
     def __str__(self):
         return f"Corredores #{self.pk} ({self.status})"

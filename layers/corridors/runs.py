@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from geosig.errors import ConflictError, GeoSIGError, InvalidParameter, NotFound
+from geosig.errors import ConflictError, GeoSIGError, InvalidParameter, NotFound, PermissionDeniedError
 from layers.models import Layer
 
 from .corridor import Cancelled
@@ -218,12 +218,30 @@ def read_results(run: CorridorRun) -> tuple[dict, dict | None]:
     return mapdata, overlay
 
 
-def cancel_run(run_id) -> CorridorRun:
-    run = get_run(run_id)
-    if run.status in (CorridorRun.Status.DONE, CorridorRun.Status.FAILED, CorridorRun.Status.CANCELLED):
-        raise ConflictError(f"La corrida {run.pk} ya terminó ({run.get_status_display().lower()}); no se puede cancelar.")
-    CorridorRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-    if run.status == CorridorRun.Status.PENDING:
-        CorridorRun.objects.filter(pk=run.pk).update(status=CorridorRun.Status.CANCELLED, message="Cancelada")
-    run.refresh_from_db()
+CANCEL_ANY_PERMISSION = "layers.cancel_any_corridorrun"
+
+
+def may_cancel(user, run: CorridorRun) -> bool:
+    """The run's owner, or a user with the cancel-any permission (superusers have every permission)."""
+    if user is None or not user.is_authenticated:
+        return False
+    return (run.created_by_id is not None and run.created_by_id == user.pk) or user.has_perm(CANCEL_ANY_PERMISSION)
+
+
+def cancel_run(run_id, user) -> CorridorRun:
+    get_run(run_id)  # 404 before anything else
+    with transaction.atomic():
+        run = CorridorRun.objects.select_for_update().get(pk=run_id)
+        if not may_cancel(user, run):
+            raise PermissionDeniedError(
+                f"La corrida {run.pk} es de otro usuario: solo quien la inició o un revisor de la CVC la cancela.")
+        if run.status in (CorridorRun.Status.DONE, CorridorRun.Status.FAILED, CorridorRun.Status.CANCELLED):
+            raise ConflictError(f"La corrida {run.pk} ya terminó ({run.get_status_display().lower()}); "
+                                "no se puede cancelar.")
+        run.cancel_requested = True
+        fields = ["cancel_requested"]
+        if run.status == CorridorRun.Status.PENDING:
+            run.status, run.message = CorridorRun.Status.CANCELLED, "Cancelada"
+            fields += ["status", "message"]
+        run.save(update_fields=fields)
     return run
