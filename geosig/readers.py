@@ -228,9 +228,13 @@ def _check_finite(gdf, where: str) -> None:
 
 
 def _features(numbers) -> str:
-    numbers = [int(n) for n in numbers]
-    shown = ", ".join(map(str, numbers[:15])) + (f" y {len(numbers) - 15} más" if len(numbers) > 15 else "")
-    return f"el elemento {shown}" if len(numbers) == 1 else f"los elementos {shown}"
+    """«el elemento 2», «los elementos 2 y 3», «los elementos 1, 2, … 15 y 40 más» (1-based)."""
+    numbers = [str(int(n)) for n in numbers]
+    if len(numbers) == 1:
+        return f"el elemento {numbers[0]}"
+    if len(numbers) > 15:
+        return f"los elementos {', '.join(numbers[:15])} y {len(numbers) - 15} más"
+    return f"los elementos {', '.join(numbers[:-1])} y {numbers[-1]}"
 
 
 # ------------------------------------------------------------------------------- damaged files
@@ -252,8 +256,9 @@ def _check_complete(path: Path, label: str, driver: str, layer: str | None, gdf)
     elif len(lost) and driver == "GeoJSON":
         damaged = _geojson_damage(path, lost)
     if damaged:
-        raise DataFileError(f"«{label}» está dañado: {_features(damaged)} no se pudieron leer (la geometría "
-                            "está cortada o no es legible). Nada se guardó.", file=label)
+        verb = "no se pudo" if len(damaged) == 1 else "no se pudieron"
+        raise DataFileError(f"«{label}» está dañado: {_features(damaged)} {verb} leer (la geometría está "
+                            "cortada o no es legible). Nada se guardó.", file=label)
 
 
 def _shapefile_damage(shp: Path, label: str, n_read: int, lost: set[int]) -> list[int]:
