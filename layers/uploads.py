@@ -11,11 +11,12 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.text import get_valid_filename
 
+from geosig import params
 from geosig.errors import InvalidParameter, PermissionDeniedError, UploadTooLarge
-from layers.services.importing import ImportReport, import_layer
+from layers.models import Layer, Theme
+from layers.services.importing import INVALID_POLICIES, ImportReport, import_layer
 
 PERMISSION = "layers.upload_layer"
-METADATA_FIELDS = ("title", "source", "licence", "data_date", "description")
 
 
 def check_permission(user) -> None:
@@ -49,15 +50,30 @@ def import_upload(request, data) -> ImportReport:
         raise UploadTooLarge(f"El archivo pesa {upload.size / 1e6:,.1f} MB; el máximo permitido es "
                              f"{settings.GEOSIG_MAX_UPLOAD_BYTES / 1e6:,.1f} MB. Nada se guardó.")
     name = get_valid_filename(Path(upload.name).name) or "capa"
-    srid = data.get("srid") or None
-    metadata = {k: data.get(k) for k in METADATA_FIELDS if data.get(k)}
+    options = upload_options(data)
     with tempfile.TemporaryDirectory(prefix="geosig-upload-") as tmp:
         path = Path(tmp) / name
         with open(path, "wb") as fh:
             for chunk in upload.chunks():
                 fh.write(chunk)
-        return import_layer(
-            path, original_name=name, theme=data.get("theme") or "otro", layer=data.get("layer") or None,
-            srid=srid, invalid=data.get("invalid") or None, encoding=data.get("encoding") or None,
-            metadata=metadata, user=request.user,
-        )
+        return import_layer(path, original_name=name, user=request.user, **options)
+
+
+def upload_options(data) -> dict:
+    """The form fields of an upload, typed and bounded before a byte of the file is read: texts within
+    the model's max_length (a 201-character title is a 400, not a database error), choices by name."""
+    metadata = {
+        "title": params.model_text(data.get("title"), "title", Layer),
+        "licence": params.model_text(data.get("licence"), "licence", Layer),
+        "data_date": params.model_text(data.get("data_date"), "data_date", Layer),
+        "source": params.text(data.get("source"), "source", max_length=2000, multiline=True),
+        "description": params.text(data.get("description"), "description", max_length=5000, multiline=True),
+    }
+    return {
+        "theme": params.choice(data.get("theme"), "theme", Theme.values, default=Theme.OTRO),
+        "layer": params.text(data.get("layer"), "layer", max_length=200),
+        "srid": params.integer(data.get("srid"), "srid", minimum=1, maximum=999_999),
+        "invalid": params.choice(data.get("invalid"), "invalid", INVALID_POLICIES),
+        "encoding": params.text(data.get("encoding"), "encoding", max_length=40),
+        "metadata": {k: v for k, v in metadata.items() if v},
+    }

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.gis.gdal.error import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Polygon
 
+from geosig import params
 from geosig.errors import InvalidGeometry, InvalidParameter, OutsideValle
 from layers import hooks
 
@@ -34,10 +35,12 @@ class Area:
 def parse_area(payload) -> Area:
     """``payload``: a GEOSGeometry, a GeoJSON geometry/Feature (dict or str), or {"kind", "code"}."""
     if isinstance(payload, dict) and "kind" in payload and "code" in payload:
-        geom = hooks.resolve_area(str(payload["kind"]), str(payload["code"]))
-        label = _choice_label(payload["kind"], str(payload["code"]))
+        kind = params.text(payload["kind"], "kind", max_length=40, required=True)
+        code = params.text(payload["code"] if not isinstance(payload["code"], int) else str(payload["code"]),
+                           "code", max_length=60, required=True)
+        geom = hooks.resolve_area(kind, code)
         area = _checked(geom)
-        return Area(area[0], area[1], label, str(payload["kind"]), str(payload["code"]))
+        return Area(area[0], area[1], _choice_label(kind, code), kind, code)
     if isinstance(payload, GEOSGeometry):
         geom = payload
     else:
@@ -50,7 +53,7 @@ def _from_geojson(payload) -> GEOSGeometry:
     if payload in (None, "", {}):
         raise InvalidParameter("Falta la geometría: envíe un polígono GeoJSON o un área con «kind» y «code».")
     try:
-        data = json.loads(payload) if isinstance(payload, str) else payload
+        data = params.json_mapping(payload, "geometry") if isinstance(payload, str) else payload
         if data.get("type") == "Feature":
             data = data.get("geometry") or {}
         if data.get("type") == "FeatureCollection":
@@ -62,7 +65,7 @@ def _from_geojson(payload) -> GEOSGeometry:
         geom = GEOSGeometry(json.dumps(data))
     except InvalidParameter:
         raise
-    except (ValueError, TypeError, AttributeError, GEOSException, GDALException) as exc:
+    except (ValueError, TypeError, AttributeError, RecursionError, GEOSException, GDALException) as exc:
         raise InvalidGeometry(f"La geometría no es GeoJSON válido: {exc}.") from exc
     geom.srid = 4326  # RFC 7946: GeoJSON coordinates are WGS84 lon/lat
     return geom

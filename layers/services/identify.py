@@ -11,7 +11,7 @@ import math
 import numpy as np
 from django.db import connection
 
-from geosig.errors import InvalidParameter
+from geosig import params
 from layers.models import Layer
 from layers.services.selection import layers_by_slug
 
@@ -34,16 +34,12 @@ ORDER BY d LIMIT %(limit)s
 """
 
 
-def identify(lon: float, lat: float, *, layers: list[str] | None = None, zoom: float = 12) -> dict:
-    try:
-        lon, lat, zoom = float(lon), float(lat), float(zoom)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameter("lon, lat y zoom deben ser números.") from exc
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise InvalidParameter("Coordenadas fuera de rango (lon −180…180, lat −90…90, EPSG:4326).")
-    if not 0 <= zoom <= 22:
-        raise InvalidParameter("El zoom debe estar entre 0 y 22.")
-    chosen = layers_by_slug(layers)
+def identify(lon, lat, *, layers=None, zoom=None) -> dict:
+    """``lon``/``lat`` in degrees, ``zoom`` 0–22 (default 12), ``layers`` slugs (list or "a,b"; default all):
+    raw request values are accepted and checked by ``geosig.params``."""
+    lon, lat = params.lonlat(lon, lat)
+    zoom = params.number(zoom, "zoom", default=12, minimum=0, maximum=22)
+    chosen = layers_by_slug(params.text_list(layers, "layers", max_length=80) or None)
     tol = PIXELS * 156543.03392 * math.cos(math.radians(lat)) / (2 ** zoom)
     out = []
     for layer in chosen:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from django.db import transaction
 
-from geosig import versioned
-from geosig.errors import DataFileError
+from geosig import params, versioned
+from geosig.errors import DataFileError, InvalidParameter
 from territorial.models import Indicator, IndicatorValue, Municipality
 
 REQUIRED = ("divipola", "indicator", "year", "value")
@@ -50,20 +50,18 @@ def import_indicators(path: Path, default_source: str = "") -> ImportReport:
     new_defs, parsed = {}, []
     for n, r in enumerate(rows, start=2):
         where = f"{path}, línea {n}"
-        code = (r["indicator"] or "").strip()
-        if r["divipola"].strip() not in munis:
-            raise DataFileError(f"{where}: divipola desconocido {r['divipola']!r}.")
         try:
-            year, value = int(r["year"]), float(r["value"])
-        except (TypeError, ValueError):
-            raise DataFileError(f"{where}: year debe ser entero y value numérico (recibido {r['year']!r}, {r['value']!r}).")
-        if value != value:
-            raise DataFileError(f"{where}: value vacío o NaN.")
+            code, year, value, source, definition = _row(r, default_source)
+        except InvalidParameter as exc:  # the same checks as a request parameter, located in the file
+            raise DataFileError(f"{where}: {exc.message}") from None
+        divipola = (r["divipola"] or "").strip()
+        if divipola not in munis:
+            raise DataFileError(f"{where}: divipola desconocido {r['divipola']!r}.")
         if code not in known and code not in new_defs:
-            if not (r.get("unit") and r.get("name")):
+            if not (definition["unit"] and definition["name"]):
                 raise DataFileError(f"{where}: indicador nuevo {code!r} sin columnas unit y name.")
-            new_defs[code] = {"name": r["name"], "unit": r["unit"], "source": r.get("source") or default_source}
-        parsed.append((code, munis[r["divipola"].strip()], year, value, r.get("source") or default_source))
+            new_defs[code] = definition
+        parsed.append((code, munis[divipola], year, value, source))
     report = ImportReport(rows=len(parsed))
     with transaction.atomic():
         for code, d in new_defs.items():
@@ -76,3 +74,18 @@ def import_indicators(path: Path, default_source: str = "") -> ImportReport:
         report.written = len(objs)
         transaction.on_commit(lambda: versioned.bump("territorial"))
     return report
+
+
+def _row(r: dict, default_source: str) -> tuple:
+    """One CSV row → (code, year, value, source, definition of a new indicator), every text within the
+    model's max_length and every number finite (an ``inf`` value would break the JSON API later)."""
+    code = params.model_text(r.get("indicator"), "indicator", Indicator, "code", required=True)
+    if not code.replace("-", "").replace("_", "").isalnum():
+        raise InvalidParameter(f"el código de indicador {code!r} solo admite letras, números, '-' y '_'.")
+    year = params.integer(r.get("year"), "year", minimum=1, maximum=9999, required=True)
+    value = params.number(r.get("value"), "value", required=True)
+    source = params.model_text(r.get("source"), "source", IndicatorValue) or default_source
+    definition = {"name": params.model_text(r.get("name"), "name", Indicator),
+                  "unit": params.model_text(r.get("unit"), "unit", Indicator),
+                  "source": params.model_text(source, "source", Indicator)}
+    return code, year, value, source, definition

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.contrib.gis.db.models.functions import Distance, Transform
+from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point, Polygon
 from django.db import connection
 from django.db.models import OuterRef, Subquery
 
+from geosig import params
 from geosig.errors import InvalidParameter, NotFound
 from territorial.models import Indicator, IndicatorValue, Municipality, Subregion
 
@@ -17,36 +17,10 @@ POPULATION = "poblacion_total"
 COORD_DECIMALS = 5  # ~1 m: enough for department-scale maps, keeps the payload small
 
 
-def parse_bbox(text: str | None) -> Polygon | None:
-    """``minlon,minlat,maxlon,maxlat`` → polygon; a clear error for anything else."""
-    if not text:
-        return None
-    parts = text.split(",")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise InvalidParameter(f"bbox debe ser 'minlon,minlat,maxlon,maxlat' con números; recibido {text!r}.")
-    if len(values) != 4:
-        raise InvalidParameter(f"bbox necesita 4 números (minlon,minlat,maxlon,maxlat); recibidos {len(values)}.")
-    x0, y0, x1, y1 = values
-    if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
-        raise InvalidParameter("bbox fuera de rango o invertido: se espera minlon<maxlon y minlat<maxlat en grados.")
-    return Polygon.from_bbox((x0, y0, x1, y1))
-
-
-def parse_bool(text: str | None, name: str) -> bool:
-    if text is None or text == "":
-        return False
-    value = text.strip().lower()
-    if value in ("1", "true", "si", "sí", "yes"):
-        return True
-    if value in ("0", "false", "no"):
-        return False
-    raise InvalidParameter(f"{name} debe ser true o false; recibido {text!r}.")
-
-
-def municipalities_queryset(subregion: str | None = None, bbox: str | None = None):
+def municipalities_queryset(subregion: str | None = None, bbox=None):
+    """``bbox``: ``minlon,minlat,maxlon,maxlat`` as text or 4 numbers (checked by ``geosig.params.bbox``)."""
     qs = Municipality.objects.select_related("subregion")
+    subregion = params.text(subregion, "subregion", max_length=60)
     if subregion:
         sub = Subregion.objects.filter(code=subregion.lower()).first() or Subregion.objects.filter(
             name__iexact=subregion
@@ -55,9 +29,9 @@ def municipalities_queryset(subregion: str | None = None, bbox: str | None = Non
             valid = ", ".join(Subregion.objects.values_list("code", flat=True))
             raise InvalidParameter(f"Subregión desconocida {subregion!r}. Válidas: {valid}.")
         qs = qs.filter(subregion=sub)
-    box = parse_bbox(bbox)
+    box = params.bbox(bbox)
     if box is not None:
-        qs = qs.filter(geom__bboverlaps=box)
+        qs = qs.filter(geom__bboverlaps=Polygon.from_bbox(box))
     return qs
 
 
@@ -100,6 +74,7 @@ def municipalities_geojson(subregion=None, bbox=None, simplified=False) -> str:
 
 
 def get_municipality(divipola: str) -> Municipality:
+    divipola = params.text(divipola, "divipola", max_length=10, required=True)
     try:
         return Municipality.objects.select_related("subregion").get(divipola=divipola)
     except Municipality.DoesNotExist:
@@ -133,19 +108,19 @@ class IndicatorSelection:
 
 def indicator_values(code: str | None, year: str | None) -> IndicatorSelection:
     valid = list(Indicator.objects.values_list("code", flat=True))
+    code = params.model_text(code, "code", Indicator)
     if not code:
         raise InvalidParameter(f"Falta el parámetro code. Indicadores disponibles: {', '.join(valid)}.")
+    chosen = params.integer(year, "year", minimum=1, maximum=9999)
     ind = Indicator.objects.filter(code=code).first()
     if ind is None:
         raise InvalidParameter(f"Indicador desconocido {code!r}. Disponibles: {', '.join(valid)}.")
     years = sorted(set(IndicatorValue.objects.filter(indicator=ind).values_list("year", flat=True)))
-    if year in (None, ""):
+    if not years:  # an indicator defined without values yet: nothing to map, but not a server error
+        raise NotFound(f"El indicador {code} no tiene valores cargados.")
+    if chosen is None:
         chosen = years[-1]
     else:
-        try:
-            chosen = int(year)
-        except ValueError:
-            raise InvalidParameter(f"year debe ser un número entero; recibido {year!r}.")
         if chosen not in years:
             raise InvalidParameter(
                 f"No hay datos de {code} para {chosen}. Años disponibles: {', '.join(map(str, years))}."
@@ -163,24 +138,10 @@ def indicator_values(code: str | None, year: str | None) -> IndicatorSelection:
     return IndicatorSelection(ind, chosen, years, rows)
 
 
-def parse_coordinate(text, name: str, low: float, high: float) -> float:
-    if text in (None, ""):
-        raise InvalidParameter(f"Falta el parámetro {name}.")
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise InvalidParameter(f"{name} debe ser un número en grados decimales; recibido {text!r}.")
-    if value != value or not (low <= value <= high):  # NaN or out of range
-        raise InvalidParameter(f"{name} fuera de rango: {text} (válido de {low} a {high}).")
-    return value
-
-
 def locate(lon, lat) -> dict:
     """Which municipality and subregion contain the point; a clear answer when it is outside the Valle."""
-    x = parse_coordinate(lon, "lon", -180, 180)
-    y = parse_coordinate(lat, "lat", -90, 90)
+    x, y = params.lonlat(lon, lat)
     pt = Point(x, y, srid=4326)
-    pt_m = pt.transform(settings.GEOSIG_MEASURE_SRID, clone=True)
     m = Municipality.objects.select_related("subregion").filter(geom__intersects=pt).order_by("divipola").first()
     if m is not None:
         return {
@@ -188,13 +149,9 @@ def locate(lon, lat) -> dict:
             "municipality": {"divipola": m.divipola, "name": m.name},
             "subregion": {"code": m.subregion.code, "name": m.subregion.name},
         }
-    nearest = (
-        Municipality.objects.annotate(
-            d=Distance(Transform("geom", settings.GEOSIG_MEASURE_SRID), pt_m)
-        )
-        .order_by("d")
-        .first()
-    )
+    # on the spheroid, not in EPSG:9377: a point on another continent is outside that projection's
+    # domain (PROJ fails), and the distance to the nearest municipality is still a valid answer
+    nearest = Municipality.objects.annotate(d=Distance("geom", pt, spheroid=True)).order_by("d").first()
     distance_km = nearest.d.m / 1000 if nearest else None
     return {
         "inside": False, "lon": x, "lat": y,

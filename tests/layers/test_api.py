@@ -51,7 +51,12 @@ def test_overlay_endpoint(client, data):
     assert {c["value"]: round(c["pct_of_area"], 4) for c in cob["classes"]} == {"A": 50.0, "B": 4.0}
     bad = _post(client, "/api/v1/overlay/", {"geometry": {"type": "Point", "coordinates": [-76.5, 3.4]}})
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_geometry"
-    assert _post(client, "/api/v1/overlay/", {"geometry": area, "layers": "cob"}).status_code == 400
+    # «layers» is read by geosig.params.text_list: a list or "a,b" (as in identify), never a number, and capped
+    assert _post(client, "/api/v1/overlay/", {"geometry": area, "layers": 5}).status_code == 400
+    assert _post(client, "/api/v1/overlay/", {"geometry": area, "layers": "cob"}).json()["layers"][0]["slug"] == "cob"
+    many = _post(client, "/api/v1/overlay/", {"geometry": area, "layers": ["cob"] * 20_000})
+    assert many.status_code == 400 and "como máximo 50" in many.json()["detail"]
+    assert _post(client, "/api/v1/overlay/", [area]).status_code == 400  # a JSON list is not a request object
     assert _post(client, "/api/v1/overlay/", {}).status_code == 400
 
 

@@ -20,7 +20,15 @@ def test_new_indicator_from_csv(territory, tmp_path):
 @pytest.mark.parametrize("body, message", [
     ("divipola,indicator,year\n76001,x,2018\n", "faltan las columnas value"),
     ("divipola,indicator,year,value\n99999,poblacion_total,2018,1\n", "divipola desconocido"),
-    ("divipola,indicator,year,value\n76001,poblacion_total,dosmil,1\n", "year debe ser entero"),
+    ("divipola,indicator,year,value\n76001,poblacion_total,dosmil,1\n", "línea 2: «year» debe ser un número entero"),
+    # every number finite, every text within the model's max_length, every row with a code and a value
+    ("divipola,indicator,year,value\n76001,poblacion_total,2018,1e999\n", "«value» debe ser un número finito"),
+    ("divipola,indicator,year,value\n76001,poblacion_total,2018,\n", "Falta el parámetro «value»"),
+    ("divipola,indicator,year,value\n76001,poblacion_total\n", "Falta el parámetro «year»"),
+    ("divipola,indicator,year,value\n76001,,2018,1\n", "Falta el parámetro «indicator»"),
+    ("divipola,indicator,year,value,unit,name\n76001,x,2018,1,%," + "n" * 201 + "\n", "«name» tiene 201 caracteres"),
+    ("divipola,indicator,year,value,unit,name\n76001," + "c" * 61 + ",2018,1,%,N\n", "«indicator» tiene 61"),
+    ("divipola,indicator,year,value,unit,name\n76001,a b,2018,1,%,N\n", "solo admite letras"),
     ("divipola,indicator,year,value\n76001,nuevo,2018,1\n", "sin columnas unit y name"),
     ("divipola,indicator,year,value\n", "no tiene filas"),
 ])
