@@ -1,5 +1,4 @@
 """Thin API views: parse the query, call one service, return its report (errors → JSON via geosig.errors)."""
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import IsAuthenticated
@@ -9,7 +8,7 @@ from rest_framework.views import APIView
 from cities.models import CityAttribute, FunctionInventory, Scenario, TravelMatrix
 from cities.services import loading, outputs
 from cities.services.report import parse_adjustments, report_from_query, save_scenario
-from geosig import params
+from geosig import formats, params
 from geosig.errors import InvalidParameter, PermissionDeniedError
 
 
@@ -47,12 +46,10 @@ class BalanceDownload(APIView):
         f = outputs.get_format(fmt)
         report = report_from_query(request.query_params, with_places=True)
         body = f.render(report, outputs.municipality_outlines())
-        resp = HttpResponse(body, content_type=f.content_type)
         stem = f"sistema_ciudades_{report.meta['year']}_{report.meta['basis']}"
         if report.meta.get("scenario"):
             stem += f"_{report.meta['scenario']['name']}"
-        resp["Content-Disposition"] = f'attachment; filename="{stem}.{f.extension}"'
-        return resp
+        return formats.attachment(body, stem, f.format)
 
 
 def _require_staff(request):
@@ -129,9 +126,7 @@ class Template(APIView):
     """GET /api/v1/cities/templates/<funciones|atributos|matriz>.csv — empty CSV with the import header."""
 
     def get(self, request, kind):
-        resp = HttpResponse(loading.write_template(kind), content_type="text/csv; charset=utf-8")
-        resp["Content-Disposition"] = f'attachment; filename="plantilla_{kind}.csv"'
-        return resp
+        return formats.attachment(loading.write_template(kind), f"plantilla_{kind}", "csv")
 
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)

@@ -11,7 +11,7 @@ Archive (tar.gz), members in this order so a restore can refuse before reading t
 pg_dump runs on the snapshot exported by the transaction that counts the rows and reads the migrations,
 so the counts describe exactly the dumped data. The PostGIS extension itself is not in the dump: the
 target database gets it from the setup (a superuser creates it once), and its user rows come from
-srs.json. Cache rows (data versions, throttling counters) and sessions (bearer credentials) are left out.
+srs.json. Cache rows, rate-limit windows and sessions are left out (EXCLUDED_DATA).
 
 A restore goes only into an EMPTY database and an empty MEDIA_ROOT: it checks the manifest, the
 migrations (refusing a backup made by a newer code) and the target first, extracts and verifies every
@@ -41,7 +41,9 @@ from psycopg import sql
 from geosig.errors import GeoSIGError
 
 FORMAT = 1
-EXCLUDED_DATA = ("geosig_cache", "django_session")
+# Tables saved without their rows: caches (rebuilt on demand; data versions start afresh), rate-limit
+# windows (geosig.throttling) and sessions (bearer credentials: users sign in again after a restore).
+EXCLUDED_DATA = ("geosig_cache", "geosig_throttlewindow", "django_session")
 DB_MEMBER, SRS_MEMBER, MANIFEST_MEMBER, MEDIA_PREFIX = "db.dump", "srs.json", "manifest.json", "media/"
 CHUNK = 1 << 20
 

@@ -1,12 +1,11 @@
 """Layers API (/api/v1/): metadata, overlay, identify, downloads, upload. Thin: parse, call a service, answer."""
 from __future__ import annotations
 
-from django.http import HttpResponse
 from django.urls import reverse
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geosig import params
+from geosig import formats, params
 from geosig.errors import NotFound
 from layers import hooks
 from layers.models import Layer
@@ -109,10 +108,8 @@ class Download(APIView):
         return _file(export_layer(get_layer(slug), fmt, clip=clip))
 
 
-def _file(export) -> HttpResponse:
-    resp = HttpResponse(export.content, content_type=export.content_type)
-    resp["Content-Disposition"] = f'attachment; filename="{export.filename}"'
-    return resp
+def _file(export):
+    return formats.attachment(export.content, export.filename, export.format)
 
 
 class Upload(APIView):

@@ -1,15 +1,13 @@
 """Thin API views of the territorial registry: parse the request, call a service, shape the answer."""
 import json
 
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geosig import params, versioned
+from geosig import formats, params, versioned
 from geosig.errors import InvalidParameter
-from geosig.vector_formats import write_vector
 from territorial.models import Subregion
 from territorial.services import exports, queries
 
@@ -120,14 +118,11 @@ class Download(APIView):
             if fmt != "csv":
                 raise InvalidParameter("Los indicadores se descargan como CSV: /api/v1/downloads/indicators.csv")
             code = params.text(request.query_params.get("code"), "code", max_length=60)
-            body, ctype, ext = exports.indicators_csv(code), "text/csv; charset=utf-8", "csv"
+            body = exports.indicators_csv(code)
         else:
             builder = exports.VECTOR_DATASETS.get(dataset)
             if builder is None:
                 valid = ", ".join(sorted([*exports.VECTOR_DATASETS, "indicators"]))
                 raise InvalidParameter(f"Conjunto desconocido {dataset!r}. Válidos: {valid}.")
-            body, f = write_vector(builder(), fmt, layer=f"valle_{dataset}")
-            ctype, ext = f.content_type, f.extension
-        resp = HttpResponse(body, content_type=ctype)
-        resp["Content-Disposition"] = f'attachment; filename="geosig_valle_{dataset}.{ext}"'
-        return resp
+            body, _ = exports.VECTOR_FORMATS.render(fmt, dataset)
+        return formats.attachment(body, f"geosig_valle_{dataset}", fmt)

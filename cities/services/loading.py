@@ -16,7 +16,6 @@ Import formats (CSV, UTF-8, comma-separated, header row):
 """
 from __future__ import annotations
 
-import csv
 import functools
 import io
 import re
@@ -32,7 +31,7 @@ from django.db import transaction
 
 from cities.models import City, CityAttribute, CityFunction, FunctionInventory, TravelMatrix
 from cities.services.network import check_matrix
-from geosig import readers
+from geosig import formats, readers
 from geosig.errors import DataFileError, InvalidParameter
 
 CENTRES_FILE = "network/valle_centros_poblados_divipola2017.geojson"
@@ -340,16 +339,14 @@ def import_attributes(source, source_label: str = "") -> int:
     return len(df)
 
 
-def write_template(kind: str) -> str:
+def write_template(kind: str) -> bytes:
     """An empty CSV with the expected header (for the docs and the page's download links)."""
     headers = {"funciones": ["codigo", "funcion", "cantidad", "fuente"],
                "atributos": ["codigo", "atributo", "anio", "valor", "unidad", "fuente"],
                "matriz": ["origen", "destino", "valor"]}
     if kind not in headers:
         raise InvalidParameter(f"Plantilla desconocida {kind!r}; válidas: {', '.join(headers)}.")
-    buf = io.StringIO()
-    csv.writer(buf).writerow(headers[kind])
-    return buf.getvalue()
+    return formats.write_csv(formats.Table(headers[kind]))
 
 
 ROADS_FILE = "network/valle_red_vial_nacional_travelmapping.geojson"

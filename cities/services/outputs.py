@@ -1,19 +1,14 @@
-"""Report files from a ``BalanceReport``: a registry of formats (html, pdf, csv, xlsx, json), each a function
-report → bytes. The HTML file is self-contained: inline SVG charts and, for the interactive map, Leaflet's
-own JS/CSS inlined from the local static files (no CDN, opens offline)."""
+"""Report files from a ``BalanceReport`` in html, pdf, csv, xlsx and json: this module builds each format's
+content, ``geosig.formats`` writes it. The HTML file is self-contained: inline SVG charts and, for the
+interactive map, Leaflet's own JS/CSS inlined from the local static files (no CDN, opens offline)."""
 from __future__ import annotations
-
-import csv
-import io
-import json
-from dataclasses import dataclass
-from typing import Callable
 
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
 from cities.services import charts
 from cities.services.balance import PARAM_DOCS, BalanceReport
+from geosig import formats
 from geosig.errors import InvalidParameter
 
 
@@ -72,18 +67,15 @@ def map_data(report: BalanceReport, outlines=None) -> dict:
             "outlines": outlines or [], "roads": road_routes()["routes"]}
 
 
-def render_html(report: BalanceReport, outlines=None) -> bytes:
+def _html_text(report: BalanceReport, outlines=None) -> str:
     ctx = _context(report, outlines)
     ctx.update({"leaflet_css": _static_text("leaflet/leaflet.css"), "leaflet_js": _static_text("leaflet/leaflet.js"),
                 "map_js": _static_text("cities/balance_map.js"), "map_data": map_data(report, outlines)})
-    return render_to_string("cities/report.html", ctx).encode("utf-8")
+    return render_to_string("cities/report.html", ctx)
 
 
-def render_pdf(report: BalanceReport, outlines=None) -> bytes:
-    from weasyprint import HTML
-
-    html = render_to_string("cities/report.html", _context(report, outlines, for_pdf=True))
-    return HTML(string=html).write_pdf()
+def _pdf_html(report: BalanceReport, outlines=None) -> str:
+    return render_to_string("cities/report.html", _context(report, outlines, for_pdf=True))
 
 
 def _meta_columns(report: BalanceReport) -> dict:
@@ -92,76 +84,53 @@ def _meta_columns(report: BalanceReport) -> dict:
             "fuente_poblacion": m.get("population_source", ""), "fuente_viajes": m.get("travel_source", "")}
 
 
-def render_csv(report: BalanceReport, outlines=None) -> bytes:
-    """One tidy CSV with every table: tabla, fila, columna, valor, unidad + year, basis, scenario, sources."""
-    buf = io.StringIO()
-    meta = _meta_columns(report)
-    w = csv.writer(buf)
-    w.writerow(["tabla", "fila", "columna", "etiqueta", "valor", "unidad", *meta])
+def _tidy_rows(report: BalanceReport, meta: dict):
     for t in report.all_tables():
         for i, row in enumerate(t.rows, start=1):
             rid = row.get("code") or row.get("key") or i
             for key, label, unit in t.columns:
                 unit = row.get("unit", unit) if t.key in ("indicadores", "comparacion") and key in ("value", "a", "b", "change") else unit
-                w.writerow([t.key, rid, key, label, row.get(key), unit, *meta.values()])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 accents correctly
+                yield [t.key, rid, key, label, row.get(key), unit, *meta.values()]
 
 
-def render_xlsx(report: BalanceReport, outlines=None) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+def _tidy_table(report: BalanceReport, outlines=None) -> formats.Table:
+    """One tidy CSV with every table: tabla, fila, columna, valor, unidad + year, basis, scenario, sources."""
+    meta = _meta_columns(report)
+    return formats.Table(["tabla", "fila", "columna", "etiqueta", "valor", "unidad", *meta],
+                         list(_tidy_rows(report, meta)), bom=True)
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "metadatos"
+
+def _sheets(report: BalanceReport, outlines=None) -> list[formats.Sheet]:
     m = report.meta
-    for k, v in [("Sistema", m.get("label")), ("Año", m.get("year")), ("Base de población", m.get("basis_label")),
-                 ("Fuente de población", m.get("population_source")), ("Matriz de viaje", m.get("travel_matrix")),
-                 ("Fuente de la matriz", m.get("travel_source")), ("Unidad de la matriz", m.get("travel_unit")),
-                 ("Centros poblados", m.get("centres_note")),
-                 ("Escenario", (m.get("scenario") or {}).get("name", "—")),
-                 ("Inventario de funciones", (m.get("functions") or {}).get("inventory", "ninguno importado"))]:
-        ws.append([k, v])
-    ws.append([])
-    ws.append(["Parámetro", "Descripción", "Valor"])
-    for k, v in m.get("params", {}).items():
-        ws.append([k, PARAM_DOCS.get(k, k), v])
+    meta = [[k, v] for k, v in [
+        ("Sistema", m.get("label")), ("Año", m.get("year")), ("Base de población", m.get("basis_label")),
+        ("Fuente de población", m.get("population_source")), ("Matriz de viaje", m.get("travel_matrix")),
+        ("Fuente de la matriz", m.get("travel_source")), ("Unidad de la matriz", m.get("travel_unit")),
+        ("Centros poblados", m.get("centres_note")),
+        ("Escenario", (m.get("scenario") or {}).get("name", "—")),
+        ("Inventario de funciones", (m.get("functions") or {}).get("inventory", "ninguno importado"))]]
+    meta += [[], ["Parámetro", "Descripción", "Valor"]]
+    meta += [[k, PARAM_DOCS.get(k, k), v] for k, v in m.get("params", {}).items()]
+    sheets = [formats.Sheet("metadatos", meta)]
     for t in report.all_tables():
-        sh = wb.create_sheet(t.key[:31])
-        sh.append([f"{t.title} — {m.get('label', '')}"])
-        sh["A1"].font = Font(bold=True)
-        sh.append([lab + (f" ({u})" if u else "") for _, lab, u in t.columns])
-        for row in t.rows:
-            sh.append([row.get(k) for k, _, _ in t.columns])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+        rows = [[f"{t.title} — {m.get('label', '')}"], [lab + (f" ({u})" if u else "") for _, lab, u in t.columns]]
+        rows += [[row.get(k) for k, _, _ in t.columns] for row in t.rows]
+        sheets.append(formats.Sheet(t.key, rows, bold_rows=1))
+    return sheets
 
 
-def render_json(report: BalanceReport, outlines=None) -> bytes:
-    return json.dumps(report.as_dict(), ensure_ascii=False, default=str).encode("utf-8")
+def _data(report: BalanceReport, outlines=None) -> dict:
+    return report.as_dict()
 
 
-@dataclass(frozen=True)
-class ReportFormat:
-    render: Callable[..., bytes]
-    content_type: str
-    extension: str
+# The report's formats; content types, extensions and writers come from geosig.formats.
+REPORT = formats.Offer(html=_html_text, pdf=_pdf_html, csv=_tidy_table, xlsx=_sheets, json=_data)
+FORMATS = {key: REPORT.get(key) for key in REPORT}  # key → Output (render, content_type, extension)
 
 
-FORMATS = {
-    "html": ReportFormat(render_html, "text/html; charset=utf-8", "html"),
-    "pdf": ReportFormat(render_pdf, "application/pdf", "pdf"),
-    "csv": ReportFormat(render_csv, "text/csv; charset=utf-8", "csv"),
-    "xlsx": ReportFormat(render_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-    "json": ReportFormat(render_json, "application/json", "json"),
-}
-
-
-def get_format(name: str) -> ReportFormat:
-    if name not in FORMATS:
-        raise InvalidParameter(f"Formato desconocido {name!r}; válidos: {', '.join(FORMATS)}.")
-    return FORMATS[name]
+def get_format(name: str) -> formats.Output:
+    """``get_format(key).render(report, outlines)`` → bytes; a Spanish 400 for an unknown key."""
+    return REPORT.get(name)
 
 
 def municipality_outlines() -> list:

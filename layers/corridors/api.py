@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import FileResponse
 from django.urls import reverse
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geosig import formats
 from geosig.errors import InvalidParameter, NotFound, PermissionDeniedError
 
 from . import runs
@@ -24,8 +24,7 @@ def require_runner(user) -> None:
         raise PermissionDeniedError("Su usuario no tiene el rol para calcular corredores (grupo «Analista CVC» o «Editor de capas»).")
 
 
-DOWNLOAD_TYPES = {".png": "image/png", ".tif": "image/tiff", ".gpkg": "application/geopackage+sqlite3", ".csv": "text/csv",
-                  ".json": "application/json"}
+DOWNLOAD_TYPES = sorted({formats.FORMATS[k].content_type for k in ("png", "tif", "gpkg", "csv", "json")})
 
 
 def run_dict(run: CorridorRun, request) -> dict:
@@ -98,8 +97,8 @@ class RunFile(APIView):
         if run.status != CorridorRun.Status.DONE or name not in files + ["corriente.png"]:
             raise NotFound(f"La corrida {run.pk} no tiene el archivo «{name}»; disponibles: {', '.join(files) or 'ninguno'}.")
         path = run.result_path / name
-        ext = path.suffix.lower()
         if not path.is_file():
             raise NotFound(f"La corrida {run.pk} no tiene el archivo «{name}».")
-        return FileResponse(open(path, "rb"), as_attachment=ext != ".png", filename=f"corredores_{run.pk}_{name}",
-                            content_type=DOWNLOAD_TYPES.get(ext, "application/octet-stream"))
+        fmt = formats.for_extension(path.suffix)
+        # the current-flow PNG is the map's overlay image (shown inline); the other results download
+        return formats.attachment(path, f"corredores_{run.pk}_{name}", fmt, inline=fmt.key == "png")

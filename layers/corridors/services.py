@@ -7,7 +7,6 @@ reprojected explicitly with rasterio and the report lists each reprojection.
 """
 from __future__ import annotations
 
-import csv
 import json
 import math
 import time
@@ -29,6 +28,7 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import from_bounds
 from shapely.geometry import LineString, shape
 
+from geosig import formats
 from geosig.errors import InvalidGeometry, InvalidParameter, NotFound, OutsideValle
 from layers.models import Feature, Layer
 
@@ -521,12 +521,9 @@ def _write(out, grid, res, result, coreset, gdf, links, net, current, names, wid
                               "name_b": names.get(lk.b), "width_cost": width})
     corr_gdf = gpd.GeoDataFrame(corr_rows, geometry=corr_geoms, crs=crs)
 
-    gpkg = out / "corredores.gpkg"
-    cores_gdf.to_file(gpkg, layer="nucleos", driver="GPKG", engine="pyogrio")
-    if len(paths_gdf):
-        paths_gdf.to_file(gpkg, layer="rutas_menor_costo", driver="GPKG", engine="pyogrio")
-    if len(corr_gdf):
-        corr_gdf.to_file(gpkg, layer="corredores", driver="GPKG", engine="pyogrio")
+    layers = {"nucleos": cores_gdf, "rutas_menor_costo": paths_gdf, "corredores": corr_gdf}
+    formats.write_gpkg_file({name: gdf for name, gdf in layers.items() if name == "nucleos" or len(gdf)},
+                            out / "corredores.gpkg")
     files.append("corredores.gpkg")
     # The map reads small GeoJSON files in EPSG:4326 (simplified by half a cell; the GeoPackage keeps all).
     tol = grid.cell_size / 2
@@ -541,17 +538,12 @@ def _write(out, grid, res, result, coreset, gdf, links, net, current, names, wid
 
     cols = ["link_id", "core_a", "name_a", "core_b", "name_b", "status", "status_label", "euclid_dist", "cwd",
             "lcp_length", "cwd_to_euclid", "cwd_to_path", "via_core", "effective_resistance"]
-    with open(out / "vinculos.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
-        w.writeheader()
-        for row in links:
-            w.writerow({k: ("" if v is None or (isinstance(v, float) and not math.isfinite(v)) else v)
-                        for k, v in row.items()})
-    with open(out / "nucleos.csv", "w", newline="", encoding="utf-8") as fh:
-        cols = ["core", "name", "area", "degree", "current_flow_centrality", "dIIC", "dPC"]
-        w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(net["cores"])
+    # core names come from a layer's attributes: the CSV writer neutralises formula-looking text
+    rows = [{k: ("" if v is None or (isinstance(v, float) and not math.isfinite(v)) else v) for k, v in row.items()}
+            for row in links]
+    (out / "vinculos.csv").write_bytes(formats.write_csv(formats.Table(cols, rows)))
+    cols = ["core", "name", "area", "degree", "current_flow_centrality", "dIIC", "dPC"]
+    (out / "nucleos.csv").write_bytes(formats.write_csv(formats.Table(cols, net["cores"])))
     files += ["vinculos.csv", "nucleos.csv"]
     return files
 

@@ -6,7 +6,6 @@ vector geometries at the polygon edge (``geopandas.clip``) and crops rasters to 
 """
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from geosig import formats
 from geosig.errors import DataFileError, InvalidParameter
 from layers.models import Layer
 from layers.services.areas import Area
@@ -21,19 +21,25 @@ from layers.services.areas import Area
 
 @dataclass
 class Export:
-    content: bytes
+    content: bytes | Path  # a Path (a whole raster file) is streamed by ``formats.attachment``
     filename: str
-    content_type: str
+    format: formats.Format
+
+    @property
+    def content_type(self) -> str:
+        return self.format.content_type
 
 
 def export_layer(layer: Layer, fmt: str, *, clip: Area | None = None) -> Export:
-    valid = EXPORTERS[layer.kind]
-    if fmt not in valid:
+    offer = OFFERS[layer.kind]
+    if fmt not in offer:
         raise InvalidParameter(
             f"Formato «{fmt}» no disponible para una capa {layer.get_kind_display().lower()}. "
-            f"Válidos: {', '.join(valid)}."
+            f"Válidos: {', '.join(offer.keys)}."
         )
-    return valid[fmt](layer, clip)
+    content, f = offer.render(fmt, layer, clip)
+    suffix = "-recorte" if clip is not None else ""
+    return Export(content, f"{layer.slug}{suffix}.{f.extension}", f)
 
 
 def _frame(layer: Layer, clip: Area | None) -> gpd.GeoDataFrame:
@@ -46,53 +52,37 @@ def _frame(layer: Layer, clip: Area | None) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _vector(driver: str, ext: str, content_type: str):
-    def write(layer: Layer, clip: Area | None) -> Export:
-        gdf = _frame(layer, clip)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"{layer.slug}.{ext}"
-            if gdf.empty:
-                gdf = gpd.GeoDataFrame({"vacio": []}, geometry=[], crs=4326)
-            gdf.to_file(path, driver=driver, layer=layer.slug, engine="pyogrio")
-            content = path.read_bytes()
-        suffix = "-recorte" if clip is not None else ""
-        return Export(content, f"{layer.slug}{suffix}.{ext}", content_type)
-
-    return write
+def _vector(layer: Layer, clip: Area | None) -> dict:
+    gdf = _frame(layer, clip)
+    if gdf.empty:
+        gdf = gpd.GeoDataFrame({"vacio": []}, geometry=[], crs=4326)
+    return {layer.slug: gdf}
 
 
-def _geotiff(layer: Layer, clip: Area | None) -> Export:
+def _raster(layer: Layer, clip: Area | None) -> formats.Raster | Path:
     import rasterio
-    from rasterio.io import MemoryFile
     from rasterio.mask import mask
 
     path = layer.raster_path
     if not path or not path.exists():
         raise DataFileError(f"Falta el archivo ráster de la capa «{layer.slug}».")
     if clip is None:
-        return Export(path.read_bytes(), f"{layer.slug}.tif", "image/tiff")
-    with rasterio.open(path) as src:
+        return Path(path)
+    with rasterio.open(path, driver="GTiff") as src:
         try:
             data, transform = mask(src, [shapely.geometry.mapping(shapely.from_wkb(bytes(clip.geom.wkb)))],
                                    crop=True, all_touched=True, filled=True)
         except ValueError as exc:  # polygon does not overlap the raster
             raise InvalidParameter(f"El polígono no se superpone con el ráster «{layer.slug}».") from exc
         profile = src.profile.copy()
-    profile.update(driver="GTiff", height=data.shape[1], width=data.shape[2], transform=transform,
-                   compress="deflate", tiled=False)
+    profile.update(height=data.shape[1], width=data.shape[2], transform=transform, compress="deflate", tiled=False)
     for key in ("blockxsize", "blockysize", "interleave"):
         profile.pop(key, None)
-    with MemoryFile() as mem:
-        with mem.open(**profile) as dst:
-            dst.write(data)
-        return Export(mem.read(), f"{layer.slug}-recorte.tif", "image/tiff")
+    return formats.Raster(data, profile)
 
 
-# Registry: layer kind → format → writer.
-EXPORTERS = {
-    Layer.Kind.VECTOR: {
-        "gpkg": _vector("GPKG", "gpkg", "application/geopackage+sqlite3"),
-        "geojson": _vector("GeoJSON", "geojson", "application/geo+json"),
-    },
-    Layer.Kind.RASTER: {"tif": _geotiff},
+# The formats of each layer kind; content types, extensions and writers come from geosig.formats.
+OFFERS = {
+    Layer.Kind.VECTOR: formats.Offer(gpkg=_vector, geojson=_vector),
+    Layer.Kind.RASTER: formats.Offer(tif=_raster),
 }

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 
-from django.http import HttpResponse
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geosig import formats
 from geosig.errors import InvalidParameter, NotFound, PermissionDeniedError
 from geosig.throttling import by_format
 from territorial.pot.classes import USE_CATEGORIES, Status
@@ -253,10 +253,8 @@ class PlanExport(APIView):
         from territorial.pot.services.exchange import export_plan
 
         plan = access.get_visible_plan(request.user, pk)
-        content, ctype, filename = export_plan(plan, fmt)
-        resp = HttpResponse(content, content_type=ctype)
-        resp["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return resp
+        content, _ctype, filename = export_plan(plan, fmt)
+        return formats.attachment(content, filename, fmt)
 
 
 def conflict_params(q) -> dict:
@@ -288,9 +286,8 @@ class Conflicts(APIView):
         report = analyse_conflicts(request.user, with_geometry=fmt != "csv", **conflict_params(request.query_params))
         if fmt == "json":
             return Response(report.as_dict())
-        content, ctype, ext = render_report(report, fmt)
-        resp = HttpResponse(content, content_type=ctype)
-        if ext != "html":
-            scope = request.query_params.get("municipality") or request.query_params.get("plan") or "valle"
-            resp["Content-Disposition"] = f'attachment; filename="conflictos_pot_{scope}{"_DEMO" if report.has_demo else ""}.{ext}"'
-        return resp
+        content, f = render_report(report, fmt)
+        scope = request.query_params.get("municipality") or request.query_params.get("plan") or "valle"
+        # the HTML report opens in a tab (inline), the other formats download
+        return formats.attachment(content, f"conflictos_pot_{scope}{'_DEMO' if report.has_demo else ''}", f,
+                                  inline=f.key == "html")

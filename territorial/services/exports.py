@@ -1,12 +1,10 @@
 """Territorial datasets as GeoDataFrames / CSV for downloads (GeoPackage, GeoJSON for QGIS; CSV)."""
 from __future__ import annotations
 
-import csv
-import io
-
 import geopandas as gpd
 import shapely
 
+from geosig import formats
 from geosig.errors import InvalidParameter
 from territorial.models import IndicatorValue, Municipality, Subregion
 from territorial.services.queries import CENSUS_YEAR, POPULATION
@@ -57,7 +55,15 @@ def subregions_frame() -> gpd.GeoDataFrame:
 VECTOR_DATASETS = {"municipalities": municipalities_frame, "subregions": subregions_frame}
 
 
-def indicators_csv(code: str | None = None) -> str:
+def _dataset_layer(dataset: str) -> dict:
+    return {f"valle_{dataset}": VECTOR_DATASETS[dataset]()}
+
+
+# ``VECTOR_FORMATS.render(fmt, dataset)`` → (bytes, Format): the format is checked before the frame is built.
+VECTOR_FORMATS = formats.Offer(gpkg=_dataset_layer, geojson=_dataset_layer)
+
+
+def indicators_csv(code: str | None = None) -> bytes:
     qs = IndicatorValue.objects.select_related("indicator", "municipality").order_by(
         "indicator__code", "municipality__divipola", "year"
     )
@@ -65,10 +71,7 @@ def indicators_csv(code: str | None = None) -> str:
         if not qs.filter(indicator__code=code).exists():
             raise InvalidParameter(f"Indicador desconocido {code!r}.")
         qs = qs.filter(indicator__code=code)
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["divipola", "municipio", "indicador", "nombre_indicador", "unidad", "anio", "valor", "fuente"])
-    for v in qs:
-        w.writerow([v.municipality.divipola, v.municipality.name, v.indicator.code, v.indicator.name,
-                    v.indicator.unit, v.year, v.value, v.source or v.indicator.source])
-    return buf.getvalue()
+    rows = ([v.municipality.divipola, v.municipality.name, v.indicator.code, v.indicator.name,
+             v.indicator.unit, v.year, v.value, v.source or v.indicator.source] for v in qs.iterator())
+    return formats.write_csv(formats.Table(
+        ["divipola", "municipio", "indicador", "nombre_indicador", "unidad", "anio", "valor", "fuente"], rows))

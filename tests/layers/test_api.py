@@ -109,16 +109,20 @@ def test_identify_lines_within_pixels(client, tmp_path):
 
 def test_downloads_whole_and_clipped(client, data):
     r = client.get("/api/v1/layers/cob/download.gpkg")
-    assert r.status_code == 200 and 'filename="cob.gpkg"' in r["Content-Disposition"]
+    assert r.status_code == 200 and r["Content-Disposition"] == 'attachment; filename="cob.gpkg"'
+    assert r["Content-Type"] == "application/geopackage+sqlite3"
     gdf = gpd.read_file(io.BytesIO(r.content), engine="pyogrio")
     assert len(gdf) == 2 and set(gdf["clase"]) == {"A", "B"} and gdf.crs.to_epsg() == 4326
     area = shapely.geometry.mapping(to_4326([shapely.box(X0 - 5000, Y0, X0 + 5000, Y0 + 10_000)]).iloc[0])
     r = _post(client, "/api/v1/layers/cob/download.geojson", {"geometry": area})
+    assert r["Content-Type"] == "application/geo+json"
+    assert r["Content-Disposition"] == 'attachment; filename="cob-recorte.geojson"'
     clipped = gpd.read_file(io.BytesIO(r.content), engine="pyogrio").set_crs(4326, allow_override=True)
     areas = dict(zip(clipped["clase"], clipped.to_crs(9377).area))
     assert areas["A"] == pytest.approx(5e7, rel=1e-4) and areas["B"] == pytest.approx(4e6, rel=1e-4)
-    r = client.get("/api/v1/layers/alt/download.tif")
-    with rasterio.open(io.BytesIO(r.content)) as src:
+    r = client.get("/api/v1/layers/alt/download.tif")  # the whole file is streamed (FileResponse)
+    assert r.streaming and r["Content-Type"] == "image/tiff" and 'filename="alt.tif"' in r["Content-Disposition"]
+    with rasterio.open(io.BytesIO(r.getvalue())) as src:
         assert src.read(1)[3, 4] == 64 and src.crs.to_epsg() == 4326
     box = shapely.box(-76.58 + 1e-6, 3.45 + 1e-6, -76.54 - 1e-6, 3.49 - 1e-6)  # inset: no edge ambiguity
     r = _post(client, "/api/v1/layers/alt/download.tif", {"geometry": shapely.geometry.mapping(box)})

@@ -147,10 +147,15 @@ def test_api_start_poll_results_download_cancel(real_layers, client, settings, m
     assert res["map"]["paths"]["features"] and "vinculos.csv" in res["downloads"]
     png = client.get(res["current"]["url"])
     assert png.status_code == 200 and b"".join(png.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png["Content-Disposition"] == f'inline; filename="corredores_{run["id"]}_corriente.png"'  # the map overlay
     (s, w), (n, e) = res["current"]["bounds"]
     assert -77.0 < w < e < -76.3 and 3.2 < s < n < 3.7  # around Cali
     tif = client.get(f"/api/v1/corridors/{run['id']}/files/corredor_nlcc.tif")
     assert tif.status_code == 200 and b"".join(tif.streaming_content)[:2] in (b"II", b"MM")
+    assert tif["Content-Type"] == "image/tiff"
+    assert tif["Content-Disposition"] == f'attachment; filename="corredores_{run["id"]}_corredor_nlcc.tif"'
+    links = client.get(f"/api/v1/corridors/{run['id']}/files/vinculos.csv")
+    assert links["Content-Type"] == "text/csv; charset=utf-8" and "attachment" in links["Content-Disposition"]
     assert client.get(f"/api/v1/corridors/{run['id']}/files/../../etc").status_code == 404
     bad = client.post(f"/api/v1/corridors/{run['id']}/cancel/")
     assert bad.status_code == 409 and bad.json()["error"] == "conflict"

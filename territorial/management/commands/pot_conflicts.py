@@ -33,14 +33,14 @@ class Command(BaseCommand):
             if o["format"] == "text":
                 self.stdout.write(str(report))
                 return
-            content, _ctype, ext = render_report(report, o["format"])
+            content, fmt = render_report(report, o["format"])
             if o["output"]:
-                Path(o["output"]).write_bytes(content if isinstance(content, bytes) else content.encode())
+                Path(o["output"]).write_bytes(content)
                 self.stdout.write(str(report))
                 self.stdout.write(f"Informe escrito en {o['output']}")
-            elif ext in ("gpkg", "pdf"):
+            elif not fmt.text:
                 from geosig.errors import InvalidParameter
 
-                raise InvalidParameter(f"El formato {ext} es binario: indique --output archivo.{ext}.")
+                raise InvalidParameter(f"El formato {fmt.key} es binario: indique --output archivo.{fmt.extension}.")
             else:
-                self.stdout.write(content if isinstance(content, str) else content.decode())
+                self.stdout.write(content.decode())

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import tempfile
 import unicodedata
-import zipfile
 from pathlib import Path
 
 import geopandas as gpd
 import shapely
 from django.conf import settings
 
+from geosig import formats
 from geosig import readers
 from geosig.errors import CRSMismatch, DataFileError, InvalidParameter, UploadTooLarge
 from layers.services.archives import safe_extract
@@ -47,37 +47,25 @@ def plan_frame(plan) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data, geometry=geoms, crs=4326)
 
 
-def _export_gpkg(gdf, tmp: Path, stem: str):
-    path = tmp / f"{stem}.gpkg"
-    gdf.to_file(path, layer="zonas", driver="GPKG", engine="pyogrio")
-    return path.read_bytes(), "application/geopackage+sqlite3", "gpkg"
+def _zones_layer(gdf, stem: str) -> dict:
+    return {"zonas": gdf}
 
 
-def _export_shp(gdf, tmp: Path, stem: str):
-    folder = tmp / stem
-    folder.mkdir()
-    gdf.to_file(folder / f"{stem}.shp", driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")
-    zpath = tmp / f"{stem}.zip"
-    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as zf:
-        for f in sorted(folder.iterdir()):
-            zf.write(f, f.name)
-    return zpath.read_bytes(), "application/zip", "zip"
+def _named_layer(gdf, stem: str) -> dict:
+    return {stem: gdf}  # a Shapefile's layer is its file name
 
 
-def _export_geojson(gdf, tmp: Path, stem: str):
-    return gdf.to_json(drop_id=True), "application/geo+json", "geojson"
-
-
-EXPORTERS = {"gpkg": _export_gpkg, "shp": _export_shp, "geojson": _export_geojson}
+# The plan's export formats; content types, extensions and writers come from geosig.formats.
+EXPORTS = formats.Offer(gpkg=_zones_layer, shp=_named_layer, geojson=_zones_layer)
 
 
 def export_plan(plan, fmt: str):
-    if fmt not in EXPORTERS:
-        raise InvalidParameter(f"Formato de exportación desconocido «{fmt}». Valores válidos: {', '.join(EXPORTERS)}.")
+    """(bytes, content type, file name) of the plan's zones in ``fmt`` (gpkg, shp as .zip, geojson)."""
+    if fmt not in EXPORTS:
+        raise InvalidParameter(f"Formato de exportación desconocido «{fmt}». Valores válidos: {', '.join(EXPORTS)}.")
     stem = f"pot_{plan.municipality.divipola}_plan{plan.pk}_v{plan.version}" + ("_DEMO" if plan.is_demo else "")
-    with tempfile.TemporaryDirectory() as tmp:
-        content, ctype, ext = EXPORTERS[fmt](plan_frame(plan), Path(tmp), stem)
-    return content, ctype, f"{stem}.{ext}"
+    content, f = EXPORTS.render(fmt, plan_frame(plan), stem)
+    return content, f.content_type, f"{stem}.{f.extension}"
 
 
 # ------------------------------------------------------------------ import

@@ -1,17 +1,13 @@
-"""Conflict reports in every format from one ConflictReport: a registry of renderers."""
+"""Conflict reports in json, csv, gpkg, html and pdf from one ConflictReport (written by geosig.formats)."""
 from __future__ import annotations
 
 import base64
-import csv
 import io
-import json
-import tempfile
-from pathlib import Path
 
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from geosig.errors import InvalidParameter
+from geosig import formats
 
 CSV_COLUMNS = ["kind", "verdict", "municipality", "municipality_name", "plan_id", "plan_name", "is_demo",
                "zone_id", "soil_class", "other_zone_id", "other_class", "other_plan_id", "determinant",
@@ -20,17 +16,14 @@ KIND_COLORS = {"superposicion": "#e31a1c", "hueco": "#6a3d9a", "astilla": "#cab2
                "cruza_limite": "#1f78b4", "desajuste_limite": "#a6cee3", "determinante": "#b15928"}
 
 
-def _csv(report):
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    w.writeheader()
-    for f in report.findings:
-        w.writerow({k: (round(f[k], 2) if isinstance(f.get(k), float) else f.get(k)) for k in CSV_COLUMNS})
-    return buf.getvalue(), "text/csv; charset=utf-8", "csv"
+def _table(report) -> formats.Table:
+    rows = [{k: (round(f[k], 2) if isinstance(f.get(k), float) else f.get(k)) for k in CSV_COLUMNS}
+            for f in report.findings]
+    return formats.Table(CSV_COLUMNS, rows)
 
 
-def _json(report):
-    return json.dumps(report.as_dict(), ensure_ascii=False, default=str), "application/json", "json"
+def _data(report) -> dict:
+    return report.as_dict()
 
 
 def findings_frame(report):
@@ -43,24 +36,24 @@ def findings_frame(report):
     return gpd.GeoDataFrame(data, geometry=geoms, crs=4326)
 
 
-def _gpkg(report):
-    gdf = findings_frame(report)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "conflictos.gpkg"
-        if len(gdf):
-            for kind, part in gdf.groupby("kind"):
-                part = part.copy()
-                part["geometry"] = part.geometry.apply(_as_multipolygon)
-                part.to_file(path, layer=kind, driver="GPKG", engine="pyogrio")
-        import geopandas as gpd
+def _layers(report) -> dict:
+    """One GeoPackage layer per finding kind (multipolygons) and a table ``resumen`` with the counts."""
+    import geopandas as gpd
 
-        summary = gpd.GeoDataFrame({"kind": [s["kind"] for s in report.summary()] or ["(ninguno)"],
-                                    "count": [s["count"] for s in report.summary()] or [0],
-                                    "area_m2": [s["area_m2"] for s in report.summary()] or [0.0],
-                                    "is_demo": [report.has_demo] * max(1, len(report.summary()))},
-                                   geometry=[None] * max(1, len(report.summary())), crs=4326)
-        summary.to_file(path, layer="resumen", driver="GPKG", engine="pyogrio")
-        return path.read_bytes(), "application/geopackage+sqlite3", "gpkg"
+    gdf = findings_frame(report)
+    layers = {}
+    for kind, part in gdf.groupby("kind"):
+        part = part.copy()
+        part["geometry"] = part.geometry.apply(_as_multipolygon)
+        layers[kind] = part
+    summary = report.summary()
+    n = max(1, len(summary))
+    layers["resumen"] = gpd.GeoDataFrame({"kind": [s["kind"] for s in summary] or ["(ninguno)"],
+                                          "count": [s["count"] for s in summary] or [0],
+                                          "area_m2": [s["area_m2"] for s in summary] or [0.0],
+                                          "is_demo": [report.has_demo] * n},
+                                         geometry=[None] * n, crs=4326)
+    return layers
 
 
 def _as_multipolygon(g):
@@ -112,20 +105,11 @@ def _html_text(report, with_map=True):
     return render_to_string("territorial/pot/report.html", ctx)
 
 
-def _html(report):
-    return _html_text(report), "text/html; charset=utf-8", "html"
+# The report's formats; content types, extensions and writers come from geosig.formats.
+REPORT = formats.Offer(json=_data, csv=_table, gpkg=_layers, html=_html_text, pdf=_html_text)
+FORMATS = REPORT.keys
 
 
-def _pdf(report):
-    from weasyprint import HTML
-
-    return HTML(string=_html_text(report)).write_pdf(), "application/pdf", "pdf"
-
-
-FORMATS = {"json": _json, "csv": _csv, "gpkg": _gpkg, "html": _html, "pdf": _pdf}
-
-
-def render_report(report, fmt: str):
-    if fmt not in FORMATS:
-        raise InvalidParameter(f"Formato desconocido «{fmt}». Valores válidos: {', '.join(FORMATS)}.")
-    return FORMATS[fmt](report)
+def render_report(report, fmt: str) -> tuple[bytes, formats.Format]:
+    """The report as a file of format ``fmt``: (bytes, the registry's Format); a Spanish 400 if unknown."""
+    return REPORT.render(fmt, report)
