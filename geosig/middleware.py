@@ -49,13 +49,13 @@ class _CappedStream:
         return getattr(self.stream, name)
 
 
-def _too_large(limit: int):
+def _too_large(limit: int, length: int | None = None):
     from geosig.errors import UploadTooLarge
 
-    size = f"{limit / 1024 ** 2:g} MiB" if limit >= 1024 ** 2 else f"{limit / 1024:g} KiB"
-    return UploadTooLarge(
-        f"El cuerpo de la solicitud supera el máximo permitido ({size}); reduzca el archivo o los datos enviados.",
-        max_bytes=limit)
+    # worded like layers.uploads.check_size, which refuses the same way inside the upload views
+    size = f"pesa {length / 1e6:,.1f} MB; el" if length else "supera el tamaño permitido: el"
+    return UploadTooLarge(f"La solicitud {size} máximo permitido es {limit / 1e6:,.1f} MB. Nada se guardó.",
+                          max_bytes=limit)
 
 
 class BodySizeLimitMiddleware:
@@ -91,7 +91,7 @@ class BodySizeLimitMiddleware:
             except ValueError:
                 length = 0
             if length > limit:
-                return self.refuse(request, _too_large(limit))
+                return self.refuse(request, _too_large(limit, length))
             request._stream = _CappedStream(request._stream, limit)
         return self.get_response(request)
 
@@ -115,4 +115,7 @@ class BodySizeLimitMiddleware:
         from geosig.throttling import limit_response
 
         title = "Solicitud demasiado grande" if exc.status == 413 else "Solicitud no válida"
-        return limit_response(request, exc, translation.gettext(title))
+        resp = limit_response(request, exc, translation.gettext(title))
+        # the refusal leaves the body unread: its length lets the client read the answer at once
+        resp["Content-Length"] = str(len(resp.content))
+        return resp
