@@ -47,6 +47,23 @@ def plans_visible_to(user, queryset=None):
     return qs.filter(published | Q(municipality_id__in=mine)) if mine else qs.filter(published)
 
 
+def plans_in_admin(user, queryset=None):
+    """What the admin lists for ``user``: what the same user touches through the API — planners their
+    municipalities' plans, reviewers the plans that reached review (submitted at least once), analysts
+    (read-only by their permissions) and superusers everything."""
+    from territorial.pot.models import Plan
+
+    qs = queryset if queryset is not None else Plan.objects.all()
+    if user is None or not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser or ROLE_ANALYST in roles(user):
+        return qs
+    scope = Q(municipality_id__in=planner_municipality_ids(user))
+    if is_reviewer(user):
+        scope |= ~Q(status=Status.BORRADOR)
+    return qs.filter(scope)
+
+
 def get_visible_plan(user, plan_id, for_update: bool = False):
     from territorial.pot.models import Plan
 
