@@ -11,12 +11,42 @@ import gzip
 import hashlib
 import threading
 import uuid
+from collections import OrderedDict
 
+from django.conf import settings
 from django.core.cache import cache
 
-_local: dict[tuple, tuple[bytes, bytes, str]] = {}
+_local: dict[str, OrderedDict] = {}  # namespace → {key: entry}, least recently used first
 _lock = threading.Lock()
-MAX_ENTRIES = 256
+
+
+def limits() -> tuple[int, int]:
+    """(entries, bytes) kept per namespace and process: GEOSIG_MEMO_MAX_ENTRIES / _MAX_BYTES."""
+    return (int(getattr(settings, "GEOSIG_MEMO_MAX_ENTRIES", 64)),
+            int(getattr(settings, "GEOSIG_MEMO_MAX_BYTES", 64 * 1024 * 1024)))
+
+
+def normalise(value):
+    """One key for requests that mean the same: strings stripped, floats rounded to 1e-6 (≈ 0.1 m in
+    degrees; callers round to their own step first), sets and dicts sorted, lists as tuples."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        r = round(value, 6)
+        return int(r) if r.is_integer() else r
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), normalise(v)) for k, v in value.items()))
+    if isinstance(value, (set, frozenset)):
+        return tuple(sorted((normalise(v) for v in value), key=repr))
+    if isinstance(value, (list, tuple)):
+        return tuple(normalise(v) for v in value)
+    return value
+
+
+def _size(entry) -> int:
+    return len(entry[0]) + len(entry[1])
 
 
 def version(namespace: str) -> str:
@@ -33,20 +63,32 @@ def bump(namespace: str) -> None:
     cache.set(f"geosig:version:{namespace}", uuid.uuid4().hex, timeout=None)
 
 
-def memo(namespace: str, params: tuple, build) -> tuple[bytes, bytes, str]:
-    """(body, gzipped body, etag) for ``params`` at the current data version."""
+def memo(namespace: str, params, build) -> tuple[bytes, bytes, str]:
+    """(body, gzipped body, etag) for ``params`` at the current data version. Per namespace at most
+    GEOSIG_MEMO_MAX_ENTRIES entries and GEOSIG_MEMO_MAX_BYTES bytes are kept, least recently used out
+    first; entries of an older data version go as soon as one of the new version is stored."""
     v = version(namespace)
-    key = (namespace, v, params)
-    hit = _local.get(key)
-    if hit is not None:
-        return hit
+    key = (v, normalise(params))
+    with _lock:
+        space = _local.setdefault(namespace, OrderedDict())
+        hit = space.get(key)
+        if hit is not None:
+            space.move_to_end(key)
+            return hit
     body = build()
     body = body.encode() if isinstance(body, str) else body
-    entry = (body, gzip.compress(body, 6), '"' + hashlib.sha1(repr(key).encode()).hexdigest()[:20] + '"')
+    entry = (body, gzip.compress(body, 6),
+             '"' + hashlib.sha1(repr((namespace, key)).encode()).hexdigest()[:20] + '"')
+    max_entries, max_bytes = limits()
     with _lock:
-        if len(_local) >= MAX_ENTRIES:
-            _local.clear()
-        _local[key] = entry
+        space = _local.setdefault(namespace, OrderedDict())
+        for old in [k for k in space if k[0] != v]:
+            del space[old]
+        space[key] = entry
+        total = sum(_size(e) for e in space.values())
+        while space and (len(space) > max_entries or total > max_bytes):
+            _, gone = space.popitem(last=False)
+            total -= _size(gone)
     return entry
 
 
