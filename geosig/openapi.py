@@ -8,8 +8,10 @@ returns dicts built by services, not serializers, and a dict states ``nullable``
 """
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
 
 # ------------------------------------------------------------------ JSON Schema building blocks
@@ -89,8 +91,13 @@ def ok(schema: dict | type, description: str = "", status: int = 200) -> dict:
 
 
 def binary(*content_types: str, description: str = "Archivo", status: int = 200) -> dict:
-    """A download: one response per media type it can come in."""
-    return {(status, ct): OpenApiResponse(OpenApiTypes.BINARY, description=description) for ct in content_types}
+    """A download: one response per media type it can come in (JSON ones with their JSON shape)."""
+    def schema(ct):
+        if ct.startswith("application/geo+json"):
+            return FEATURE_COLLECTION
+        return OBJ if ct.startswith("application/json") else OpenApiTypes.BINARY
+
+    return {(status, ct): OpenApiResponse(schema(ct), description=description) for ct in content_types}
 
 
 def json_body(schema: dict, *, multipart: bool = False) -> dict:
@@ -175,3 +182,14 @@ def add_plain_views(result, generator, request, public):
         schemas["Error"] = component.schema if component else {"type": "object"}
     result["paths"] = dict(sorted(paths.items()))
     return result
+
+
+class SchemaView(SpectacularAPIView):
+    """/api/v1/schema/, documenting itself (an unknown ?format= is DRF's 404)."""
+
+    @extend_schema(summary="Este esquema OpenAPI 3 (JSON o YAML)",
+                   parameters=[query("format", enum(["json", "yaml"])),
+                               query("lang", enum([code for code, _ in settings.LANGUAGES]))],
+                   responses={200: OBJ, **errors(404)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -2,14 +2,20 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularSwaggerSplitView
+
+from geosig import openapi
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("cuentas/ingresar/", auth_views.LoginView.as_view(template_name="geosig/login.html"), name="login"),
     path("cuentas/salir/", auth_views.LogoutView.as_view(), name="logout"),
-    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/v1/schema/", openapi.SchemaView.as_view(), name="schema"),
+    # Split view: the init script is a same-origin file, not inline (Content-Security-Policy)
+    path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", title="GeoSIG Valle API",
+                                                     template_name="geosig/swagger_ui.html"),
+         name="api-docs"),
     path("", include("territorial.urls")),
     path("", include("territorial.pot.urls")),
     path("", include("layers.urls")),
