@@ -57,9 +57,15 @@ def _require_staff(request):
         raise PermissionDeniedError("Solo el personal autorizado puede importar datos o crear escenarios.")
 
 
+IMPORT_PERMISSION = "cities.import_city_data"  # group «Analista CVC» (migration 0002); not is_staff
+
+
 def _staff_upload(request, what: str) -> bytes:
-    """Staff check + the uploaded CSV's bytes (field 'file'); ``what`` names it in the error."""
-    _require_staff(request)
+    """Import-role check + the uploaded CSV's bytes (field 'file'); ``what`` names it in the error. The
+    role is checked before the upload is read: admin access alone does not let anyone change the data
+    every balance report reads."""
+    if not (request.user and request.user.is_authenticated and request.user.has_perm(IMPORT_PERMISSION)):
+        raise PermissionDeniedError("Importar datos del sistema de ciudades requiere el rol «Analista CVC».")
     upload = request.FILES.get("file")
     if upload is None:
         raise InvalidParameter(f"Adjunte el archivo CSV {what} en el campo 'file'.")
@@ -93,8 +99,8 @@ class Matrices(APIView):
         return [IsAuthenticated()] if self.request.method == "POST" else []
 
     def get(self, request):
-        return Response([{"name": m.name, "kind": m.kind, "unit": m.unit, "source": m.source, "default": m.is_default,
-                          "size": len(m.codes)} for m in TravelMatrix.objects.all()])
+        return Response([{"name": m.name, "version": m.version, "kind": m.kind, "unit": m.unit, "source": m.source,
+                          "default": m.is_default, "size": len(m.codes)} for m in TravelMatrix.objects.all()])
 
     def post(self, request):
         content = _staff_upload(request, "de la matriz")
@@ -103,8 +109,10 @@ class Matrices(APIView):
             content, params.model_text(d.get("name"), "name", TravelMatrix),
             params.choice(d.get("kind"), "kind", TravelMatrix.KINDS, default=TravelMatrix.KIND_TIME),
             params.model_text(d.get("source"), "source", TravelMatrix),
+            default=params.boolean(d.get("make_default"), "make_default"),
             description=params.text(d.get("description"), "description", max_length=2000, multiline=True, default=""))
-        return Response({"name": m.name, "size": len(m.codes)}, status=201)
+        return Response({"name": m.name, "version": m.version, "default": m.is_default, "size": len(m.codes)},
+                        status=201)
 
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
@@ -118,7 +126,8 @@ class Functions(APIView):
         inv = loading.import_functions(content, params.model_text(d.get("name"), "name", FunctionInventory),
                                        params.model_text(d.get("source"), "source", FunctionInventory),
                                        demo=params.boolean(d.get("demo"), "demo"))
-        return Response({"name": inv.name, "items": inv.items.count(), "demo": inv.is_demo}, status=201)
+        return Response({"name": inv.name, "version": inv.version, "items": inv.items.count(), "demo": inv.is_demo},
+                        status=201)
 
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
@@ -131,7 +140,7 @@ class Template(APIView):
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 class Attributes(APIView):
-    """POST a CSV (codigo,atributo,anio,valor,unidad[,fuente]) of city attributes (staff only)."""
+    """POST a CSV (codigo,atributo,anio,valor,unidad[,fuente]) of city attributes (import role «Analista CVC»)."""
 
     throttle_scope = "jobs"
 

@@ -40,12 +40,17 @@ class City(models.Model):
 
 
 class TravelMatrix(models.Model):
-    """A square, symmetric matrix of travel times (h) or distances (km) between municipalities."""
+    """A square, symmetric matrix of travel times (h) or distances (km) between municipalities.
+
+    Matrices keep their history: importing under an existing name adds version n+1 and leaves the
+    earlier ones; a name means its newest version; the default (the balance without ``matrix=``) is one
+    row and moves only when an import asks for it."""
 
     KIND_TIME, KIND_DISTANCE = "time", "distance"
     KINDS = {KIND_TIME: _("tiempo de viaje (h)"), KIND_DISTANCE: _("distancia (km)")}
 
-    name = models.SlugField(_("nombre"), max_length=60, unique=True)
+    name = models.SlugField(_("nombre"), max_length=60)
+    version = models.PositiveIntegerField(_("versión"), default=1)
     kind = models.CharField(_("tipo"), max_length=10, choices=list(KINDS.items()), default=KIND_TIME)
     unit = models.CharField(_("unidad"), max_length=10, default="h")
     description = models.TextField(_("descripción"), blank=True)
@@ -57,29 +62,36 @@ class TravelMatrix(models.Model):
     created = models.DateTimeField(_("creada"), auto_now_add=True)
 
     class Meta:
-        ordering = ["-is_default", "name"]
+        ordering = ["-is_default", "name", "-version"]
+        constraints = [models.UniqueConstraint(fields=["name", "version"], name="uniq_matrix_version")]
         verbose_name = _("matriz de viaje")
         verbose_name_plural = _("matrices de viaje")
+        # the import role (group «Analista CVC», migration 0002): matrices, inventories and attributes feed
+        # every balance report, so loading them is not a matter of having admin access
+        permissions = [("import_city_data", _("Puede importar datos del sistema de ciudades"))]
 
     def __str__(self):
-        return self.name
+        return f"{self.name} v{self.version}"
 
 
 class FunctionInventory(models.Model):
-    """A named, imported inventory of urban functions (hospitals, universities, ...)."""
+    """A named, imported inventory of urban functions (hospitals, universities, ...). Like matrices, a
+    re-import under the same name adds a version; a name means its newest version."""
 
-    name = models.SlugField(_("nombre"), max_length=60, unique=True)
+    name = models.SlugField(_("nombre"), max_length=60)
+    version = models.PositiveIntegerField(_("versión"), default=1)
     source = models.CharField(_("fuente"), max_length=300)
     is_demo = models.BooleanField(_("datos de demostración"), default=False)
     created = models.DateTimeField(_("importado"), auto_now_add=True)
 
     class Meta:
-        ordering = ["-created"]
+        ordering = ["-created", "-version"]
+        constraints = [models.UniqueConstraint(fields=["name", "version"], name="uniq_inventory_version")]
         verbose_name = _("inventario de funciones urbanas")
         verbose_name_plural = _("inventarios de funciones urbanas")
 
     def __str__(self):
-        return self.name + (" (DEMO)" if self.is_demo else "")
+        return f"{self.name} v{self.version}" + (" (DEMO)" if self.is_demo else "")
 
 
 class CityFunction(models.Model):

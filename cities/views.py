@@ -18,7 +18,7 @@ def balance_page(request):
         "bases": [(k, v[1]) for k, v in BASES.items()],
         "years": {b: available_years(b) for b in BASES},
         "scenarios": list(Scenario.objects.all()),
-        "matrices": list(TravelMatrix.objects.all()),
+        "matrices": list(TravelMatrix.objects.order_by("name", "-version").distinct("name")),  # newest of each name
         "formats": list(outputs.FORMATS),
         "q": {"year": q.get("year", ""), "basis": q.get("basis", "cabecera"), "scenario": q.get("scenario", ""),
               "compare": q.get("compare", ""), "matrix": q.get("matrix", "")},

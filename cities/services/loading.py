@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.db import transaction
+from django.db import connection, transaction
 
 from cities.models import City, CityAttribute, CityFunction, FunctionInventory, TravelMatrix
 from cities.services.network import check_matrix
@@ -215,17 +215,37 @@ def validate_matrix(codes, values, known: set[str], tolerance: float = 0.05) -> 
     return [codes[i] for i in order], m[np.ix_(order, order)]
 
 
+IMPORT_LOCK = 7_301_001  # advisory lock: imports take turns, so "newest version + 1" is never taken twice
+
+
+def _import_lock() -> None:
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+
+
+def latest_matrix(name: str) -> TravelMatrix | None:
+    return TravelMatrix.objects.filter(name=name).order_by("-version").first()
+
+
 def _save_matrix(name, codes, values, kind, unit, source, description, default=False) -> bool:
+    """Store the matrix as the next version of ``name``; earlier versions stay. It becomes the default
+    only if ``default`` (the default never moves, nor disappears, as a side effect of an import).
+    Importing what the newest version already holds adds nothing. Returns whether anything changed.
+    Runs inside the caller's transaction."""
     flat = [round(float(v), 6) for v in np.asarray(values).ravel()]
-    obj = TravelMatrix.objects.filter(name=name).first()
-    if obj and obj.codes == list(codes) and obj.values == flat and obj.kind == kind and obj.source == source \
-            and obj.is_default == default:
+    _import_lock()
+    latest = latest_matrix(name)
+    same = bool(latest and latest.codes == list(codes) and latest.values == flat and latest.kind == kind
+                and latest.source == source)
+    if same and (latest.is_default or not default):
         return False
+    target = latest if same else TravelMatrix.objects.create(
+        name=name, version=latest.version + 1 if latest else 1, codes=list(codes), values=flat, kind=kind,
+        unit=unit, source=source, description=description, is_default=False)
     if default:
-        TravelMatrix.objects.exclude(name=name).filter(is_default=True).update(is_default=False)
-    TravelMatrix.objects.update_or_create(
-        name=name, defaults={"codes": list(codes), "values": flat, "kind": kind, "unit": unit, "source": source,
-                             "description": description, "is_default": default})
+        TravelMatrix.objects.filter(is_default=True).exclude(pk=target.pk).update(is_default=False)
+        target.is_default = True
+        target.save(update_fields=["is_default"])
     return True
 
 
@@ -234,7 +254,8 @@ MATRIX_KINDS = {"time": "h", "distance": "km"}
 
 def import_matrix(source, name: str, kind: str = "time", source_label: str = "", default: bool = False,
                   tolerance: float = 0.05, description: str = "") -> TravelMatrix:
-    """Import a user's travel-time (h) or distance (km) matrix under ``name``."""
+    """Import a user's travel-time (h) or distance (km) matrix as the next version of ``name``; it becomes
+    the default matrix only with ``default`` (API ``make_default``, command ``--default``)."""
     from territorial.models import Municipality
 
     if kind not in MATRIX_KINDS:
@@ -248,7 +269,7 @@ def import_matrix(source, name: str, kind: str = "time", source_label: str = "",
                                     tolerance)
     with transaction.atomic():
         _save_matrix(name, codes, values, kind, MATRIX_KINDS[kind], source_label, description, default)
-    return TravelMatrix.objects.get(name=name)
+        return latest_matrix(name)
 
 
 # ---------------------------------------------------------------- functions and attributes
@@ -282,7 +303,7 @@ def _resolve_cities(codes: pd.Series, what: str) -> dict[str, City]:
 
 
 def import_functions(source, name: str, source_label: str, demo: bool = False) -> FunctionInventory:
-    """Import an urban-function inventory (replaces the inventory of the same name)."""
+    """Import an urban-function inventory as the next version of ``name`` (earlier versions stay)."""
     if not re.fullmatch(r"[-a-z0-9_]{1,60}", name or ""):
         raise InvalidParameter("El nombre del inventario debe tener 1–60 caracteres a-z, 0-9, '-' o '_'.")
     if not source_label:
@@ -301,8 +322,10 @@ def import_functions(source, name: str, source_label: str, demo: bool = False) -
     df["cantidad"] = cnt.astype(int)
     agg = df.groupby(["city", "funcion"], as_index=False)["cantidad"].sum()
     with transaction.atomic():
-        FunctionInventory.objects.filter(name=name).delete()
-        inv = FunctionInventory.objects.create(name=name, source=source_label, is_demo=demo)
+        _import_lock()
+        latest = FunctionInventory.objects.filter(name=name).order_by("-version").first()
+        inv = FunctionInventory.objects.create(name=name, version=latest.version + 1 if latest else 1,
+                                               source=source_label, is_demo=demo)
         CityFunction.objects.bulk_create([
             CityFunction(inventory=inv, city_id=r.city, function=r.funcion, count=r.cantidad)
             for r in agg.itertuples()])

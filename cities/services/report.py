@@ -95,7 +95,8 @@ def scenario_population(scenario: Scenario, munis) -> tuple[np.ndarray, dict]:
 
 def get_matrix(name: str | None) -> TravelMatrix:
     qs = TravelMatrix.objects.all()
-    tm = qs.filter(name=name).first() if name else qs.filter(is_default=True).first()
+    # a name means its newest version; without one, the default row (moved only by an explicit import)
+    tm = qs.filter(name=name).order_by("-version").first() if name else qs.filter(is_default=True).first()
     if tm is None:
         if name:
             raise InvalidParameter(f"Matriz de viaje desconocida {name!r}; disponibles: "
@@ -160,7 +161,8 @@ def load_system(year: int | None, basis: str, scenario: str | None = None, matri
     travel = full[np.ix_(order, order)]
     if tm.kind == TravelMatrix.KIND_DISTANCE:
         meta["travel_note"] = "matriz de distancias: los 'tiempos' del informe están en km"
-    meta.update({"travel_matrix": tm.name, "travel_source": tm.source, "travel_unit": tm.unit})
+    meta.update({"travel_matrix": tm.name, "travel_matrix_version": tm.version, "travel_source": tm.source,
+                 "travel_unit": tm.unit})
 
     lon = np.array([m.cabecera.x for m in munis])
     lat = np.array([m.cabecera.y for m in munis])
@@ -187,7 +189,7 @@ def load_system(year: int | None, basis: str, scenario: str | None = None, matri
                             "el equilibrio se calcula sobre las 42 cabeceras/municipios.")
 
     counts, fnames = None, []
-    inv = (FunctionInventory.objects.filter(name=inventory).first() if inventory
+    inv = (FunctionInventory.objects.filter(name=inventory).order_by("-version").first() if inventory
            else FunctionInventory.objects.first())
     if inventory and inv is None:
         raise InvalidParameter(f"Inventario de funciones desconocido {inventory!r}.")
@@ -199,7 +201,7 @@ def load_system(year: int | None, basis: str, scenario: str | None = None, matri
         counts = np.zeros((len(munis), len(fnames)))
         for mc, f, k in items:  # functions of all centros of a municipality count for the municipality
             counts[mindex[mc], fidx[f]] += k
-        meta["functions"] = {"inventory": inv.name, "source": inv.source, "demo": inv.is_demo}
+        meta["functions"] = {"inventory": inv.name, "version": inv.version, "source": inv.source, "demo": inv.is_demo}
     else:
         meta["functions"] = None
 

@@ -20,3 +20,19 @@ def cities(territory):
     if City.objects.count() != 569:
         load_cities()
     return City.objects.all()
+
+
+@pytest.fixture
+def importer(django_user_model):
+    """A user with the cities import role (group «Analista CVC»; no admin access)."""
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group
+
+    create_permissions(apps.get_app_config("cities"), verbosity=0)  # a flush (transactional test) drops them
+    importlib.import_module("cities.migrations.0002_versions_and_import_role").seed(apps)
+    user = django_user_model.objects.create_user("analista-ciudades", password="x")
+    user.groups.add(Group.objects.get(name="Analista CVC"))
+    return user

@@ -57,12 +57,12 @@ def test_page_renders_and_shows_errors(client_):
     assert r.status_code == 400 and "1990" in r.content.decode()
 
 
-def test_matrix_upload_validates_and_saves_nothing_on_error(client_, django_user_model):
+def test_matrix_upload_validates_and_saves_nothing_on_error(client_, importer):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from cities.models import TravelMatrix
 
-    client_.force_login(django_user_model.objects.create_user("eva", password="x", is_staff=True))
+    client_.force_login(importer)
     n = TravelMatrix.objects.count()
     bad = SimpleUploadedFile("m.csv", b"codigo,76001,76020\n76001,0,1\n76020,1,0\n")
     r = client_.post("/api/v1/cities/matrices/", {"file": bad, "name": "dos", "source": "x"})
@@ -70,13 +70,13 @@ def test_matrix_upload_validates_and_saves_nothing_on_error(client_, django_user
     assert TravelMatrix.objects.count() == n
 
 
-def test_functions_upload_marks_demo(client_, django_user_model):
+def test_functions_upload_marks_demo(client_, importer):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    client_.force_login(django_user_model.objects.create_user("leo", password="x", is_staff=True))
+    client_.force_login(importer)
     f = SimpleUploadedFile("f.csv", "codigo,funcion,cantidad\n76001,aeropuerto,1\n76109,puerto marítimo,1\n".encode())
     r = client_.post("/api/v1/cities/functions/", {"file": f, "name": "demo", "source": "ejemplo", "demo": "1"})
-    assert r.status_code == 201 and r.json() == {"name": "demo", "items": 2, "demo": True}
+    assert r.status_code == 201 and r.json() == {"name": "demo", "version": 1, "items": 2, "demo": True}
     page = client_.get("/ciudades/?year=2018").content.decode()
     assert "DEMO" in page and "Escalograma" in page
 
@@ -87,10 +87,10 @@ def test_import_templates(client_):
     assert client_.get("/api/v1/cities/templates/otra.csv").status_code == 400
 
 
-def test_attributes_upload_and_shown_with_places(client_, django_user_model):
+def test_attributes_upload_and_shown_with_places(client_, importer):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    client_.force_login(django_user_model.objects.create_user("sol", password="x", is_staff=True))
+    client_.force_login(importer)
     f = SimpleUploadedFile("a.csv", b"codigo,atributo,anio,valor,unidad,fuente\n76001001,poblacion,2018,1500,hab,censo local\n")
     assert client_.post("/api/v1/cities/attributes/", {"file": f}).status_code == 201
     d = client_.get("/api/v1/cities/balance/?year=2018&places=1").json()
@@ -127,12 +127,15 @@ def test_scenario_post_bad_adjustment_is_400_and_saves_nothing(client_, django_u
 @pytest.mark.parametrize("url, what", [("/api/v1/cities/matrices/", "matriz"),
                                        ("/api/v1/cities/functions/", "inventario"),
                                        ("/api/v1/cities/attributes/", "atributos")])
-def test_uploads_share_staff_check_and_missing_file_error(client_, django_user_model, url, what):
+def test_uploads_share_role_check_and_missing_file_error(client_, django_user_model, importer, url, what):
     from cities import api
 
     client_.force_login(django_user_model.objects.create_user("noe", password="x"))
     assert client_.post(url, {"name": "x", "source": "y"}).status_code == 403
-    client_.force_login(django_user_model.objects.create_user("ema", password="x", is_staff=True))
+    client_.force_login(django_user_model.objects.create_user("ema", password="x", is_staff=True))  # admin access
+    r = client_.post(url, {"name": "x", "source": "y"})
+    assert r.status_code == 403 and "Analista CVC" in r.json()["detail"]
+    client_.force_login(importer)
     r = client_.post(url, {"name": "x", "source": "y"})
     assert r.status_code == 400 and "'file'" in r.json()["detail"] and what in r.json()["detail"]
     # one helper does it for all three endpoints (no repeated staff check + lookup + error)
