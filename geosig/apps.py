@@ -10,3 +10,4 @@ class GeosigConfig(AppConfig):
         from geosig import nav
 
         nav.register("home", _("Mapa del Valle"), order=10)
+        nav.register("api-docs", _("API"), order=90)  # Swagger UI of /api/v1/schema/ (offline)
