@@ -273,13 +273,16 @@ def text_list(value: Any, name: str, *, max_items: int | None = None, max_length
     return out
 
 
-def id_list(value: Any, name: str, *, max_items: int | None = None, required: bool = False) -> list[int]:
-    """Database ids from a list or a comma-separated string: de-duplicated (order kept) and capped."""
+def id_list(value: Any, name: str, *, max_items: int | None = None, required: bool = False,
+            minimum: int = 1) -> list[int]:
+    """Database ids from a list or a comma-separated string: de-duplicated (order kept) and capped.
+    ``minimum=0`` for ids that start at 0 (e.g. feature ids of a GeoJSON file)."""
     max_items = max_items or max_list_items()
     items = _items(value, name)
     if len(items) > max_items * 20:
         raise InvalidParameter(f"«{name}» admite como máximo {max_items} valores distintos.", parameter=name)
-    out = _unique_capped([identifier(item, name) for item in items], name, max_items)
+    out = _unique_capped([integer(item, name, minimum=minimum, maximum=2**63 - 1, required=True) for item in items],
+                         name, max_items)
     if required and not out:
         raise _missing(name)
     return out

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import shutil
 import threading
 import time
@@ -21,6 +20,7 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from geosig import params
 from geosig.errors import ConflictError, GeoSIGError, InvalidParameter, NotFound, PermissionDeniedError
 from layers.models import Layer
 
@@ -32,45 +32,95 @@ log = logging.getLogger(__name__)
 PARAMS = ("cores", "resistance", "cell_size", "width", "point_radius", "max_link_cwd", "dispersal", "area_field",
           "margin_m", "pinch")
 ENGINE_VERSION = 1  # bump when results of identical inputs would change
-# parameter → (minimum, strictly greater): the ranges run_corridors / rasterize_cores / corridors / network enforce
+# parameter → (minimum, minimum excluded): the ranges run_corridors / rasterize_cores / corridors / network enforce;
+# every number is also finite and at most MAX_DISTANCE (metres or cost units: far beyond any Valle-sized analysis)
 NUMBER_RANGES = {"cell_size": (1.0, True), "width": (0.0, True), "point_radius": (0.0, False),
                  "max_link_cwd": (0.0, True), "dispersal": (0.0, True), "margin_m": (0.0, False)}
-BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+MAX_DISTANCE = 1e9
+MAX_CORE_IDS = 5000  # features picked as cores
+MAX_RECIPE = 20  # sources of one resistance recipe
+CORE_KEYS = ("layer", "ids", "classes", "geojson")
+# what a user may set in one resistance entry ("data" is filled in by the service, never by the request)
+ENTRY_TEXTS = ("layer", "label", "resampling")
+ENTRY_NUMBERS = {"weight": (None, False), "reference": (None, False), "scale": (0.0, True), "buffer": (0.0, False)}
 ACTIVE_LOCK = 0x636F7272  # pg_advisory_xact_lock key serialising the active-run cap ("corr")
 
 
-def normalise(params: dict) -> dict:
-    unknown = sorted(set(params) - set(PARAMS))
+def normalise(raw: dict) -> dict:
+    """A run request → its typed parameters (stored with the run and hashed), checked by ``geosig.params``
+    before any run row exists: a bad value is a 400 and nothing is stored."""
+    unknown = sorted(set(raw) - set(PARAMS))
     if unknown:
         raise InvalidParameter(f"Parámetros desconocidos: {', '.join(unknown)}; válidos: {', '.join(PARAMS)}.")
-    out = {k: params.get(k) for k in PARAMS if params.get(k) not in (None, "")}
+    out = {"cores": _cores(raw.get("cores")), "resistance": _resistance(raw.get("resistance"))}
     for k, (minimum, strict) in NUMBER_RANGES.items():
-        if k in out:
-            try:
-                out[k] = float(out[k])
-            except (TypeError, ValueError):
-                raise InvalidParameter(f"El parámetro {k} debe ser un número (llegó «{out[k]}»).") from None
-            # Checked here, not only in the background run: a bad value is a 400 and no run row is stored.
-            v = out[k]
-            if not math.isfinite(v) or (v <= minimum if strict else v < minimum):
-                raise InvalidParameter(f"El parámetro {k} debe ser un número finito {'>' if strict else '≥'} "
-                                       f"{minimum:g} (llegó «{params.get(k)}»).")
-    for k in ("cell_size", "width"):
-        if k not in out:
-            raise InvalidParameter(f"Falta el parámetro {k}.")
-    out.setdefault("resistance", "derivada")
-    out["pinch"] = _boolean("pinch", out.get("pinch", True))
+        value = params.number(raw.get(k), k, minimum=minimum, exclusive_minimum=strict, maximum=MAX_DISTANCE,
+                              required=k in ("cell_size", "width"))
+        if value is not None:
+            out[k] = value
+    area_field = params.text(raw.get("area_field"), "area_field", max_length=100)
+    if area_field:
+        out["area_field"] = area_field
+    out["pinch"] = params.boolean(raw.get("pinch"), "pinch", default=True)
     return out
 
 
-def _boolean(name: str, value) -> bool:
-    """JSON booleans, 1/0 or the strings true/false/1/0; bool("false") would be True."""
-    if isinstance(value, bool):
-        return value
-    key = str(value).strip().lower() if isinstance(value, (str, int)) else None
-    if key not in BOOLEANS:
-        raise InvalidParameter(f"El parámetro {name} debe ser true o false (llegó «{value}»).")
-    return BOOLEANS[key]
+def _cores(raw) -> dict:
+    """{"layer": slug, "ids": [fid…], "classes": [class…]} and/or {"geojson": FeatureCollection}."""
+    cores = params.mapping(raw, "cores", required=True, allowed=CORE_KEYS)
+    out = {}
+    if cores.get("layer") not in (None, ""):
+        out["layer"] = params.text(cores["layer"], "cores.layer", max_length=80)
+    if cores.get("ids") not in (None, "", []):
+        out["ids"] = params.id_list(cores["ids"], "cores.ids", max_items=MAX_CORE_IDS, minimum=0)
+    if cores.get("classes") not in (None, "", []):
+        out["classes"] = params.text_list(cores["classes"], "cores.classes", max_items=500, max_length=200)
+    if cores.get("geojson") not in (None, "", {}):
+        out["geojson"] = params.json_mapping(cores["geojson"], "cores.geojson")
+    return out
+
+
+def _resistance(raw):
+    """«derivada» (the default recipe) or a list of source entries (also as {"entries": […]})."""
+    if isinstance(raw, dict) and "entries" in raw:
+        raw = raw["entries"]
+    if raw is None or isinstance(raw, str):
+        return params.choice(raw, "resistance", ("derivada",), default="derivada")
+    if not isinstance(raw, list):
+        raise InvalidParameter("«resistance» debe ser «derivada» o una lista de fuentes; recibido "
+                               f"{type(raw).__name__}.", parameter="resistance")
+    if len(raw) > MAX_RECIPE:
+        raise InvalidParameter(f"«resistance» admite como máximo {MAX_RECIPE} fuentes.", parameter="resistance")
+    out = []
+    for i, entry in enumerate(raw, start=1):
+        try:
+            out.append(_entry(entry))
+        except InvalidParameter as exc:
+            raise InvalidParameter(f"Resistencia, fuente n.º {i}: {exc.message}", parameter="resistance") from None
+    return out
+
+
+def _entry(raw) -> dict:
+    from .resistance import SOURCES
+
+    entry = params.mapping(raw, "fuente", required=True,
+                           allowed=("source", "absolute", "table", *ENTRY_TEXTS, *ENTRY_NUMBERS))
+    out = {"source": params.choice(entry.get("source"), "source", list(SOURCES), required=True)}
+    for k in ENTRY_TEXTS:
+        if entry.get(k) not in (None, ""):
+            out[k] = params.text(entry[k], k, max_length=200)
+    for k, (minimum, strict) in ENTRY_NUMBERS.items():
+        if entry.get(k) is not None:
+            out[k] = params.number(entry[k], k, minimum=minimum, exclusive_minimum=strict, maximum=MAX_DISTANCE)
+    if "absolute" in entry:
+        out["absolute"] = params.boolean(entry["absolute"], "absolute")
+    if entry.get("table") is not None:
+        table = params.mapping(entry["table"], "table")
+        if len(table) > 1000:
+            raise InvalidParameter("«table» admite como máximo 1000 clases.", parameter="table")
+        out["table"] = {str(params.number(k, "table (clase)")): params.number(v, "table (resistencia)", minimum=0)
+                        for k, v in table.items()}
+    return out
 
 
 def inputs_hash(params: dict) -> str:

@@ -35,8 +35,32 @@ def test_normalise_accepts_the_edges_and_parses_booleans_strictly():
     for raw, expected in ((False, False), ("false", False), ("FALSE", False), ("0", False), (0, False),
                           (True, True), ("true", True), (" True ", True), ("1", True), (1, True)):
         assert runs.normalise({**BASE, "pinch": raw})["pinch"] is expected, raw
-    with pytest.raises(InvalidParameter, match="pinch debe ser true o false"):
-        runs.normalise({**BASE, "pinch": "no"})
+    assert runs.normalise({**BASE, "pinch": "no"})["pinch"] is False  # sí/no as in every other parameter
+    with pytest.raises(InvalidParameter, match="«pinch» debe ser verdadero o falso"):
+        runs.normalise({**BASE, "pinch": "quizás"})
+
+
+@pytest.mark.parametrize("body, text", [
+    ({"cores": {"layer": ["x"]}}, "«cores.layer» debe ser un texto"),
+    ({"cores": {"layer": {}}}, "«cores.layer» debe ser un texto"),
+    ({"cores": {"layer": "x", "ids": [[1]]}}, "«cores.ids» debe ser un número entero"),
+    ({"cores": {"layer": "x", "ids": list(range(6000))}}, "«cores.ids» admite como máximo 5000"),
+    ({"cores": {"layer": "x", "otra": 1}}, "claves desconocidas: otra"),
+    ({"cores": [1]}, "«cores» debe ser un objeto JSON"),
+    ({"cores": {"geojson": "[1]"}}, "«cores.geojson» debe ser un objeto JSON"),
+    ({"resistance": [{"layer": []}]}, "fuente n.º 1: Falta el parámetro «source»"),
+    ({"resistance": [{"source": "slope", "layer": []}]}, "fuente n.º 1: «layer» debe ser un texto"),
+    ({"resistance": [{"source": "proximity", "scale": 0}]}, "«scale» debe ser mayor que 0"),
+    ({"resistance": [{"source": "slope", "data": "x"}]}, "claves desconocidas: data"),
+    ({"resistance": [{"source": "landcover", "table": {"a": 1}}]}, r"«table \(clase\)» debe ser un número"),
+    ({"resistance": {"a": 1}}, "«resistance» debe ser «derivada» o una lista"),
+    ({"resistance": "otra"}, "«resistance» no admite 'otra'"),
+    ({"resistance": [{"source": "slope"}] * 21}, "como máximo 20 fuentes"),
+    ({"area_field": ["x"]}, "«area_field» debe ser un texto"),
+])
+def test_malformed_cores_and_recipes_are_refused_by_name(body, text):
+    with pytest.raises(InvalidParameter, match=text):
+        runs.normalise({**BASE, **body})
 
 
 @pytest.mark.django_db(transaction=True)
