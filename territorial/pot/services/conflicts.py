@@ -61,6 +61,9 @@ RANGES = {
     "ronda_m": (0.0, 100.0),  # Decreto 2811/1974: 30 m; wider municipal rondas stay well below 100 m
 }
 SUBDIVIDE_VERTICES = 256
+# the steps the conflicts page offers: values are rounded to them before computing, so nearby values
+# share one cached result (each distinct float used to add cache rows for every plan, for good)
+STEPS = {"buffer_m": 10.0, "ronda_m": 1.0, "sliver_m2": 1.0}
 
 
 @dataclass
@@ -473,8 +476,37 @@ def _cached(mode: str, plan_versions: dict, key, compute, owners=lambda r: [r["p
                               rows=_pack(by_plan.get(pid, [])))
                 for pid in missing
             ], ignore_conflicts=True)
+            _evict(mode)
         rows += new
     return rows
+
+
+def _evict(mode: str) -> None:
+    """Keep at most POT_CONFLICT_CACHE_MAX_ENTRIES entries and POT_CONFLICT_CACHE_MAX_BYTES bytes of
+    ``mode``: the oldest go first (the ones just written are the newest). One statement; the sizes come
+    from the values' headers (octet_length does not decompress them)."""
+    from django.conf import settings
+
+    from territorial.pot.models import ConflictCache
+
+    table = ConflictCache._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER w AS n, "
+            f"sum(octet_length(rows)) OVER w AS total FROM {table} WHERE mode = %s "
+            f"WINDOW w AS (ORDER BY created_at DESC, id DESC)) ranked WHERE n > %s OR total > %s)",
+            [mode, settings.POT_CONFLICT_CACHE_MAX_ENTRIES, settings.POT_CONFLICT_CACHE_MAX_BYTES])
+
+
+def rounded(p: dict) -> tuple[dict, list[str]]:
+    """``p`` with the STEPS parameters rounded half up to their step, and a note for each one changed."""
+    out, notes = dict(p), []
+    for k, step in STEPS.items():
+        r = float(int(p[k] / step + 0.5) * step)
+        if r != p[k]:
+            notes.append(f"{k} = {p[k]:g} se redondeó a {r:g} (paso de {step:g}).")
+        out[k] = r
+    return out, notes
 
 
 def _key(p, names, with_geometry, extra="") -> str:
@@ -512,6 +544,7 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
             raise InvalidParameter(f"El parámetro «{k}» debe estar entre {lo:g} y {hi:g} (recibido {v}).")
     if plan_id is not None and municipality is not None:
         raise InvalidParameter("Indique un plan o un municipio, no ambos.")
+    p, rounding_notes = rounded(p)
 
     if plan_id is not None:
         plan = access.get_visible_plan(user, plan_id)
@@ -534,6 +567,7 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
          "municipality_name": pl.municipality.name, "status": pl.status, "is_demo": pl.is_demo,
          "source": pl.source, "version": pl.version} for pl in plans.values()
     ])
+    report.notes += rounding_notes
     versions = {pl.pk: pl.version for pl in plans.values()}
     if "internal" in modes and plan_ids:
         key = _key(p, ["sliver_m2", "sliver_width_m", "min_m2", "noise_width_m"], with_geometry)
