@@ -33,7 +33,7 @@ class Balance(APIView):
     @extend_schema(parameters=BALANCE_PARAMS, responses=OpenApiTypes.OBJECT,
                    summary="Equilibrio del sistema de ciudades (todos los indicadores, con unidad, año, base y fuente)")
     def get(self, request):
-        return Response(report_from_query(request.query_params).as_dict())  # places=sí|1|true… as everywhere
+        return Response(report_from_query(request.query_params, user=request.user).as_dict())  # places=sí|1|true… as everywhere
 
 
 class BalanceDownload(APIView):
@@ -44,7 +44,7 @@ class BalanceDownload(APIView):
     @extend_schema(parameters=BALANCE_PARAMS, responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, fmt):
         f = outputs.get_format(fmt)
-        report = report_from_query(request.query_params, with_places=True)
+        report = report_from_query(request.query_params, with_places=True, user=request.user)
         body = f.render(report, outputs.municipality_outlines())
         stem = f"sistema_ciudades_{report.meta['year']}_{report.meta['basis']}"
         if report.meta.get("scenario"):

@@ -27,7 +27,7 @@ def balance_page(request):
     }
     status = 200
     try:
-        report = report_from_query(q, with_places=True)
+        report = report_from_query(q, with_places=True, user=request.user)
         outlines = outputs.municipality_outlines()
         ctx.update(outputs.page_context(report))
         data = outputs.map_data(report, outlines)

@@ -284,3 +284,5 @@ GEOSIG_MEMO_MAX_ENTRIES = env.int("GEOSIG_MEMO_MAX_ENTRIES", default=64)  # per 
 GEOSIG_MEMO_MAX_BYTES = env.int("GEOSIG_MEMO_MAX_BYTES", default=64 * 1024 * 1024)
 POT_CONFLICT_CACHE_MAX_ENTRIES = env.int("POT_CONFLICT_CACHE_MAX_ENTRIES", default=500)  # per mode
 POT_CONFLICT_CACHE_MAX_BYTES = env.int("POT_CONFLICT_CACHE_MAX_BYTES", default=256 * 1024 * 1024)
+# Expensive knobs: anonymous visitors get a lower cap of the Theil permutation test (cities).
+CITIES_MAX_PERMUTATIONS_ANON = env.int("CITIES_MAX_PERMUTATIONS_ANON", default=999)

@@ -58,13 +58,18 @@ class BalanceParams:
     functional_local_min: float = 0.03
 
     @classmethod
-    def from_mapping(cls, data) -> "BalanceParams":
+    def from_mapping(cls, data, user=None) -> "BalanceParams":
         """Parameters from a query string / dict (other keys are ignored: the query also carries year, basis…);
-        each one typed and range-checked by ``geosig.params`` with the limits of ``LIMITS``."""
+        each one typed and range-checked by ``geosig.params`` with the limits of ``LIMITS``. With the
+        requesting ``user``, an anonymous one gets the lower permutations cap."""
         kwargs = {name: _parse_field(name, data.get(name)) for name in cls.__dataclass_fields__
                   if data.get(name) not in (None, "")}
         p = cls(**kwargs)
         p.validate()
+        cap = max_permutations(user)
+        if p.permutations > cap:
+            raise InvalidParameter(f"Sin ingresar, permutations admite hasta {cap} (recibido {p.permutations}); "
+                                   f"con un usuario, hasta {max_permutations()}.")
         return p
 
     def validate(self) -> None:
@@ -103,9 +108,14 @@ LIMITS = {
 }
 
 
-def max_permutations() -> int:
-    """Upper bound of ``permutations`` (setting ``CITIES_MAX_PERMUTATIONS``, default 9999)."""
-    return int(getattr(settings, "CITIES_MAX_PERMUTATIONS", 9999))
+def max_permutations(user=None) -> int:
+    """Upper bound of ``permutations``: ``CITIES_MAX_PERMUTATIONS`` (default 9999), or
+    ``CITIES_MAX_PERMUTATIONS_ANON`` (default 999) for an anonymous web user (the test costs ~1 ms per
+    100 permutations and anyone can ask; commands and logged-in users get the full cap)."""
+    full = int(getattr(settings, "CITIES_MAX_PERMUTATIONS", 9999))
+    if user is not None and not user.is_authenticated:
+        return min(full, int(getattr(settings, "CITIES_MAX_PERMUTATIONS_ANON", 999)))
+    return full
 
 
 PARAM_DOCS = {

@@ -243,7 +243,7 @@ def balance_report(year: int | None = None, basis: str = "cabecera", scenario: s
     return report
 
 
-def balance_request(query) -> dict:
+def balance_request(query, user=None) -> dict:
     """The one parser of a city-balance request (API, page, report files): query string → the keyword
     arguments of ``balance_report``. Types, ranges and choices through ``geosig.params``; whether a named
     scenario/matrix/inventory exists is checked by ``load_system``."""
@@ -251,18 +251,19 @@ def balance_request(query) -> dict:
         "year": params.integer(query.get("year"), "year", minimum=1, maximum=9999),
         "basis": params.choice(query.get("basis"), "basis", BASES, default="cabecera"),
         "scenario": params.model_text(query.get("scenario"), "scenario", Scenario, "name") or None,
-        "params": BalanceParams.from_mapping(query),
+        "params": BalanceParams.from_mapping(query, user=user),  # user: the anonymous permutations cap
         "matrix": params.model_text(query.get("matrix"), "matrix", TravelMatrix, "name") or None,
         "compare_year": params.integer(query.get("compare"), "compare", minimum=1, maximum=9999),
         "inventory": params.model_text(query.get("inventory"), "inventory", FunctionInventory, "name") or None,
     }
 
 
-def report_from_query(query, with_places: bool | None = None) -> BalanceReport:
-    """``balance_report`` from a query string. ``with_places`` None → the query's ``places`` flag."""
+def report_from_query(query, with_places: bool | None = None, user=None) -> BalanceReport:
+    """``balance_report`` from a query string. ``with_places`` None → the query's ``places`` flag; ``user``
+    the requesting one (web requests), whose login decides the permutations cap."""
     if with_places is None:
         with_places = params.boolean(query.get("places"), "places")
-    return balance_report(**balance_request(query), with_places=with_places)
+    return balance_report(**balance_request(query, user=user), with_places=with_places)
 
 
 # ---------------------------------------------------------------- scenarios (stored)
