@@ -7,7 +7,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geosig import formats
+from geosig import formats, params
 from geosig.errors import InvalidParameter, NotFound, PermissionDeniedError
 from geosig.throttling import by_format
 from territorial.pot.classes import USE_CATEGORIES, Status
@@ -34,9 +34,14 @@ def _plan_for(request, pk, action: str):
 
 def _body(request):
     """The request body as a dict: a JSON list or string parses fine but has no ``.get``."""
-    if not isinstance(request.data, dict):
-        raise InvalidParameter("Envíe un objeto JSON ({\"clave\": valor, ...}), no una lista ni un valor suelto.")
-    return request.data
+    return params.body(request.data)
+
+
+def _municipality_code(value) -> str:
+    """A DIVIPOLA code as text (a JSON number 76001 is accepted too)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    return params.text(value, "municipality", max_length=10, default="")
 
 
 def plan_summary(plan) -> dict:
@@ -102,7 +107,7 @@ class Determinants(APIView):
         from territorial.models import Municipality
         from territorial.pot.services.determinants import determinants_geojson
 
-        code = request.query_params.get("municipality", "")
+        code = _municipality_code(request.query_params.get("municipality"))
         muni = Municipality.objects.filter(divipola=code).first()
         if muni is None:
             raise NotFound(f"No existe el municipio con código DIVIPOLA «{code}».")
@@ -114,7 +119,7 @@ class PlanList(APIView):
         from territorial.pot.models import Plan
 
         qs = access.plans_visible_to(request.user, Plan.objects.select_related("municipality"))
-        muni = request.query_params.get("municipality")
+        muni = _municipality_code(request.query_params.get("municipality"))
         if muni:
             qs = qs.filter(municipality__divipola=muni)
         return Response({"plans": [plan_summary(p) for p in qs]})
@@ -123,11 +128,15 @@ class PlanList(APIView):
         from territorial.models import Municipality
 
         _require_login(request)
+        from territorial.pot.models import Plan
+
         data = _body(request)
-        muni = Municipality.objects.filter(divipola=str(data.get("municipality", ""))).first()
+        code = _municipality_code(data.get("municipality"))
+        name = params.model_text(data.get("name"), "name", Plan)
+        muni = Municipality.objects.filter(divipola=code).first()
         if muni is None:
-            raise NotFound(f"No existe el municipio «{data.get('municipality')}».")
-        plan = P.create_plan(request.user, muni, data.get("name", ""))
+            raise NotFound(f"No existe el municipio «{code}».")
+        plan = P.create_plan(request.user, muni, name)
         return Response(plan_detail(request.user, plan), status=201)
 
 
@@ -177,7 +186,9 @@ class PlanTransition(APIView):
         if not (perms["planner"] or perms["review"]):  # the action is in the body: its own check follows
             raise PermissionDeniedError("El flujo del plan es de sus planificadores y de los revisores de la CVC.")
         data = _body(request)
-        P.transition(request.user, plan, data.get("action", ""), data.get("version"), data.get("note", ""))
+        action = params.choice(data.get("action"), "action", P.TRANSITIONS, required=True)
+        note = params.text(data.get("note"), "note", max_length=2000, multiline=True, default="")
+        P.transition(request.user, plan, action, data.get("version"), note)
         return Response(plan_detail(request.user, plan))
 
 
@@ -215,7 +226,8 @@ class PlanComments(APIView):
     def post(self, request, pk):
         plan = _plan_for(request, pk, "responder")  # the weaker of the two; opening a thread is checked next
         d = _body(request)
-        c = P.add_comment(request.user, plan, d.get("text", ""), d.get("lon"), d.get("lat"), d.get("parent"))
+        text = params.text(d.get("text"), "text", max_length=5000, multiline=True, default="")
+        c = P.add_comment(request.user, plan, text, d.get("lon"), d.get("lat"), d.get("parent"))
         return Response(comment_dict(c), status=201)
 
 
@@ -234,14 +246,11 @@ class PlanImport(APIView):
         if upload is None:
             raise InvalidParameter("Adjunte el archivo (campo «file»): GeoPackage, Shapefile en .zip o GeoJSON.")
         check_upload_size(upload.size)
-        try:
-            mapping = json.loads(request.data.get("mapping") or "{}")
-        except json.JSONDecodeError:
-            raise InvalidParameter("El mapeo de clases debe ser JSON: {\"valor en el archivo\": \"clase\"}.") from None
-        result = import_plan(request.user, plan, upload.read(), upload.name, request.data.get("class_field", "clase"),
-                             request.data.get("version"), mapping=mapping, layer=request.data.get("layer") or None,
-                             use_field=request.data.get("use_field") or "uso",
-                             name_field=request.data.get("name_field") or "nombre")
+        d = request.data
+        field = lambda name, default=None: params.text(d.get(name), name, max_length=100, default=default)  # noqa: E731
+        result = import_plan(request.user, plan, upload.read(), upload.name, field("class_field", "clase"),
+                             d.get("version"), mapping=class_mapping(d.get("mapping")), layer=field("layer"),
+                             use_field=field("use_field", "uso"), name_field=field("name_field", "nombre"))
         plan.refresh_from_db()
         return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
 
@@ -257,11 +266,25 @@ class PlanExport(APIView):
         return formats.attachment(content, filename, fmt)
 
 
+MAX_MAPPING = 500  # distinct class values of one imported file
+
+
+def class_mapping(raw) -> dict:
+    """The import's class mapping, a JSON object {"valor en el archivo": "clase"} with text values."""
+    mapping = params.json_mapping(raw, "mapping")
+    if len(mapping) > MAX_MAPPING:
+        raise InvalidParameter(f"«mapping» admite como máximo {MAX_MAPPING} valores.", parameter="mapping")
+    return {str(k): params.text(v, f"mapping[{k}]", max_length=40, required=True) for k, v in mapping.items()}
+
+
 def conflict_params(q) -> dict:
-    modes = q.get("modes") or q.get("mode")
+    """The conflict request's scope and modes, typed (the distances are checked by conflict_settings)."""
+    from territorial.pot.services.conflicts import MODES
+
     return {
-        "plan_id": q.get("plan") or None, "municipality": q.get("municipality") or None,
-        "modes": [m.strip() for m in modes.split(",") if m.strip()] if modes else None,
+        "plan_id": params.identifier(q.get("plan"), "plan", required=False),
+        "municipality": _municipality_code(q.get("municipality")) or None,
+        "modes": params.text_list(q.get("modes") or q.get("mode"), "modes", choices=list(MODES)) or None,
         "ronda_m": q.get("ronda_m"), "buffer_m": q.get("buffer_m"), "sliver_m2": q.get("sliver_m2"),
     }
 
@@ -280,14 +303,14 @@ class Conflicts(APIView):
         from territorial.pot.services.conflicts import analyse_conflicts
         from territorial.pot.services.reports import FORMATS, render_report
 
-        fmt = request.query_params.get("format", "json")
-        if fmt not in FORMATS:
-            raise InvalidParameter(f"Formato desconocido «{fmt}». Valores válidos: {', '.join(FORMATS)}.")
-        report = analyse_conflicts(request.user, with_geometry=fmt != "csv", **conflict_params(request.query_params))
+        fmt = params.choice(request.query_params.get("format"), "format", FORMATS, default="json")
+        scope = conflict_params(request.query_params)
+        report = analyse_conflicts(request.user, with_geometry=fmt != "csv", **scope)
         if fmt == "json":
             return Response(report.as_dict())
         content, f = render_report(report, fmt)
-        scope = request.query_params.get("municipality") or request.query_params.get("plan") or "valle"
+        # the parsed scope, never the raw query text: a newline in ?plan= would otherwise reach a header
+        scope = scope["municipality"] or scope["plan_id"] or "valle"
         # the HTML report opens in a tab (inline), the other formats download
         return formats.attachment(content, f"conflictos_pot_{scope}{'_DEMO' if report.has_demo else ''}", f,
                                   inline=f.key == "html")

@@ -211,7 +211,8 @@ def test_cache_key_is_not_truncated():
 
 
 @pytest.mark.parametrize("param, value, text", [
-    ("buffer_m", 5_000, "entre 0 y 2000"), ("buffer_m", -1, "entre 0 y 2000"), ("ronda_m", 500, "entre 0 y 100"),
+    ("buffer_m", 5_000, "«buffer_m» debe ser ≤ 2.000; recibido 5.000"), ("buffer_m", -1, "«buffer_m» debe ser ≥ 0"),
+    ("ronda_m", 500, "«ronda_m» debe ser ≤ 100"), ("sliver_m2", [1], "«sliver_m2» debe ser un número"),
     ("ronda_m", "nan", "número finito"), ("sliver_m2", "inf", "número finito"),
 ])
 def test_distance_parameters_out_of_range(pot_users, cali_plan, param, value, text):

@@ -363,10 +363,10 @@ def test_split_and_reply_with_non_integer_ids_are_400(pot_users, cali_plan):
     P.save_zones(pot_users["planner"], cali_plan, data, 1)
     before = _state(cali_plan)
     line = {"type": "LineString", "coordinates": [[-76.6, 3.4], [-76.4, 3.5]]}
-    with pytest.raises(InvalidParameter, match="zona"):
+    with pytest.raises(InvalidParameter, match="«zone_id» debe ser un número entero"):
         P.split_zone(pot_users["planner"], cali_plan, "abc", line, 2)
     assert _state(cali_plan) == before
-    with pytest.raises(InvalidParameter, match="comentario"):
+    with pytest.raises(InvalidParameter, match="«parent» debe ser un número entero"):
         P.add_comment(pot_users["planner"], cali_plan, "respuesta", parent_id="abc")
     assert cali_plan.comments.count() == 0
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from geosig import params as P
 from geosig.errors import InvalidParameter, NotFound
 from territorial.pot.classes import CROSS_BORDER_VERDICTS, SOIL_CLASSES, Verdict
 from territorial.pot.services import access
@@ -514,6 +514,18 @@ def _key(p, names, with_geometry, extra="") -> str:
     return hashlib.sha1(json.dumps([{k: p[k] for k in names}, with_geometry, extra], sort_keys=True).encode()).hexdigest()
 
 
+def conflict_settings(raw: dict) -> dict:
+    """DEFAULTS overridden by ``raw`` (None = default): known names only, each a finite number in its range."""
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        raise InvalidParameter(f"Parámetro desconocido «{', '.join(unknown)}». Valores válidos: {', '.join(DEFAULTS)}.")
+    out = dict(DEFAULTS)
+    for k, v in raw.items():
+        lo, hi = RANGES.get(k, (0.0, 10_000.0))
+        out[k] = P.number(v, k, default=DEFAULTS[k], minimum=lo, maximum=hi)
+    return out
+
+
 # ------------------------------------------------------------------ the public function
 def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None, with_geometry=True,
                       determinants=None, **params) -> ConflictReport:
@@ -522,26 +534,10 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
     from territorial.models import Municipality
 
     t0 = time.perf_counter()
-    modes = list(modes or MODES)
-    bad = [m for m in modes if m not in MODES]
-    if bad:
-        raise InvalidParameter(f"Modo desconocido «{', '.join(bad)}». Valores válidos: {', '.join(MODES)}.")
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise InvalidParameter(f"Parámetro desconocido «{', '.join(unknown)}». Valores válidos: {', '.join(DEFAULTS)}.")
-    p = dict(DEFAULTS)
-    for k, v in params.items():
-        if v is None:
-            continue
-        try:
-            p[k] = float(v)
-        except (TypeError, ValueError):
-            raise InvalidParameter(f"El parámetro «{k}» debe ser un número (recibido «{v}»).") from None
-        if not math.isfinite(p[k]):  # NaN compares false with every bound
-            raise InvalidParameter(f"El parámetro «{k}» debe ser un número finito (recibido «{v}»).")
-        lo, hi = RANGES.get(k, (0.0, 10_000.0))
-        if not lo <= p[k] <= hi:
-            raise InvalidParameter(f"El parámetro «{k}» debe estar entre {lo:g} y {hi:g} (recibido {v}).")
+    modes = P.text_list(modes, "modes", choices=list(MODES)) or list(MODES)
+    plan_id = P.identifier(plan_id, "plan", required=False)
+    municipality = P.text(municipality, "municipality", max_length=10)
+    p = conflict_settings(params)
     if plan_id is not None and municipality is not None:
         raise InvalidParameter("Indique un plan o un municipio, no ambos.")
     p, rounding_notes = rounded(p)

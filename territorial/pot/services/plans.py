@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from geosig import params
 from geosig.errors import ConflictError, InvalidParameter, NotFound, PermissionDeniedError
 from territorial.pot.classes import SOIL_CLASSES, Status
 from territorial.pot.services import access
@@ -263,11 +264,7 @@ def save_zones(user, plan, collection: dict, expected_version, replace: bool = T
 
 
 # ------------------------------------------------------------------ editing helpers (merge/split)
-def _as_id(value, what: str) -> int:
-    """An object id from a request: an int or a string of digits (a bad one is a 400, not a 500)."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdecimal():
-        raise InvalidParameter(f"El identificador de {what} debe ser un número entero (recibido «{value}»).")
-    return int(value)
+MAX_MERGE = 1000  # zones merged at once (ids de-duplicated and capped by geosig.params.id_list)
 
 
 def merge_zones(user, plan, zone_ids: list, expected_version, soil_class: str | None = None) -> SaveResult:
@@ -277,7 +274,7 @@ def merge_zones(user, plan, zone_ids: list, expected_version, soil_class: str | 
     if not isinstance(zone_ids, (list, tuple)):
         raise InvalidParameter("Indique las zonas a unir como una lista de identificadores («zone_ids»).")
     # de-duplicated: a repeated id would be both kept and excluded below, deleting the zone
-    ids = list(dict.fromkeys(_as_id(i, "zona") for i in zone_ids))
+    ids = params.id_list(zone_ids, "zone_ids", max_items=MAX_MERGE)
     zones = {z.pk: z for z in plan.zones.filter(pk__in=ids)}
     if len(ids) < 2 or len(zones) != len(ids):
         raise InvalidParameter("Para unir, elija al menos dos zonas existentes del plan.")
@@ -300,7 +297,7 @@ def split_zone(user, plan, zone_id, line: dict, expected_version) -> SaveResult:
     from shapely.ops import split
 
     require_action(user, plan, "dividir")
-    zone = plan.zones.filter(pk=_as_id(zone_id, "zona")).first()
+    zone = plan.zones.filter(pk=params.identifier(zone_id, "zone_id")).first()
     if zone is None:
         raise NotFound(f"La zona {zone_id} no es de este plan.")
     try:
@@ -423,7 +420,7 @@ def add_comment(user, plan, text: str, lon=None, lat=None, parent_id=None):
     parent = None
     point = None
     if parent_id:
-        parent = plan.comments.filter(pk=_as_id(parent_id, "comentario")).first()
+        parent = plan.comments.filter(pk=params.identifier(parent_id, "parent")).first()
         if parent is None:
             raise NotFound(f"El comentario {parent_id} no es de este plan.")
         while parent.parent_id:  # answers hang from the thread's first comment

@@ -16,6 +16,7 @@ from django.conf import settings
 from pyproj import CRS, Transformer
 from shapely.geometry import MultiPolygon, shape
 
+from geosig import params
 from geosig.errors import CRSMismatch, InvalidGeometry, InvalidParameter, OutsideValle
 from territorial.pot.classes import check_soil_class
 
@@ -74,8 +75,26 @@ def declared_crs(collection: dict) -> CRS | None:
         raise CRSMismatch(f"No se reconoce el sistema de referencia declarado «{name}».") from None
 
 
+def _zone_texts(props: dict) -> dict:
+    """The zone's attributes, typed and within the Zone model's max_length (nothing is cut silently).
+    Numbers are accepted as text: imported files often store names or codes in numeric fields."""
+    from territorial.pot.models import Zone
+
+    def value(key):
+        v = props.get(key)
+        return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+    return {
+        "soil_class": check_soil_class(params.model_text(value("soil_class"), "soil_class", Zone)),
+        "use_category": params.model_text(value("use_category"), "use_category", Zone),
+        "name": params.model_text(value("name"), "name", Zone),
+        "notes": params.text(value("notes"), "notes", max_length=5000, multiline=True, default=""),
+    }
+
+
 def _label(i: int, props: dict) -> str:
-    name = props.get("name") or ""
+    name = str(props.get("name") or "")
+    name = name if len(name) <= 60 else name[:59] + "…"  # a label, not the value: the value is checked apart
     return f"Zona n.º {i + 1}" + (f" («{name}»)" if name else "")
 
 
@@ -98,7 +117,10 @@ def _reason_es(reason: str) -> str:
 
 
 def _parse(i: int, feature: dict, transformer):
-    props = feature.get("properties") or {}
+    try:
+        props = params.mapping(feature.get("properties"), "properties")
+    except InvalidParameter as exc:  # e.g. "properties": [1] (a list has no .get)
+        raise InvalidParameter(f"Zona n.º {i + 1}: {exc.message}", index=i) from None
     label = _label(i, props)
     geometry = feature.get("geometry")
     if not geometry:
@@ -162,9 +184,8 @@ def validate_features(features: list[dict], municipality, crs: CRS | None = None
             raise InvalidParameter(f"Zona n.º {i + 1}: no es un objeto GeoJSON.", index=i)
         props, geom = _parse(i, feature, transformer)
         label = _label(i, props)
-        soil = props.get("soil_class")
         try:
-            check_soil_class(soil)
+            texts = _zone_texts(props)
         except InvalidParameter as exc:
             raise InvalidParameter(f"{label}: {exc.message}", index=i) from None
         geom_m = to_metres(geom)
@@ -192,11 +213,10 @@ def validate_features(features: list[dict], municipality, crs: CRS | None = None
                            f"municipal (MGN 2021, generalizado: puede ser un desajuste del límite).",
             })
         zone_id = feature.get("id")
+        known_id = isinstance(zone_id, (int, str)) and str(zone_id).isdigit() and 0 < int(zone_id) < 2**63
         out.zones.append(CleanZone(
-            index=i, zone_id=int(zone_id) if isinstance(zone_id, (int, str)) and str(zone_id).isdigit() else None,
-            soil_class=soil, use_category=str(props.get("use_category") or "")[:100],
-            name=str(props.get("name") or "")[:200], notes=str(props.get("notes") or ""),
-            geom=geom, geom_m=geom_m, area_m2=area,
+            index=i, zone_id=int(zone_id) if known_id else None,  # anything else is a new zone
+            **texts, geom=geom, geom_m=geom_m, area_m2=area,
         ))
     if len(out.zones) > 1:
         geoms = np.array([z.geom_m for z in out.zones])
