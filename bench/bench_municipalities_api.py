@@ -10,6 +10,14 @@ installed — compiled clients, so the client's own cost does not weigh on the 2
 otherwise Python threads for both (`--python-clients`). The same kind of client is used on both sides.
 
     .venv/bin/python bench/bench_municipalities_api.py [--seconds 30] [--clients 20]
+
+--throttling: the same request at 50 concurrent connections with the rate limits ON vs OFF
+(GEOSIG_THROTTLE_ENABLED, read by geosig.throttling). ON keeps every request counted (one upsert per
+request) but with rates no client reaches, so both sides serve 200s and the difference is the cost of
+counting. Rounds alternate OFF/ON so drift on the shared machine weighs on both; prints the median of
+each side's p50/p95 over the rounds and the p95 ratio (target ≤ 1.05).
+
+    .venv/bin/python bench/bench_municipalities_api.py --throttling [--seconds 20] [--rounds 3]
 """
 import argparse
 import gzip
@@ -124,7 +132,65 @@ def ab_run(port, clients, seconds):
             pct[int(parts[0][:-1])] = float(parts[1]) / 1000
     failed = next(line for line in out.splitlines() if line.startswith("Failed requests"))
     assert failed.split()[-1] == "0", failed
+    non_2xx = [line for line in out.splitlines() if line.startswith("Non-2xx responses")]
+    assert not non_2xx, non_2xx  # e.g. 429s: the run would measure refusals, not the endpoint
     return n, pct[50], pct[95]
+
+
+# Rate limits stay ON (every request counted, as deployed) with rates no benchmark client reaches: one
+# address opening 20–50 connections would otherwise meet the "anon" limit and measure 429s.
+UNREACHABLE_RATES = "anon=100000000/min,user=100000000/min"
+
+
+def start_server(port, env=None):
+    """gunicorn as `make demo` runs it, ready to answer."""
+    env = env or dict(os.environ, GEOSIG_THROTTLE_RATES=UNREACHABLE_RATES)
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "geosig.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "3"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )
+    for _ in range(100):
+        try:
+            http_worker(port)()()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server
+
+
+def throttling_comparison(seconds, rounds, clients=50):
+    """p50/p95 with the rate limits ON (counting every request, never refusing) vs OFF, alternating."""
+    import shutil
+
+    compiled = shutil.which("ab") is not None
+    results = {"off": [], "on": []}
+    for r in range(rounds):
+        for side in ("off", "on"):
+            env = dict(os.environ, GEOSIG_THROTTLE_ENABLED="true" if side == "on" else "false",
+                       GEOSIG_THROTTLE_RATES=UNREACHABLE_RATES)
+            port = free_port()
+            server = start_server(port, env)
+            try:
+                run_clients(clients, 3, http_worker(port))  # warm-up
+                if compiled:
+                    res = ab_run(port, clients, seconds)
+                else:
+                    lat = run_clients(clients, seconds, http_worker(port))
+                    res = (len(lat), percentile(lat, .5), percentile(lat, .95))
+            finally:
+                server.terminate()
+                server.wait()
+            results[side].append(res)
+            print(f"  round {r + 1} throttling {side.upper():3}: n={res[0]}  p50 {res[1]*1000:.1f} ms  "
+                  f"p95 {res[2]*1000:.1f} ms", flush=True)
+    med = {side: (statistics.median(x[1] for x in v), statistics.median(x[2] for x in v))
+           for side, v in results.items()}
+    print(f"{clients} connections × {seconds:.0f} s × {rounds} rounds, GET {PATH}, "
+          f"client: {'ab' if compiled else 'Python threads'}")
+    for side in ("off", "on"):
+        print(f"  throttling {side.upper():3}: median p50 {med[side][0]*1000:.1f} ms  median p95 {med[side][1]*1000:.1f} ms")
+    print(f"  ratio p95 ON/OFF = {med['on'][1]/med['off'][1]:.3f}  (target ≤ 1.05)")
+    print(f"  ratio p50 ON/OFF = {med['on'][0]/med['off'][0]:.3f}")
 
 
 def pgbench_run(db, sql, clients, seconds):
@@ -151,7 +217,12 @@ def main():
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--python-clients", action="store_true", help="use Python threads instead of ab/pgbench")
+    ap.add_argument("--throttling", action="store_true", help="compare rate limits ON vs OFF at 50 connections")
+    ap.add_argument("--rounds", type=int, default=3, help="OFF/ON rounds of --throttling")
     args = ap.parse_args()
+    if args.throttling:
+        throttling_comparison(args.seconds, args.rounds)
+        return
     import shutil
 
     compiled = not args.python_clients and shutil.which("ab") and shutil.which("pgbench")
@@ -170,17 +241,8 @@ def main():
         t0 = time.perf_counter(); queries.municipalities_geojson(simplified=True); build.append(time.perf_counter() - t0)
 
     port = free_port()
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "geosig.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "3"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    server = start_server(port)
     try:
-        for _ in range(100):
-            try:
-                http_worker(port)()()
-                break
-            except OSError:
-                time.sleep(0.1)
         # Warm-up: every worker imports the app lazily and builds the cached body on its first hit.
         run_clients(args.clients, 3, http_worker(port))
         if compiled:
