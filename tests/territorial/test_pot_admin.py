@@ -95,8 +95,8 @@ def test_plan_added_in_the_admin_is_a_draft_of_an_assigned_municipality(client, 
     client.force_login(staff["planner"])
     form = client.get("/admin/territorial/plan/add/").context["adminform"].form
     assert list(form.fields["municipality"].queryset.values_list("divipola", flat=True)) == ["76001"]
-    r = client.post("/admin/territorial/plan/add/", {"name": "Nuevo", "source": "", "municipality": tulua_plan.municipality_id,
-                                                     "status": "aprobada"})
+    r = client.post("/admin/territorial/plan/add/", {"name": "Nuevo", "source": "",
+                                                     "municipality": tulua_plan.municipality_id, "status": "aprobada"})
     assert r.status_code == 200 and not Plan.objects.filter(name="Nuevo").exists()  # not a valid choice
     r = client.post("/admin/territorial/plan/add/", {"name": "Nuevo", "source": "", "municipality": staff["cali"].pk,
                                                      "status": "aprobada"})
