@@ -28,7 +28,7 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import from_bounds
 from shapely.geometry import LineString, shape
 
-from geosig import formats
+from geosig import formats, params
 from geosig.errors import InvalidGeometry, InvalidParameter, NotFound, OutsideValle
 from layers.models import Feature, Layer
 
@@ -206,7 +206,7 @@ def _on_dem(dem: Layer | None, pts) -> list[bool]:
 def core_options(slug: str | None = None, dem_layer: str = "dem-srtm3") -> dict:
     """What the corridors page offers: core layers, the candidate cores of layer ``slug`` (with DEM coverage and
     the default pre-selection), resistance sources and the default recipe."""
-    slug = slug or DEFAULT_CORE_LAYER
+    slug = params.text(slug, "layer", max_length=80) or DEFAULT_CORE_LAYER
     layers = Layer.objects.filter(kind=Layer.Kind.VECTOR,
                                   geometry_type__in=[Layer.GeometryType.POINT, Layer.GeometryType.POLYGON])
     dem = Layer.objects.filter(slug=dem_layer).first()

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from geosig.errors import InvalidParameter, command_errors
+from layers.corridors.runs import normalise
 from layers.corridors.services import run_corridors
 
 
@@ -44,24 +45,25 @@ class Command(BaseCommand):
                     raise InvalidParameter(f"--resistance debe ser «derivada» o un archivo JSON; «{res}» no existe.")
                 try:
                     res = json.loads(path.read_text(encoding="utf-8"))
-                except json.JSONDecodeError as exc:
+                except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
                     raise InvalidParameter(f"{path}: JSON no válido ({exc}).") from exc
-            cores = {"layer": o["cores"]}
-            if o["ids"]:
-                try:
-                    cores["ids"] = [int(x) for x in o["ids"].split(",") if x.strip()]
-                except ValueError:
-                    raise InvalidParameter("--ids debe ser una lista de números separados por comas.") from None
-            if o["classes"]:
-                cores["classes"] = [c.strip() for c in o["classes"].split(";") if c.strip()]
+            # the same parser as the API: one set of names, ranges and messages
+            p = normalise({
+                "cores": {"layer": o["cores"], "ids": o["ids"],
+                          "classes": [c.strip() for c in o["classes"].split(";") if c.strip()]},
+                "resistance": res, "cell_size": o["cell_size"], "width": o["width"],
+                "point_radius": o["point_radius"], "max_link_cwd": o["max_link_cwd"], "dispersal": o["dispersal"],
+                "area_field": o["area_field"], "margin_m": o["margin"], "pinch": not o["no_pinch"],
+            })
             out = Path(o["output"])
             tmp = out.with_name(f".{out.name}.tmp")
             shutil.rmtree(tmp, ignore_errors=True)
             try:
                 report = run_corridors(
-                    cores, res, o["cell_size"], o["width"], out_dir=tmp, point_radius=o["point_radius"],
-                    max_link_cwd=o["max_link_cwd"], dispersal=o["dispersal"], area_field=o["area_field"],
-                    margin_m=o["margin"], pinch=not o["no_pinch"],
+                    p["cores"], p["resistance"], p["cell_size"], p["width"], out_dir=tmp,
+                    point_radius=p.get("point_radius"), max_link_cwd=p.get("max_link_cwd"),
+                    dispersal=p.get("dispersal"), area_field=p.get("area_field"), margin_m=p["margin_m"],
+                    pinch=p["pinch"],
                     progress=lambda p, m: self.stderr.write(f"[{p:3d} %] {m}") if o["verbosity"] > 1 else None,
                 )
             except BaseException:

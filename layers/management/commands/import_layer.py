@@ -1,8 +1,9 @@
 """python manage.py import_layer PATH [--layer NAME] [--theme TEMA] [--srid N] [--invalid repair|reject]"""
 from django.core.management.base import BaseCommand
 
+from geosig import params
 from geosig.errors import command_errors
-from layers.models import Theme
+from layers.models import Layer, Theme
 from layers.services.importing import INVALID_POLICIES, import_layer
 
 
@@ -25,11 +26,16 @@ class Command(BaseCommand):
         parser.add_argument("--replace", action="store_true", help="Reemplazar una capa existente con el mismo identificador.")
 
     def handle(self, *args, **o):
-        metadata = {k: v for k, v in {
-            "title": o["title"], "slug": o["slug"], "source": o["source"], "licence": o["licence"],
-            "data_date": o["date"], "class_field": o["class_field"]}.items() if v}
+        from layers.uploads import upload_options
+
         with command_errors():
-            report = import_layer(o["path"], layer=o["layer"], theme=o["theme"], srid=o["srid"],
-                                  invalid=o["invalid"], encoding=o["encoding"], replace=o["replace"],
-                                  metadata=metadata)
+            # the same checks as the upload form (types, choices, the model's max_length)
+            options = upload_options({"theme": o["theme"], "layer": o["layer"], "srid": o["srid"],
+                                      "invalid": o["invalid"], "encoding": o["encoding"], "title": o["title"],
+                                      "source": o["source"], "licence": o["licence"], "data_date": o["date"]})
+            for key in ("slug", "class_field"):
+                value = params.model_text(o[key], key, Layer)
+                if value:
+                    options["metadata"][key] = value
+            report = import_layer(o["path"], replace=o["replace"], **options)
         self.stdout.write(str(report))
