@@ -74,13 +74,15 @@ def buckets(request, scopes) -> list[tuple[str, int, int]]:
     anon = user is None or not user.is_authenticated
     rates = api_settings.DEFAULT_THROTTLE_RATES or {}
     ident = client_ident(request)
-    out = []
+    out = {}
     for scope in ["anon" if anon else "user", *scopes]:
         rate = (rates.get(f"{scope}_anon") if anon else None) or rates.get(scope)
         if rate:
             limit, seconds = parse_rate(rate)
-            out.append((f"{scope}:{ident}", limit, seconds))
-    return out
+            out[f"{scope}:{ident}"[:200]] = (limit, seconds)
+    # one row per key (an upsert may not touch a row twice), in key order: concurrent requests lock their
+    # rows in the same order and cannot deadlock
+    return [(key, *out[key]) for key in sorted(out)]
 
 
 def hit(request, scopes=()) -> float | None:

@@ -174,3 +174,18 @@ def test_default_rates_are_configured():
         n_anon, s_anon = parse_rate(r[f"{scope}_anon"])
         assert n_anon / s_anon <= n_user / s_user
     assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] == ["geosig.throttling.GeoSIGThrottle"]
+
+
+def test_a_scope_named_twice_counts_once(rf):
+    """A view naming the same scope twice (or its global one) must not break the single upsert."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from geosig.throttling import hit
+
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    with rates(anon="2/min", reports_anon="2/min"):
+        assert hit(request, ("reports", "reports", "anon")) is None
+        assert hit(request, ("reports",)) is None
+        assert hit(request, ("reports",)) is not None
+    assert ThrottleWindow.objects.get(key="reports:ip127.0.0.1").hits == 3
