@@ -6,7 +6,7 @@ from django.urls import reverse
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geosig import formats
+from geosig import formats, params
 from geosig.errors import InvalidParameter, NotFound, PermissionDeniedError
 
 from . import runs
@@ -51,7 +51,7 @@ class RunList(APIView):
 
     def post(self, request):
         require_runner(request.user)
-        data = request.data if isinstance(request.data, dict) else {}
+        data = params.body(request.data)  # a JSON list or string is refused by name
         if not data:
             raise InvalidParameter("Envíe los parámetros de la corrida como JSON.")
         background = getattr(settings, "CORRIDORS_BACKGROUND", True)

@@ -11,7 +11,6 @@ exactly one wins and the other gets a 409 ConflictError. An error leaves the sto
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -426,12 +425,11 @@ def add_comment(user, plan, text: str, lon=None, lat=None, parent_id=None):
         while parent.parent_id:  # answers hang from the thread's first comment
             parent = parent.parent
     else:
-        try:
-            lon, lat = float(lon), float(lat)
-        except (TypeError, ValueError):
-            lon = lat = math.nan
-        if not (math.isfinite(lon) and math.isfinite(lat)):  # NaN would slip past the distance check
-            raise InvalidParameter("Un comentario nuevo necesita un punto en el mapa (lon, lat).")
+        try:  # finite and in range: NaN would slip past the distance check
+            lon, lat = params.lonlat(lon, lat)
+        except InvalidParameter as exc:
+            raise InvalidParameter(f"Un comentario nuevo necesita un punto en el mapa (lon, lat): {exc.message}",
+                                   parameter=exc.details.get("parameter")) from None
         point = Point(lon, lat, srid=4326)
         muni = plan.municipality.geom
         if muni.distance(point) > 0.05:  # ~5 km in degrees: a pin far from the municipality is a slip
