@@ -7,10 +7,14 @@
   if (!el || !document.getElementById("cities-map")) return;
   const data = JSON.parse(el.textContent);
   const t = data.labels || {};
-  // tooltips are HTML: escape every text that comes from data (names, imported units)
-  const esc = (x) => String(x === undefined || x === null ? "" : x).replace(/[&<>"']/g, function (ch) {
-    return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[ch];
-  });
+  // Leaflet renders a tooltip STRING as HTML: names and imported units go in as text nodes instead
+  // (lines joined by <br> elements). Local helper: the standalone HTML report has no GeoSIG shell.
+  const text = (x) => document.createTextNode(x === undefined || x === null ? "" : String(x));
+  const lines = function (parts) {
+    const span = document.createElement("span");
+    parts.forEach(function (line, i) { if (i) span.appendChild(document.createElement("br")); span.appendChild(text(line)); });
+    return span;
+  };
   const map = window.GeoSIG ? GeoSIG.createMap("cities-map") : L.map("cities-map").setView([3.95, -76.45], 8);
   const fmt = (n, d) => (window.GeoSIG ? GeoSIG.fmt(n, d) : Number(n).toLocaleString("es-CO", { maximumFractionDigits: d === undefined ? 1 : d }));
   const bounds = [];
@@ -24,7 +28,7 @@
   const roads = L.layerGroup();
   (data.roads || []).forEach(function (r) {
     L.polyline(r.coords.map(function (p) { return [p[1], p[0]]; }), { color: "#1f78b4", weight: 2, opacity: 0.6 })
-      .bindTooltip(esc(r.name)).addTo(roads);
+      .bindTooltip(text(r.name)).addTo(roads);
   });
   roads.addTo(map);
   const byCode = {};
@@ -33,15 +37,15 @@
     const a = byCode[lk.a], b = byCode[lk.b];
     if (!a || !b) return;
     L.polyline([[a.lat, a.lon], [b.lat, b.lon]], { color: "#d95f02", opacity: 0.6, weight: 1 + 6 * Math.sqrt(lk.gravity_rel || 0) })
-      .bindTooltip(esc(a.name) + " – " + esc(b.name) + ": " + fmt(lk.time_h, 1) + " " + (t.hours || "h")).addTo(map);
+      .bindTooltip(text(a.name + " – " + b.name + ": " + fmt(lk.time_h, 1) + " " + (t.hours || "h"))).addTo(map);
   });
   const places = L.layerGroup();
   (data.places || []).forEach(function (p) {
     L.circleMarker([p.lat, p.lon], { radius: 2.5, color: "#555", weight: 0.5, fillOpacity: 0.7 })
-      .bindTooltip(esc(p.name) + " (" + esc(p.kind) + ") · " + fmt(p.time_to_intermediate_h, 2) + " " + (t.toIntermediate || "") +
-        Object.keys(p.attributes || {}).map(function (k) {
-          const a = p.attributes[k]; return "<br>" + esc(k) + ": " + fmt(a.value, 0) + " " + esc(a.unit) + " (" + esc(a.year) + ")";
-        }).join(""))
+      .bindTooltip(lines([p.name + " (" + p.kind + ") · " + fmt(p.time_to_intermediate_h, 2) + " " + (t.toIntermediate || "")]
+        .concat(Object.keys(p.attributes || {}).map(function (k) {
+          const a = p.attributes[k]; return k + ": " + fmt(a.value, 0) + " " + (a.unit === undefined || a.unit === null ? "" : a.unit) + " (" + a.year + ")";
+        }))))
       .addTo(places);
   });
   places.addTo(map);
@@ -49,10 +53,11 @@
   data.cities.forEach(function (c) {
     L.circleMarker([c.lat, c.lon], { radius: 3 + 22 * Math.sqrt(c.population / maxPop), color: "#fff", weight: 1,
       fillColor: "#0b6e4f", fillOpacity: 0.75 })
-      .bindTooltip(esc(c.name) + ": " + fmt(c.population, 0) + " " + (t.inhabitants || "hab")).addTo(map);
+      .bindTooltip(text(c.name + ": " + fmt(c.population, 0) + " " + (t.inhabitants || "hab"))).addTo(map);
     bounds.push([c.lat, c.lon]);
   });
   if (bounds.length) map.fitBounds(bounds, { padding: [10, 10] });
+  window.GeoSIGCitiesMap = map;  // for the browser tests and the console
   document.body.dataset.citiesMap = "ready"; // for tests and screenshots
   if (window.GeoSIG) {
     GeoSIG.legend(map, t.legendTitle || "", [

@@ -51,11 +51,32 @@
     return ctl;
   }
 
+  // Text stays text: user strings (zone, plan, layer, core names…) reach the DOM only as text nodes.
+  // Leaflet's bindTooltip/bindPopup render a STRING as HTML, so give them text() or tip(fn) instead.
+  function text(value) {
+    return document.createTextNode(value === null || value === undefined ? "" : String(value));
+  }
+  // For bindTooltip/bindPopup: fn(layer) returns a string (or lines as an array), shown as plain text.
+  function tip(fn) {
+    return function (layer) {
+      const v = fn(layer);
+      if (!Array.isArray(v)) return text(v);
+      const span = document.createElement("span");
+      v.forEach(function (line, i) { if (i) span.appendChild(document.createElement("br")); span.appendChild(text(line)); });
+      return span;
+    };
+  }
+
+  // <select data-autosubmit> (the language picker) submits its form: no inline onchange handlers.
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (sel) {
+    sel.addEventListener("change", function () { sel.form.submit(); });
+  });
+
   function fmt(n, digits) {
     if (n === null || n === undefined || Number.isNaN(n)) return "—";
     const lang = document.documentElement.lang || "es";
     return Number(n).toLocaleString(lang === "es" ? "es-CO" : "en-US", { maximumFractionDigits: digits === undefined ? 1 : digits });
   }
 
-  window.GeoSIG = { createMap, fetchJSON, csrfToken, legend, fmt, config: cfg };
+  window.GeoSIG = { createMap, fetchJSON, csrfToken, legend, fmt, text, tip, config: cfg };
 })();

@@ -20,11 +20,12 @@
   function fmt(n, d) { return (n === null || n === undefined) ? "—" : GeoSIG.fmt(n, d); }
   function showError(msg) { const e = $("error"); e.textContent = msg || ""; e.hidden = !msg; }
 
+  // Core names come from layer attributes or titles: they reach the DOM and the tooltips only as text.
   // ------------------------------------------------------------------ cores
   function renderCores() {
     const q = $("core-filter").value.trim().toLowerCase();
     const list = $("core-list");
-    list.innerHTML = "";
+    list.replaceChildren();
     state.markers.clearLayers();
     state.options.cores.forEach(function (c) {
       const sel = state.selected.has(c.fid);
@@ -41,7 +42,7 @@
       }
       if (c.in_dem) {
         L.circleMarker([c.lat, c.lon], { radius: sel ? 6 : 3, color: sel ? "#1b7837" : "#888", weight: 1,
-                                          fillOpacity: sel ? 0.9 : 0.4 }).bindTooltip(c.name).addTo(state.markers);
+                                          fillOpacity: sel ? 0.9 : 0.4 }).bindTooltip(GeoSIG.text(c.name)).addTo(state.markers);
       }
     });
     $("core-count").textContent = state.selected.size + " " + T.selected +
@@ -71,14 +72,14 @@
     const defaultLayer = entry.layer || ((entry.source === "slope" || entry.source === "elevation") ? "dem-srtm3" : "");
     cell.appendChild(layerSelect(entry.source, defaultLayer));
     const p = el("input", { class: "res-param", type: "text", value: paramFor(entry), "aria-label": "parámetro" });
-    src.addEventListener("change", function () { cell.innerHTML = ""; cell.appendChild(layerSelect(src.value, "")); });
+    src.addEventListener("change", function () { cell.replaceChildren(layerSelect(src.value, "")); });
     const rm = el("button", { type: "button", text: "×", title: T.remove, "aria-label": T.remove });
     rm.addEventListener("click", function () { tr.remove(); });
     [el("td", {}, [src]), el("td", {}, [w]), cell, el("td", {}, [p]), el("td", {}, [rm])].forEach(function (td) { tr.appendChild(td); });
     document.querySelector("#res-table tbody").appendChild(tr);
   }
   function resetRecipe() {
-    document.querySelector("#res-table tbody").innerHTML = "";
+    document.querySelector("#res-table tbody").replaceChildren();
     state.options.derived_recipe.forEach(addRow);
     $("res-label").textContent = state.options.derived_label;
     state.derived = true;
@@ -168,10 +169,10 @@
     const corr = L.geoJSON(m.corridors, { style: { color: "#2166ac", weight: 1, fillColor: "#67a9cf", fillOpacity: 0.45 },
                                           className: "corridor-poly" }).addTo(state.results);
     const cores = L.geoJSON(m.cores, { style: { color: "#1b7837", weight: 2, fillOpacity: 0.6 } })
-      .bindTooltip(function (l) { return l.feature.properties.name + " — " + l.feature.properties.representation; }).addTo(state.results);
+      .bindTooltip(GeoSIG.tip(function (l) { return l.feature.properties.name + " — " + l.feature.properties.representation; })).addTo(state.results);
     const paths = L.geoJSON(m.paths, { style: function (f) { return { color: f.properties.status === "ok" ? "#b2182b" : "#999",
                                        weight: 2, dashArray: f.properties.status === "ok" ? null : "4 4" }; } })
-      .bindTooltip(function (l) { const p = l.feature.properties; return p.name_a + " – " + p.name_b + ": " + fmt(p.cwd, 0); })
+      .bindTooltip(GeoSIG.tip(function (l) { const p = l.feature.properties; return p.name_a + " – " + p.name_b + ": " + fmt(p.cwd, 0); }))
       .addTo(state.results);
     if (res.current) {
       L.imageOverlay(res.current.url, res.current.bounds, { opacity: 0.85, className: "current-overlay" }).addTo(state.results);
@@ -186,10 +187,10 @@
     $("summary").textContent = T.summary.replace("{cores}", rep.cores.length).replace("{links}", rep.links.length)
       .replace("{kept}", kept).replace("{rows}", rep.grid.rows).replace("{cols}", rep.grid.cols)
       .replace("{cell}", rep.grid.cell_size).replace("{secs}", fmt(rep.seconds, 1));
-    const notes = $("notes"); notes.innerHTML = "";
+    const notes = $("notes"); notes.replaceChildren();
     [rep.resistance_label].concat(rep.recipe.length ? ["R = " + rep.recipe.join(" + ")] : []).concat(rep.notes)
       .forEach(function (n) { notes.appendChild(el("li", { text: n })); });
-    const tb = document.querySelector("#links tbody"); tb.innerHTML = "";
+    const tb = document.querySelector("#links tbody"); tb.replaceChildren();
     rep.links.forEach(function (l) {
       tb.appendChild(el("tr", { class: "link-" + l.status }, [el("td", { text: l.name_a }), el("td", { text: l.name_b }),
         el("td", { text: T.status[l.status] || l.status }), el("td", { text: fmt(l.euclid_dist / 1000, 1) }),
@@ -200,12 +201,12 @@
     const net = rep.network;
     $("network").textContent = T.network.replace("{iic}", fmt(net.IIC, 6)).replace("{pc}", fmt(net.PC, 6))
       .replace("{d}", fmt(net.dispersal, 0)).replace("{attr}", net.area_attribute);
-    const ct = document.querySelector("#cores tbody"); ct.innerHTML = "";
+    const ct = document.querySelector("#cores tbody"); ct.replaceChildren();
     net.cores.forEach(function (c) {
       ct.appendChild(el("tr", {}, [el("td", { text: c.name }), el("td", { text: fmt(c.current_flow_centrality, 3) }),
         el("td", { text: fmt(c.dIIC, 1) }), el("td", { text: fmt(c.dPC, 1) })]));
     });
-    const dl = $("downloads"); dl.innerHTML = "";
+    const dl = $("downloads"); dl.replaceChildren();
     Object.entries(res.downloads).forEach(function ([name, url]) { dl.appendChild(el("li", {}, [el("a", { href: url, text: name })])); });
     $("results").hidden = false;
   }

@@ -13,7 +13,11 @@
 
   function el(tag, attrs, children) {
     const e = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(function ([k, v]) { if (k === "text") e.textContent = v; else e.setAttribute(k, v); });
+    // text → textContent; style → an object set through CSSOM (a style="" attribute would need
+    // 'unsafe-inline' in the CSP, and a colour string from a layer's style could smuggle in other rules)
+    Object.entries(attrs || {}).forEach(function ([k, v]) {
+      if (k === "text") e.textContent = v; else if (k === "style") Object.assign(e.style, v); else e.setAttribute(k, v);
+    });
     (children || []).forEach(function (c) { if (c) e.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
     return e;
   }
@@ -40,7 +44,7 @@
   function legendEl(meta) {
     const box = el("div", { class: "layer-legend" });
     (meta.legend || []).slice(0, 14).forEach(function (it) {
-      box.appendChild(el("div", {}, [el("span", { class: "swatch", style: "background:" + it.color }), " " + it.label]));
+      box.appendChild(el("div", {}, [el("span", { class: "swatch", style: { background: it.color } }), " " + it.label]));
     });
     return box;
   }
@@ -158,7 +162,7 @@
         const top = Math.max.apply(null, s.histogram.counts) || 1, hist = el("div", { class: "histogram", title: T.histogram });
         s.histogram.counts.forEach(function (c, i) {
           hist.appendChild(el("div", { class: "bar", title: GeoSIG.fmt(s.histogram.edges[i], 0) + "–" + GeoSIG.fmt(s.histogram.edges[i + 1], 0) + ": " + GeoSIG.fmt(c, 0),
-                                      style: "height:" + Math.round(40 * c / top) + "px" }));
+                                      style: { height: Math.round(40 * c / top) + "px" } }));
         });
         sec.appendChild(hist);
       } else if (!l.classes.length) {
@@ -167,7 +171,7 @@
         const head = l.measure === "area_m2" ? [T.cls, T.area + " (km²)", T.share] : l.measure === "length_m" ? [T.cls, T.length + " (km)"] : [T.cls, T.count];
         const t = el("table", { class: "data" }, [el("tr", {}, head.map(function (h) { return el("th", { text: h }); }))]);
         l.classes.forEach(function (c) {
-          const cells = [el("td", {}, [el("span", { class: "swatch", style: "background:" + (c.color || "#888") }), " " + c.label])];
+          const cells = [el("td", {}, [el("span", { class: "swatch", style: { background: c.color || "#888" } }), " " + c.label])];
           if (l.measure === "area_m2") cells.push(el("td", { class: "num", text: km2(c.area_m2) }), el("td", { class: "num pct", text: GeoSIG.fmt(c.pct_of_area, 1) + " %" }));
           else if (l.measure === "length_m") cells.push(el("td", { class: "num", text: GeoSIG.fmt(c.length_m / 1000, 2) }));
           else cells.push(el("td", { class: "num", text: String(c.count) }));

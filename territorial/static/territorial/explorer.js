@@ -15,7 +15,7 @@
   const $ = (id) => document.getElementById(id);
 
   function showError(msg) {
-    $("info").innerHTML = "";
+    $("info").replaceChildren();
     const p = document.createElement("p"); p.className = "error"; p.textContent = msg;
     $("info").appendChild(p);
   }
@@ -96,7 +96,7 @@
     try {
       const f = await GeoSIG.fetchJSON(T.api.municipality.replace("00000", encodeURIComponent(code)));
       const p = f.properties;
-      const info = $("info"); info.innerHTML = "";
+      const info = $("info"); info.replaceChildren();
       const h = document.createElement("h2"); h.textContent = p.name; h.id = "info-name"; info.appendChild(h);
       const dl = document.createElement("dl"); dl.className = "facts";
       row(dl, T.code, p.divipola);
@@ -128,7 +128,7 @@
       const data = await GeoSIG.fetchJSON(`${T.api.indicators}?code=${encodeURIComponent(mode)}&year=${encodeURIComponent(year)}`);
       const ysel = $("year");
       if (ysel.dataset.mode !== mode) {
-        ysel.innerHTML = "";
+        ysel.replaceChildren();
         for (const y of data.years) { const o = document.createElement("option"); o.value = y; o.textContent = y; ysel.appendChild(o); }
         ysel.dataset.mode = mode;
       }
@@ -153,7 +153,7 @@
         style,
         onEachFeature: (f, l) => {
           byCode[f.properties.divipola] = l;
-          l.bindTooltip(f.properties.name, { sticky: true });
+          l.bindTooltip(GeoSIG.text(f.properties.name), { sticky: true });
           l.on("click", () => showInfo(f.properties.divipola));
         },
       }).addTo(map);

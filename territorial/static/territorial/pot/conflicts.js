@@ -35,12 +35,12 @@
     $("demo-badge").hidden = !r.is_demo;
     layer.clearLayers();
     const tb = $("cf-table").querySelector("tbody");
-    tb.innerHTML = "";
+    tb.replaceChildren();
     r.findings.forEach(function (f) {
       if (f.geometry) {
         // gaps can be most of a municipality: keep them light so the other findings stay visible
         L.geoJSON(f.geometry, { style: { color: COLORS[f.kind], weight: 1, fillOpacity: f.kind === "hueco" ? 0.2 : 0.6 } })
-          .bindPopup(document.createTextNode(f.message)).addTo(layer);
+          .bindPopup(GeoSIG.text(f.message)).addTo(layer);
       }
       const tr = document.createElement("tr");
       tr.className = "conflict conflict-" + f.verdict;
@@ -52,7 +52,7 @@
       tb.appendChild(tr);
     });
     const sm = $("cf-summary");
-    sm.innerHTML = "";
+    sm.replaceChildren();
     r.summary.forEach(function (s) {
       const tr = document.createElement("tr");
       [s.label, s.count, GeoSIG.fmt(s.area_m2, 0) + " m²"].forEach(function (v) { const td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });

@@ -66,10 +66,11 @@
         if (mode === "comment") { placeComment(ev.latlng); return; }  // pins go on top of zones too
         selectZone(layer, ev.originalEvent.shiftKey);
       });
-      layer.bindTooltip(function () {
+      // zone names are typed by planners: a text node, never HTML (bindTooltip renders strings as HTML)
+      layer.bindTooltip(GeoSIG.tip(function () {
         const p = layer.feature.properties;
         return (classes[p.soil_class] ? classes[p.soil_class].label : p.soil_class) + (p.name ? " — " + p.name : "");
-      });
+      }));
       if (!plan.permissions.edit) layer.options.pmIgnore = true;
       zonesLayer.addLayer(layer);
     });
@@ -120,7 +121,7 @@
   function fillSelects() {
     for (const id of ["zf-class", "new-class"]) {
       const sel = $(id);
-      sel.innerHTML = "";
+      sel.replaceChildren();
       cfg.classes.forEach(function (c) {
         const o = document.createElement("option"); o.value = c.code; o.textContent = c.label + " (" + c.article + ")";
         sel.appendChild(o);
@@ -179,7 +180,7 @@
 
   function renderWorkflow() {
     const box = $("workflow");
-    box.innerHTML = "";
+    box.replaceChildren();
     plan.actions.forEach(function (a) {
       const b = document.createElement("button");
       b.type = "button"; b.textContent = a.label; b.dataset.action = a.action;
@@ -197,19 +198,21 @@
   function renderComments() {
     commentsLayer.clearLayers();
     const list = $("comments");
-    list.innerHTML = "";
+    list.replaceChildren();
     const roots = plan.comments.filter((c) => !c.parent);
     roots.forEach(function (c, i) {
       const li = document.createElement("li");
       li.className = "comment";
-      li.innerHTML = "<strong></strong> <span class='muted'></span><div class='text'></div><ul class='replies pot-list'></ul>";
-      li.querySelector("strong").textContent = "📍" + (i + 1) + " " + (c.author || "");
-      li.querySelector(".muted").textContent = "v" + c.plan_version + " · " + c.created_at.slice(0, 16).replace("T", " ");
-      li.querySelector(".text").textContent = c.text;
+      const who = document.createElement("strong"); who.textContent = "📍" + (i + 1) + " " + (c.author || "");
+      const when = document.createElement("span"); when.className = "muted";
+      when.textContent = "v" + c.plan_version + " · " + c.created_at.slice(0, 16).replace("T", " ");
+      const body = document.createElement("div"); body.className = "text"; body.textContent = c.text;
+      const replies = document.createElement("ul"); replies.className = "replies pot-list";
+      li.append(who, " ", when, body, replies);
       plan.comments.filter((r) => r.parent === c.id).forEach(function (r) {
         const ri = document.createElement("li");
         ri.textContent = (r.author || "") + ": " + r.text;
-        li.querySelector(".replies").appendChild(ri);
+        replies.appendChild(ri);
       });
       if (plan.permissions.comment) {
         const inp = document.createElement("input"); inp.type = "text"; inp.placeholder = S.reply;
@@ -223,7 +226,7 @@
       }
       list.appendChild(li);
       if (c.lon !== null) {
-        L.marker([c.lat, c.lon], { pmIgnore: true, title: c.text }).bindPopup(document.createTextNode(c.text))
+        L.marker([c.lat, c.lon], { pmIgnore: true, title: c.text }).bindPopup(GeoSIG.text(c.text))
           .addTo(commentsLayer);
       }
     });
@@ -241,7 +244,7 @@
       const DCOL = { paramo: "#1b7837", bosque_seco: "#8c510a", amenaza_inundacion: "#2166ac", ronda_hidrica: "#4393c3", pendiente_alta: "#762a83" };
       const layer = L.geoJSON(fc, { pmIgnore: true, snapIgnore: true, interactive: true,
         style: (f) => ({ color: DCOL[f.properties.code] || "#444", weight: 1, fillOpacity: 0.15, dashArray: "3 3" }) })
-        .bindTooltip((l) => l.feature.properties.name);
+        .bindTooltip(GeoSIG.tip((l) => l.feature.properties.name));
       layer.eachLayer((l) => { l.options.pmIgnore = true; l.options.snapIgnore = true; });
       layersControl.addOverlay(layer, S.determinants);
     } catch (e) { /* the editor works without the overlay */ }
@@ -258,7 +261,7 @@
   async function loadVersions() {
     const data = await api(cfg.api.versions);
     const list = $("versions");
-    list.innerHTML = "";
+    list.replaceChildren();
     data.versions.forEach(function (v) {
       const li = document.createElement("li");
       li.textContent = "v" + v.number + " · " + (v.author || S.system) + " · " + v.created_at.slice(0, 16).replace("T", " ") + " — " + v.summary + " ";
@@ -285,7 +288,7 @@
     box.textContent = S.loading;
     try {
       const r = await api(cfg.api.conflicts + "?plan=" + plan.id + "&modes=internal");
-      box.innerHTML = "";
+      box.replaceChildren();
       if (!r.findings.length) { box.textContent = S.no_conflicts; return; }
       const ul = document.createElement("ul"); ul.className = "pot-list";
       r.findings.forEach(function (f) {
