@@ -71,6 +71,19 @@ def page(browser, live_server):
     context.close()
 
 
+def wait_for_js(page, expression, timeout=30_000):
+    """Wait until ``expression`` (JavaScript) is truthy on ``page``. Playwright's wait_for_function runs its
+    predicate through eval(), which the site's Content-Security-Policy (no 'unsafe-eval') refuses; this
+    polls with page.evaluate instead (DevTools protocol, outside the page's policy)."""
+    import time
+
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Still false after {timeout} ms: {expression}")
+        page.wait_for_timeout(50)
+
+
 def external_requests(page, live_server):
     return [u for u in page.requested_urls if not u.startswith(live_server.url) and not u.startswith("data:")]
 

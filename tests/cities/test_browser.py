@@ -22,7 +22,7 @@ def test_balance_page(page, live_server, loaded_territory_tx):
     # 42 cabeceras + 527 centros poblados drawn as circle markers; network links as polylines
     assert page.locator("path.leaflet-interactive").count() >= 569
     assert "Cali" in page.inner_text("table[data-table=municipios] tbody tr:first-child")
-    assert page.locator("svg").count() >= 3  # rank-size, Lorenz, Theil charts inline
+    assert page.locator("figure img.chart").count() >= 3  # rank-size, Lorenz, Theil charts (SVG images)
 
     # switching to total population 2024 compared with 2012 shows the comparison table
     page.select_option("#basis", "total")

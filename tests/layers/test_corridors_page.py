@@ -54,7 +54,7 @@ def test_run_show_results_and_cancel(page, live_server, real_layers_tx, media, m
 
     # Same inputs again: the cached run answers at once.
     page.click("#run")
-    page.wait_for_function("document.getElementById('status').textContent.includes('reutilizado')", timeout=20_000)
+    page.wait_for_selector("#status:has-text('reutilizado')", timeout=20_000)
     assert CorridorRun.objects.count() == 1
 
     # A finer grid takes long enough to cancel: nothing is kept.
@@ -62,7 +62,7 @@ def test_run_show_results_and_cancel(page, live_server, real_layers_tx, media, m
     page.click("#run")
     page.wait_for_selector("#cancel:not([disabled])")
     page.click("#cancel")
-    page.wait_for_function("document.getElementById('status').textContent.includes('Cancelada')", timeout=120_000)
+    page.wait_for_selector("#status:has-text('Cancelada')", timeout=120_000)
     last = CorridorRun.objects.order_by("-pk").first()
     assert last.status == "cancelled"
     assert not (Path(media) / "corridors" / str(last.pk)).exists()

@@ -6,7 +6,7 @@ import pytest
 import shapely
 
 from layers.services.importing import import_layer
-from tests.conftest import external_requests
+from tests.conftest import external_requests, wait_for_js
 from tests.layers.conftest import X0, Y0, square_9377, synthetic_raster, to_4326, write_vector
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,7 +39,7 @@ def test_toggle_identify_draw_and_pick(page, live_server, shown_layers):
     # toggle the vector layer: its tiles (.pbf) arrive and the canvas draws features
     with page.expect_response(lambda r: "/api/v1/layers/cob/tiles/" in r.url and r.status == 200):
         page.check("#chk-cob")
-    page.wait_for_function("[...document.querySelectorAll('.layer-cob canvas')].some(c => +c.dataset.features > 0)")
+    wait_for_js(page, "[...document.querySelectorAll('.layer-cob canvas')].some(c => +c.dataset.features > 0)")
     page.uncheck("#chk-cob")
     assert page.locator(".layer-cob").count() == 0
     page.check("#chk-cob")

@@ -2,7 +2,7 @@
 one and sees the overlap listed; a CVC reviewer pins a comment on the map. All assets are local."""
 import pytest
 
-from tests.conftest import external_requests
+from tests.conftest import external_requests, wait_for_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "clave-de-prueba-9731"
@@ -50,7 +50,7 @@ def test_planner_draws_and_reviewer_comments(page, browser, live_server, loaded_
 
     _login(page, live_server, "planificadora", f"/pot/planes/{plan.pk}/")
     page.wait_for_selector("#edit-tools:not([hidden])")
-    page.wait_for_function("POTEditor.state() !== null")
+    wait_for_js(page, "POTEditor.state() !== null")
     _draw_rectangle(page, _map_point(page, lon, lat, -40, -40), _map_point(page, lon, lat, 5, 5))
     page.click("#btn-save")
     page.wait_for_selector("#message.ok:has-text('Guardado')")
@@ -72,7 +72,7 @@ def test_planner_draws_and_reviewer_comments(page, browser, live_server, loaded_
     rpage.on("request", lambda req: rpage.requested_urls.append(req.url))
     _login(rpage, live_server, "revisor", f"/pot/planes/{plan.pk}/")
     rpage.wait_for_selector("#btn-comment:not([hidden])")
-    rpage.wait_for_function("POTEditor.state() !== null")
+    wait_for_js(rpage, "POTEditor.state() !== null")
     rpage.click("#btn-comment")
     rpage.mouse.click(*_map_point(rpage, lon, lat, 0, 0))
     rpage.fill("#comment-text", "Revisar el borde con la ronda del río")
