@@ -354,3 +354,16 @@ def test_pages_answer_bad_input_with_a_400_page(client, territory, make_user):
     client.force_login(make_user("editora", "Editor de capas"))
     r = client.post("/capas/subir/", {"file": _geojson_file(), "title": "t" * 201})
     assert r.status_code == 400 and "«title» tiene 201 caracteres" in r.content.decode()
+
+
+def test_declared_crs_of_a_zone_collection(client, pot_users, cali_plan):
+    x, y = cabecera_m(pot_users["cali"])
+    body = fc(square_feature(x, y, x + 1000, y + 1000, "urbano")) | {"version": 1}
+    client.force_login(pot_users["planner"])
+    for crs, text in (({"properties": [1]}, "«crs.properties» debe ser un objeto JSON"),
+                      ({"properties": {"name": [1]}}, "«crs» debe ser un texto"),
+                      ({"type": "name"}, "Falta el parámetro «crs»"),
+                      ("EPSG:" + "9" * 300, "«crs» tiene 305 caracteres")):
+        r = _send(client, "put", f"/api/v1/pot/plans/{cali_plan.pk}/zones/", body | {"crs": crs})
+        assert r.status_code == 400 and text in r.json()["detail"], r.content
+    assert cali_plan.zones.count() == 0

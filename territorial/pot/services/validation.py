@@ -68,7 +68,9 @@ def declared_crs(collection: dict) -> CRS | None:
     crs = collection.get("crs") if isinstance(collection, dict) else None
     if not crs:
         return None
-    name = (crs.get("properties") or {}).get("name") if isinstance(crs, dict) else crs
+    # GeoJSON 2008 form {"type": "name", "properties": {"name": "EPSG:9377"}} or the bare name
+    name = params.mapping(crs.get("properties"), "crs.properties").get("name") if isinstance(crs, dict) else crs
+    name = params.text(str(name) if isinstance(name, int) else name, "crs", max_length=200, required=True)
     try:
         return CRS.from_user_input(name)
     except Exception:  # pyproj raises CRSError and others for junk
