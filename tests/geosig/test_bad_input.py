@@ -340,6 +340,10 @@ def test_commands_refuse_bad_parameters_in_spanish(territory, tmp_path):
         (("pot_conflicts", "--plan", "-1"), "«plan» debe ser ≥ 1"),
         (("pot_conflicts", "--ronda", "500"), "«ronda_m» debe ser ≤ 100"),
         (("import_layer", str(tmp_path / "x.geojson"), "--title", "t" * 201), "«title» tiene 201 caracteres"),
+        (("import_city_data", "matrix", __file__, "--source", "s", "--tolerance", "nan"),
+         "«--tolerance» debe ser un número finito"),
+        (("import_city_data", "attributes", __file__, "--source", "s" * 301), "«--source» tiene 301 caracteres"),
+        (("load_pot", "--slope-threshold", "nan"), "«--slope-threshold» debe ser un número finito"),
     ]
     for args, text in cases:
         with pytest.raises(CommandError, match=re.escape(text)):

@@ -21,7 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--demo", action="store_true", help="Marcar el inventario como DEMO (no real).")
 
     def handle(self, *args, **o):
+        from cities.models import CityAttribute, FunctionInventory, TravelMatrix
         from cities.services import loading
+        from geosig import params
 
         path = Path(o["csv"])
         with command_errors():
@@ -29,12 +31,16 @@ class Command(BaseCommand):
                 from geosig.errors import DataFileError
 
                 raise DataFileError(f"No existe el archivo {path}.")
+            model = {"matrix": TravelMatrix, "functions": FunctionInventory}.get(o["kind"], CityAttribute)
+            source = params.model_text(o["source"], "--source", model, "source")  # as the upload API does
+            name = params.model_text(o["name"], "--name", model, "name") if model is not CityAttribute else ""
             if o["kind"] == "matrix":
-                m = loading.import_matrix(path, o["name"], o["matrix_kind"], o["source"], o["default"], o["tolerance"])
+                tolerance = params.number(o["tolerance"], "--tolerance", minimum=0, maximum=1, required=True)
+                m = loading.import_matrix(path, name, o["matrix_kind"], source, o["default"], tolerance)
                 self.stdout.write(f"Matriz {m.name!r} importada: {len(m.codes)}×{len(m.codes)} ({m.unit}).")
             elif o["kind"] == "functions":
-                inv = loading.import_functions(path, o["name"], o["source"], demo=o["demo"])
+                inv = loading.import_functions(path, name, source, demo=o["demo"])
                 self.stdout.write(f"Inventario {inv}: {inv.items.count()} registros.")
             else:
-                n = loading.import_attributes(path, o["source"])
+                n = loading.import_attributes(path, source)
                 self.stdout.write(f"{n} atributos importados.")

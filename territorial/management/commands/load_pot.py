@@ -1,6 +1,7 @@
 """python manage.py load_pot [--force] — determinants, Cali's real (partial) plan and the demo plans."""
 from django.core.management.base import BaseCommand
 
+from geosig import params
 from geosig.errors import command_errors
 
 
@@ -15,5 +16,7 @@ class Command(BaseCommand):
         from territorial.pot.services.loading import load_pot
 
         with command_errors():
-            report = load_pot(force=opts["force"], slope_threshold_deg=opts["slope_threshold"])
+            threshold = params.number(opts["slope_threshold"], "--slope-threshold", minimum=0, maximum=90,
+                                      exclusive_minimum=True)
+            report = load_pot(force=opts["force"], slope_threshold_deg=threshold)
         self.stdout.write(str(report))

@@ -71,10 +71,11 @@ def _bump(plan, expected_version) -> None:
     """Conditional UPDATE: the optimistic lock. Refreshes ``plan`` to the new version."""
     from territorial.pot.models import Plan
 
-    try:
-        expected = int(expected_version)
-    except (TypeError, ValueError):
-        raise InvalidParameter("Falta la versión del plan que se editaba («version», entero).") from None
+    try:  # a whole number: int(True) == 1 and int(1.9) == 1 would pass a plain int()
+        expected = params.integer(expected_version, "version", minimum=1, required=True)
+    except InvalidParameter:
+        raise InvalidParameter("Falta la versión del plan que se editaba («version», entero).",
+                               parameter="version") from None
     n = Plan.objects.filter(pk=plan.pk, version=expected).update(version=F("version") + 1, updated_at=timezone.now())
     if n == 0:
         current = Plan.objects.filter(pk=plan.pk).values_list("version", flat=True).first()
