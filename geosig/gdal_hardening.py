@@ -19,8 +19,12 @@ import os
 # VRT / OGR_VRT (XML that names any local file — VRTRawRasterBand reads raw bytes of e.g. .env — or
 # a /vsicurl/ URL), GDALG (a JSON "pipeline" that runs GDAL commands on any path), GTI (tile index
 # naming arbitrary rasters), and the ones that fetch URLs written inside a local file (WMS, WMTS, WCS,
-# WFS, CSW, STACTA, STACIT, KMLSUPEROVERLAY, HTTP). The project's own VRT use is rasterio's WarpedVRT,
-# built in memory without the VRT driver (tiles and raster import keep working: tested).
+# WFS, CSW, STACTA, STACIT, KMLSUPEROVERLAY, HTTP). The project's own VRT use is rasterio's WarpedVRT
+# (tiles, raster import), which works without it. Two things found by trying: rasterio's
+# calculate_default_transform opens a VRT (the corridor overlay computes its grid without it), and GDAL
+# registers the VRT driver AGAIN in rasterio's GDAL when it builds a WarpedVRT. So for rasterio this skip
+# holds only until the first warp; what always holds there is the network closure below and the pinned
+# driver of every rasterio.open (geosig.readers; a test fails on any unpinned call).
 SKIPPED_DRIVERS = ("VRT", "OGR_VRT", "GDALG", "GTI", "WMS", "WMTS", "WCS", "WFS", "CSW", "STACTA", "STACIT",
                    "KMLSUPEROVERLAY", "HTTP")
 

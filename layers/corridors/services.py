@@ -440,10 +440,16 @@ def _current_png(out: Path, current: np.ndarray, grid: Grid) -> None:
     """Current density as a transparent PNG warped to EPSG:3857, so Leaflet's imageOverlay places it exactly."""
     from matplotlib import colormaps
     from PIL import Image
-    from rasterio.warp import calculate_default_transform, reproject
+    from rasterio.transform import from_bounds
+    from rasterio.warp import reproject
 
     rows, cols = current.shape
-    dst_t, w, h = calculate_default_transform(grid.crs, "EPSG:3857", cols, rows, *grid.bounds)
+    # The grid's extent in EPSG:3857 with about as many pixels. Not calculate_default_transform: it opens a
+    # VRT, and the VRT driver is off in every process (geosig/gdal_hardening.py).
+    x0, y0, x1, y1 = transform_bounds(grid.crs, "EPSG:3857", *grid.bounds)
+    size = float(np.sqrt((x1 - x0) * (y1 - y0) / (cols * rows)))
+    w, h = max(1, round((x1 - x0) / size)), max(1, round((y1 - y0) / size))
+    dst_t = from_bounds(x0, y0, x1, y1, w, h)
     dst = np.zeros((h, w), np.float32)
     reproject(current.astype(np.float32), dst, src_transform=grid.transform, src_crs=grid.crs,
               dst_transform=dst_t, dst_crs="EPSG:3857", resampling=rasterio.enums.Resampling.nearest)

@@ -191,13 +191,45 @@ def test_vrt_inside_a_zip_is_refused(tmp_path, listener, media):
 # ------------------------------------------------------------- the hardening itself (no allowlist)
 
 
-def test_rasterio_without_driver_does_not_follow_vrt(tmp_path, listener, secret):
-    import rasterio
+RASTERIO_IN_A_FRESH_PROCESS = """
+import sys, django, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geosig.settings")
+django.setup()  # what every process of the project does first (web, commands, workers)
+import rasterio
+try:
+    with rasterio.open(sys.argv[1]) as ds:  # no driver pinned: GDAL would pick VRT from the content
+        print("LEIDO", ds.read(1).tobytes()[:15])
+except rasterio.errors.RasterioIOError as exc:
+    print("RECHAZADO", exc)
+"""
 
-    for path in (vrt_curl(tmp_path / "a.tif", listener.port), vrt_raw(tmp_path / "b.tif", secret)):
-        with pytest.raises(rasterio.errors.RasterioIOError, match="not recognized"):
-            with rasterio.open(path) as ds:  # no driver pinned: GDAL would pick VRT from the content
-                ds.read(1)
+
+@pytest.mark.parametrize("kind", ["curl", "raw"])
+def test_rasterio_without_driver_does_not_follow_vrt_in_a_fresh_process(tmp_path, listener, secret, kind):
+    import subprocess
+    import sys
+
+    path = vrt_curl(tmp_path / "a.tif", listener.port) if kind == "curl" else vrt_raw(tmp_path / "b.tif", secret)
+    out = subprocess.run([sys.executable, "-c", RASTERIO_IN_A_FRESH_PROCESS, str(path)], capture_output=True,
+                         text=True, cwd=Path(__file__).resolve().parents[2], timeout=120)
+    assert "RECHAZADO" in out.stdout and "not recognized" in out.stdout, out.stdout + out.stderr
+    assert "GEOSIG-SECRETO" not in out.stdout
+    assert listener.quiet(), listener.hits
+
+
+def test_rasterio_network_stays_closed_after_a_warped_vrt(tmp_path, listener, secret):
+    """GDAL registers its VRT driver again to build a WarpedVRT (tiles, raster import): from then on an
+    unpinned rasterio.open would open a VRT. The network stays closed anyway (CPL_VSIL_CURL_ALLOWED_FILENAME,
+    a dead proxy, the fetching drivers skipped); raw-file bands are why every open is pinned (test below)."""
+    import rasterio
+    from rasterio.vrt import WarpedVRT
+
+    src = synthetic_raster(tmp_path / "dem.tif", np.ones((10, 10)))
+    with rasterio.open(src, driver="GTiff") as ds, WarpedVRT(ds, crs="EPSG:3857") as vrt:
+        vrt.read(1)
+    with pytest.raises(rasterio.errors.RasterioIOError):
+        with rasterio.open(vrt_curl(tmp_path / "a.tif", listener.port)) as ds:
+            ds.read(1)
     with pytest.raises(rasterio.errors.RasterioIOError):  # a virtual path given directly: no request
         rasterio.open(f"/vsicurl/http://127.0.0.1:{listener.port}/x.tif")
     with pytest.raises(rasterio.errors.RasterioIOError):
@@ -211,6 +243,21 @@ def test_rasterio_without_driver_does_not_follow_vrt(tmp_path, listener, secret)
         with rasterio.open(wms) as ds:
             ds.read(1)
     assert listener.quiet(), listener.hits
+
+
+def test_every_rasterio_open_in_the_project_pins_its_driver():
+    """The first wall must not depend on the GDAL configuration: every read pins GTiff (geosig.readers or
+    driver="GTiff"); writes name their driver too."""
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    unpinned = []
+    for app in ("geosig", "layers", "territorial", "cities"):
+        for py in (root / app).rglob("*.py"):
+            for n, line in enumerate(py.read_text().splitlines(), 1):
+                if re.search(r"rasterio\.open\(", line) and "driver=" not in line and "**profile" not in line:
+                    unpinned.append(f"{py.relative_to(root)}:{n}")
+    assert unpinned == []
 
 
 def test_pyogrio_without_driver_does_not_follow_ogr_vrt(tmp_path, listener, secret):
