@@ -119,7 +119,7 @@ def test_function_inventory_gives_hierarchy(cities):
     import_functions("codigo,funcion,cantidad\n76001,aeropuerto,1\n76001,universidad,5\n76520,universidad,1\n",
                      "prueba", "fixture del test", demo=True)
     r = balance_report(2018, "cabecera")
-    assert r.meta["functions"] == {"inventory": "prueba", "source": "fixture del test", "demo": True}
+    assert r.meta["functions"] == {"inventory": "prueba", "version": 1, "source": "fixture del test", "demo": True}
     sc = r.table("escalograma")
     assert sc.rows[0]["code"] == "76001" and sc.rows[0]["functions"] == 2
     # universidad: 6 in total → weight 100/6; aeropuerto 1 → 100. Cali = 100 + 5·100/6
