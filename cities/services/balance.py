@@ -234,160 +234,254 @@ def _r(x, nd=4):
     return None if x is None or (isinstance(x, float) and not np.isfinite(x)) else round(float(x), nd)
 
 
+@dataclass
+class _Sizes:
+    """Size-distribution results of one population vector (rank order, fits, inequality indices)."""
+
+    order: np.ndarray
+    rank: np.ndarray
+    gi: object
+    ols: object
+    prim: dict
+    lorenz: tuple
+    gini: float
+    td: object
+    hhi: dict
+    entropy: float
+
+
+@dataclass
+class _Access:
+    """Interaction and access results: travel times, gravity, Hansen, nearest intermediate city, centrality."""
+
+    t: np.ndarray
+    grav: np.ndarray
+    acc: np.ndarray
+    cls: np.ndarray
+    t_near: np.ndarray
+    near_idx: np.ndarray
+    cen: dict
+    c_time: np.ndarray
+    c_ok: np.ndarray
+
+
+@dataclass
+class _Functions:
+    """Functional hierarchy from the inventory (all None without one)."""
+
+    index: np.ndarray | None = None
+    classes: list | None = None
+    scal: object = None
+
+
 def compute_balance(d: SystemData, p: BalanceParams = BalanceParams(), with_places: bool = False) -> BalanceReport:
     """All indicators for one population vector. Vectorised; the only Python loops are over subregions."""
     p.validate()
     pop = C.check_sizes(d.population)
-    n = pop.size
-    t = N.check_matrix(d.travel_h, n, p.symmetry_tolerance)
+    t = N.check_matrix(d.travel_h, pop.size, p.symmetry_tolerance)
     meta = dict(d.meta)
     meta["params"] = asdict(p)
-    pu = meta.get("population_unit", "hab")
 
-    # --- size distribution
-    gi = C.rank_size(pop, p.rank_size_min, "gabaix_ibragimov")
-    ols = C.rank_size(pop, p.rank_size_min, "ols")
-    prim = C.primacy(pop, p.primacy_k)
+    s = _size_distribution(pop, d.subregion, p)
+    a = _interaction(pop, t, d, p)
+    f = _functional(d, p)
+    sub_table = _subregion_table(d, pop, a, p, meta)
+    tables = [_municipality_table(d, pop, s, a, f, meta), sub_table, _theil_table(s.td, d.subregion_names)]
+    if f.scal is not None:
+        tables.append(_scalogram_table(d, f, meta))
+    measures = _measures(pop, s, a, f, sub_table.rows[-1], p, meta)
+    meta["centrality_engine"] = a.cen["engine"]
+    places = _places(d, a) if with_places else []
+    meta.pop("centres", None)
+
+    names = list(d.names)
+    lx, ly = s.lorenz
+    return BalanceReport(
+        meta=meta,
+        measures=measures,
+        rank_size={"gabaix_ibragimov": s.gi.as_dict(), "ols": s.ols.as_dict(),
+                   "points": [{"rank": int(s.rank[i]), "size": float(pop[i]), "code": str(d.codes[i]), "name": names[i]}
+                              for i in s.order if pop[i] >= p.rank_size_min]},
+        lorenz={"x": [_r(v, 5) for v in lx], "y": [_r(v, 5) for v in ly], "gini": _r(s.gini)},
+        theil={"total": _r(s.td.total), "between": _r(s.td.between), "within": _r(s.td.within),
+               "p_value": _r(s.td.p_value), "permutations": s.td.permutations, "between_share": _r(s.td.between_share)},
+        tables=tables,
+        links=_links(d, a),
+        places=places,
+    )
+
+
+def _size_distribution(pop: np.ndarray, subregion: np.ndarray, p: BalanceParams) -> _Sizes:
+    """Rank-size fits, primacy, ranks, Lorenz curve, Gini, Theil decomposition, HHI and entropy."""
+    n = pop.size
     order = np.argsort(-pop, kind="stable")
     rank = np.empty(n, int)
     rank[order] = np.arange(1, n + 1)
-    lx, ly = C.lorenz(pop)
-    g = C.gini(pop)
-    td = C.theil_decomposition(pop, d.subregion, p.permutations, p.seed)
-    h = C.hhi(pop)
-    ent = C.normalised_entropy(pop)
+    return _Sizes(
+        order=order, rank=rank,
+        gi=C.rank_size(pop, p.rank_size_min, "gabaix_ibragimov"), ols=C.rank_size(pop, p.rank_size_min, "ols"),
+        prim=C.primacy(pop, p.primacy_k), lorenz=C.lorenz(pop), gini=C.gini(pop),
+        td=C.theil_decomposition(pop, subregion, p.permutations, p.seed), hhi=C.hhi(pop),
+        entropy=C.normalised_entropy(pop),
+    )
 
-    # --- interaction and access
-    tf = N.floored(t, p.min_travel_h)
-    grav = N.gravity(pop, t, p.gravity_beta, p.min_travel_h)
-    acc = N.hansen(pop, t, p.hansen_decay)
+
+def _interaction(pop: np.ndarray, t: np.ndarray, d: SystemData, p: BalanceParams) -> _Access:
+    """Gravity, Hansen accessibility, size classes, time to the nearest intermediate city, network centrality
+    and the centros poblados' time to an intermediate city."""
     cls = size_class(pop, p)
     target = pop >= p.intermediate_min  # intermediate city or larger
     t_near, near_idx = N.nearest_in_class(t, target)
     graph = N.city_graph(t, p.graph_neighbours, p.min_travel_h)
-    cen = N.centrality(graph, p.networkx_max_nodes)
-    m_cent = d.centre_municipality.size
-    if m_cent:
+    if d.centre_municipality.size:
         c_time = N.centre_access(t, d.centre_municipality, d.centre_km, target, p.local_speed_kmh, p.local_detour)
         c_ok = c_time <= p.access_threshold_h
     else:
         c_time = np.zeros(0)
         c_ok = np.zeros(0, bool)
+    return _Access(t=t, grav=N.gravity(pop, t, p.gravity_beta, p.min_travel_h), acc=N.hansen(pop, t, p.hansen_decay),
+                   cls=cls, t_near=t_near, near_idx=near_idx, cen=N.centrality(graph, p.networkx_max_nodes),
+                   c_time=c_time, c_ok=c_ok)
 
-    # --- functional hierarchy (only with an imported inventory)
-    f_index = None
-    f_class = None
-    scal = None
-    if d.function_counts is not None and d.function_counts.size and d.function_counts.sum() > 0:
-        f_index, f_weights = H.centrality_index(d.function_counts)
-        top = f_index.max()
-        rel = f_index / top if top > 0 else f_index
-        f_class = H.classify(rel, {FUNCTIONAL_CLASSES[0]: p.functional_regional_min,
-                                   FUNCTIONAL_CLASSES[1]: p.functional_subregional_min,
-                                   FUNCTIONAL_CLASSES[2]: p.functional_local_min}, list(FUNCTIONAL_CLASSES))
-        scal = H.scalogram(d.function_counts)
 
-    # --- per municipality table
+def _functional(d: SystemData, p: BalanceParams) -> _Functions:
+    """Functional centrality index, classes and Guttman scalogram (only with an imported inventory)."""
+    if d.function_counts is None or not d.function_counts.size or not d.function_counts.sum() > 0:
+        return _Functions()
+    f_index, _weights = H.centrality_index(d.function_counts)
+    top = f_index.max()
+    rel = f_index / top if top > 0 else f_index
+    f_class = H.classify(rel, {FUNCTIONAL_CLASSES[0]: p.functional_regional_min,
+                               FUNCTIONAL_CLASSES[1]: p.functional_subregional_min,
+                               FUNCTIONAL_CLASSES[2]: p.functional_local_min}, list(FUNCTIONAL_CLASSES))
+    return _Functions(index=f_index, classes=f_class, scal=H.scalogram(d.function_counts))
+
+
+def _is_demo(meta: dict) -> bool:
+    """Whether the functions inventory is demonstration data."""
+    return bool((meta.get("functions") or {}).get("demo"))
+
+
+def _municipality_table(d: SystemData, pop, s: _Sizes, a: _Access, f: _Functions, meta: dict) -> Table:
+    """One row per municipality, by rank: size, class, access, centrality (and functional hierarchy)."""
     names = list(d.names)
-    sub_names = d.subregion_names
-    mun_rows = []
-    for i in order:  # by rank
+    rows = []
+    for i in s.order:  # by rank
         row = {
-            "rank": int(rank[i]), "code": str(d.codes[i]), "name": names[i],
-            "subregion": sub_names.get(d.subregion[i], str(d.subregion[i])),
+            "rank": int(s.rank[i]), "code": str(d.codes[i]), "name": names[i],
+            "subregion": d.subregion_names.get(d.subregion[i], str(d.subregion[i])),
             "population": float(pop[i]), "share_pct": _r(100 * pop[i] / pop.sum(), 3),
-            "size_class": str(cls[i]),
-            "nearest_intermediate": names[near_idx[i]] if near_idx[i] >= 0 else None,
-            "time_to_intermediate_h": _r(t_near[i], 2),
-            "hansen": _r(acc[i], 0), "betweenness": _r(cen["betweenness"][i]),
-            "closeness": _r(cen["closeness"][i]),
+            "size_class": str(a.cls[i]),
+            "nearest_intermediate": names[a.near_idx[i]] if a.near_idx[i] >= 0 else None,
+            "time_to_intermediate_h": _r(a.t_near[i], 2),
+            "hansen": _r(a.acc[i], 0), "betweenness": _r(a.cen["betweenness"][i]),
+            "closeness": _r(a.cen["closeness"][i]),
         }
-        if f_index is not None:
-            row["functional_index"] = _r(f_index[i], 2)
-            row["functional_class"] = f_class[i]
-        mun_rows.append(row)
-    mun_cols = [("rank", _("Rango"), ""), ("code", _("DIVIPOLA"), ""), ("name", _("Municipio"), ""),
-                ("subregion", _("Subregión"), ""), ("population", "Población", pu), ("share_pct", _("Participación"), "%"),
-                ("size_class", _("Clase de tamaño"), ""), ("nearest_intermediate", _("Ciudad intermedia más cercana"), ""),
-                ("time_to_intermediate_h", _("Tiempo a ciudad intermedia"), "h"),
-                ("hansen", _("Accesibilidad de Hansen"), "hab"), ("betweenness", _("Intermediación"), "0–1"),
-                ("closeness", _("Cercanía"), "1/h")]
-    if f_index is not None:
-        tag = " (DEMO)" if (meta.get("functions") or {}).get("demo") else ""
-        mun_cols += [("functional_index", _("Índice de centralidad funcional") + tag, "puntos"),
-                     ("functional_class", _("Jerarquía funcional") + tag, "")]
+        if f.index is not None:
+            row["functional_index"] = _r(f.index[i], 2)
+            row["functional_class"] = f.classes[i]
+        rows.append(row)
+    pu = meta.get("population_unit", "hab")
+    cols = [("rank", _("Rango"), ""), ("code", _("DIVIPOLA"), ""), ("name", _("Municipio"), ""),
+            ("subregion", _("Subregión"), ""), ("population", "Población", pu), ("share_pct", _("Participación"), "%"),
+            ("size_class", _("Clase de tamaño"), ""), ("nearest_intermediate", _("Ciudad intermedia más cercana"), ""),
+            ("time_to_intermediate_h", _("Tiempo a ciudad intermedia"), "h"),
+            ("hansen", _("Accesibilidad de Hansen"), "hab"), ("betweenness", _("Intermediación"), "0–1"),
+            ("closeness", _("Cercanía"), "1/h")]
+    if f.index is not None:
+        tag = " (DEMO)" if _is_demo(meta) else ""
+        cols += [("functional_index", _("Índice de centralidad funcional") + tag, "puntos"),
+                 ("functional_class", _("Jerarquía funcional") + tag, "")]
+    return Table("municipios", _("Ciudades (cabeceras municipales) por rango"), cols, rows)
 
-    # --- per subregion + department
-    sub_codes = list(dict.fromkeys(d.subregion.tolist()))
-    sub_rows = []
+
+def _area_summary(pop, area, a: _Access, mask, cmask, label, code) -> dict:
+    """Balance of one group of municipalities (``mask``) and its centros poblados (``cmask``)."""
+    pm = pop[mask]
+    w = pm / pm.sum()
+    finite = np.isfinite(a.t_near[mask])
+    return {
+        "code": code, "name": label, "municipalities": int(mask.sum()),
+        "population": float(pm.sum()), "population_share_pct": _r(100 * pm.sum() / pop.sum(), 2),
+        "area_km2": _r(area[mask].sum(), 1), "area_share_pct": _r(100 * area[mask].sum() / area.sum(), 2),
+        "balance_ratio": _r((pm.sum() / pop.sum()) / (area[mask].sum() / area.sum()), 3),
+        "intermediate_cities": int((a.cls[mask] == SIZE_CLASSES[1]).sum()),
+        "metropolises": int((a.cls[mask] == SIZE_CLASSES[0]).sum()),
+        "weighted_time_to_intermediate_h": _r((w[finite] * a.t_near[mask][finite]).sum() / w[finite].sum(), 3)
+        if finite.any() else None,
+        "weighted_hansen": _r((w * a.acc[mask]).sum(), 0),
+        "centres": int(cmask.sum()),
+        "centres_with_access_pct": _r(100 * a.c_ok[cmask].mean(), 1) if cmask.any() else None,
+        "gini": _r(C.gini(pm), 4) if pm.size > 1 else None,
+    }
+
+
+def _subregion_table(d: SystemData, pop, a: _Access, p: BalanceParams, meta: dict) -> Table:
+    """One row per subregion plus the department total (last row)."""
     area = np.asarray(d.area_km2, float)
     cm = d.centre_municipality
-
-    def summary(mask, cmask, label, code):
-        pm = pop[mask]
-        w = pm / pm.sum()
-        finite = np.isfinite(t_near[mask])
-        return {
-            "code": code, "name": label, "municipalities": int(mask.sum()),
-            "population": float(pm.sum()), "population_share_pct": _r(100 * pm.sum() / pop.sum(), 2),
-            "area_km2": _r(area[mask].sum(), 1), "area_share_pct": _r(100 * area[mask].sum() / area.sum(), 2),
-            "balance_ratio": _r((pm.sum() / pop.sum()) / (area[mask].sum() / area.sum()), 3),
-            "intermediate_cities": int((cls[mask] == SIZE_CLASSES[1]).sum()),
-            "metropolises": int((cls[mask] == SIZE_CLASSES[0]).sum()),
-            "weighted_time_to_intermediate_h": _r((w[finite] * t_near[mask][finite]).sum() / w[finite].sum(), 3)
-            if finite.any() else None,
-            "weighted_hansen": _r((w * acc[mask]).sum(), 0),
-            "centres": int(cmask.sum()),
-            "centres_with_access_pct": _r(100 * c_ok[cmask].mean(), 1) if cmask.any() else None,
-            "gini": _r(C.gini(pm), 4) if pm.size > 1 else None,
-        }
-
-    for sc in sub_codes:
+    m_cent = cm.size
+    rows = []
+    for sc in dict.fromkeys(d.subregion.tolist()):
         mask = d.subregion == sc
         cmask = mask[cm] if m_cent else np.zeros(0, bool)
-        sub_rows.append(summary(mask, cmask, sub_names.get(sc, sc), sc))
-    sub_rows.append(summary(np.ones(n, bool), np.ones(m_cent, bool), meta.get("system_name", "Departamento"), "total"))
-    sub_cols = [("name", _("Subregión"), ""), ("municipalities", _("Municipios"), ""), ("population", "Población", pu),
-                ("population_share_pct", _("Participación en la población"), "%"), ("area_km2", _("Área"), "km²"),
-                ("area_share_pct", _("Participación en el área"), "%"),
-                ("balance_ratio", _("Población/área (1 = proporcional)"), "razón"),
-                ("metropolises", _("Metrópolis"), ""), ("intermediate_cities", _("Ciudades intermedias"), ""),
-                ("weighted_time_to_intermediate_h", _("Tiempo ponderado a ciudad intermedia"), "h"),
-                ("weighted_hansen", _("Accesibilidad de Hansen ponderada"), "hab"),
-                ("centres", _("Centros poblados"), ""),
-                ("centres_with_access_pct", _("Centros a ≤ %(h)s h de una ciudad intermedia") % {"h": f"{p.access_threshold_h:g}"}, "%"),
-                ("gini", _("Gini interno"), "0–1")]
+        rows.append(_area_summary(pop, area, a, mask, cmask, d.subregion_names.get(sc, sc), sc))
+    rows.append(_area_summary(pop, area, a, np.ones(pop.size, bool), np.ones(m_cent, bool),
+                              meta.get("system_name", "Departamento"), "total"))
+    pu = meta.get("population_unit", "hab")
+    cols = [("name", _("Subregión"), ""), ("municipalities", _("Municipios"), ""), ("population", "Población", pu),
+            ("population_share_pct", _("Participación en la población"), "%"), ("area_km2", _("Área"), "km²"),
+            ("area_share_pct", _("Participación en el área"), "%"),
+            ("balance_ratio", _("Población/área (1 = proporcional)"), "razón"),
+            ("metropolises", _("Metrópolis"), ""), ("intermediate_cities", _("Ciudades intermedias"), ""),
+            ("weighted_time_to_intermediate_h", _("Tiempo ponderado a ciudad intermedia"), "h"),
+            ("weighted_hansen", _("Accesibilidad de Hansen ponderada"), "hab"),
+            ("centres", _("Centros poblados"), ""),
+            ("centres_with_access_pct", _("Centros a ≤ %(h)s h de una ciudad intermedia") % {"h": f"{p.access_threshold_h:g}"}, "%"),
+            ("gini", _("Gini interno"), "0–1")]
+    return Table("subregiones", _("Equilibrio por subregión y departamento"), cols, rows)
 
-    theil_rows = [{"code": r["code"], "name": sub_names.get(r["code"], r["code"]), "n": r["n"],
-                   "population_share_pct": _r(100 * r["population_share"], 2), "theil_within": _r(r["theil_within"]),
-                   "within_contribution": _r(r["within_contribution"])} for r in td.groups]
-    theil_cols = [("name", _("Subregión"), ""), ("n", _("Municipios"), ""),
-                  ("population_share_pct", _("Participación en la población"), "%"),
-                  ("theil_within", _("Theil interno"), ""), ("within_contribution", _("Aporte al componente intra"), "")]
 
-    tables = [
-        Table("municipios", _("Ciudades (cabeceras municipales) por rango"), mun_cols, mun_rows),
-        Table("subregiones", _("Equilibrio por subregión y departamento"), sub_cols, sub_rows),
-        Table("theil", _("Descomposición de Theil por subregión"), theil_cols, theil_rows),
-    ]
-    if scal is not None:
-        fn = [d.function_names[j] for j in scal.col_order]
-        srows = []
-        for r_i, i in enumerate(scal.row_order):
-            row = {"code": str(d.codes[i]), "name": names[i], "functions": int(scal.presence[r_i].sum()),
-                   "functional_index": _r(f_index[i], 2), "functional_class": f_class[i]}
-            row.update({f"f_{k}": int(scal.presence[r_i, k]) for k in range(len(fn))})
-            srows.append(row)
-        scols = [("code", _("DIVIPOLA"), ""), ("name", _("Municipio"), ""), ("functions", _("Funciones presentes"), ""),
-                 ("functional_index", _("Índice de centralidad"), "puntos"), ("functional_class", _("Jerarquía"), "")]
-        scols += [(f"f_{k}", name, "0/1") for k, name in enumerate(fn)]
-        demo = _(" — DEMO: datos de demostración, no reales") if (meta.get("functions") or {}).get("demo") else ""
-        tables.append(Table("escalograma", _("Escalograma de Guttman (funciones urbanas)") + demo, scols, srows))
+def _theil_table(td, sub_names: dict) -> Table:
+    """Within-subregion Theil index and its contribution, one row per subregion."""
+    rows = [{"code": r["code"], "name": sub_names.get(r["code"], r["code"]), "n": r["n"],
+             "population_share_pct": _r(100 * r["population_share"], 2), "theil_within": _r(r["theil_within"]),
+             "within_contribution": _r(r["within_contribution"])} for r in td.groups]
+    cols = [("name", _("Subregión"), ""), ("n", _("Municipios"), ""),
+            ("population_share_pct", _("Participación en la población"), "%"),
+            ("theil_within", _("Theil interno"), ""), ("within_contribution", _("Aporte al componente intra"), "")]
+    return Table("theil", _("Descomposición de Theil por subregión"), cols, rows)
 
-    # --- scalar measures
+
+def _scalogram_table(d: SystemData, f: _Functions, meta: dict) -> Table:
+    """Guttman scalogram: municipalities × urban functions (presence 0/1), in scalogram order."""
+    names = list(d.names)
+    scal = f.scal
+    fn = [d.function_names[j] for j in scal.col_order]
+    rows = []
+    for r_i, i in enumerate(scal.row_order):
+        row = {"code": str(d.codes[i]), "name": names[i], "functions": int(scal.presence[r_i].sum()),
+               "functional_index": _r(f.index[i], 2), "functional_class": f.classes[i]}
+        row.update({f"f_{k}": int(scal.presence[r_i, k]) for k in range(len(fn))})
+        rows.append(row)
+    cols = [("code", _("DIVIPOLA"), ""), ("name", _("Municipio"), ""), ("functions", _("Funciones presentes"), ""),
+            ("functional_index", _("Índice de centralidad"), "puntos"), ("functional_class", _("Jerarquía"), "")]
+    cols += [(f"f_{k}", name, "0/1") for k, name in enumerate(fn)]
+    return Table("escalograma", _("Escalograma de Guttman (funciones urbanas)") + _demo_note(meta), cols, rows)
+
+
+def _demo_note(meta: dict) -> str:
+    """The warning appended to titles and notes built from a demonstration inventory ("" otherwise)."""
+    return _(" — DEMO: datos de demostración, no reales") if _is_demo(meta) else ""
+
+
+def _measures(pop, s: _Sizes, a: _Access, f: _Functions, total: dict, p: BalanceParams, meta: dict) -> list:
+    """The scalar indicators of the system (``total`` is the department row of the subregion table)."""
     M = Measure
+    pu = meta.get("population_unit", "hab")
+    gi, ols, prim, td = s.gi, s.ols, s.prim, s.td
     measures = [
-        M("n_cities", _("Ciudades (cabeceras municipales) analizadas"), n, "ciudades"),
+        M("n_cities", _("Ciudades (cabeceras municipales) analizadas"), pop.size, "ciudades"),
         M("population", _("Población del sistema"), float(pop.sum()), pu),
         M("zipf_gi", _("Exponente de Zipf (Gabaix–Ibragimov, rango − ½)"), _r(gi.exponent), "—",
           f"IC 95 %: {gi.ci_low:.3f}–{gi.ci_high:.3f}; EE = {gi.se:.3f}; R² = {gi.r2:.3f}; n = {gi.n}"),
@@ -397,56 +491,45 @@ def compute_balance(d: SystemData, p: BalanceParams = BalanceParams(), with_plac
         M("primacy_4", _("Primacía de cuatro ciudades (S1/(S2+S3+S4))"), _r(prim["four_city"]), "razón"),
         M("primacy_k", _("Primacía S1/Σ S2..S%(k)s") % {"k": prim["k"]}, _r(prim["k_city"]), "razón"),
         M("primate_share", _("Participación de la ciudad principal"), _r(100 * prim["primate_share"], 2), "%"),
-        M("gini", _("Coeficiente de Gini"), _r(g), "0–1"),
+        M("gini", _("Coeficiente de Gini"), _r(s.gini), "0–1"),
         M("theil", _("Índice de Theil (T)"), _r(td.total), "nats"),
         M("theil_between", _("Theil entre subregiones"), _r(td.between), "nats",
           _("%(share).1f %% del total; p = %(p).3f (%(n)d permutaciones)") % {"share": 100 * td.between_share, "p": td.p_value, "n": td.permutations}),
         M("theil_within", _("Theil dentro de subregiones"), _r(td.within), "nats"),
         M("theil_p", _("Valor p del componente entre subregiones"), _r(td.p_value), "—"),
-        M("hhi", _("Índice de Herfindahl–Hirschman"), _r(h["hhi"]), "0–1",
-          _("normalizado: %(v).4f") % {"v": h["hhi_normalised"]}),
-        M("entropy", _("Entropía normalizada"), _r(ent), "0–1", _("1 = población repartida por igual")),
-        M("intermediate_cities", _("Ciudades intermedias"), int((cls == SIZE_CLASSES[1]).sum()), "ciudades",
+        M("hhi", _("Índice de Herfindahl–Hirschman"), _r(s.hhi["hhi"]), "0–1",
+          _("normalizado: %(v).4f") % {"v": s.hhi["hhi_normalised"]}),
+        M("entropy", _("Entropía normalizada"), _r(s.entropy), "0–1", _("1 = población repartida por igual")),
+        M("intermediate_cities", _("Ciudades intermedias"), int((a.cls == SIZE_CLASSES[1]).sum()), "ciudades",
           f"{p.intermediate_min:,.0f} ≤ población < {p.metropolis_min:,.0f}"),
         M("weighted_time_to_intermediate", _("Tiempo medio ponderado a una ciudad intermedia o mayor"),
-          sub_rows[-1]["weighted_time_to_intermediate_h"], "h", meta.get("travel_source", "")),
+          total["weighted_time_to_intermediate_h"], "h", meta.get("travel_source", "")),
         M("centres_with_access", _("Centros poblados a ≤ %(h)s h de una ciudad intermedia") % {"h": f"{p.access_threshold_h:g}"},
-          sub_rows[-1]["centres_with_access_pct"], "%",
+          total["centres_with_access_pct"], "%",
           _("tramo local estimado (distancia en línea recta × desvío ÷ velocidad): supuesto, no dato")),
     ]
-    if scal is not None:
-        measures.append(M("guttman_cr", _("Coeficiente de reproducibilidad de Guttman"), _r(scal.reproducibility), "0–1",
-                          _("%(n)d errores") % {"n": scal.errors} + demo))
-    meta["centrality_engine"] = cen["engine"]
+    if f.scal is not None:
+        measures.append(M("guttman_cr", _("Coeficiente de reproducibilidad de Guttman"), _r(f.scal.reproducibility),
+                          "0–1", _("%(n)d errores") % {"n": f.scal.errors} + _demo_note(meta)))
+    return measures
 
-    # --- network links (map) with gravity
-    links = []
-    for u, v, w in cen["edges"]:
-        links.append({"a": str(d.codes[u]), "b": str(d.codes[v]), "time_h": _r(t[u, v], 2),
-                      "gravity": float(grav[u, v])})
+
+def _links(d: SystemData, a: _Access) -> list:
+    """Edges of the city graph for the map, with travel time, gravity and gravity relative to the largest."""
+    links = [{"a": str(d.codes[u]), "b": str(d.codes[v]), "time_h": _r(a.t[u, v], 2), "gravity": float(a.grav[u, v])}
+             for u, v, _w in a.cen["edges"]]
     gmax = max((lk["gravity"] for lk in links), default=1.0) or 1.0
     for lk in links:
         lk["gravity_rel"] = _r(lk["gravity"] / gmax, 4)
+    return links
 
-    places = []
-    if with_places and m_cent and "centres" in d.meta:
-        for k, c in enumerate(d.meta["centres"]):
-            places.append({**c, "time_to_intermediate_h": _r(c_time[k], 2), "access": bool(c_ok[k])})
-    meta.pop("centres", None)
 
-    return BalanceReport(
-        meta=meta,
-        measures=measures,
-        rank_size={"gabaix_ibragimov": gi.as_dict(), "ols": ols.as_dict(),
-                   "points": [{"rank": int(rank[i]), "size": float(pop[i]), "code": str(d.codes[i]), "name": names[i]}
-                              for i in order if pop[i] >= p.rank_size_min]},
-        lorenz={"x": [_r(v, 5) for v in lx], "y": [_r(v, 5) for v in ly], "gini": _r(g)},
-        theil={"total": _r(td.total), "between": _r(td.between), "within": _r(td.within), "p_value": _r(td.p_value),
-               "permutations": td.permutations, "between_share": _r(td.between_share)},
-        tables=tables,
-        links=links,
-        places=places,
-    )
+def _places(d: SystemData, a: _Access) -> list:
+    """Centros poblados for the map with their time to an intermediate city and whether it is within reach."""
+    if not d.centre_municipality.size or "centres" not in d.meta:
+        return []
+    return [{**c, "time_to_intermediate_h": _r(a.c_time[k], 2), "access": bool(a.c_ok[k])}
+            for k, c in enumerate(d.meta["centres"])]
 
 
 COMPARE_KEYS = ("population", "zipf_gi", "primacy_2", "primacy_4", "primate_share", "gini", "theil",
