@@ -331,3 +331,32 @@ def test_no_page_logs_a_csp_violation(ctx, live_server, loaded_territory_tx, dja
         page.goto(live_server.url + url, wait_until="networkidle")
         assert (page.locator(".leaflet-container").count() > 0) == maps, url  # the widgets' maps did start
         assert_clean(page, ctx, url)
+    # the language picker submits without an inline onchange handler (shell.js listens)
+    page.goto(live_server.url + "/")
+    page.select_option("select[name=language]", "en")
+    page.wait_for_selector("html[lang=en]")
+    assert_clean(page, ctx, "language switch")
+
+
+def test_offline_city_report_keeps_names_as_text(ctx, live_server, loaded_territory_tx, tmp_path):
+    """The downloadable HTML report (inline Leaflet and map script, opened from disk): its map draws
+    without the site's shell and a hostile place name stays text in its tooltip."""
+    from django.test import Client
+
+    from cities.models import City
+    from cities.services.loading import load_cities
+
+    load_cities()
+    place = City.objects.filter(is_cabecera=False).order_by("code").first()
+    City.objects.filter(pk=place.pk).update(name=HOSTILE)
+    r = Client().get("/api/v1/cities/balance/report.html?year=2018&basis=cabecera")
+    assert r.status_code == 200 and r["Content-Disposition"].startswith("attachment;")
+    path = tmp_path / "informe.html"
+    path.write_bytes(r.content)
+    page = ctx.new_page()
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-cities-map=ready]")
+    page.evaluate("window.GeoSIGCitiesMap.eachLayer((l) => { const t = l.getTooltip && l.getTooltip();"
+                  "if (t && t._content.textContent.includes('<img')) l.openTooltip(); })")
+    assert page.inner_text(".leaflet-tooltip").startswith(HOSTILE + " (")
+    assert_clean(page, ctx, "offline city report")
