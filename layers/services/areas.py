@@ -80,6 +80,10 @@ def _checked(geom: GEOSGeometry) -> tuple[GEOSGeometry, float]:
         geom = geom.transform(4326, clone=True)
     if geom.empty:
         raise InvalidGeometry("El polígono está vacío.")
+    x0, y0, x1, y1 = geom.extent  # PostGIS cannot transform beyond the globe (1e308 was a 500)
+    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        raise InvalidGeometry("Coordenadas fuera de rango (lon −180…180, lat −90…90, EPSG:4326): ¿están en "
+                              "metros de otro sistema?")
     if not geom.valid:
         raise InvalidGeometry(f"El polígono no es válido: {geom.valid_reason}. Corrija el dibujo (p. ej. bordes cruzados).")
     if not geom.intersects(Polygon.from_bbox(settings.GEOSIG_VALLE_BBOX)):

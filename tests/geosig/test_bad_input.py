@@ -130,7 +130,9 @@ def test_layers_overlay_and_clip(client, territory):
     fields = {"layers": [5, {"a": 1}, [[1]], [f"c{i}" for i in range(60)], ["x" * 200], ["nada"]],
               "area": [{"kind": [1], "code": "1"}, {"kind": "municipio", "code": "\x00"}, {"kind": "x", "code": "1"},
                        {"kind": "municipio", "code": {"a": 1}}],
-              "geometry": ["[" * 10000, 5, [1], {"type": "Point", "coordinates": [1]}, "{"]}
+              "geometry": ["[" * 10000, 5, [1], {"type": "Point", "coordinates": [1]}, "{",
+                           {"type": "Polygon", "coordinates": [[[-76.6, 3.4], [1e308, 3.4], [-76.5, 3.5], [-76.6, 3.4]]]},
+                           {"type": "Polygon", "coordinates": [[[-200, 3.4], [-76.5, 3.4], [-76.5, 3.5], [-200, 3.4]]]}]}
     layers = {"layers": fields.pop("layers")}
     _battery(client, "post", "/api/v1/overlay/", {"area": area}, layers)
     _battery(client, "post", "/api/v1/overlay/", {}, fields)  # "area" wins over "geometry": one at a time
