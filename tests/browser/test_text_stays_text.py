@@ -327,7 +327,8 @@ def test_no_page_logs_a_csp_violation(ctx, live_server, loaded_territory_tx, dja
     cali = Municipality.objects.get(divipola="76001")
     for url, maps in [("/admin/", False), ("/admin/territorial/municipality/", False),
                       (f"/admin/territorial/municipality/{cali.pk}/change/", True),
-                      ("/admin/territorial/subregion/add/", False), ("/admin/auth/user/add/", False)]:
+                      ("/admin/territorial/subregion/add/", False), ("/admin/auth/user/add/", False),
+                      ("/capas/subir/", False)]:  # the upload form needs a user with the upload permission
         page.goto(live_server.url + url, wait_until="networkidle")
         assert (page.locator(".leaflet-container").count() > 0) == maps, url  # the widgets' maps did start
         assert_clean(page, ctx, url)
