@@ -262,31 +262,53 @@ def _check_complete(path: Path, label: str, driver: str, layer: str | None, gdf)
 
 
 def _shapefile_damage(shp: Path, label: str, n_read: int, lost: set[int]) -> list[int]:
-    shx, dbf = sibling(shp, ".shx"), sibling(shp, ".dbf")
-    with open(shx, "rb") as fh:
-        header = fh.read(100)
-        index = fh.read()
-    with open(dbf, "rb") as fh:
-        dbf_head = fh.read(8)
+    """Features of a Shapefile whose geometry is cut off or unreadable (1-based), from its own headers.
+
+    The .shx and .dbf headers both announce the record count; records flagged deleted in the .dbf are
+    skipped by GDAL on purpose (not a loss); every other record must have been read, and a record that
+    GDAL returned without geometry must be a null shape (type 0) lying wholly inside the .shp.
+    """
+    with open(sibling(shp, ".shx"), "rb") as fh:
+        header, index = fh.read(100), fh.read()
+    kept = _dbf_kept_records(sibling(shp, ".dbf"))
     n_shx = (struct.unpack(">i", header[24:28])[0] * 2 - 100) // 8 if len(header) == 100 else -1
-    n_dbf = struct.unpack("<I", dbf_head[4:8])[0] if len(dbf_head) == 8 else -1
-    if n_shx != n_dbf or n_read != n_dbf or len(index) < 8 * max(n_shx, 0):
+    n_dbf = len(kept) if kept is not None else -1
+    if kept is None or n_shx != n_dbf or len(index) < 8 * n_shx or n_read != sum(kept):
         raise DataFileError(
             f"«{label}» está dañado: el índice .shx anuncia {max(n_shx, 0)} elementos, la tabla .dbf "
             f"{max(n_dbf, 0)} y se pudieron leer {n_read}. Nada se guardó.", file=label)
     size = shp.stat().st_size
     damaged = []
+    rows = [i for i, k in enumerate(kept) if k]  # gdf row j is record rows[j]
+    lost_records = {rows[j] for j in lost}
     with open(shp, "rb") as fh:
-        for i in range(n_shx):
+        for i in rows:
             offset, length = struct.unpack(">ii", index[8 * i: 8 * i + 8])
             start, end = offset * 2, offset * 2 + 8 + length * 2
             if end > size or start < 100 or length < 2:
                 damaged.append(i + 1)  # the record is cut off (or the index points outside the file)
-            elif i in lost:
+            elif i in lost_records:
                 fh.seek(start + 8)
                 if struct.unpack("<i", fh.read(4))[0] != 0:  # not a null shape: GDAL could not read it
                     damaged.append(i + 1)
     return damaged
+
+
+def _dbf_kept_records(dbf: Path) -> list[bool] | None:
+    """One flag per .dbf record: False where the record is marked deleted ("*"); None if unreadable."""
+    with open(dbf, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12:
+            return None
+        n, header_len, record_len = struct.unpack("<IHH", head[4:12])
+        kept = []
+        for i in range(n):
+            fh.seek(header_len + i * record_len)
+            flag = fh.read(1)
+            if not flag:
+                return None  # the table is cut off
+            kept.append(flag != b"*")
+    return kept
 
 
 def _gpkg_damage(path: Path, layer: str | None, gdf, lost) -> list[int]:

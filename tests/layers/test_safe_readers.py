@@ -473,3 +473,17 @@ def test_unreadable_geopackage_geometry_is_refused(tmp_path, media):
     with pytest.raises(DataFileError, match="«lotes.gpkg» está dañado: el elemento 2 no se pudo"):
         import_layer(path)
     _nothing_stored(media)
+
+
+def test_deleted_dbf_records_are_not_damage(tmp_path):
+    """A record flagged deleted in the .dbf is skipped by GDAL on purpose: the other two are read."""
+    import struct
+
+    path = write_vector(tmp_path / "lotes.shp", _three_squares(), "ESRI Shapefile")
+    dbf = bytearray((tmp_path / "lotes.dbf").read_bytes())
+    header_len, record_len = struct.unpack("<HH", dbf[8:12])
+    dbf[header_len + record_len] = ord("*")  # record 2 deleted
+    (tmp_path / "lotes.dbf").write_bytes(bytes(dbf))
+    gdf = readers.read_vector(path)
+    assert gdf["n"].tolist() == [1, 3]
+    assert [round(g.bounds[0], 2) for g in gdf.geometry] == [-76.50, -76.46]
