@@ -7,9 +7,12 @@ from rest_framework.views import APIView
 
 from cities.models import CityAttribute, FunctionInventory, Scenario, TravelMatrix
 from cities.services import loading, outputs
+from cities.services.balance import PARAM_DOCS, BalanceParams
 from cities.services.report import parse_adjustments, report_from_query, save_scenario
 from geosig import formats, params
+from geosig import openapi as doc
 from geosig.errors import InvalidParameter, PermissionDeniedError
+from geosig.openapi import BOOL, INT, NUM, OBJ, STR, array, errors, nullable, obj
 
 
 BALANCE_PARAMS = [
@@ -19,10 +22,45 @@ BALANCE_PARAMS = [
     OpenApiParameter("compare", int, description="Año con el que comparar (misma base)."),
     OpenApiParameter("matrix", str, description="Matriz de viaje (por defecto la de load_cities)."),
     OpenApiParameter("inventory", str, description="Inventario de funciones urbanas (por defecto el último)."),
-    OpenApiParameter("places", bool, description="Incluir los 527 centros poblados (mapa)."),
-    OpenApiParameter("intermediate_min", float, description="Umbral de ciudad intermedia (hab); "
-                     "cualquier campo de BalanceParams se acepta igual."),
+    OpenApiParameter("places", doc.BOOL_QUERY, description="Incluir los centros poblados (mapa)."),
 ]
+# Every BalanceParams field is a query parameter; bounds as BalanceParams.validate checks them.
+_NUMBER_BOUNDS = {
+    "intermediate_min": {"exclusiveMinimum": True, "minimum": 0}, "metropolis_min": {"exclusiveMinimum": True, "minimum": 0},
+    "rank_size_min": {"minimum": 0}, "primacy_k": {"minimum": 2}, "gravity_beta": {"exclusiveMinimum": True, "minimum": 0, "maximum": 10},
+    "hansen_decay": {"exclusiveMinimum": True, "minimum": 0}, "min_travel_h": {"minimum": 0.01},
+    "graph_neighbours": {"minimum": 1}, "networkx_max_nodes": {"minimum": 0}, "permutations": {"minimum": 0, "maximum": 9999},
+    "seed": {"minimum": 0}, "local_speed_kmh": {"exclusiveMinimum": True, "minimum": 0}, "local_detour": {"minimum": 1},
+    "access_threshold_h": {"exclusiveMinimum": True, "minimum": 0}, "symmetry_tolerance": {"minimum": 0},
+    "functional_regional_min": {"minimum": 0, "maximum": 1}, "functional_subregional_min": {"minimum": 0, "maximum": 1},
+    "functional_local_min": {"minimum": 0, "maximum": 1},
+}
+BALANCE_PARAMS = [p for p in BALANCE_PARAMS if p.name != "places"] + [
+    OpenApiParameter(name, {"type": "integer" if f.type in ("int", int) else "number", **_NUMBER_BOUNDS.get(name, {})},
+                     description=PARAM_DOCS.get(name, name))
+    for name, f in BalanceParams.__dataclass_fields__.items()
+] + [p for p in BALANCE_PARAMS if p.name == "places"]
+BALANCE_REPORT = obj({"meta": obj({"year": INT, "basis": STR}), "measures": array(OBJ), "rank_size": OBJ,
+                      "lorenz": OBJ, "theil": OBJ, "tables": OBJ, "comparison": nullable(OBJ),
+                      "trend": nullable(OBJ), "links": array(OBJ), "places": array(OBJ)})
+SCENARIO = obj({"name": STR, "kind": doc.enum(["trend", "optimistic", "pessimistic"]), "horizon_year": INT,
+                "description": STR, "adjustments": array(obj({"target_type": STR, "target_code": STR, "growth_pp": NUM}))})
+SCENARIO_BODY = obj({
+    "name": {**STR, "pattern": "^[-a-z0-9_]{1,60}$"}, "kind": doc.enum(["trend", "optimistic", "pessimistic"]),
+    "horizon_year": INT, "description": STR, "replace": BOOL,
+    "adjustments": {"oneOf": [array(obj({"target_type": doc.enum(["subregion", "municipality"]), "target_code": STR,
+                                         "growth_pp": {**NUM, "minimum": -10, "maximum": 10}})),
+                              {**STR, "description": "destino=pp,… (p. ej. norte=0.5)"}]},
+}, ["name", "kind", "horizon_year"])
+MATRIX = obj({"name": STR, "version": INT, "kind": STR, "unit": STR, "source": STR, "default": BOOL, "size": INT})
+
+
+def _csv_upload(**fields) -> dict:
+    """A multipart body: the CSV in 'file' plus text fields."""
+    return {"multipart/form-data": obj({"file": {"type": "string", "format": "binary"}, **fields}, ["file"])}
+
+
+STAFF_ERRORS = errors(403, 413, 422)
 
 
 class Balance(APIView):
@@ -30,7 +68,7 @@ class Balance(APIView):
 
     throttle_scope = "reports"  # a full balance computation
 
-    @extend_schema(parameters=BALANCE_PARAMS, responses=OpenApiTypes.OBJECT,
+    @extend_schema(parameters=BALANCE_PARAMS, responses={200: BALANCE_REPORT, **errors(404, 422)},
                    summary="Equilibrio del sistema de ciudades (todos los indicadores, con unidad, año, base y fuente)")
     def get(self, request):
         return Response(report_from_query(request.query_params, user=request.user).as_dict())  # places=sí|1|true… as everywhere
@@ -41,7 +79,11 @@ class BalanceDownload(APIView):
 
     throttle_scope = "reports"
 
-    @extend_schema(parameters=BALANCE_PARAMS, responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(parameters=[doc.path_str("fmt", enum_values=list(outputs.FORMATS))] + BALANCE_PARAMS,
+                   summary="El informe de equilibrio como archivo",
+                   responses={**doc.binary("text/html; charset=utf-8", "application/pdf", "text/csv; charset=utf-8",
+                                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                           "application/json"), **errors(404, 422)})
     def get(self, request, fmt):
         f = outputs.get_format(fmt)
         report = report_from_query(request.query_params, with_places=True, user=request.user)
@@ -72,7 +114,9 @@ def _staff_upload(request, what: str) -> bytes:
     return upload.read()
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(methods=["GET"], summary="Escenarios guardados", responses={200: array(SCENARIO), **errors()})
+@extend_schema(methods=["POST"], summary="Guardar un escenario (personal autorizado)", request=doc.json_body(SCENARIO_BODY),
+               responses={201: obj({"name": STR, "kind": STR, "horizon_year": INT}), **errors(403, 409, 422)})
 class Scenarios(APIView):
     def get_permissions(self):
         return [IsAuthenticated()] if self.request.method == "POST" else []
@@ -91,7 +135,11 @@ class Scenarios(APIView):
         return Response({"name": sc.name, "kind": sc.kind, "horizon_year": sc.horizon_year}, status=201)
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(methods=["GET"], summary="Matrices de viaje", responses={200: array(MATRIX), **errors()})
+@extend_schema(methods=["POST"], summary="Importar una matriz de viaje (CSV origen,destino,valor; personal autorizado)",
+               request=_csv_upload(name=STR, kind=doc.enum(["time", "distance"]), source=STR, description=STR,
+                                   make_default=BOOL),
+               responses={201: obj({"name": STR, "version": INT, "default": BOOL, "size": INT}), **STAFF_ERRORS})
 class Matrices(APIView):
     throttle_scope = {"POST": "jobs"}  # imports
 
@@ -115,7 +163,9 @@ class Matrices(APIView):
                         status=201)
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(summary="Importar un inventario de funciones urbanas (CSV; personal autorizado)",
+               request=_csv_upload(name={**STR, "pattern": "^[-a-z0-9_]{1,60}$"}, source=STR, demo=BOOL),
+               responses={201: obj({"name": STR, "version": INT, "items": INT, "demo": BOOL}), **STAFF_ERRORS})
 class Functions(APIView):
     throttle_scope = "jobs"
     permission_classes = [IsAuthenticated]
@@ -130,7 +180,9 @@ class Functions(APIView):
                         status=201)
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(summary="Plantilla CSV vacía de una importación",
+               parameters=[doc.path_str("kind", enum_values=["funciones", "atributos", "matriz"])],
+               responses={**doc.binary("text/csv; charset=utf-8"), **errors()})
 class Template(APIView):
     """GET /api/v1/cities/templates/<funciones|atributos|matriz>.csv — empty CSV with the import header."""
 
@@ -138,7 +190,8 @@ class Template(APIView):
         return formats.attachment(loading.write_template(kind), f"plantilla_{kind}", "csv")
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(summary="Importar atributos de ciudades (CSV; personal autorizado)", request=_csv_upload(source=STR),
+               responses={201: obj({"rows": INT}), **STAFF_ERRORS})
 class Attributes(APIView):
     """POST a CSV (codigo,atributo,anio,valor,unidad[,fuente]) of city attributes (import role «Analista CVC»)."""
 

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geosig import formats, params
+from geosig import formats
+from geosig import openapi as doc
+from geosig import params
 from geosig.errors import NotFound
+from geosig.openapi import BOOL, GEOMETRY, INT, NUM, OBJ, STR, array, errors, nullable, obj, query
 from layers import hooks
 from layers.models import Layer
 from layers.services import styles
@@ -46,16 +50,37 @@ def layer_dict(layer: Layer, request, full: bool = False) -> dict:
     return out
 
 
+LAYER = obj({
+    "slug": STR, "title": STR, "description": STR, "theme": STR, "kind": doc.enum(["vector", "raster"]),
+    "geometry_type": STR, "source": STR, "licence": STR, "data_date": nullable(STR), "feature_count": INT,
+    "extent": nullable(array(NUM)), "style": OBJ, "legend": array(OBJ), "is_demo": BOOL, "is_partial": BOOL,
+    "tiles": STR, "downloads": OBJ,
+})
+# A drawn polygon (GeoJSON geometry/Feature) or a named area {"kind": "municipio", "code": "76001"}
+AREA = {"oneOf": [GEOMETRY, obj({"kind": STR, "code": STR})]}
+SLUG = doc.path_str("slug", "Identificador de la capa", pattern=r"^[-a-zA-Z0-9_]+$")
+DOWNLOAD_FMT = doc.path_str("fmt", "gpkg o geojson (vectorial), tif (ráster)", enum_values=["gpkg", "geojson", "tif"])
+DOWNLOAD = {**doc.binary("application/geopackage+sqlite3", "application/geo+json", "image/tiff"), **errors(404, 422)}
+
+
+@extend_schema(summary="Capas publicadas", responses={200: obj({"layers": array(LAYER)}), **errors()})
 class LayerList(APIView):
     def get(self, request):
         return Response({"layers": [layer_dict(l, request) for l in Layer.objects.all()]})
 
 
+@extend_schema(summary="Una capa con sus campos, metadatos ráster e informe de importación", parameters=[SLUG], responses={200: LAYER, **errors(404)})
+@extend_schema_view(get=extend_schema(operation_id="layer_detail"))
 class LayerDetail(APIView):
     def get(self, request, slug):
         return Response(layer_dict(get_layer(slug), request, full=True))
 
 
+@extend_schema(summary="Superposición: área y % de cada clase de cada capa dentro de un polígono o área",
+               request=doc.json_body(obj({"geometry": GEOMETRY, "area": obj({"kind": STR, "code": STR}),
+                                          "layers": array(STR)}, [])),
+               responses={200: obj({"area": obj({"label": STR, "area_m2": NUM, "area_km2": NUM, "geometry": GEOMETRY}),
+                                    "layers": array(OBJ)}), **errors(404, 422)})
 class Overlay(APIView):
     """POST {"geometry": <GeoJSON polygon>} or {"area": {"kind": "municipio", "code": "76001"}}, optional
     "layers": [slugs] → area and % of each class of each vector layer, zonal statistics of each raster."""
@@ -69,6 +94,10 @@ class Overlay(APIView):
         return Response(overlay_summary(area, layers=layers))
 
 
+@extend_schema(summary="Áreas con nombre que acepta la superposición (municipios, subregiones…)",
+               responses={200: obj({"kinds": array(obj({"kind": STR, "label": STR,
+                                                        "choices": array(obj({"code": STR, "name": STR}))}))}),
+                          **errors()})
 class OverlayAreas(APIView):
     """Named areas the overlay accepts (registered by other apps through layers.hooks)."""
 
@@ -79,6 +108,12 @@ class OverlayAreas(APIView):
         ]})
 
 
+@extend_schema(summary="Elementos o valores de las capas en un punto",
+               parameters=[query("lon", {**NUM, "minimum": -180, "maximum": 180}, required=True),
+                           query("lat", {**NUM, "minimum": -90, "maximum": 90}, required=True),
+                           query("zoom", {**NUM, "minimum": 0, "maximum": 22}, "Zoom del mapa (tolerancia); 12 por defecto"),
+                           query("layers", STR, "Capas separadas por comas (por defecto todas)")],
+               responses={200: obj({"lon": NUM, "lat": NUM, "tolerance_m": NUM, "layers": array(OBJ)}), **errors(404)})
 class Identify(APIView):
     """GET ?lon=&lat=&zoom=&layers=a,b → features/values of those layers at the point."""
 
@@ -89,6 +124,13 @@ class Identify(APIView):
         return Response(identify(q.get("lon"), q.get("lat"), layers=q.get("layers"), zoom=q.get("zoom")))
 
 
+@extend_schema(methods=["GET"], summary="Descargar una capa (entera o recortada por un área con nombre)",
+               parameters=[SLUG, DOWNLOAD_FMT, query("area", STR, "Recorte por área con nombre: tipo:código (municipio:76001)")],
+               responses=DOWNLOAD)
+@extend_schema(methods=["POST"], summary="Descargar una capa recortada por un polígono dibujado",
+               parameters=[SLUG, DOWNLOAD_FMT], request=doc.json_body(obj({"geometry": GEOMETRY,
+                                                                           "area": obj({"kind": STR, "code": STR})}, [])),
+               responses=DOWNLOAD)
 class Download(APIView):
     """GET …/download.<fmt>[?area=kind:code] or POST {"geometry": …} to clip by a drawn polygon."""
 
@@ -112,6 +154,15 @@ def _file(export):
     return formats.attachment(export.content, export.filename, export.format)
 
 
+@extend_schema(
+    summary="Subir una capa (GeoPackage, Shapefile .zip, GeoJSON, GeoTIFF); rol «Analista CVC» o «Editor de capas»",
+    request={"multipart/form-data": obj({
+        "file": {"type": "string", "format": "binary"}, "theme": doc.enum(["hidrografia", "areas_protegidas", "ecosistemas",
+        "relieve", "amenazas", "infraestructura", "asentamientos", "ordenamiento", "otro"]), "layer": STR,
+        "srid": INT, "invalid": doc.enum(["repair", "reject"]), "encoding": STR, "title": STR, "source": STR,
+        "licence": STR, "data_date": STR, "description": STR, "replace": BOOL}, ["file"])},
+    responses={201: obj({"source": STR, "layers": array(OBJ)}), **errors(403, 413, 422)},
+)
 class Upload(APIView):
     """POST multipart (file, theme, layer, srid, invalid, encoding, title, source, licence, data_date);
     needs login and the permission layers.upload_layer (groups "Analista CVC", "Editor de capas")."""

@@ -7,12 +7,26 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geosig import formats, params, versioned
+from geosig import openapi as api_doc
+from geosig.openapi import BOOL_QUERY, FEATURE, FEATURE_COLLECTION, INT, NUM, STR, array, errors, nullable, obj
 from geosig.errors import InvalidParameter
 from territorial.models import Subregion
 from territorial.services import exports, queries
 
 P = OpenApiParameter
 VERSION_NS = "territorial"
+
+MUNICIPALITY = obj({"type": STR, "id": STR, "geometry": api_doc.GEOMETRY, "properties": obj({
+    "divipola": STR, "name": STR, "subregion": STR, "subregion_code": STR, "area_km2": NUM,
+    "official_area_km2": nullable(NUM), "cabecera": STR, "cabecera_lonlat": array(NUM),
+    "population": nullable(NUM), "population_year": INT, "indicators": api_doc.OBJ,
+    "census_not_available": array(INT)})})
+INDICATOR_VALUES = obj({"indicator": obj({"code": STR, "name": STR, "unit": STR}),
+                        "year": nullable(INT), "years": array(INT), "values": api_doc.OBJ})
+_NAMED = obj({"name": STR})
+LOCATE = obj({"inside": api_doc.BOOL, "lon": NUM, "lat": NUM, "municipality": _NAMED, "subregion": _NAMED,
+              "nearest": obj({"divipola": STR, "name": STR, "distance_km": NUM}), "detail": STR},
+             ["inside", "lon", "lat"])
 
 
 class MunicipalityList(APIView):
@@ -21,9 +35,9 @@ class MunicipalityList(APIView):
         parameters=[
             P("subregion", str, description="código o nombre de subregión (norte, centro, sur, nororiente, buenaventura)"),
             P("bbox", str, description="minlon,minlat,maxlon,maxlat (EPSG:4326)"),
-            P("simplified", bool, description="geometría simplificada para visualización"),
+            P("simplified", BOOL_QUERY, description="geometría simplificada para visualización"),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={(200, "application/geo+json"): FEATURE_COLLECTION, **api_doc.NOT_MODIFIED, **errors()},
     )
     def get(self, request):
         q = request.query_params
@@ -41,7 +55,10 @@ class MunicipalityList(APIView):
 
 class MunicipalityDetail(APIView):
     @extend_schema(summary="Un municipio (GeoJSON Feature) con sus series de indicadores",
-                   responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
+                   operation_id="municipality_detail",
+                   parameters=[api_doc.path_str("divipola", "Código DIVIPOLA (76001 = Cali)"),
+                               P("simplified", BOOL_QUERY, description="geometría simplificada")],
+                   responses={200: MUNICIPALITY, **errors(404)})
     def get(self, request, divipola):
         m = queries.get_municipality(divipola)
         simplified = params.boolean(request.query_params.get("simplified"), "simplified")
@@ -68,7 +85,7 @@ class MunicipalityDetail(APIView):
 
 class SubregionList(APIView):
     @extend_schema(summary="Subregiones (GeoJSON FeatureCollection, geometría = unión de municipios)",
-                   responses={200: OpenApiTypes.OBJECT})
+                   responses={200: FEATURE_COLLECTION, **errors()})
     def get(self, request):
         features = []
         for s in Subregion.objects.prefetch_related("municipalities").order_by("order"):
@@ -87,8 +104,9 @@ class SubregionList(APIView):
 class IndicatorValues(APIView):
     @extend_schema(
         summary="Valores de un indicador por municipio",
-        parameters=[P("code", str, required=True), P("year", int)],
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+        parameters=[P("code", str, required=True, description="Código del indicador (p. ej. densidad_poblacion)"),
+                    P("year", INT, description="Año (por defecto el más reciente del indicador)")],
+        responses={200: INDICATOR_VALUES, **errors()},
     )
     def get(self, request):
         sel = queries.indicator_values(request.query_params.get("code"), request.query_params.get("year"))
@@ -102,8 +120,9 @@ class IndicatorValues(APIView):
 
 class Locate(APIView):
     @extend_schema(summary="¿Qué municipio y subregión contienen el punto?",
-                   parameters=[P("lon", float, required=True), P("lat", float, required=True)],
-                   responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
+                   parameters=[P("lon", {**NUM, "minimum": -180, "maximum": 180}, required=True),
+                               P("lat", {**NUM, "minimum": -90, "maximum": 90}, required=True)],
+                   responses={200: LOCATE, **errors()})
     def get(self, request):
         return Response(queries.locate(request.query_params.get("lon"), request.query_params.get("lat")))
 
@@ -112,7 +131,11 @@ class Download(APIView):
     throttle_scope = "downloads"
 
     @extend_schema(summary="Descargas: municipalities|subregions .gpkg/.geojson; indicators.csv",
-                   responses={200: OpenApiTypes.BINARY})
+                   parameters=[api_doc.path_str("dataset", enum_values=["municipalities", "subregions", "indicators"]),
+                               api_doc.path_str("fmt", enum_values=["gpkg", "geojson", "csv"]),
+                               P("code", str, description="Sólo indicators.csv: un indicador")],
+                   responses={**api_doc.binary("application/geopackage+sqlite3", "application/geo+json",
+                                               "text/csv; charset=utf-8"), **errors()})
     def get(self, request, dataset, fmt):
         if dataset == "indicators":
             if fmt != "csv":

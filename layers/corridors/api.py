@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geosig import formats, params
+from geosig import openapi as doc
 from geosig.errors import InvalidParameter, NotFound, PermissionDeniedError
+from geosig.openapi import ANY, BOOL, DATETIME, INT, NUM, OBJ, STR, array, errors, nullable, obj
 
 from . import runs
 from .models import CorridorRun
@@ -37,6 +40,27 @@ def run_dict(run: CorridorRun, request) -> dict:
     }
 
 
+RUN = obj({
+    "id": INT, "status": doc.enum(["pending", "running", "done", "failed", "cancelled"]), "status_label": STR,
+    "progress": NUM, "message": STR, "error": STR, "cancel_requested": BOOL, "created_at": DATETIME,
+    "finished_at": nullable(DATETIME), "params": OBJ, "urls": obj({"self": STR, "cancel": STR, "results": STR}),
+})
+RUN_ID = doc.path_id("id", "Número de la corrida")
+_POSITIVE = {**NUM, "exclusiveMinimum": True, "minimum": 0}
+RUN_BODY = obj({
+    "cores": obj({"layer": STR, "ids": array(INT), "geojson": OBJ}, []),
+    "resistance": {"oneOf": [STR, array(OBJ)], "description": "«derivada» (por defecto), una capa ráster o una receta"},
+    "cell_size": {**NUM, "exclusiveMinimum": True, "minimum": 1}, "width": _POSITIVE,
+    "point_radius": {**NUM, "minimum": 0}, "max_link_cwd": _POSITIVE, "dispersal": _POSITIVE, "area_field": STR,
+    "margin_m": {**NUM, "minimum": 0}, "pinch": BOOL,
+}, ["cores", "cell_size", "width"])
+
+
+@extend_schema(summary="Opciones de la página de corredores: capas de núcleos, núcleos candidatos, fuentes de resistencia",
+               parameters=[doc.query("layer", STR, "Capa de núcleos (por defecto la de áreas protegidas)")],
+               responses={200: obj({"core_layers": array(OBJ), "layer": STR, "cores": array(OBJ),
+                                    "raster_layers": array(OBJ), "vector_layers": array(OBJ), "sources": array(ANY),
+                                    "dem_bounds": nullable(array(NUM)), "max_cells": INT}), **errors()})
 class Options(APIView):
     """Core layers, the candidate cores of one layer (with DEM coverage), resistance sources, default recipe."""
 
@@ -44,6 +68,12 @@ class Options(APIView):
         return Response(core_options(request.query_params.get("layer")))
 
 
+@extend_schema(methods=["POST"], summary="Calcular corredores (rol «Analista CVC» o «Editor de capas»)",
+               request=doc.json_body(RUN_BODY),
+               responses={202: RUN, 200: OpenApiResponse({**RUN, "properties": {**RUN["properties"], "cached": BOOL}},
+                                                         description="Corrida idéntica ya calculada o en curso"),
+                          **errors(403, 404, 409, 422)})
+@extend_schema(methods=["GET"], summary="Últimas 20 corridas", responses={200: obj({"runs": array(RUN)}), **errors()})
 class RunList(APIView):
     """POST parameters → 202 with the run (or 200 with an identical cached run)."""
 
@@ -64,11 +94,16 @@ class RunList(APIView):
         return Response({"runs": [run_dict(r, request) for r in CorridorRun.objects.all()[:20]]})
 
 
+@extend_schema(summary="Estado de una corrida", parameters=[RUN_ID],
+               responses={200: RUN, **errors(404)})
+@extend_schema_view(get=extend_schema(operation_id="corridor_run_detail"))
 class RunDetail(APIView):
     def get(self, request, pk):
         return Response(run_dict(runs.get_run(pk), request))
 
 
+@extend_schema(summary="Cancelar una corrida", parameters=[RUN_ID], request=None,
+               responses={200: RUN, **errors(403, 404, 409)})
 class RunCancel(APIView):
     def post(self, request, pk):
         if not request.user.is_authenticated:
@@ -77,6 +112,9 @@ class RunCancel(APIView):
         return Response(run_dict(runs.cancel_run(pk, request.user), request))
 
 
+@extend_schema(summary="Resultados de una corrida terminada (mapa, informe, descargas)", parameters=[RUN_ID],
+               responses={200: obj({**RUN["properties"], "report": OBJ, "map": OBJ, "current": nullable(OBJ),
+                                    "downloads": OBJ}), **errors(404)})
 class RunResults(APIView):
     def get(self, request, pk):
         run = runs.get_run(pk)
@@ -88,6 +126,8 @@ class RunResults(APIView):
                          "downloads": {f: f"{base}files/{f}" for f in run.report.get("files", [])}})
 
 
+@extend_schema(summary="Un archivo de resultados de una corrida", parameters=[RUN_ID, doc.path_str("name", "Nombre del archivo")],
+               responses={**doc.binary(*DOWNLOAD_TYPES), **errors(404)})
 class RunFile(APIView):
     throttle_scope = "downloads"
 
