@@ -93,10 +93,10 @@ def check_file(path, *, name: str | None = None, drivers: dict | None = None,
 def _check_content(path: Path, label: str, driver: str) -> None:
     is_text = driver in ("GeoJSON", "KML")
     with open(path, "rb") as fh:
-        head = fh.read(HEAD_BYTES if is_text else 32)  # binary formats: the magic number is enough
+        head = fh.read(HEAD_BYTES if is_text else 1024)  # binary formats: the magic number is enough
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     lower = text.lower()
-    if lower.startswith(VRT_MARKERS) or (is_text and any(m in lower for m in VRT_MARKERS)):
+    if (is_text or lower.startswith(b"<")) and any(m in lower for m in VRT_MARKERS):  # XML: after <?xml …?> too
         raise DataFileError(
             f"No se pudo leer «{label}»: es un VRT de GDAL (XML que remite a otros archivos o a direcciones de "
             f"red), no {FORMAT_ES[driver]}. Los VRT no se admiten.", file=label)

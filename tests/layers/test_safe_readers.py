@@ -487,3 +487,11 @@ def test_deleted_dbf_records_are_not_damage(tmp_path):
     gdf = readers.read_vector(path)
     assert gdf["n"].tolist() == [1, 3]
     assert [round(g.bounds[0], 2) for g in gdf.geometry] == [-76.50, -76.46]
+
+
+def test_vrt_with_an_xml_declaration_is_named_as_such(tmp_path, listener):
+    path = vrt_curl(tmp_path / "dem.tif", listener.port)
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<!-- un comentario -->\n' + path.read_text())
+    with pytest.raises(DataFileError, match="«dem.tif»: es un VRT de GDAL"):
+        readers.open_raster(path)
+    assert listener.quiet()
