@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import json
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geosig import formats, params
+from geosig import openapi as doc
 from geosig.errors import InvalidParameter, NotFound, PermissionDeniedError
+from geosig.openapi import ANY, BOOL, FEATURE_COLLECTION, GEOMETRY, INT, NUM, OBJ, STR, array, errors, nullable, obj
 from geosig.throttling import by_format
 from territorial.pot.classes import USE_CATEGORIES, Status
 from territorial.pot.services import access, plans as P
@@ -87,6 +90,31 @@ def plan_detail(user, plan) -> dict:
     return out
 
 
+# ------------------------------------------------------------------ OpenAPI descriptions
+PLAN_ID = doc.path_id("id", "Número del plan")
+VERSION_NUMBER = doc.path_id("number", "Número de versión del plan")
+EXPECTED_VERSION = {**INT, "minimum": 1, "description": "Versión del plan que el cliente editó (bloqueo optimista)"}
+PLAN_SUMMARY = obj({"id": INT, "name": STR, "municipality": STR, "municipality_name": STR, "status": STR,
+                    "status_label": STR, "is_demo": BOOL, "source": STR, "version": INT, "updated_at": doc.DATETIME})
+COMMENT = obj({"id": INT, "parent": nullable(INT), "author": nullable(STR), "text": STR, "lon": nullable(NUM),
+               "lat": nullable(NUM), "plan_version": nullable(INT), "created_at": doc.DATETIME})
+PLAN_DETAIL = obj({**PLAN_SUMMARY["properties"], "zones": FEATURE_COLLECTION, "permissions": OBJ,
+                   "actions": array(ANY), "internal": BOOL, "comments": array(COMMENT), "approval": nullable(ANY),
+                   "municipality_geom": GEOMETRY})
+SAVE_RESULT = obj({"result": obj({"plan": INT, "version": INT, "summary": STR, "changes": ANY, "warnings": array(OBJ)}),
+                   "plan": PLAN_DETAIL})
+WRITE_ERRORS = errors(403, 404, 409, 422)
+
+
+def _write(summary: str, body: dict | None, response=SAVE_RESULT, extra=()):
+    return extend_schema(summary=summary, parameters=[PLAN_ID, *extra],
+                         request=doc.json_body(body) if body is not None else None,
+                         responses={200: response, **WRITE_ERRORS})
+
+
+@extend_schema(summary="Registro POT: clases de suelo, categorías de uso, estados, transiciones, determinantes",
+               responses={200: obj({"soil_classes": ANY, "use_categories": ANY, "statuses": array(OBJ),
+                                    "transitions": OBJ, "determinants": array(OBJ)}), **errors()})
 class Registry(APIView):
     def get(self, request):
         from territorial.pot.models import Determinant
@@ -100,6 +128,9 @@ class Registry(APIView):
         })
 
 
+@extend_schema(summary="Determinantes ambientales alrededor de un municipio (GeoJSON)",
+               parameters=[doc.query("municipality", STR, "Código DIVIPOLA", required=True)],
+               responses={200: OBJ, **errors(404)})
 class Determinants(APIView):
     """GET /api/v1/pot/determinants/?municipality=76001 — determinant geometry around a municipality."""
 
@@ -114,6 +145,12 @@ class Determinants(APIView):
         return Response(determinants_geojson(muni))
 
 
+@extend_schema(methods=["GET"], summary="Planes visibles para el usuario",
+               parameters=[doc.query("municipality", STR, "Código DIVIPOLA")],
+               responses={200: obj({"plans": array(PLAN_SUMMARY)}), **errors()})
+@extend_schema(methods=["POST"], summary="Crear un plan (planificador del municipio)",
+               request=doc.json_body(obj({"municipality": STR, "name": {**STR, "maxLength": 200}}, ["municipality"])),
+               responses={201: PLAN_DETAIL, **errors(403, 404, 409, 422)})
 class PlanList(APIView):
     def get(self, request):
         from territorial.pot.models import Plan
@@ -140,6 +177,12 @@ class PlanList(APIView):
         return Response(plan_detail(request.user, plan), status=201)
 
 
+@extend_schema_view(
+    get=extend_schema(summary="Un plan con sus zonas, permisos y acciones", operation_id="pot_plan_detail",
+                      parameters=[PLAN_ID], responses={200: PLAN_DETAIL, **errors(404)}),
+    delete=extend_schema(summary="Eliminar un plan en borrador", parameters=[PLAN_ID],
+                         responses={204: OpenApiResponse(description="Eliminado"), **errors(403, 404, 409)}),
+)
 class PlanDetail(APIView):
     def get(self, request, pk):
         plan = access.get_visible_plan(request.user, pk)
@@ -151,6 +194,8 @@ class PlanDetail(APIView):
         return Response(status=204)
 
 
+@_write("Guardar las zonas del plan (FeatureCollection completa)",
+        {**FEATURE_COLLECTION, "properties": {**FEATURE_COLLECTION["properties"], "version": EXPECTED_VERSION}})
 class PlanZones(APIView):
     def put(self, request, pk):
         plan = _plan_for(request, pk, "guardar")
@@ -160,6 +205,8 @@ class PlanZones(APIView):
         return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
 
 
+@_write("Unir zonas", obj({"zone_ids": array({**INT, "minimum": 1}), "version": EXPECTED_VERSION,
+                            "soil_class": STR}, ["zone_ids", "version"]))
 class PlanMerge(APIView):
     def post(self, request, pk):
         plan = _plan_for(request, pk, "unir")
@@ -169,6 +216,8 @@ class PlanMerge(APIView):
         return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
 
 
+@_write("Dividir una zona con una línea", obj({"zone_id": {**INT, "minimum": 1}, "line": GEOMETRY,
+                                              "version": EXPECTED_VERSION}))
 class PlanSplit(APIView):
     def post(self, request, pk):
         plan = _plan_for(request, pk, "dividir")
@@ -178,6 +227,9 @@ class PlanSplit(APIView):
         return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
 
 
+@_write("Cambiar el estado del plan (enviar, revisar, aprobar, devolver)",
+        obj({"action": doc.enum(["enviar", "iniciar_revision", "aprobar", "devolver"]), "version": EXPECTED_VERSION,
+             "note": STR}, ["action", "version"]), response=PLAN_DETAIL)
 class PlanTransition(APIView):
     def post(self, request, pk):
         _require_login(request)
@@ -192,12 +244,19 @@ class PlanTransition(APIView):
         return Response(plan_detail(request.user, plan))
 
 
+@extend_schema(summary="Versiones del plan", parameters=[PLAN_ID],
+               responses={200: obj({"versions": array(obj({"number": INT, "author": nullable(STR),
+                                                           "created_at": doc.DATETIME, "action": STR, "summary": STR,
+                                                           "status": STR, "zones": INT}))}), **errors(404)})
 class PlanVersions(APIView):
     def get(self, request, pk):
         plan = access.get_visible_plan(request.user, pk)
         return Response({"versions": [version_dict(v) for v in visible_versions(request.user, plan)]})
 
 
+@extend_schema_view(get=extend_schema(
+    summary="Una versión del plan (sus zonas)", parameters=[PLAN_ID, VERSION_NUMBER], operation_id="pot_plan_version_detail",
+    responses={200: obj({"number": INT, "summary": STR, "snapshot": FEATURE_COLLECTION}), **errors(404)}))
 class PlanVersionDetail(APIView):
     def get(self, request, pk, number):
         plan = access.get_visible_plan(request.user, pk)
@@ -207,6 +266,8 @@ class PlanVersionDetail(APIView):
         return Response({"number": v.number, "summary": v.summary, "snapshot": v.snapshot})
 
 
+@_write("Restaurar una versión anterior (crea una nueva)", obj({"version": EXPECTED_VERSION}),
+        extra=[VERSION_NUMBER])
 class PlanRestore(APIView):
     def post(self, request, pk, number):
         plan = _plan_for(request, pk, "restaurar")
@@ -215,6 +276,13 @@ class PlanRestore(APIView):
         return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
 
 
+@extend_schema(methods=["GET"], summary="Comentarios de revisión (internos)", parameters=[PLAN_ID],
+               responses={200: obj({"comments": array(COMMENT)}), **errors(403, 404)})
+@extend_schema(methods=["POST"], summary="Comentar (con punto opcional) o responder", parameters=[PLAN_ID],
+               request=doc.json_body(obj({"text": {**STR, "minLength": 1}, "lon": {**NUM, "minimum": -180, "maximum": 180},
+                                          "lat": {**NUM, "minimum": -90, "maximum": 90}, "parent": {**INT, "minimum": 1}},
+                                         ["text"])),
+               responses={201: COMMENT, **errors(403, 404, 422)})
 class PlanComments(APIView):
     def get(self, request, pk):
         plan = access.get_visible_plan(request.user, pk)
@@ -231,6 +299,12 @@ class PlanComments(APIView):
         return Response(comment_dict(c), status=201)
 
 
+@extend_schema(summary="Importar zonas desde un archivo (GeoPackage, Shapefile .zip, GeoJSON)", parameters=[PLAN_ID],
+               request={"multipart/form-data": obj({
+                   "file": {"type": "string", "format": "binary"}, "version": EXPECTED_VERSION,
+                   "class_field": STR, "mapping": {**STR, "description": "JSON {\"valor\": \"clase\"}"},
+                   "layer": STR, "use_field": STR, "name_field": STR}, ["file", "version"])},
+               responses={200: SAVE_RESULT, **errors(403, 404, 409, 413, 422)})
 class PlanImport(APIView):
     throttle_scope = "jobs"
     parser_classes = [MultiPartParser, FormParser]
@@ -255,6 +329,9 @@ class PlanImport(APIView):
         return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
 
 
+@extend_schema(summary="Exportar las zonas del plan", parameters=[PLAN_ID, doc.path_str("fmt", enum_values=["gpkg", "shp", "geojson"])],
+               responses={**doc.binary("application/geopackage+sqlite3", "application/zip", "application/geo+json"),
+                          **errors(404)})
 class PlanExport(APIView):
     throttle_scope = "downloads"
 
@@ -289,6 +366,26 @@ def conflict_params(q) -> dict:
     }
 
 
+# The HTML conflict report is one self-contained document (inline <style>, a data: PNG map, no script):
+# the site's policy would refuse its stylesheet, so that response replaces style-src and forbids scripts.
+REPORT_HTML_CSP = {"style-src": ["'unsafe-inline'"], "script-src": ["'none'"], "sandbox": True}
+
+
+@extend_schema(
+    summary="Conflictos POT: internos, limítrofes y con determinantes (informe JSON o archivo)",
+    parameters=[doc.query("municipality", STR, "Código DIVIPOLA (o plan=)"), doc.query("plan", {**INT, "minimum": 1}),
+                doc.query("modes", STR, "Modos separados por comas: internal, cross_border, determinants"),
+                doc.query("ronda_m", {**NUM, "minimum": 0, "maximum": 100}, "Ronda hídrica (m), 30 por defecto"),
+                doc.query("buffer_m", {**NUM, "minimum": 0, "maximum": 2000}, "Distancia de contacto limítrofe (m)"),
+                doc.query("sliver_m2", {**NUM, "minimum": 0, "maximum": 10000}, "Área máxima de una astilla (m²)"),
+                doc.query("format", doc.enum(["json", "csv", "gpkg", "html", "pdf"]), "Formato del informe")],
+    responses={200: obj({"scope": STR, "scope_label": STR, "modes": array(STR), "params": OBJ, "is_demo": BOOL,
+                         "plans": array(ANY), "summary": array(OBJ), "findings": array(OBJ), "compatible_count": INT,
+                         "notes": array(STR), "seconds": NUM}),
+               **doc.binary("text/csv; charset=utf-8", "application/geopackage+sqlite3", "text/html; charset=utf-8",
+                            "application/pdf"),
+               **errors(403, 404, 422)},
+)
 class Conflicts(APIView):
     """GET /api/v1/pot/conflicts/?municipality=76001 | plan=ID [&modes=internal,cross_border,determinants]
     [&ronda_m=30&buffer_m=200&sliver_m2=1000] [&format=json|csv|gpkg|html|pdf]"""
@@ -312,5 +409,8 @@ class Conflicts(APIView):
         # the parsed scope, never the raw query text: a newline in ?plan= would otherwise reach a header
         scope = scope["municipality"] or scope["plan_id"] or "valle"
         # the HTML report opens in a tab (inline), the other formats download
-        return formats.attachment(content, f"conflictos_pot_{scope}{'_DEMO' if report.has_demo else ''}", f,
+        resp = formats.attachment(content, f"conflictos_pot_{scope}{'_DEMO' if report.has_demo else ''}", f,
                                   inline=f.key == "html")
+        if f.key == "html":  # opened in a tab: its own CSP (inline <style> only; no script; sandboxed)
+            resp._csp_replace = REPORT_HTML_CSP
+        return resp
