@@ -49,6 +49,16 @@ def test_every_api_route_is_in_the_schema(client):
     assert len(list(_operations(schema))) >= 51
 
 
+def test_schema_generates_without_warnings_and_validates(tmp_path):
+    """A view added without its description (or with a broken one) fails here, as in
+    `manage.py spectacular --validate --fail-on-warn`."""
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    assert "/api/v1/pot/conflicts/" in out.read_text()
+
+
 def test_every_operation_describes_parameters_and_responses(client):
     schema = _schema(client)
     error = schema["components"]["schemas"]["Error"]
