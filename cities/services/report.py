@@ -2,9 +2,12 @@
 scenario) and returns the ``BalanceReport`` used by the page, the API, the command and the report files."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from django.db import transaction
 from pyproj import Transformer
+from tqdm import tqdm
 
 from cities.models import City, CityAttribute, CityFunction, FunctionInventory, Scenario, ScenarioAdjustment, TravelMatrix
 from cities.services import scenarios as SC
@@ -14,7 +17,8 @@ from cities.services.balance import (
 from django.utils.translation import gettext_lazy as _
 
 from geosig import params
-from geosig.errors import DataFileError, InvalidParameter
+from geosig.errors import ConflictError, DataFileError, InvalidParameter
+from territorial.models import IndicatorValue, Municipality
 
 # basis → (indicator code, label). Cabecera = urban population of the municipal seat (2018 census only).
 BASES = {
@@ -32,15 +36,11 @@ def _check_basis(basis: str):
 
 
 def available_years(basis: str) -> list[int]:
-    from territorial.models import IndicatorValue
-
     code, _ = _check_basis(basis)
     return sorted(IndicatorValue.objects.filter(indicator__code=code).values_list("year", flat=True).distinct())
 
 
 def _municipalities():
-    from territorial.models import Municipality
-
     munis = list(Municipality.objects.select_related("subregion").order_by("divipola"))
     if not munis:
         raise DataFileError("No hay municipios cargados: ejecute 'python manage.py load_territory'.")
@@ -48,8 +48,6 @@ def _municipalities():
 
 
 def _population(code: str, year: int, munis) -> tuple[np.ndarray, str]:
-    from territorial.models import IndicatorValue
-
     rows = dict(IndicatorValue.objects.filter(indicator__code=code, year=year)
                 .values_list("municipality__divipola", "value"))
     pop = np.array([rows.get(m.divipola, np.nan) for m in munis], float)
@@ -64,8 +62,6 @@ def _population(code: str, year: int, munis) -> tuple[np.ndarray, str]:
 
 
 def population_series(munis) -> tuple[np.ndarray, np.ndarray]:
-    from territorial.models import IndicatorValue
-
     vals = IndicatorValue.objects.filter(indicator__code=SERIES_INDICATOR).values_list(
         "municipality__divipola", "year", "value")
     years = sorted({y for _, y, _ in vals})
@@ -122,37 +118,66 @@ def load_system(year: int | None, basis: str, scenario: str | None = None, matri
     meta = {"basis": basis, "basis_label": basis_label, "system_name": SYSTEM_NAME, "population_unit": "hab",
             "scenario": None}
     if scenario:
-        if basis != "total":
-            raise InvalidParameter("Los escenarios proyectan la población total (serie 2012–2024): use basis=total.")
-        sc = get_scenario(scenario)
-        if year is not None and int(year) != sc.horizon_year:
-            raise InvalidParameter(f"El escenario {sc.name!r} proyecta al año {sc.horizon_year}, no a {year}.")
-        year = sc.horizon_year
-        pop, info = scenario_population(sc, munis)
-        meta["scenario"] = {"name": sc.name, "kind": sc.kind, "kind_label": str(sc.get_kind_display()),
-                            "horizon_year": sc.horizon_year, "description": sc.description, **info}
-        meta["population_source"] = (f"Escenario {sc.get_kind_display()} '{sc.name}': tendencia exponencial ajustada "
-                                     f"por municipio a la serie DANE {info['fit_years'][0]}–{info['fit_years'][1]}"
-                                     f" + ajustes del usuario")
+        year, pop = _scenario_vector(scenario, year, basis, munis, meta)
     else:
-        years = available_years(basis)
-        if year is None:
-            year = 2018 if 2018 in years else (years[-1] if years else None)
-        try:
-            year = int(year)
-        except (TypeError, ValueError):
-            raise InvalidParameter(f"Año no válido: {year!r}.") from None
-        if year not in years:
-            raise InvalidParameter(f"Año {year} no disponible para la base {basis!r}; años válidos: "
-                                   f"{', '.join(map(str, years)) or 'ninguno (cargue load_territory)'}.")
-        pop, src = _population(code, year, munis)
-        meta["population_source"] = src
+        year, pop = _census_vector(year, basis, code, munis, meta)
     meta["year"] = int(year)
     meta["label_short"] = f"{year}" + (f" ({meta['scenario']['name']})" if meta["scenario"] else "")
 
+    mcodes = [m.divipola for m in munis]
+    travel = _travel_times(matrix, mcodes, meta)
+    lon = np.array([m.cabecera.x for m in munis])
+    lat = np.array([m.cabecera.y for m in munis])
+    mindex = {c: i for i, c in enumerate(mcodes)}
+    cm, ckm = _centres(year, mindex, lon, lat, meta)
+    counts, fnames = _function_counts(inventory, len(munis), mindex, meta)
+
+    return SystemData(
+        codes=np.array(mcodes), names=[m.name for m in munis],
+        subregion=np.array([m.subregion.code for m in munis]),
+        subregion_names={m.subregion.code: m.subregion.name for m in munis},
+        area_km2=np.array([m.area_km2 for m in munis]), population=pop, travel_h=travel, lon=lon, lat=lat,
+        centre_municipality=cm, centre_km=ckm, function_counts=counts, function_names=fnames, meta=meta,
+    )
+
+
+def _scenario_vector(scenario: str, year, basis: str, munis, meta: dict) -> tuple[int, np.ndarray]:
+    """The horizon year and projected total population of a scenario (its description goes into ``meta``)."""
+    if basis != "total":
+        raise InvalidParameter("Los escenarios proyectan la población total (serie 2012–2024): use basis=total.")
+    sc = get_scenario(scenario)
+    if year is not None and int(year) != sc.horizon_year:
+        raise InvalidParameter(f"El escenario {sc.name!r} proyecta al año {sc.horizon_year}, no a {year}.")
+    pop, info = scenario_population(sc, munis)
+    meta["scenario"] = {"name": sc.name, "kind": sc.kind, "kind_label": str(sc.get_kind_display()),
+                        "horizon_year": sc.horizon_year, "description": sc.description, **info}
+    meta["population_source"] = (f"Escenario {sc.get_kind_display()} '{sc.name}': tendencia exponencial ajustada "
+                                 f"por municipio a la serie DANE {info['fit_years'][0]}–{info['fit_years'][1]}"
+                                 f" + ajustes del usuario")
+    return sc.horizon_year, pop
+
+
+def _census_vector(year, basis: str, code: str, munis, meta: dict) -> tuple[int, np.ndarray]:
+    """The checked year (2018 or the latest by default) and its stored population on ``basis``."""
+    years = available_years(basis)
+    if year is None:
+        year = 2018 if 2018 in years else (years[-1] if years else None)
+    try:
+        year = int(year)
+    except (TypeError, ValueError):
+        raise InvalidParameter(f"Año no válido: {year!r}.") from None
+    if year not in years:
+        raise InvalidParameter(f"Año {year} no disponible para la base {basis!r}; años válidos: "
+                               f"{', '.join(map(str, years)) or 'ninguno (cargue load_territory)'}.")
+    pop, src = _population(code, year, munis)
+    meta["population_source"] = src
+    return year, pop
+
+
+def _travel_times(matrix: str | None, mcodes: list, meta: dict) -> np.ndarray:
+    """The travel matrix (newest version of ``matrix`` or the default) reordered to ``mcodes``."""
     tm = get_matrix(matrix)
     idx = {c: i for i, c in enumerate(tm.codes)}
-    mcodes = [m.divipola for m in munis]
     missing = [c for c in mcodes if c not in idx]
     if missing:
         raise InvalidParameter(f"La matriz {tm.name!r} no incluye los municipios {', '.join(missing[:10])}.")
@@ -163,12 +188,13 @@ def load_system(year: int | None, basis: str, scenario: str | None = None, matri
         meta["travel_note"] = "matriz de distancias: los 'tiempos' del informe están en km"
     meta.update({"travel_matrix": tm.name, "travel_matrix_version": tm.version, "travel_source": tm.source,
                  "travel_unit": tm.unit})
+    return travel
 
-    lon = np.array([m.cabecera.x for m in munis])
-    lat = np.array([m.cabecera.y for m in munis])
-    # centros poblados: municipality index and straight-line km to their cabecera, measured in EPSG:9377
+
+def _centres(year: int, mindex: dict, lon, lat, meta: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Centros poblados: municipality index and straight-line km to their cabecera (measured in EPSG:9377);
+    their descriptions and imported attributes go into ``meta["centres"]``."""
     cities = list(City.objects.filter(is_cabecera=False).select_related("municipality").order_by("code"))
-    mindex = {c: i for i, c in enumerate(mcodes)}
     cm = np.array([mindex[c.municipality.divipola] for c in cities], int)
     to9377 = Transformer.from_crs(4326, 9377, always_xy=True)
     if cities:
@@ -187,7 +213,12 @@ def load_system(year: int | None, basis: str, scenario: str | None = None, matri
     meta["centres_source"] = cities[0].source if cities else ""
     meta["centres_note"] = ("Sin población por centro poblado en los datos: aparecen como lugares (mapa, acceso), "
                             "el equilibrio se calcula sobre las 42 cabeceras/municipios.")
+    return cm, ckm
 
+
+def _function_counts(inventory: str | None, n: int, mindex: dict, meta: dict):
+    """Municipality × function counts of the inventory (newest version of ``inventory`` or the first one) and
+    the sorted function names; (None, []) without an inventory."""
     counts, fnames = None, []
     inv = (FunctionInventory.objects.filter(name=inventory).order_by("-version").first() if inventory
            else FunctionInventory.objects.first())
@@ -198,20 +229,13 @@ def load_system(year: int | None, basis: str, scenario: str | None = None, matri
                                                                             "function", "count"))
         fnames = sorted({f for _, f, _ in items})
         fidx = {f: j for j, f in enumerate(fnames)}
-        counts = np.zeros((len(munis), len(fnames)))
+        counts = np.zeros((n, len(fnames)))
         for mc, f, k in items:  # functions of all centros of a municipality count for the municipality
             counts[mindex[mc], fidx[f]] += k
         meta["functions"] = {"inventory": inv.name, "version": inv.version, "source": inv.source, "demo": inv.is_demo}
     else:
         meta["functions"] = None
-
-    return SystemData(
-        codes=np.array(mcodes), names=[m.name for m in munis],
-        subregion=np.array([m.subregion.code for m in munis]),
-        subregion_names={m.subregion.code: m.subregion.name for m in munis},
-        area_km2=np.array([m.area_km2 for m in munis]), population=pop, travel_h=travel, lon=lon, lat=lat,
-        centre_municipality=cm, centre_km=ckm, function_counts=counts, function_names=fnames, meta=meta,
-    )
+    return counts, fnames
 
 
 def balance_report(year: int | None = None, basis: str = "cabecera", scenario: str | None = None,
@@ -270,10 +294,6 @@ def report_from_query(query, with_places: bool | None = None, user=None) -> Bala
 def save_scenario(name: str, kind: str, horizon_year: int, adjustments: list[tuple[str, str, float]],
                   description: str = "", replace: bool = False) -> Scenario:
     """Validate and store a named scenario (one transaction). Adjustments: (subregion|municipality, code, pp)."""
-    import re
-
-    from territorial.models import Municipality
-
     kind = params.choice(kind, "kind", Scenario.KINDS, required=True)
     name = params.model_text(name, "name", Scenario, required=True)
     if not re.fullmatch(r"[-a-z0-9_]{1,60}", name):
@@ -290,8 +310,6 @@ def save_scenario(name: str, kind: str, horizon_year: int, adjustments: list[tup
         params.number(pp, "growth_pp", minimum=-MAX_GROWTH_PP, maximum=MAX_GROWTH_PP, required=True)
     SC.adjustment_vector([m.divipola for m in munis], {m.divipola: m.subregion.code for m in munis}, adjustments)
     if Scenario.objects.filter(name=name).exists() and not replace:
-        from geosig.errors import ConflictError
-
         raise ConflictError(f"Ya existe un escenario llamado {name!r}.")
     with transaction.atomic():
         Scenario.objects.filter(name=name).delete()
@@ -359,8 +377,6 @@ def batch_reports(basis: str, params: BalanceParams = BalanceParams(), all_years
                   all_scenarios: bool = False, matrix: str | None = None, progress: bool = False):
     """Yield (file stem, report) for every year of the basis and/or every stored scenario, with a tqdm
     progress bar on the terminal when ``progress``."""
-    from tqdm import tqdm
-
     jobs = [(y, None) for y in available_years(basis)] if all_years else []
     if all_scenarios:
         if basis != "total":
