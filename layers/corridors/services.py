@@ -22,8 +22,11 @@ import rasterio.enums
 import rasterio.warp
 import shapely
 from django.conf import settings
+from matplotlib import colormaps
+from PIL import Image
 from rasterio.crs import CRS
 from rasterio.features import shapes as raster_shapes
+from rasterio.transform import from_bounds as transform_from_bounds
 from rasterio.warp import transform_bounds
 from rasterio.windows import from_bounds
 from shapely.geometry import LineString, shape
@@ -35,7 +38,7 @@ from layers.models import Feature, Layer
 from . import network
 from .circuit import pinch_points
 from .cores import rasterize_cores
-from .corridor import STATUS_LABELS, corridors
+from .corridor import STATUS_LABELS, Cancelled, corridors
 from .costdistance import validate_resistance
 from .grid import DEFAULT_CRS, Grid, check_cell_count, template
 from .resistance import DERIVED_LABEL, DERIVED_RECIPE, SOURCES, build_resistance
@@ -265,16 +268,69 @@ def run_corridors(
     t0 = time.perf_counter()
     progress = progress or (lambda p, m: None)
     cancelled = cancelled or (lambda: False)
+    _check_run(cores, cell_size, width, margin_m)
+    entries, res_label = _recipe(resistance)
+    notes: list[str] = []
+
+    progress(1, "Leyendo núcleos")
+    gdf = _read_cores(cores, point_radius, notes)
+    target, b4326 = _analysis_grid(gdf, cell_size, margin_m, point_radius)
+
+    progress(3, "Construyendo la superficie de resistencia")
+    _read_inputs(entries, b4326, dem_layer)
+    surface = build_resistance(entries, target, base=base)
+    notes += surface.notes
+    res = validate_resistance(surface.array)
+    if cancelled():
+        raise Cancelled()
+
+    progress(4, "Ubicando núcleos en la grilla")
+    coreset = rasterize_cores(gdf, target, "_name", point_radius)
+    notes += coreset.notes
+    names = coreset.names
+
+    def sub_progress(p, m):
+        progress(5 + int(p * 0.7), m)
+
+    result = corridors(res, coreset.labels, float(cell_size), float(width), max_link_cwd=max_link_cwd,
+                       threads=threads, progress=sub_progress, cancelled=cancelled, validated=True, names=names)
+    notes += result.notes
+    links = result.link_rows(names)
+    current = _pinch_points(res, result, coreset, links, progress, cancelled) if pinch else None
+
+    progress(91, "Métricas de red")
+    net = _network(res, result, coreset, gdf, float(cell_size), dispersal, area_field, notes)
+
+    progress(93, "Escribiendo resultados")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = _write(out_dir, target, res, result, coreset, gdf, links, net, current, names, float(width))
+    grid_info = {"rows": target.shape[0], "cols": target.shape[1], "cell_size": float(cell_size),
+                 "crs": DEFAULT_CRS, "bounds": [round(v, 1) for v in target.bounds],
+                 "bounds_4326": [round(v, 5) for v in b4326], "width": float(width),
+                 "max_link_cwd": max_link_cwd, "point_radius": point_radius}
+    core_rows = [{k: v for k, v in c.items() if k != "source_index"} for c in coreset.cores]
+    notes = list(dict.fromkeys(notes))  # each input aligned twice (slope, elevation) says so once
+    rep = CorridorReport(out_dir, grid_info, core_rows, links, net, surface.recipe, res_label, notes, files,
+                         time.perf_counter() - t0)
+    (out_dir / "informe.json").write_text(json.dumps(_jsonable(rep.as_dict()), ensure_ascii=False, indent=1))
+    rep.files.append("informe.json")
+    progress(100, "Listo")
+    return rep
+
+
+def _check_run(cores, cell_size, width, margin_m) -> None:
+    """Refuse a run without positive cell size and width, a non-negative margin and a core selection."""
     for name, val, minimum in (("cell_size", cell_size, 1.0), ("width", width, 0.0), ("margin_m", margin_m, -1e-9)):
         if val is None or not float(val) > minimum:
             raise InvalidParameter(f"Parámetro {name} no válido ({val}); debe ser > {max(minimum, 0):g}.")
     if not isinstance(cores, dict) or not (cores.get("layer") or cores.get("geojson")):
         raise InvalidParameter("Indique los núcleos: {\"layer\": <identificador>, \"ids\": […]} y/o "
                                "{\"geojson\": <FeatureCollection de polígonos dibujados>}.")
-    entries, res_label = _recipe(resistance)
-    notes: list[str] = []
 
-    progress(1, "Leyendo núcleos")
+
+def _read_cores(cores: dict, point_radius, notes: list[str]) -> gpd.GeoDataFrame:
+    """The selected features of the cores layer plus the drawn polygons, in EPSG:4326, each named in ``_name``."""
     parts = []
     if cores.get("layer"):
         core_layer = _layer(cores["layer"], "vector", "los núcleos")
@@ -294,17 +350,23 @@ def run_corridors(
     gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
     if len(gdf) < 2:
         raise InvalidParameter("Se necesitan al menos dos núcleos para trazar corredores; la selección tiene uno.")
-    name_field = "_name"
+    return gdf
 
-    # Analysis grid: the cores' extent in EPSG:9377 plus the margin, square cells snapped to the cell size.
-    g9377 = gdf.to_crs(DEFAULT_CRS)
-    x0, y0, x1, y1 = g9377.total_bounds
+
+def _analysis_grid(gdf, cell_size, margin_m, point_radius) -> tuple[Grid, tuple]:
+    """The cores' extent in EPSG:9377 plus the margin, square cells snapped to the cell size (size-checked),
+    and its bounds in EPSG:4326."""
+    x0, y0, x1, y1 = gdf.to_crs(DEFAULT_CRS).total_bounds
     pad = float(margin_m) + float(point_radius or 0)
     target = template((x0 - pad, y0 - pad, x1 + pad, y1 + pad), float(cell_size), DEFAULT_CRS)
     check_cell_count(target.shape[0], target.shape[1], float(cell_size), max_cells())
     b4326 = tuple(gpd.GeoSeries([shapely.box(*target.bounds)], crs=DEFAULT_CRS).to_crs(4326).total_bounds)
+    return target, b4326
 
-    progress(3, "Construyendo la superficie de resistencia")
+
+def _read_inputs(entries: list[dict], b4326, dem_layer: str) -> None:
+    """Each resistance entry's data (raster window or vector geometries) read from its registry layer
+    into ``entry["data"]``; rasters must cover the grid."""
     for e in entries:
         src = e.get("source")
         if src not in SOURCES:
@@ -325,47 +387,31 @@ def run_corridors(
             layer = _layer(e["layer"], "vector", f"la fuente «{src}»")
             e["data"] = _features(layer).geometry
             e.setdefault("label", layer.title)
-    surface = build_resistance(entries, target, base=base)
-    notes += surface.notes
-    res = validate_resistance(surface.array)
-    if cancelled():
-        from .corridor import Cancelled
 
-        raise Cancelled()
 
-    progress(4, "Ubicando núcleos en la grilla")
-    coreset = rasterize_cores(gdf, target, name_field, point_radius)
-    notes += coreset.notes
-    names = coreset.names
+def _pinch_points(res, result, coreset, links: list[dict], progress, cancelled) -> np.ndarray:
+    """Maximum circuit current over the "ok" links (each in its own corridor window); each link's row gets
+    its effective resistance and circuit size."""
+    current = np.zeros(res.shape, np.float32)
+    kept = [(i, lk) for i, lk in enumerate(result.links) if lk.status == "ok"]
+    for k, (i, lk) in enumerate(kept, start=1):
+        if cancelled():
+            raise Cancelled()
+        progress(75 + int(15 * k / max(1, len(kept))), f"Puntos de estrangulamiento {k}/{len(kept)}")
+        win, mask = _link_window(result, lk)
+        a_mask = coreset.labels[win] == lk.a
+        b_mask = coreset.labels[win] == lk.b
+        cr = pinch_points(res[win], a_mask, b_mask, window=mask, connectivity=8)
+        links[i]["effective_resistance"] = cr.resistance
+        links[i]["circuit_cells"] = cr.nodes
+        np.maximum(current[win], cr.current.astype(np.float32), out=current[win])
+    return current
 
-    def sub_progress(p, m):
-        progress(5 + int(p * 0.7), m)
 
-    result = corridors(res, coreset.labels, float(cell_size), float(width), max_link_cwd=max_link_cwd,
-                       threads=threads, progress=sub_progress, cancelled=cancelled, validated=True, names=names)
-    notes += result.notes
-    links = result.link_rows(names)
-
-    current = None
-    if pinch:
-        current = np.zeros(res.shape, np.float32)
-        kept = [(i, lk) for i, lk in enumerate(result.links) if lk.status == "ok"]
-        for k, (i, lk) in enumerate(kept, start=1):
-            if cancelled():
-                from .corridor import Cancelled
-
-                raise Cancelled()
-            progress(75 + int(15 * k / max(1, len(kept))), f"Puntos de estrangulamiento {k}/{len(kept)}")
-            win, mask = _link_window(result, lk)
-            a_mask = coreset.labels[win] == lk.a
-            b_mask = coreset.labels[win] == lk.b
-            cr = pinch_points(res[win], a_mask, b_mask, window=mask, connectivity=8)
-            links[i]["effective_resistance"] = cr.resistance
-            links[i]["circuit_cells"] = cr.nodes
-            np.maximum(current[win], cr.current.astype(np.float32), out=current[win])
-
-    progress(91, "Métricas de red")
-    cell_area = float(cell_size) ** 2
+def _network(res, result, coreset, gdf, cell_size: float, dispersal, area_field, notes: list[str]) -> dict:
+    """Network metrics (IIC, PC, centralities) of the cores linked by kept links, core areas in hectares
+    (or the ``area_field`` attribute); without ``dispersal``, the median CWD of the kept links."""
+    cell_area = cell_size ** 2
     areas = {}
     for c in coreset.cores:
         attr = None
@@ -381,24 +427,8 @@ def run_corridors(
     net = network.metrics(areas, kept_links, float(dispersal), landscape)
     net["area_attribute"] = (f"atributo «{area_field}»" if area_field else "área de las celdas del núcleo (ha)")
     for row in net["cores"]:
-        row["name"] = names.get(row["core"], str(row["core"]))
-
-    progress(93, "Escribiendo resultados")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = _write(out_dir, target, res, result, coreset, gdf, links, net, current, names, float(width))
-    grid_info = {"rows": target.shape[0], "cols": target.shape[1], "cell_size": float(cell_size),
-                 "crs": DEFAULT_CRS, "bounds": [round(v, 1) for v in target.bounds],
-                 "bounds_4326": [round(v, 5) for v in b4326], "width": float(width),
-                 "max_link_cwd": max_link_cwd, "point_radius": point_radius}
-    core_rows = [{k: v for k, v in c.items() if k != "source_index"} for c in coreset.cores]
-    notes = list(dict.fromkeys(notes))  # each input aligned twice (slope, elevation) says so once
-    rep = CorridorReport(out_dir, grid_info, core_rows, links, net, surface.recipe, res_label, notes, files,
-                         time.perf_counter() - t0)
-    (out_dir / "informe.json").write_text(json.dumps(_jsonable(rep.as_dict()), ensure_ascii=False, indent=1))
-    rep.files.append("informe.json")
-    progress(100, "Listo")
-    return rep
+        row["name"] = coreset.names.get(row["core"], str(row["core"]))
+    return net
 
 
 def _link_window(result, lk):
@@ -438,20 +468,15 @@ def _tif(path: Path, arr: np.ndarray, grid: Grid, dtype: str, nodata) -> None:
 
 def _current_png(out: Path, current: np.ndarray, grid: Grid) -> None:
     """Current density as a transparent PNG warped to EPSG:3857, so Leaflet's imageOverlay places it exactly."""
-    from matplotlib import colormaps
-    from PIL import Image
-    from rasterio.transform import from_bounds
-    from rasterio.warp import reproject
-
     rows, cols = current.shape
     # The grid's extent in EPSG:3857 with about as many pixels. Not calculate_default_transform: it opens a
     # VRT, and the VRT driver is off in every process (geosig/gdal_hardening.py).
     x0, y0, x1, y1 = transform_bounds(grid.crs, "EPSG:3857", *grid.bounds)
     size = float(np.sqrt((x1 - x0) * (y1 - y0) / (cols * rows)))
     w, h = max(1, round((x1 - x0) / size)), max(1, round((y1 - y0) / size))
-    dst_t = from_bounds(x0, y0, x1, y1, w, h)
+    dst_t = transform_from_bounds(x0, y0, x1, y1, w, h)
     dst = np.zeros((h, w), np.float32)
-    reproject(current.astype(np.float32), dst, src_transform=grid.transform, src_crs=grid.crs,
+    rasterio.warp.reproject(current.astype(np.float32), dst, src_transform=grid.transform, src_crs=grid.crs,
               dst_transform=dst_t, dst_crs="EPSG:3857", resampling=rasterio.enums.Resampling.nearest)
     pos = dst > 0
     rgba = np.zeros((h, w, 4), np.uint8)
@@ -469,6 +494,28 @@ def _current_png(out: Path, current: np.ndarray, grid: Grid) -> None:
 
 
 def _write(out, grid, res, result, coreset, gdf, links, net, current, names, width) -> list[str]:
+    """Every result file of a run in ``out``; returns their names."""
+    files = _write_rasters(out, grid, res, result, current, names)
+    layers = {"nucleos": _cores_gdf(grid, coreset), "rutas_menor_costo": _paths_gdf(grid, result, names),
+              "corredores": _corridors_gdf(grid, result, names, width)}
+    formats.write_gpkg_file({name: gdf for name, gdf in layers.items() if name == "nucleos" or len(gdf)},
+                            out / "corredores.gpkg")
+    files.append("corredores.gpkg")
+    _write_map(out, grid, layers)
+    cols = ["link_id", "core_a", "name_a", "core_b", "name_b", "status", "status_label", "euclid_dist", "cwd",
+            "lcp_length", "cwd_to_euclid", "cwd_to_path", "via_core", "effective_resistance"]
+    # core names come from a layer's attributes: the CSV writer neutralises formula-looking text
+    rows = [{k: ("" if v is None or (isinstance(v, float) and not math.isfinite(v)) else v) for k, v in row.items()}
+            for row in links]
+    (out / "vinculos.csv").write_bytes(formats.write_csv(formats.Table(cols, rows)))
+    cols = ["core", "name", "area", "degree", "current_flow_centrality", "dIIC", "dPC"]
+    (out / "nucleos.csv").write_bytes(formats.write_csv(formats.Table(cols, net["cores"])))
+    files += ["vinculos.csv", "nucleos.csv"]
+    return files
+
+
+def _write_rasters(out, grid, res, result, current, names) -> list[str]:
+    """GeoTIFFs of resistance, minimum CWD, allocation, corridor, per-core CWD and current (+ its PNG)."""
     files = []
     f32 = lambda a: np.where(np.isfinite(a), a, -1).astype(np.float32)  # noqa: E731
     _tif(out / "resistencia.tif", f32(res), grid, "float32", -1)
@@ -490,10 +537,12 @@ def _write(out, grid, res, result, coreset, gdf, links, net, current, names, wid
         _tif(out / "corriente.tif", current, grid, "float32", None)
         files.append("corriente.tif")
         _current_png(out, current, grid)
+    return files
 
+
+def _cores_gdf(grid, coreset) -> gpd.GeoDataFrame:
+    """Cores as used: the cells on the grid (polygonised), labelled with how they were built."""
     t = grid.transform
-    crs = grid.crs
-    # Cores as used: the cells on the grid (polygonised), labelled with how they were built.
     core_geoms, core_rows = [], []
     for c in coreset.cores:
         polys = [shape(g) for g, v in raster_shapes(coreset.labels, mask=coreset.labels == c["id"], transform=t) if v]
@@ -502,7 +551,12 @@ def _write(out, grid, res, result, coreset, gdf, links, net, current, names, wid
                           "area_ha": c["area_m2"] / 1e4,
                           "representation": (f"disco de {coreset.point_radius:g} m elegido por el usuario (no es el "
                                              "límite real)" if c["kind"] == "punto con disco" else c["kind"])})
-    cores_gdf = gpd.GeoDataFrame(core_rows, geometry=core_geoms, crs=crs)
+    return gpd.GeoDataFrame(core_rows, geometry=core_geoms, crs=grid.crs)
+
+
+def _paths_gdf(grid, result, names) -> gpd.GeoDataFrame:
+    """Least-cost paths of the links as lines through the cell centres."""
+    t = grid.transform
     path_geoms, path_rows = [], []
     for i, lk in enumerate(result.links):
         if lk.path is None or len(lk.path) < 2:
@@ -513,25 +567,29 @@ def _write(out, grid, res, result, coreset, gdf, links, net, current, names, wid
         path_rows.append({"link_id": i + 1, "core_a": lk.a, "core_b": lk.b, "status": lk.status,
                           "name_a": names.get(lk.a), "name_b": names.get(lk.b), "cwd": lk.lcd,
                           "length_m": lk.path_len})
-    paths_gdf = gpd.GeoDataFrame(path_rows, geometry=path_geoms, crs=crs)
+    return gpd.GeoDataFrame(path_rows, geometry=path_geoms, crs=grid.crs)
+
+
+def _corridors_gdf(grid, result, names, width) -> gpd.GeoDataFrame:
+    """Corridor polygons truncated at ``width``, one per link (the link that gives each cell its value)."""
     trunc = (result.corridor <= width) & (result.corridor_link > 0)
     corr_geoms, corr_rows = [], []
     if trunc.any():
         by_link: dict[int, list] = {}
-        for g, v in raster_shapes(result.corridor_link, mask=trunc, transform=t):
+        for g, v in raster_shapes(result.corridor_link, mask=trunc, transform=grid.transform):
             by_link.setdefault(int(v), []).append(shape(g))
         for lid, polys in sorted(by_link.items()):
             lk = result.links[lid - 1]
             corr_geoms.append(shapely.union_all(polys))
             corr_rows.append({"link_id": lid, "core_a": lk.a, "core_b": lk.b, "name_a": names.get(lk.a),
                               "name_b": names.get(lk.b), "width_cost": width})
-    corr_gdf = gpd.GeoDataFrame(corr_rows, geometry=corr_geoms, crs=crs)
+    return gpd.GeoDataFrame(corr_rows, geometry=corr_geoms, crs=grid.crs)
 
-    layers = {"nucleos": cores_gdf, "rutas_menor_costo": paths_gdf, "corredores": corr_gdf}
-    formats.write_gpkg_file({name: gdf for name, gdf in layers.items() if name == "nucleos" or len(gdf)},
-                            out / "corredores.gpkg")
-    files.append("corredores.gpkg")
-    # The map reads small GeoJSON files in EPSG:4326 (simplified by half a cell; the GeoPackage keeps all).
+
+def _write_map(out, grid, layers: dict) -> None:
+    """mapa.json: cores, paths and corridors as GeoJSON in EPSG:4326 for the map (simplified by half a cell;
+    the GeoPackage keeps all)."""
+    cores_gdf, paths_gdf, corr_gdf = layers["nucleos"], layers["rutas_menor_costo"], layers["corredores"]
     tol = grid.cell_size / 2
     mapdata = {
         "cores": cores_gdf.assign(geometry=cores_gdf.simplify(tol)).to_crs(4326),
@@ -541,17 +599,6 @@ def _write(out, grid, res, result, coreset, gdf, links, net, current, names, wid
     (out / "mapa.json").write_text(json.dumps(
         {k: json.loads(v.to_json(na="null")) if len(v) else {"type": "FeatureCollection", "features": []}
          for k, v in mapdata.items()}, ensure_ascii=False))
-
-    cols = ["link_id", "core_a", "name_a", "core_b", "name_b", "status", "status_label", "euclid_dist", "cwd",
-            "lcp_length", "cwd_to_euclid", "cwd_to_path", "via_core", "effective_resistance"]
-    # core names come from a layer's attributes: the CSV writer neutralises formula-looking text
-    rows = [{k: ("" if v is None or (isinstance(v, float) and not math.isfinite(v)) else v) for k, v in row.items()}
-            for row in links]
-    (out / "vinculos.csv").write_bytes(formats.write_csv(formats.Table(cols, rows)))
-    cols = ["core", "name", "area", "degree", "current_flow_centrality", "dIIC", "dPC"]
-    (out / "nucleos.csv").write_bytes(formats.write_csv(formats.Table(cols, net["cores"])))
-    files += ["vinculos.csv", "nucleos.csv"]
-    return files
 
 
 __all__ = ["run_corridors", "core_options", "CorridorReport", "RESISTANCE_MODES", "STATUS_LABELS"]
