@@ -145,28 +145,37 @@ def error_response(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
 
 
-def tile_path_item(summary: str, content_type: str, operation_id: str, *, max_zoom: int = 22) -> dict:
-    """OpenAPI path item of an XYZ tile view (slug, z, x, y; x and y range over 0..2^z-1)."""
-    def param(name, schema, description):
-        return {"in": "path", "name": name, "required": True, "schema": schema, "description": description}
+LAYER_TILE_ERRORS = {"400": "Tesela fuera de rango o de otro tipo de capa.", "404": "No existe la capa.",
+                     "422": "No se pudo leer la capa."}
 
-    return {"get": {
-        "operationId": operation_id, "summary": summary, "tags": ["layers"],
-        "parameters": [
-            param("slug", {"type": "string", "pattern": r"^[-a-zA-Z0-9_]+$"}, "Identificador de la capa"),
-            param("z", {"type": "integer", "minimum": 0, "maximum": max_zoom}, "Nivel de zoom"),
-            param("x", {"type": "integer", "minimum": 0}, "Columna (0 … 2^z − 1)"),
-            param("y", {"type": "integer", "minimum": 0}, "Fila (0 … 2^z − 1, desde el norte)"),
-        ],
-        "responses": {
-            "200": {"description": "Tesela (ETag y Cache-Control públicos)",
-                    "content": {content_type: {"schema": {"type": "string", "format": "binary"}}}},
-            "304": {"description": "Sin cambios desde la ETag enviada en If-None-Match."},
-            "400": error_response("Tesela fuera de rango o de otro tipo de capa."),
-            "404": error_response("No existe la capa."),
-            "422": error_response("No se pudo leer la capa."),
-        },
-    }}
+
+def tile_path_item(summary: str, content_type: str, operation_id: str, *, max_zoom: int = 22,
+                   description: str | None = None, tag: str = "layers", slug: bool = True,
+                   errors: dict | None = None) -> dict:
+    """OpenAPI path item of an XYZ tile view ([slug,] z, x, y; x and y range over 0..2^z-1); ``errors``
+    maps status → description (default: a layer tile's)."""
+    def param(name, schema, text):
+        return {"in": "path", "name": name, "required": True, "schema": schema, "description": text}
+
+    parameters = [param("slug", {"type": "string", "pattern": r"^[-a-zA-Z0-9_]+$"}, "Identificador de la capa")
+                  ] if slug else []
+    parameters += [
+        param("z", {"type": "integer", "minimum": 0, "maximum": max_zoom}, "Nivel de zoom"),
+        param("x", {"type": "integer", "minimum": 0}, "Columna (0 … 2^z − 1)"),
+        param("y", {"type": "integer", "minimum": 0}, "Fila (0 … 2^z − 1, desde el norte)"),
+    ]
+    operation = {"operationId": operation_id, "summary": summary}
+    if description is not None:
+        operation["description"] = description
+    operation["tags"] = [tag]
+    operation["parameters"] = parameters
+    operation["responses"] = {
+        "200": {"description": "Tesela (ETag y Cache-Control públicos)",
+                "content": {content_type: {"schema": {"type": "string", "format": "binary"}}}},
+        "304": {"description": "Sin cambios desde la ETag enviada en If-None-Match."},
+        **{status: error_response(text) for status, text in (errors or LAYER_TILE_ERRORS).items()},
+    }
+    return {"get": operation}
 
 
 def add_plain_views(result, generator, request, public):
