@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from geosig.errors import GeoSIGError
+from territorial.models import Municipality
 from territorial.pot.models import (
     Determinant, DeterminantRule, Plan, PlannerAssignment, PlanVersion, ReviewComment, Zone,
 )
@@ -24,6 +25,19 @@ def _may(user, plan, action: str) -> bool:
     except GeoSIGError:
         return False
     return True
+
+
+class ReadOnlyAdmin:
+    """Mixin: rows are listed and shown, never added, changed or deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class PlanScopedAdmin(admin.ModelAdmin):
@@ -84,8 +98,6 @@ class PlanAdmin(PlanScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "municipality" and not request.user.is_superuser:
-            from territorial.models import Municipality
-
             kwargs["queryset"] = Municipality.objects.filter(pk__in=access.planner_municipality_ids(request.user))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -130,38 +142,20 @@ class PlanAdmin(PlanScopedAdmin):
 
 
 @admin.register(Zone)
-class ZoneAdmin(PlanScopedAdmin, admin.GISModelAdmin):
+class ZoneAdmin(ReadOnlyAdmin, PlanScopedAdmin, admin.GISModelAdmin):
     """Read-only: zones are edited through the plan editor/API, which validates the geometry, records a
     version and refreshes the conflict pieces; an admin edit would skip all three."""
 
     list_display = ("id", "plan", "soil_class", "use_category", "area_m2")
     list_filter = ("soil_class",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(PlanVersion)
-class PlanVersionAdmin(PlanScopedAdmin):
+class PlanVersionAdmin(ReadOnlyAdmin, PlanScopedAdmin):
     """The record of who changed what: read-only for everyone."""
 
     list_display = ("plan", "number", "action", "author", "created_at", "summary")
     readonly_fields = [f.name for f in PlanVersion._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ReviewComment)
