@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -396,12 +397,16 @@ def _restore_database(alias: str, staging: Path) -> None:
 
 
 def _move_media(staged: Path, root: Path) -> None:
-    if root.is_dir():
-        shutil.rmtree(root)  # only empty folders are left here (checked by _check_media_root)
-    if staged.is_dir():
-        shutil.move(str(staged), str(root))  # a rename: the staging folder is a sibling of MEDIA_ROOT
-    else:
-        root.mkdir(parents=True)
+    try:
+        if root.is_dir():
+            shutil.rmtree(root)  # only empty folders are left here (checked by _check_media_root)
+        if staged.is_dir():
+            shutil.move(str(staged), str(root))  # a rename: the staging folder is a sibling of MEDIA_ROOT
+        else:
+            root.mkdir(parents=True)
+    except OSError as exc:
+        raise BackupError(f"La base quedó restaurada pero los archivos no pudieron pasar a {root} ({exc}). "
+                          "Vacíe la base y la carpeta y repita la restauración.") from exc
 
 
 def restore_backup(src, alias: str = "default") -> RestoreReport:
@@ -423,7 +428,7 @@ def restore_backup(src, alias: str = "default") -> RestoreReport:
         try:
             try:
                 _extract_verified(tar, manifest, staging)
-            except (tarfile.TarError, OSError, EOFError) as exc:
+            except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
                 raise BackupError(f"No se pudo leer la copia {src}: {exc}.") from exc
             _restore_database(alias, staging)
             _move_media(staging / "media", media_root)

@@ -66,7 +66,8 @@ def test_local_demo_default_is_plain_http():
 
 @pytest.mark.django_db
 def test_api_ignores_http_basic_credentials_but_takes_the_session(client, django_user_model):
-    django_user_model.objects.create_user("operadora", password="clave-larga-de-prueba-7", is_staff=True)
+    # a superuser passes every permission check: only authentication decides below
+    django_user_model.objects.create_superuser("operadora", password="clave-larga-de-prueba-7")
     url = "/api/v1/cities/attributes/"
     basic = "Basic " + base64.b64encode(b"operadora:clave-larga-de-prueba-7").decode()
     resp = client.post(url, {}, HTTP_AUTHORIZATION=basic)
