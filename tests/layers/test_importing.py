@@ -191,7 +191,7 @@ def test_import_layer_command_prints_report(tmp_path, capsys):
     assert "Capa «cmd» (Desde consola)" in out and "2 elementos" in out and "Reparado: nada" in out
     from django.core.management import CommandError
 
-    with pytest.raises(CommandError, match="Tema"):
+    with pytest.raises(CommandError, match="«theme» no admite 'nada'. Valores válidos: hidrografia"):
         call_command("import_layer", str(path), "--theme", "nada")
 
 
