@@ -13,6 +13,10 @@ class TerritorialConfig(AppConfig):
 
         hooks.register_area_resolver("municipio", _("Municipio"), _municipality_geom, _municipality_choices)
         hooks.register_area_resolver("subregion", _("Subregión"), _subregion_geom, _subregion_choices)
+        from geosig.context import register_map_context
+        from territorial.services.context import map_context
+
+        register_map_context(map_context)  # the offline context map under every map of the site
 
 
 def _municipality_geom(code):

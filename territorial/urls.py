@@ -1,6 +1,6 @@
 from django.urls import path
 
-from territorial import api, views
+from territorial import api, context_views, views
 
 urlpatterns = [
     path("", views.explorer, name="home"),
@@ -10,4 +10,6 @@ urlpatterns = [
     path("api/v1/indicators/", api.IndicatorValues.as_view(), name="api-indicators"),
     path("api/v1/locate/", api.Locate.as_view(), name="api-locate"),
     path("api/v1/downloads/<str:dataset>.<str:fmt>", api.Download.as_view(), name="api-download"),
+    path("api/v1/context/tiles/<int:z>/<int:x>/<int:y>.pbf", context_views.context_tile_view, name="context-tiles"),
+    path("api/v1/context/relief/<int:z>/<int:x>/<int:y>.png", context_views.relief_tile_view, name="context-relief"),
 ]

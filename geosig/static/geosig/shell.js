@@ -3,14 +3,25 @@
   "use strict";
   const cfg = () => JSON.parse((document.getElementById("geosig-config") || {}).textContent || "{}");
 
-  // A Leaflet map of the Valle. No base map unless GEOSIG_BASEMAP_URL is configured.
+  // Extensions that add layers to every map (the offline context map registers here): fn(map, config, control).
+  const mapHooks = [];
+  function onMap(fn) { mapHooks.push(fn); }
+
+  // A Leaflet map of the Valle with a layers control: the extensions' layers (context map) and, when
+  // GEOSIG_BASEMAP_URL is configured, the online base map (the only map layer that leaves the site).
   function createMap(elementId, options) {
     const c = cfg();
     const map = L.map(elementId, Object.assign({ zoomSnap: 0.25, preferCanvas: false }, options || {}));
     map.setView([3.95, -76.45], 8);
+    const control = L.control.layers(null, null, { collapsed: true, position: "topright" });
+    let entries = 0;
     if (c.basemapUrl) {
-      L.tileLayer(c.basemapUrl, { attribution: c.basemapAttribution || "", maxZoom: 19 }).addTo(map);
+      const online = L.tileLayer(c.basemapUrl, { attribution: c.basemapAttribution || "", maxZoom: 19 }).addTo(map);
+      control.addOverlay(online, c.basemapName || "Mapa base en línea"); entries++;
     }
+    mapHooks.forEach(function (fn) { if (fn(map, c, control)) entries++; });
+    if (entries) control.addTo(map);
+    map.geosigLayersControl = control;
     L.control.scale({ imperial: false }).addTo(map);
     return map;
   }
@@ -78,5 +89,5 @@
     return Number(n).toLocaleString(lang === "es" ? "es-CO" : "en-US", { maximumFractionDigits: digits === undefined ? 1 : digits });
   }
 
-  window.GeoSIG = { createMap, fetchJSON, csrfToken, legend, fmt, text, tip, config: cfg };
+  window.GeoSIG = { createMap, onMap, fetchJSON, csrfToken, legend, fmt, text, tip, config: cfg };
 })();
