@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from scipy.sparse import csr_matrix
 
 
 @njit(cache=True)
@@ -96,8 +97,6 @@ def _brandes(indptr, indices, weights, n):
 
 def betweenness(n: int, edges_u, edges_v, edges_w) -> np.ndarray:
     """Normalised betweenness (endpoints excluded) of an undirected weighted graph given as edge arrays."""
-    from scipy.sparse import csr_matrix
-
     u = np.asarray(edges_u, np.int64)
     v = np.asarray(edges_v, np.int64)
     w = np.asarray(edges_w, float)

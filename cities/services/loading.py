@@ -33,6 +33,8 @@ from cities.models import City, CityAttribute, CityFunction, FunctionInventory, 
 from cities.services.network import check_matrix
 from geosig import formats, readers
 from geosig.errors import DataFileError, InvalidParameter
+from territorial.models import Municipality
+from territorial.services.loading import display_name
 
 CENTRES_FILE = "network/valle_centros_poblados_divipola2017.geojson"
 MATRIX_FILE = "network/valle_travel_time_hours_matrix.csv"
@@ -92,9 +94,6 @@ def read_centres(path: Path, known_municipalities: set[str]) -> gpd.GeoDataFrame
 
 def load_cities(data_dir=None) -> CitiesLoadReport:
     """The 569 centros poblados and the default travel matrix (idempotent, one transaction)."""
-    from territorial.models import Municipality
-    from territorial.services.loading import display_name
-
     munis = {m.divipola: m for m in Municipality.objects.all()}
     if not munis:
         raise DataFileError("No hay municipios cargados: ejecute primero 'python manage.py load_territory'.")
@@ -256,8 +255,6 @@ def import_matrix(source, name: str, kind: str = "time", source_label: str = "",
                   tolerance: float = 0.05, description: str = "") -> TravelMatrix:
     """Import a user's travel-time (h) or distance (km) matrix as the next version of ``name``; it becomes
     the default matrix only with ``default`` (API ``make_default``, command ``--default``)."""
-    from territorial.models import Municipality
-
     if kind not in MATRIX_KINDS:
         raise InvalidParameter(f"Tipo de matriz desconocido {kind!r}; válidos: {', '.join(MATRIX_KINDS)}.")
     if not re.fullmatch(r"[-a-z0-9_]{1,60}", name or ""):

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
+from cities.services.brandes import betweenness
 from geosig.errors import InvalidParameter
 
 
@@ -106,8 +109,6 @@ def centrality(graph: nx.Graph, networkx_max_nodes: int = 400) -> dict:
         b = np.array([bet[i] for i in range(n)])
         engine = "networkx"
     else:
-        from cities.services.brandes import betweenness
-
         u, v, w = zip(*edges)
         b = betweenness(n, u, v, w)
         engine = "numba"
@@ -117,9 +118,6 @@ def centrality(graph: nx.Graph, networkx_max_nodes: int = 400) -> dict:
 def _closeness(graph: nx.Graph) -> np.ndarray:
     """Closeness (Wasserman–Faust, as networkx ``closeness_centrality``) from scipy's all-pairs Dijkstra:
     the same numbers as networkx, computed in C."""
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import dijkstra
-
     n = graph.number_of_nodes()
     if n == 1:
         return np.zeros(1)

@@ -8,8 +8,10 @@ from django.template.loader import render_to_string
 
 from cities.services import charts
 from cities.services.balance import PARAM_DOCS, BalanceReport
+from cities.services.loading import road_routes
 from geosig import formats
 from geosig.errors import InvalidParameter
+from territorial.models import Municipality
 
 
 def _context(report: BalanceReport, outlines=None, for_pdf=False) -> dict:
@@ -41,14 +43,10 @@ def page_context(report: BalanceReport) -> dict:
 
 
 def _roads():
-    from cities.services.loading import road_routes
-
     return road_routes()["routes"]
 
 
 def _roads_source():
-    from cities.services.loading import road_routes
-
     return road_routes()["source"]
 
 
@@ -61,8 +59,6 @@ def _static_text(path: str) -> str:
 
 
 def map_data(report: BalanceReport, outlines=None) -> dict:
-    from cities.services.loading import road_routes
-
     return {"cities": report.meta.get("map", []), "links": report.links, "places": report.places,
             "outlines": outlines or [], "roads": road_routes()["routes"]}
 
@@ -135,8 +131,6 @@ def get_format(name: str) -> formats.Output:
 
 def municipality_outlines() -> list:
     """Simplified municipal outlines as lists of rings [[lon, lat], ...] (for the maps)."""
-    from territorial.models import Municipality
-
     out = []
     for g in Municipality.objects.order_by("divipola").values_list("geom_simplified", flat=True):
         rings = []

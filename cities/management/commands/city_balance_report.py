@@ -3,6 +3,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from cities.services.balance import BalanceParams
+from cities.services.outputs import FORMATS, get_format, municipality_outlines
+from cities.services.report import balance_report, batch_reports
 from geosig import params as P
 from geosig.errors import InvalidParameter, command_errors
 
@@ -23,8 +26,6 @@ class Command(BaseCommand):
             "Con --all-years/--all-scenarios escribe un archivo por combinación en la carpeta --output.")
 
     def add_arguments(self, parser):
-        from cities.services.outputs import FORMATS
-
         parser.add_argument("--year", type=int, default=None, help="Año (cabecera: 2018; total: 2012–2024).")
         parser.add_argument("--basis", default="cabecera", help="cabecera (urbana) o total.")
         parser.add_argument("--scenario", default=None, help="Nombre de un escenario guardado.")
@@ -38,10 +39,6 @@ class Command(BaseCommand):
                             help="Parámetro del equilibrio, p. ej. intermediate_min=30000 (repetible).")
 
     def handle(self, *args, **o):
-        from cities.services.balance import BalanceParams
-        from cities.services.outputs import get_format, municipality_outlines
-        from cities.services.report import balance_report, batch_reports
-
         with command_errors():
             params = BalanceParams.from_mapping(_named_values(o["param"], BalanceParams.__dataclass_fields__))
             fmt = get_format(o["format"])

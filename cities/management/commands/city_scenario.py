@@ -1,6 +1,8 @@
 """Create (or replace) a stored population scenario; list the stored ones."""
 from django.core.management.base import BaseCommand
 
+from cities.models import Scenario
+from cities.services.report import parse_adjustments, save_scenario
 from geosig.errors import command_errors
 
 
@@ -18,9 +20,6 @@ class Command(BaseCommand):
         parser.add_argument("--replace", action="store_true", help="Reemplazar si ya existe.")
 
     def handle(self, *args, **o):
-        from cities.models import Scenario
-        from cities.services.report import parse_adjustments, save_scenario
-
         if not o["name"]:
             for s in Scenario.objects.prefetch_related("adjustments"):
                 adj = ", ".join(f"{a.target_code}={a.growth_pp:+g}" for a in s.adjustments.all()) or "sin ajustes"

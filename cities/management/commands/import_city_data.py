@@ -4,7 +4,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from geosig.errors import command_errors
+from cities.models import CityAttribute, FunctionInventory, TravelMatrix
+from cities.services import loading
+from geosig import params
+from geosig.errors import DataFileError, command_errors
 
 
 class Command(BaseCommand):
@@ -21,15 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("--demo", action="store_true", help="Marcar el inventario como DEMO (no real).")
 
     def handle(self, *args, **o):
-        from cities.models import CityAttribute, FunctionInventory, TravelMatrix
-        from cities.services import loading
-        from geosig import params
-
         path = Path(o["csv"])
         with command_errors():
             if not path.exists():
-                from geosig.errors import DataFileError
-
                 raise DataFileError(f"No existe el archivo {path}.")
             model = {"matrix": TravelMatrix, "functions": FunctionInventory}.get(o["kind"], CityAttribute)
             source = params.model_text(o["source"], "--source", model, "source")  # as the upload API does

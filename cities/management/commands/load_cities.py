@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from cities.services.loading import load_cities
 from geosig.errors import command_errors
 
 
@@ -10,8 +11,6 @@ class Command(BaseCommand):
         parser.add_argument("--data-dir", default=None, help="Carpeta de datos (por defecto GEOSIG_RAW_DIR).")
 
     def handle(self, *args, **opts):
-        from cities.services.loading import load_cities
-
         with command_errors():
             report = load_cities(opts["data_dir"])
         self.stdout.write(str(report))
