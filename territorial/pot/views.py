@@ -1,10 +1,13 @@
 """Pages of the POT module: plan list, zoning editor, conflicts map. Data arrives through the API."""
 from django.http import Http404
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from geosig.errors import NotFound
+from territorial.models import Municipality
+from territorial.pot.classes import Status
+from territorial.pot.models import Plan
 from territorial.pot.services import access
 from territorial.pot.services.conflicts import DEFAULTS, KIND_LABELS, MODES
 from territorial.pot.services.plans import approval, soil_class_registry
@@ -28,17 +31,55 @@ def _strings():
         "error": _("Error"), "determinants": _("Determinantes ambientales"), "zones": _("Zonas del plan"),
         "system": _("sistema"),
         "comments_layer": _("Comentarios"), "version_preview": _("Versión {n} (vista previa)"), "hide": _("Ocultar"),
+        # findings after a save, the confirmation dialog, the amend cycle
+        "saved_clean": _("Guardado: versión {v}, sin observaciones."),
+        "saved_gates": _("Guardado: versión {v}. Hay condiciones abiertas: el plan no puede enviarse hasta resolverlas."),
+        "saved_warnings": _("Guardado: versión {v}, con advertencias."),
+        "not_saved": _("No se guardó: corrija los errores señalados."),
+        "unchanged": _("Sin cambios: no se creó una versión nueva."),
+        "sev_error": _("Error"), "sev_gate": _("Condición"), "sev_warning": _("Advertencia"),
+        "see_on_map": _("ver en el mapa"), "waived": _("dispensada"), "waive": _("Dispensar"),
+        "waived_by": _("Dispensada por {by}: {reason}"),
+        "waive_confirm": _("¿Dispensar la condición «{label}»? Quedará registrada con su motivo en el historial."),
+        "value": _("valor"), "threshold": _("umbral"),
+        "clipped": _("Ajuste al municipio y a las zonas existentes"),
+        "clipped_zone": _("{zone}: se recortaron {area}"),
+        "confirm": _("Confirmar"), "cancel": _("Cancelar"), "reason": _("Motivo"),
+        "reason_required": _("Escriba el motivo: es obligatorio para esta acción."),
+        "confirm_default": _("¿Confirma «{label}»?"),
+        "gates_open": _("Condiciones abiertas"),
+        "done": _("Hecho: {label}."),
+        "comment_sent": _("Comentario enviado."),
+        "legend": _("Clases de suelo"),
+        "replaced_by": _("Este plan fue reemplazado por «{name}»."), "replaces": _("Esta revisión reemplaza a «{name}»."),
+        "plan_n": _("plan n.º {id}"), "conflict_kinds": _("Tipo de conflicto"),
     }
 
 
-def plan_index(request):
-    from territorial.models import Municipality
-    from territorial.pot.models import Plan
+def _api_path(name: str, fallback_tail: str, args=()) -> str:
+    """The URL of a named API view; the contract's path while the backend names it (POT-CONTRACT.md)."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return reverse("api-pot-registry").removesuffix("registry/") + fallback_tail
 
+
+def plan_index(request):
     plans = access.plans_visible_to(request.user, Plan.objects.select_related("municipality"))
     mine = access.planner_municipality_ids(request.user)
     can_create = Municipality.objects.all() if request.user.is_superuser else Municipality.objects.filter(pk__in=mine)
-    return render(request, "territorial/pot/index.html", {"plans": plans, "can_create": can_create})
+    config = {
+        "reviewer": access.is_reviewer(request.user),
+        "queue": _api_path("api-pot-review-queue", "review-queue/"),
+        "editor": reverse("pot-editor", args=[0]),
+        "strings": {"no_queue": _("No hay planes esperando revisión."), "gates": _("{n} condición(es) abierta(s)"),
+                    "no_gates": _("sin condiciones abiertas"), "shown": _("{n} de {total} planes")},
+    }
+    return render(request, "territorial/pot/index.html", {
+        "plans": plans, "can_create": can_create, "config": config,
+        "statuses": Status.CHOICES,
+        "municipalities": sorted({(p.municipality.divipola, p.municipality.name) for p in plans}, key=lambda m: m[1]),
+    })
 
 
 def editor(request, pk):
@@ -59,7 +100,10 @@ def editor(request, pk):
             "import": reverse("api-pot-import", args=[plan.pk]),
             "conflicts": reverse("api-pot-conflicts"),
             "determinants": reverse("api-pot-determinants") + "?municipality=" + plan.municipality.divipola,
+            "revision": _api_path("api-pot-revision", f"plans/{plan.pk}/revision/", [plan.pk]),
+            "waivers": _api_path("api-pot-waivers", f"plans/{plan.pk}/waivers/", [plan.pk]),
         },
+        "editor": reverse("pot-editor", args=[0]),
         "classes": soil_class_registry(),
         "strings": _strings(),
     }
@@ -69,10 +113,10 @@ def editor(request, pk):
 
 
 def conflicts_page(request):
-    from territorial.models import Municipality
-
     config = {
         "api": reverse("api-pot-conflicts"),
+        "editor": reverse("pot-editor", args=[0]),
+        "classes": soil_class_registry(),
         "kinds": {k: str(v) for k, v in KIND_LABELS.items()},
         "strings": _strings(),
     }

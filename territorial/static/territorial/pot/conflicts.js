@@ -7,7 +7,7 @@
   const layer = L.featureGroup().addTo(map);
   const COLORS = { superposicion: "#e31a1c", hueco: "#6a3d9a", astilla: "#cab2d6", vecino_incompatible: "#ff7f00",
                    cruza_limite: "#1f78b4", desajuste_limite: "#a6cee3", determinante: "#b15928" };
-  GeoSIG.legend(map, "", Object.keys(COLORS).map((k) => ({ color: COLORS[k], label: cfg.kinds[k] })));
+  GeoSIG.legend(map, cfg.strings.conflict_kinds, Object.keys(COLORS).map((k) => ({ color: COLORS[k], label: cfg.kinds[k] })));
 
   function query() {
     const fd = new FormData($("cf-form"));
@@ -44,8 +44,8 @@
       }
       const tr = document.createElement("tr");
       tr.className = "conflict conflict-" + f.verdict;
-      [cfg.kinds[f.kind], (f.municipality_name || "") + (f.is_demo || f.other_is_demo ? " (DEMO)" : ""), GeoSIG.fmt(f.area_m2, 0),
-       f.pct_zone === null || f.pct_zone === undefined ? "" : GeoSIG.fmt(f.pct_zone, 2), f.verdict].forEach(function (v, i) {
+      [cfg.kinds[f.kind], (f.municipality_name || "") + (f.is_demo || f.other_is_demo ? " (DEMO)" : ""), GeoSIG.fmtArea(f.area_m2),
+       f.pct_zone === null || f.pct_zone === undefined ? "" : GeoSIG.fmtPct(f.pct_zone, 1), f.verdict].forEach(function (v, i) {
         const td = document.createElement("td"); td.textContent = v; if (i === 2 || i === 3) td.className = "num"; tr.appendChild(td);
       });
       tr.title = f.message;
@@ -55,15 +55,34 @@
     sm.replaceChildren();
     r.summary.forEach(function (s) {
       const tr = document.createElement("tr");
-      [s.label, s.count, GeoSIG.fmt(s.area_m2, 0) + " m²"].forEach(function (v) { const td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
+      [s.label, s.count, GeoSIG.fmtArea(s.area_m2)].forEach(function (v) { const td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
       sm.appendChild(tr);
     });
     $("cf-notes").textContent = r.notes.join(" ");
+    renderPlans(r.plans || []);
     $("cf-downloads").hidden = false;
     $("cf-downloads").querySelectorAll("a").forEach(function (a) {
       const qq = new URLSearchParams(q); qq.set("format", a.dataset.fmt); a.href = cfg.api + "?" + qq.toString();
     });
     if (layer.getLayers().length) map.fitBounds(layer.getBounds());
+  }
+
+  // every answer names the plans it analysed (the current approved plan per municipality, or the drafts asked for)
+  function renderPlans(plans) {
+    const ul = $("cf-plans");
+    ul.replaceChildren();
+    plans.forEach(function (p) {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = cfg.editor.replace(/\/0\/$/, "/" + encodeURIComponent(p.id) + "/");
+      a.textContent = p.name;
+      const bits = [p.municipality_name || p.municipality || ""];
+      if (p.version !== undefined && p.version !== null) bits.push("v" + p.version);
+      if (p.status_label || p.status) bits.push(p.status_label || p.status);
+      li.append(p.id ? a : GeoSIG.text(p.name), GeoSIG.text(" — " + bits.filter(Boolean).join(" · ") + (p.is_demo ? " (DEMO)" : "")));
+      ul.appendChild(li);
+    });
+    $("cf-plans-box").hidden = !plans.length;
   }
 
   $("cf-form").addEventListener("submit", run);
