@@ -108,6 +108,10 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "es"
 LANGUAGES = [("es", _("Español")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Spanish pages format numbers and dates as in Colombia (1.234,5): see geosig/locale_formats/es/formats.py.
+# USE_THOUSAND_SEPARATOR stays off: templates print years, ids and versions with {{ }} (and in option
+# values) and must not get "2.018"; quantities are formatted on purpose (geosig.numbers, |floatformat:"0g").
+FORMAT_MODULE_PATH = ["geosig.locale_formats"]
 TIME_ZONE = "America/Bogota"
 USE_I18N = True
 USE_TZ = True
@@ -188,6 +192,8 @@ GEOSIG_LAYERS_INVALID_POLICY = env.str("GEOSIG_LAYERS_INVALID_POLICY", default="
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]  # GDAL 3.6 on Debian 12: harmless, see NOTES
 
 LOGIN_URL = "admin:login"
+# After logging out, back to the app (not Django admin's "logged out" page).
+LOGOUT_REDIRECT_URL = "home"
 
 LOGGING = {
     "version": 1,

@@ -21,3 +21,7 @@ urlpatterns = [
     path("", include("layers.urls")),
     path("", include("cities.urls")),
 ]
+
+handler403 = "geosig.error_views.permission_denied"
+handler404 = "geosig.error_views.page_not_found"
+handler500 = "geosig.error_views.server_error"

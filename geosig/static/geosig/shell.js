@@ -83,11 +83,51 @@
     sel.addEventListener("change", function () { sel.form.submit(); });
   });
 
+  // The header menu on narrow screens: a real button (aria-expanded/aria-controls) opens and closes it;
+  // Escape closes it and gives focus back to the button. Wide screens show the menu and hide the button (CSS).
+  document.querySelectorAll(".menu-toggle[aria-controls]").forEach(function (btn) {
+    const menu = document.getElementById(btn.getAttribute("aria-controls"));
+    if (!menu) return;
+    function set(open) { btn.setAttribute("aria-expanded", String(open)); menu.classList.toggle("open", open); }
+    btn.addEventListener("click", function () { set(btn.getAttribute("aria-expanded") !== "true"); });
+    document.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape" && btn.getAttribute("aria-expanded") === "true") { set(false); btn.focus(); }
+    });
+  });
+
+  // One number style for the whole site: es-CO (1.234,5) in Spanish, en-US (1,234.5) in English — the same
+  // conventions as the server's geosig/numbers.py and Django's localisation.
+  function locale() { return (document.documentElement.lang || "es").startsWith("es") ? "es-CO" : "en-US"; }
   function fmt(n, digits) {
-    if (n === null || n === undefined || Number.isNaN(n)) return "—";
-    const lang = document.documentElement.lang || "es";
-    return Number(n).toLocaleString(lang === "es" ? "es-CO" : "en-US", { maximumFractionDigits: digits === undefined ? 1 : digits });
+    if (n === null || n === undefined || n === "" || Number.isNaN(Number(n))) return "—";
+    const d = digits === undefined ? 1 : digits;
+    return Number(n).toLocaleString(locale(), { maximumFractionDigits: d });
+  }
+  // A percentage given in percent units (25.6 → "25,6 %"); a no-break space as in Spanish typography.
+  function fmtPct(p, digits) {
+    const s = fmt(p, digits === undefined ? 1 : digits);
+    return s === "—" ? s : s + "\u00a0%";
+  }
+  // An area given in m², in the unit a reader grasps: below 1 ha in m² (whole numbers), below 100 km²
+  // (10.000 ha, a farm to a small municipality) in ha, above in km² — one decimal. Same thresholds as
+  // geosig.numbers.area_label on the server.
+  const HA = 10000, KM2_FROM = 100 * 1e6;
+  function fmtArea(m2, digits) {
+    if (m2 === null || m2 === undefined || m2 === "" || Number.isNaN(Number(m2))) return "—";
+    const v = Number(m2), a = Math.abs(v);
+    const d = digits === undefined ? 1 : digits;
+    if (a < HA) return fmt(v, 0) + "\u00a0m²";
+    if (a < KM2_FROM) return fmt(v / HA, d) + "\u00a0ha";
+    return fmt(v / 1e6, d) + "\u00a0km²";
+  }
+  // A date-time in Bogotá time whatever the browser's zone (the server stores UTC).
+  function fmtDateTime(iso) {
+    if (!iso) return "—";
+    const t = new Date(iso);
+    if (Number.isNaN(t.getTime())) return String(iso);
+    return t.toLocaleString(locale(), { timeZone: "America/Bogota", year: "numeric", month: "2-digit", day: "2-digit",
+                                        hour: "2-digit", minute: "2-digit", hour12: false });
   }
 
-  window.GeoSIG = { createMap, onMap, fetchJSON, csrfToken, legend, fmt, text, tip, config: cfg };
+  window.GeoSIG = { createMap, onMap, fetchJSON, csrfToken, legend, fmt, fmtPct, fmtArea, fmtDateTime, text, tip, config: cfg };
 })();

@@ -1,0 +1,48 @@
+"""Numbers in messages built by services, in the active language's conventions (es-CO: 1.208,3; en: 1,208.3).
+
+The browser counterpart is GeoSIG.fmt/fmtArea/fmtPct in geosig/static/geosig/shell.js: same thresholds.
+Areas are given in m² (EPSG:9377 measures) and shown in the unit a reader grasps:
+below 1 ha in m² (whole numbers), below 100 km² (10 000 ha) in hectares, from 100 km² in km².
+"""
+from django.utils import formats
+
+HECTARE_M2 = 10_000
+KM2_M2 = 1_000_000
+KM2_FROM_M2 = 100 * KM2_M2  # 100 km²: where hectares stop being a readable unit
+NBSP = "\u00a0"
+
+
+def number(value, digits: int = 0) -> str:
+    """Grouped thousands and ``digits`` decimals in the active language (1.234,5 / 1,234.5); '—' if missing."""
+    if value is None:
+        return "—"
+    return formats.number_format(round(float(value), digits), decimal_pos=digits, use_l10n=True,
+                                 force_grouping=True)
+
+
+def area_label(m2, digits: int = 1) -> str:
+    """12_082_998 → '1.208,3 ha'; 850 → '850 m²'; 877_399_608 → '877,4 km²'."""
+    if m2 is None:
+        return "—"
+    a = abs(float(m2))
+    if a < HECTARE_M2:
+        return f"{number(m2, 0)}{NBSP}m²"
+    if a < KM2_FROM_M2:
+        return f"{number(float(m2) / HECTARE_M2, digits)}{NBSP}ha"
+    return f"{number(float(m2) / KM2_M2, digits)}{NBSP}km²"
+
+
+def pct_label(pct, digits: int = 1) -> str:
+    """A percentage given in percent units: 25.6 → '25,6 %' (a no-break space, Spanish typography)."""
+    if pct is None:
+        return "—"
+    return f"{number(pct, digits)}{NBSP}%"
+
+
+def length_label(m, digits: int = 1) -> str:
+    """Metres below 1 km, kilometres above: 850 → '850 m'; 12_345 → '12,3 km'."""
+    if m is None:
+        return "—"
+    if abs(float(m)) < 1000:
+        return f"{number(m, 0)}{NBSP}m"
+    return f"{number(float(m) / 1000, digits)}{NBSP}km"
