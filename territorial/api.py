@@ -11,7 +11,7 @@ from geosig import openapi as api_doc
 from geosig.openapi import BOOL_QUERY, FEATURE, FEATURE_COLLECTION, INT, NUM, STR, array, errors, nullable, obj
 from geosig.errors import InvalidParameter
 from territorial.models import Subregion
-from territorial.services import exports, queries
+from territorial.services import exports, queries, search
 
 P = OpenApiParameter
 VERSION_NS = "territorial"
@@ -116,6 +116,22 @@ class IndicatorValues(APIView):
                           "description": ind.description},
             "year": sel.year, "years": sel.years, "values": sel.values,
         })
+
+
+SEARCH_HITS = array(obj({"divipola": STR, "name": STR, "alias": nullable(STR)}))
+
+
+class MunicipalitySearch(APIView):
+    @extend_schema(summary="Buscar municipios por nombre (sin tildes ni mayúsculas; alias comunes como «Buga»)",
+                   operation_id="municipality_search",
+                   parameters=[P("q", str, required=True, description="texto escrito (p. ej. tulua, Buga)"),
+                               P("limit", {**INT, "minimum": 1, "maximum": search.MAX_RESULTS})],
+                   responses={200: SEARCH_HITS, **errors()})
+    def get(self, request):
+        q = params.text(request.query_params.get("q"), "q", max_length=100, required=True)
+        limit = params.integer(request.query_params.get("limit"), "limit", minimum=1, maximum=search.MAX_RESULTS,
+                               default=search.MAX_RESULTS)
+        return Response(search.search_municipalities(q, limit))
 
 
 class Locate(APIView):

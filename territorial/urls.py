@@ -5,6 +5,7 @@ from territorial import api, context_views, views
 urlpatterns = [
     path("", views.explorer, name="home"),
     path("api/v1/municipalities/", api.MunicipalityList.as_view(), name="api-municipalities"),
+    path("api/v1/municipalities/search/", api.MunicipalitySearch.as_view(), name="api-municipality-search"),
     path("api/v1/municipalities/<str:divipola>/", api.MunicipalityDetail.as_view(), name="api-municipality"),
     path("api/v1/subregions/", api.SubregionList.as_view(), name="api-subregions"),
     path("api/v1/indicators/", api.IndicatorValues.as_view(), name="api-indicators"),

@@ -11,6 +11,7 @@ def explorer(request):
             "municipality": reverse("api-municipality", args=["00000"]),
             "subregions": reverse("api-subregions"),
             "indicators": reverse("api-indicators"),
+            "search": reverse("api-municipality-search"),
         },
         "subregion": _("Subregión"),
         "code": _("Código DIVIPOLA"),

@@ -145,6 +145,71 @@
     } catch (e) { showError(`${T.loadError}: ${e.message}`); }
   }
 
+  // Municipality search: an ARIA combobox whose suggestions come from the server's search (accents, case
+  // and common names such as «Buga» handled there, in one place). Arrow keys move, Enter picks, Escape closes.
+  function initSearch() {
+    const input = $("search"), list = $("search-list");
+    let hits = [], active = -1, pending = null, seq = 0;
+    function close() {
+      list.hidden = true; list.replaceChildren(); hits = []; active = -1;
+      input.setAttribute("aria-expanded", "false"); input.removeAttribute("aria-activedescendant");
+    }
+    function highlight(i) {
+      active = i;
+      list.querySelectorAll("[role=option]").forEach((li, k) => li.setAttribute("aria-selected", String(k === i)));
+      if (i >= 0) input.setAttribute("aria-activedescendant", `search-opt-${i}`);
+      else input.removeAttribute("aria-activedescendant");
+    }
+    function choose(hit) {
+      if (!hit) return;
+      input.value = hit.name; close();
+      map.fitBounds(byCode[hit.divipola].getBounds());
+      showInfo(hit.divipola);
+    }
+    function render() {
+      list.replaceChildren();
+      hits.forEach((h, i) => {
+        const li = document.createElement("li");
+        li.id = `search-opt-${i}`; li.setAttribute("role", "option"); li.setAttribute("aria-selected", "false");
+        li.dataset.divipola = h.divipola;
+        li.textContent = h.alias ? `${h.name} (${h.alias})` : h.name;
+        li.addEventListener("mousedown", (ev) => { ev.preventDefault(); choose(h); });
+        list.appendChild(li);
+      });
+      list.hidden = !hits.length; input.setAttribute("aria-expanded", String(!!hits.length));
+      highlight(hits.length ? 0 : -1);
+    }
+    async function suggest() {
+      const q = input.value.trim(), mine = ++seq;
+      if (!q) { close(); return []; }
+      try {
+        const found = await GeoSIG.fetchJSON(`${T.api.search}?q=${encodeURIComponent(q)}`);
+        if (mine === seq) { hits = found; render(); }
+      } catch (e) { if (mine === seq) { close(); showError(`${T.notFound}: ${e.message}`); } }
+      return hits;
+    }
+    input.addEventListener("input", () => { clearTimeout(pending); pending = setTimeout(suggest, 150); });
+    input.addEventListener("blur", () => setTimeout(close, 0));
+    input.addEventListener("keydown", async (ev) => {
+      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+        ev.preventDefault();
+        if (list.hidden) { await suggest(); return; }
+        const step = ev.key === "ArrowDown" ? 1 : -1;
+        highlight((active + step + hits.length) % hits.length);
+      } else if (ev.key === "Enter") {
+        ev.preventDefault(); pickBest();
+      } else if (ev.key === "Escape") { close(); }
+    });
+    // typed and left the field (or pressed Enter before the suggestions arrived): take the best match
+    async function pickBest() {
+      clearTimeout(pending);
+      if (list.hidden) await suggest();
+      if (hits.length) choose(hits[Math.max(active, 0)]);
+      else if (input.value.trim()) showError(`${T.notFound}: ${input.value}`);
+    }
+    input.addEventListener("change", () => { if (input.value.trim()) pickBest(); });
+  }
+
   async function init() {
     try {
       const [subs, munis] = await Promise.all([GeoSIG.fetchJSON(T.api.subregions), GeoSIG.fetchJSON(T.api.municipalities)]);
@@ -158,20 +223,9 @@
         },
       }).addTo(map);
       map.fitBounds(layer.getBounds());
-      const dl = $("muni-names");
-      for (const f of munis.features.slice().sort((a, b) => a.properties.name.localeCompare(b.properties.name))) {
-        const o = document.createElement("option"); o.value = f.properties.name; dl.appendChild(o);
-      }
       subregionLegend();
       document.body.dataset.ready = "true";
-      $("search").addEventListener("change", (ev) => {
-        const q = ev.target.value.trim().toLowerCase();
-        const f = munis.features.find((x) => x.properties.name.toLowerCase() === q)
-          || munis.features.find((x) => x.properties.name.toLowerCase().startsWith(q));
-        if (!f) { showError(`${T.notFound}: ${ev.target.value}`); return; }
-        map.fitBounds(byCode[f.properties.divipola].getBounds());
-        showInfo(f.properties.divipola);
-      });
+      initSearch();
       $("mode").addEventListener("change", applyMode);
       $("year").addEventListener("change", applyMode);
     } catch (e) { showError(`${T.loadError}: ${e.message}`); }
