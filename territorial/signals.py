@@ -3,7 +3,10 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
+from geosig import versioned
+from territorial import models as _models
 from territorial.models import Municipality
+from territorial.services.geometry import recompute_aggregates
 
 
 @receiver(pre_save, sender=Municipality)
@@ -18,20 +21,14 @@ def _remember_subregion(sender, instance, **kwargs):
 def _recompute_on_move(sender, instance, created, **kwargs):
     old = getattr(instance, "_old_subregion_id", None)
     if not created and old is not None and old != instance.subregion_id:
-        from territorial.services.geometry import recompute_aggregates
-
         ids = [old, instance.subregion_id]
         transaction.on_commit(lambda: recompute_aggregates(subregion_ids=ids))
 
 
 def _bump(**kwargs):
-    from geosig import versioned
-
     transaction.on_commit(lambda: versioned.bump("territorial"))
 
 
 for _model in ("Municipality", "Subregion", "IndicatorValue", "Indicator"):
-    from territorial import models as _models
-
     post_save.connect(_bump, sender=getattr(_models, _model), dispatch_uid=f"bump-{_model}")
     post_delete.connect(_bump, sender=getattr(_models, _model), dispatch_uid=f"bump-del-{_model}")

@@ -9,6 +9,10 @@ from django.contrib.gis.db.models import Union
 from django.contrib.gis.db.models.functions import Area, Transform
 from django.contrib.gis.geos import MultiPolygon
 
+from geosig.errors import CRSMismatch
+from territorial.models import Department, Municipality, Subregion
+from territorial.services import sources as S
+
 MIN_FINDING_M2 = 1.0  # overlaps/gaps smaller than this are floating-point noise, not findings
 DISPLAY_TOLERANCE_M = 120.0  # ~1 pixel at zoom 10; the source itself is generalised (≈47 vertices each)
 
@@ -16,8 +20,6 @@ DISPLAY_TOLERANCE_M = 120.0  # ~1 pixel at zoom 10; the source itself is general
 def to_measure_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoSeries:
     """Geometries in EPSG:9377 (MAGNA-SIRGAS Origen Nacional), where areas and distances are measured."""
     if gdf.crs is None:
-        from geosig.errors import CRSMismatch
-
         raise CRSMismatch("Las geometrías no tienen CRS: no se pueden medir.")
     return gdf.geometry.to_crs(settings.GEOSIG_MEASURE_SRID)
 
@@ -61,9 +63,6 @@ def topology_findings(measured: gpd.GeoSeries, codes: list[str]) -> tuple[list[d
 
 def recompute_aggregates(subregion_ids=None) -> None:
     """Subregion and department geometries are the union of their members; recompute after changes."""
-    from territorial.models import Department, Municipality, Subregion
-    from territorial.services import sources as S
-
     subregions = Subregion.objects.all()
     if subregion_ids is not None:
         subregions = subregions.filter(pk__in=subregion_ids)

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 
 from geosig import params
 from geosig.errors import command_errors
+from territorial.pot.services.loading import load_pot
 
 
 class Command(BaseCommand):
@@ -13,8 +14,6 @@ class Command(BaseCommand):
         parser.add_argument("--slope-threshold", type=float, default=None, help="umbral de pendiente alta (grados)")
 
     def handle(self, *args, **opts):
-        from territorial.pot.services.loading import load_pot
-
         with command_errors():
             threshold = params.number(opts["slope_threshold"], "--slope-threshold", minimum=0, maximum=90,
                                       exclusive_minimum=True)

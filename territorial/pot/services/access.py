@@ -5,6 +5,7 @@ from django.db.models import Q
 
 from geosig.errors import NotFound, PermissionDeniedError
 from territorial.pot.classes import Status
+from territorial.pot.models import Plan
 
 ROLE_PLANNER = "Planificador"
 ROLE_REVIEWER = "Revisor CVC"
@@ -37,8 +38,6 @@ def planner_municipality_ids(user) -> set[int]:
 def plans_visible_to(user, queryset=None):
     """Anonymous users see only published (approved) plans; planners also their municipalities'
     plans; reviewers, analysts and superusers everything."""
-    from territorial.pot.models import Plan
-
     qs = queryset if queryset is not None else Plan.objects.all()
     if reads_everything(user):
         return qs
@@ -51,8 +50,6 @@ def plans_in_admin(user, queryset=None):
     """What the admin lists for ``user``: what the same user touches through the API — planners their
     municipalities' plans, reviewers the plans that reached review (submitted at least once), analysts
     (read-only by their permissions) and superusers everything."""
-    from territorial.pot.models import Plan
-
     qs = queryset if queryset is not None else Plan.objects.all()
     if user is None or not user.is_authenticated:
         return qs.none()
@@ -65,8 +62,6 @@ def plans_in_admin(user, queryset=None):
 
 
 def get_visible_plan(user, plan_id, for_update: bool = False):
-    from territorial.pot.models import Plan
-
     try:
         plan_id = int(plan_id)
     except (TypeError, ValueError):

@@ -8,6 +8,7 @@ conflict analysis reports where a city's layer spills over its MGN limit instead
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,9 +17,12 @@ import shapely
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from rasterio import features
+from rasterio.crs import CRS
 
 from geosig import readers
 from geosig.errors import DataFileError, InvalidParameter
+from territorial.pot.models import Determinant, DeterminantPiece
 
 
 @dataclass(frozen=True)
@@ -97,9 +101,6 @@ def _vector_wkbs(src: Source) -> tuple[list[bytes], str]:
 
 def slope_polygons(dem_path: Path, threshold_deg: float, min_cells: int = 9) -> list:
     """Polygons (EPSG:4326) where the DEM slope exceeds ``threshold_deg``."""
-    from rasterio import features
-    from rasterio.crs import CRS
-
     with readers.open_raster(dem_path) as ds:
         if ds.crs != CRS.from_epsg(4326):
             raise DataFileError(f"{dem_path}: se esperaba un DEM en EPSG:4326 (tiene {ds.crs}).")
@@ -128,8 +129,6 @@ def _raster_path(src: Source) -> tuple[Path, str]:
 
 def store_pieces(determinant, wkbs: list[bytes], union: bool, simplify_m: float = 0.0) -> int:
     """Replace the determinant's pieces: (union →) make valid → EPSG:9377 → ST_Subdivide."""
-    from territorial.pot.models import DeterminantPiece
-
     DeterminantPiece.objects.filter(determinant=determinant).delete()
     table = DeterminantPiece._meta.db_table
     src = "SELECT ST_MakeValid(ST_SetSRID(ST_GeomFromWKB(w), 4326), 'method=structure') g FROM unnest(%s::bytea[]) w"
@@ -148,8 +147,6 @@ def store_pieces(determinant, wkbs: list[bytes], union: bool, simplify_m: float 
 
 def load_determinants(codes=None, slope_threshold_deg: float | None = None) -> DeterminantLoadReport:
     """(Re)build the pieces of the given determinants (all known ones by default), in one transaction."""
-    from territorial.pot.models import Determinant
-
     codes = list(codes or SOURCES)
     bad = [c for c in codes if c not in SOURCES]
     if bad:
@@ -182,10 +179,6 @@ def load_determinants(codes=None, slope_threshold_deg: float | None = None) -> D
 def determinants_geojson(municipality, simplify_m: float = 10.0) -> dict:
     """The determinants around one municipality for the editor's map (display only: simplified by
     ``simplify_m``, rondas drawn at their default width), as a GeoJSON FeatureCollection in EPSG:4326."""
-    import json
-
-    from territorial.pot.models import Determinant, DeterminantPiece
-
     dp, dt = DeterminantPiece._meta.db_table, Determinant._meta.db_table
     with connection.cursor() as cur:
         cur.execute(

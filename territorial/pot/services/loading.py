@@ -15,12 +15,16 @@ import numpy as np
 import shapely
 from django.conf import settings
 from django.db import connection, transaction
+from pyproj import Transformer
 
 from geosig import readers
 from geosig.errors import DataFileError
+from territorial.models import IndicatorValue, Municipality
 from territorial.pot.classes import Status
-from territorial.pot.services.determinants import FETCH_HINT
-from territorial.pot.services.plans import system_replace_zones
+from territorial.pot.models import Determinant, DeterminantPiece, Plan
+from territorial.pot.services.conflicts import analyse_conflicts
+from territorial.pot.services.determinants import FETCH_HINT, load_determinants
+from territorial.pot.services.plans import retire_for_loader, system_replace_zones
 from territorial.pot.services.validation import to_metres, to_multi
 
 CALI_PERIMETER = "pot/cali_perimetro_urbano_pot2014_simplificado.geojson"
@@ -49,8 +53,6 @@ def _feature(geom_4326, soil, name, use=""):
 
 
 def _to_4326(geom_m):
-    from pyproj import Transformer
-
     tr = Transformer.from_crs(9377, 4326, always_xy=True)
     g = shapely.transform(geom_m, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
     g = shapely.make_valid(g, method="structure")  # "linework" would fill holes of folded rings
@@ -59,9 +61,6 @@ def _to_4326(geom_m):
 
 def load_cali_plan(data_dir: Path | None = None) -> PotLoadReport:
     """The real (partial) Cali plan: the POT 2014 urban perimeter as its only zone, 'suelo urbano'."""
-    from territorial.models import Municipality
-    from territorial.pot.models import Plan
-
     path = Path(data_dir or settings.GEOSIG_RAW_DIR) / CALI_PERIMETER
     gdf = readers.read_vector(path, to_srid=4326, hint=FETCH_HINT)
     if len(gdf) != 1 or "fuente" not in gdf.columns:
@@ -77,10 +76,12 @@ def load_cali_plan(data_dir: Path | None = None) -> PotLoadReport:
             report.lines.append(f"Plan real de Cali ya cargado (id {plan.pk}, v{plan.version}).")
             return report
         if plan is None:
+            # created as a draft, then made current: one approved plan per municipality (the DEMO is replaced)
             plan = Plan.objects.create(municipality=cali, name=CALI_PLAN_NAME, source=source, is_demo=False,
-                                       status=Status.APROBADA)
+                                       status=Status.BORRADOR)
         res = system_replace_zones(plan, {"type": "FeatureCollection", "features": [feature]}, "importar",
                                    "Carga del perímetro urbano real (IDESC): ")
+        retire_for_loader(plan)
     report.lines.append(f"Plan real de Cali (id {plan.pk}): 1 zona de suelo urbano, "
                         f"{plan.zones.first().area_m2 / 1e6:,.2f} km² (EPSG:9377).")
     for w in res.warnings:
@@ -90,8 +91,6 @@ def load_cali_plan(data_dir: Path | None = None) -> PotLoadReport:
 
 def _determinant_union_m(muni_wkb: bytes, ronda_m: float = 30.0):
     """Union (EPSG:9377) of every loaded determinant inside the municipality (ronda buffered)."""
-    from territorial.pot.models import Determinant, DeterminantPiece
-
     dp, dt = DeterminantPiece._meta.db_table, Determinant._meta.db_table
     with connection.cursor() as cur:
         cur.execute(
@@ -157,9 +156,6 @@ def demo_features(muni, urban_pop: float, determinants_m, real_urban_m=None) -> 
 
 
 def generate_demo_plans(divipolas=None, rebuild: bool = False) -> PotLoadReport:
-    from territorial.models import IndicatorValue, Municipality
-    from territorial.pot.models import Plan
-
     report = PotLoadReport()
     munis = Municipality.objects.all().order_by("divipola")
     if divipolas:
@@ -184,12 +180,13 @@ def generate_demo_plans(divipolas=None, rebuild: bool = False) -> PotLoadReport:
         with transaction.atomic():
             existing.delete()
             plan = Plan.objects.create(
-                municipality=muni, name=f"Plan DEMO — {muni.name}", status=Status.APROBADA, is_demo=True,
+                municipality=muni, name=f"Plan DEMO — {muni.name}", status=Status.BORRADOR, is_demo=True,
                 source=DEMO_SOURCE.format(density=URBAN_DENSITY_HAB_HA)
                 + (" En Cali el suelo urbano es el perímetro real del POT 2014." if real_urban is not None else ""),
             )
             system_replace_zones(plan, {"type": "FeatureCollection", "features": feats}, "generar_demo",
                                  "Plan de demostración generado: ")
+            retire_for_loader(plan)  # approved and current, unless a real approved plan stands there
         made += 1
     report.lines.append(f"Planes DEMO: {made} generados, {skipped} ya existían (use --rebuild para regenerar).")
     return report
@@ -197,9 +194,6 @@ def generate_demo_plans(divipolas=None, rebuild: bool = False) -> PotLoadReport:
 
 def load_pot(force: bool = False, slope_threshold_deg: float | None = None) -> PotLoadReport:
     """Setup entry point: fast on rerun (determinants and demo plans are kept unless ``force``)."""
-    from territorial.pot.models import Determinant
-    from territorial.pot.services.determinants import load_determinants
-
     report = PotLoadReport()
     missing = [d.code for d in Determinant.objects.all() if force or d.piece_count == 0]
     if missing:
@@ -210,8 +204,6 @@ def load_pot(force: bool = False, slope_threshold_deg: float | None = None) -> P
     report.lines += generate_demo_plans(rebuild=force).lines
     # Warm the per-plan conflict cache with what the conflicts page asks first (published plans, default
     # parameters, with geometry): the first visit then reads cached rows instead of waiting ~30 s.
-    from territorial.pot.services.conflicts import analyse_conflicts
-
     warm = analyse_conflicts(None, with_geometry=True)
     report.lines.append(f"Conflictos del departamento precalculados: {len(warm.findings)} hallazgos "
                         f"({warm.seconds:.1f} s).")
