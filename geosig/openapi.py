@@ -185,6 +185,15 @@ def add_plain_views(result, generator, request, public):
     paths = result.setdefault("paths", {})
     for path, item in PLAIN_VIEW_PATHS.items():
         paths.setdefault(path, item)
+    for path, item in paths.items():
+        if "{" not in path:
+            continue
+        for operation in item.values():
+            # typed path converters (<int:pk>, <slug:slug>): a value that does not fit matches no URL,
+            # which the API answers with its JSON 404 (geosig.error_views)
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("404", error_response("Ninguna URL corresponde a esos valores."))
+                operation["responses"] = dict(sorted(operation["responses"].items()))
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     if "Error" not in schemas:  # every view documents it, but keep the hook self-sufficient
         component = generator.registry._components.get(("Error", ResolvedComponent.SCHEMA))

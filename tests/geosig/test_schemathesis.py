@@ -2,23 +2,27 @@
 (/api/v1/schema/) and checks every answer, for four roles.
 
 Time budget: ≤ 4 minutes for this whole file in CI on 2 cores (MAX_EXAMPLES below is sized for it).
-Measured 2026-11-27 on the 2-core development machine (shared with other jobs): 3 min 40 s in pytest
-(3 min 57 s wall clock with start-up and test-database creation), peak RSS 0.6 GB:
+Measured 2026-11-27 on the 2-core development machine, shared with other jobs (seconds vary with the load:
+the same run took 3 min 40 s in pytest at its busiest, 3 min 57 s wall clock with start-up and database
+creation; peak RSS 0.6 GB). Latest run, 54 operations, about 2 min in pytest:
 
     role       stateless cases  5xx   seconds      stateful steps  5xx  seconds
-    anonymous        373         0      29              —
-    planner          373         0      42             121           0     7
-    reviewer         373         0      42              —
-    analyst          373         0      42             147           0    11
+    anonymous        397         0      16              —
+    planner          397         0      24             147           0     4
+    reviewer         397         0      27              —
+    analyst          397         0      25             143           0     3
 
-(one case = one request; 51 operations × (5 positive + 3 negative) examples, fewer where the schema
+(one case = one request; every operation × (5 positive + 3 negative) examples, fewer where the schema
 admits fewer distinct values). A deeper hunt, GEOSIG_SCHEMATHESIS_SCALE=5 (about 2,270 cases per role),
 found no 5xx either (planner, analyst: 8.5 min). The first runs found one: ``?matrix=%00`` on the city
 balance (PostgreSQL refuses NUL in text: DataError → 500), fixed in geosig.params/cities by the parameter
 work (``params.model_text`` refuses control characters); its regression test is
-tests/geosig/test_schemathesis.py::test_nul_in_a_query_text_is_a_400.
+tests/geosig/test_schemathesis.py::test_nul_in_a_query_text_is_a_400. A scale-4 hunt (anonymous, reviewer:
+about 1,500 cases each) found no 5xx but an undocumented status: a path value no URL converter accepts
+(z=-1.5 on a tile) is the API's JSON 404, now declared on every operation with path parameters
+(geosig.openapi.add_plain_views).
 
-How it runs: the schema is built in-process and loaded with ``schemathesis.openapi.from_dict``; each
+How it runs: the schema is fetched from /api/v1/schema/ and loaded with ``schemathesis.openapi.from_dict``; each
 generated case is sent through the Django WSGI application (``case.call(app=...)``) in the test's own
 thread, so it sees the test database (the territory, a POT plan with zones, one vector and one raster
 layer). Each case runs inside a savepoint that is rolled back afterwards: every case meets the same data
@@ -36,7 +40,8 @@ Roles: anonymous; planner (a Planificador assigned to Cali, the fixture plan's m
 analyst (Analista CVC: uploads layers, runs corridors). Rate limits are switched off for the run
 (GEOSIG_THROTTLE_ENABLED=False): thousands of requests a minute from one client are the point here.
 
-Nothing is excluded: all 51 operations of the schema (49 DRF views + the two tile views), including
+Nothing is excluded: every operation of the schema (54 today: the DRF views and the plain tile views of the
+layers and the context map), including
 DELETE /api/v1/pot/plans/{id}/ (harmless here: every stateless case is rolled back). Corridor runs are
 computed synchronously (CORRIDORS_BACKGROUND=False) so that no thread outlives the case; the fixture data has no DEM, so a valid run fails fast and is reported.
 """
