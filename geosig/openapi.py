@@ -179,7 +179,8 @@ def tile_path_item(summary: str, content_type: str, operation_id: str, *, max_zo
 
 
 def add_plain_views(result, generator, request, public):
-    """drf-spectacular post-processing hook: add the registered plain views (and the Error component)."""
+    """drf-spectacular post-processing hook: add the registered plain views (and the Error component), and
+    the JSON 404 to every operation with path parameters."""
     from drf_spectacular.plumbing import ResolvedComponent
 
     paths = result.setdefault("paths", {})
