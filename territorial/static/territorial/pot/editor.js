@@ -368,11 +368,13 @@
       const ul = document.createElement("ul"); ul.className = "pot-list";
       clipped.forEach(function (c) {
         const li = document.createElement("li");
-        const zone = c.label || (c.zone_id ? S.zone + " #" + c.zone_id : S.new_zone);
-        li.textContent = S.clipped_zone.replace("{zone}", zone).replace("{area}", GeoSIG.fmtArea(c.area_m2));
-        if (c.geometry) {
+        const zone = c.name ? "«" + c.name + "»" : (c.zone_id ? S.zone + " #" + c.zone_id : S.new_zone + " n.º " + ((c.index || 0) + 1));
+        const cut = (c.outside_m2 || 0) + (c.overlap_m2 || 0);
+        li.textContent = c.message || S.clipped_zone.replace("{zone}", zone).replace("{area}", GeoSIG.fmtArea(cut));
+        if (c.geometry || c.zone_id) {
           const b = document.createElement("button"); b.type = "button"; b.className = "linklike see-on-map";
-          b.textContent = S.see_on_map; b.addEventListener("click", () => showOnMap(c));
+          b.textContent = S.see_on_map;
+          b.addEventListener("click", () => showOnMap({ geometry: c.geometry || null, zone_ids: c.zone_id ? [c.zone_id] : [] }));
           li.append(" ", b);
         }
         ul.appendChild(li);
@@ -654,5 +656,5 @@
     if (p.zones.features.length) loadConflicts();
   }).catch((e) => msg(e.message, "error"));
   window.POTEditor = { map: map, zones: zonesLayer, highlight: highlightLayer, state: () => plan,
-    selectedIds: selectedIds };
+    selectedIds: selectedIds, addFeature: function (f) { pushUndo(); addZoneLayer(f); setDirty(true); } };
 })();
