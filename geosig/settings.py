@@ -286,8 +286,8 @@ GEOSIG_UPLOAD_URL_NAMES = {"api-layers-upload", "layers-upload", "api-pot-import
 MIDDLEWARE.insert(0, "geosig.middleware.BodySizeLimitMiddleware")
 
 # Caches keyed by request parameters are bounded (least recently used / oldest evicted first).
-GEOSIG_MEMO_MAX_ENTRIES = env.int("GEOSIG_MEMO_MAX_ENTRIES", default=64)  # per namespace and process
-GEOSIG_MEMO_MAX_BYTES = env.int("GEOSIG_MEMO_MAX_BYTES", default=64 * 1024 * 1024)
+GEOSIG_MEMO_MAX_ENTRIES = env.int("GEOSIG_MEMO_MAX_ENTRIES", default=256)  # per namespace and process
+GEOSIG_MEMO_MAX_BYTES = env.int("GEOSIG_MEMO_MAX_BYTES", default=32 * 1024 * 1024)  # (map tiles: many small)
 POT_CONFLICT_CACHE_MAX_ENTRIES = env.int("POT_CONFLICT_CACHE_MAX_ENTRIES", default=500)  # per mode
 POT_CONFLICT_CACHE_MAX_BYTES = env.int("POT_CONFLICT_CACHE_MAX_BYTES", default=256 * 1024 * 1024)
 # Expensive knobs: anonymous visitors get a lower cap of the Theil permutation test (cities).

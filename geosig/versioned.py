@@ -22,8 +22,8 @@ _lock = threading.Lock()
 
 def limits() -> tuple[int, int]:
     """(entries, bytes) kept per namespace and process: GEOSIG_MEMO_MAX_ENTRIES / _MAX_BYTES."""
-    return (int(getattr(settings, "GEOSIG_MEMO_MAX_ENTRIES", 64)),
-            int(getattr(settings, "GEOSIG_MEMO_MAX_BYTES", 64 * 1024 * 1024)))
+    return (int(getattr(settings, "GEOSIG_MEMO_MAX_ENTRIES", 256)),
+            int(getattr(settings, "GEOSIG_MEMO_MAX_BYTES", 32 * 1024 * 1024)))
 
 
 def normalise(value):
