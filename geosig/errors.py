@@ -81,16 +81,17 @@ class ConflictError(GeoSIGError):
 
 def api_exception_handler(exc, context):
     """DRF exception handler: GeoSIG errors → JSON with their status; the rest as DRF does."""
+    # DRF is imported here, not at the top: this module is imported while the models load (through
+    # territorial.pot.classes), before DRF's views and settings may be imported.
+    from rest_framework.exceptions import Throttled
     from rest_framework.response import Response
     from rest_framework.views import exception_handler
-
-    from rest_framework.exceptions import Throttled
 
     if isinstance(exc, GeoSIGError):
         return Response(exc.as_dict(), status=exc.status)
     response = exception_handler(exc, context)  # sets Retry-After for Throttled
     if isinstance(exc, Throttled) and response is not None:
-        from geosig.throttling import message
+        from geosig.throttling import message  # geosig.throttling imports this module: a cycle at the top
 
         response.data = {"error": "throttled", "detail": message(exc.wait or 1)}
         return response

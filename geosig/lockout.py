@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import math
 
+from axes.helpers import get_cool_off
 from django.utils.translation import gettext as _
+from rest_framework.throttling import BaseThrottle
 
 from geosig.errors import GeoSIGError
+from geosig.throttling import limit_response
 
 
 class LoginLocked(GeoSIGError):
@@ -15,17 +18,11 @@ class LoginLocked(GeoSIGError):
 
 def client_ip(request) -> str:
     """The address axes locks: REMOTE_ADDR unless GEOSIG_NUM_PROXIES trusted proxies are declared."""
-    from rest_framework.throttling import BaseThrottle
-
     return BaseThrottle().get_ident(request) or ""
 
 
 def lockout_response(request, original_response=None, credentials=None):
     """429 + Retry-After; the message says how long the cool-off lasts."""
-    from axes.helpers import get_cool_off
-
-    from geosig.throttling import limit_response
-
     cool_off = get_cool_off(request)
     seconds = max(1, math.ceil(cool_off.total_seconds())) if cool_off else None
     if seconds:

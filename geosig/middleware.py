@@ -1,5 +1,10 @@
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.urls import Resolver404, resolve
 from django.utils import translation
+
+from geosig.errors import InvalidParameter, UploadTooLarge
+from geosig.throttling import limit_response
 
 
 class DefaultLanguageMiddleware:
@@ -50,8 +55,6 @@ class _CappedStream:
 
 
 def _too_large(limit: int, length: int | None = None):
-    from geosig.errors import UploadTooLarge
-
     # worded like layers.uploads.check_size, which refuses the same way inside the upload views
     size = f"pesa {length / 1e6:,.1f} MB; el" if length else "supera el tamaño permitido: el"
     return UploadTooLarge(f"La solicitud {size} máximo permitido es {limit / 1e6:,.1f} MB. Nada se guardó.",
@@ -71,8 +74,6 @@ class BodySizeLimitMiddleware:
         self.get_response = get_response
 
     def limit_for(self, request) -> int:
-        from django.urls import Resolver404, resolve
-
         small = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
         if request.content_type == "multipart/form-data":
             try:
@@ -96,24 +97,16 @@ class BodySizeLimitMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exc):
-        from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-
-        from geosig.errors import UploadTooLarge
-
         if isinstance(exc, UploadTooLarge):
             return self.refuse(request, exc)
         if isinstance(exc, RequestDataTooBig):
             return self.refuse(request, _too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0))
         if isinstance(exc, TooManyFieldsSent):
-            from geosig.errors import InvalidParameter
-
             limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
             return self.refuse(request, InvalidParameter(f"El formulario tiene más de {limit} campos."))
         return None
 
     def refuse(self, request, exc):
-        from geosig.throttling import limit_response
-
         title = "Solicitud demasiado grande" if exc.status == 413 else "Solicitud no válida"
         resp = limit_response(request, exc, translation.gettext(title))
         # the refusal leaves the body unread: its length lets the client read the answer at once

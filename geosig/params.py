@@ -16,6 +16,8 @@ import math
 import re
 from typing import Any, Iterable, Sequence
 
+from django.conf import settings
+
 from geosig.errors import InvalidParameter
 
 TRUE_WORDS = frozenset({"1", "true", "t", "si", "sí", "s", "yes", "y", "on", "verdadero"})
@@ -219,8 +221,6 @@ def model_text(value: Any, name: str, model, field: str | None = None, *, defaul
 
 def max_list_items() -> int:
     """The default cap of every list a request names (setting ``GEOSIG_MAX_LIST_ITEMS``, default 50)."""
-    from django.conf import settings
-
     return int(getattr(settings, "GEOSIG_MAX_LIST_ITEMS", DEFAULT_MAX_ITEMS))
 
 

@@ -15,6 +15,7 @@ from collections import OrderedDict
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpResponse, HttpResponseNotModified
 
 _local: dict[str, OrderedDict] = {}  # namespace → {key: entry}, least recently used first
 _lock = threading.Lock()
@@ -94,8 +95,6 @@ def memo(namespace: str, params, build) -> tuple[bytes, bytes, str]:
 
 def respond(request, entry, content_type: str, max_age: int = 60):
     """An HttpResponse for a memo entry: 304 on a matching ETag, pre-gzipped body when accepted."""
-    from django.http import HttpResponse, HttpResponseNotModified
-
     body, gz, etag = entry
     if request.headers.get("If-None-Match") == etag:
         resp = HttpResponseNotModified()
