@@ -81,9 +81,7 @@ class BalanceDownload(APIView):
 
     @extend_schema(parameters=[doc.path_str("fmt", enum_values=list(outputs.FORMATS))] + BALANCE_PARAMS,
                    summary="El informe de equilibrio como archivo",
-                   responses={**doc.binary("text/html; charset=utf-8", "application/pdf", "text/csv; charset=utf-8",
-                                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                           "application/json"), **errors(404, 422)})
+                   responses={**doc.binary(*formats.content_types(*outputs.FORMATS)), **errors(404, 422)})
     def get(self, request, fmt):
         f = outputs.get_format(fmt)
         report = report_from_query(request.query_params, with_places=True, user=request.user)
@@ -182,7 +180,7 @@ class Functions(APIView):
 
 @extend_schema(summary="Plantilla CSV vacía de una importación",
                parameters=[doc.path_str("kind", enum_values=["funciones", "atributos", "matriz"])],
-               responses={**doc.binary("text/csv; charset=utf-8"), **errors()})
+               responses={**doc.binary(*formats.content_types("csv")), **errors()})
 class Template(APIView):
     """GET /api/v1/cities/templates/<funciones|atributos|matriz>.csv — empty CSV with the import header."""
 

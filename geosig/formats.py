@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from django.http import FileResponse, HttpResponse
 from django.utils.http import content_disposition_header
+from rasterio.io import MemoryFile
 
 from geosig.errors import InvalidParameter
 
@@ -94,7 +95,7 @@ def write_csv(table: Table) -> bytes:
 
 
 def _xlsx_cell(value):
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # openpyxl loads only for an XLSX (~0.4 s)
 
     value = neutralise(value)
     # control characters make openpyxl refuse the whole workbook: drop them, keep the text
@@ -102,6 +103,8 @@ def _xlsx_cell(value):
 
 
 def write_xlsx(sheets: Sequence[Sheet]) -> bytes:
+    # openpyxl and WeasyPrint load only when someone asks for an XLSX or a PDF: neither is needed (nor
+    # loaded) by any other request or command, and WeasyPrint alone takes about two seconds to import.
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -184,8 +187,6 @@ def write_geotiff(raster: Raster | Path) -> bytes | Path:
     """A file already on disk is passed on as is (``attachment`` streams it); a ``Raster`` is written."""
     if isinstance(raster, Path):
         return raster
-    from rasterio.io import MemoryFile
-
     profile = {**raster.profile, "driver": "GTiff"}
     with MemoryFile() as mem:
         with mem.open(**profile) as dst:
@@ -196,7 +197,7 @@ def write_geotiff(raster: Raster | Path) -> bytes | Path:
 def render_pdf(html: str, base_url: str | None = None) -> bytes:
     """The one PDF renderer (WeasyPrint). Only inline ``data:`` resources are fetched — and local files
     under ``base_url`` when one is given: a report never makes the server reach the network."""
-    from weasyprint import HTML
+    from weasyprint import HTML  # loads only for a PDF (see write_xlsx)
     from weasyprint.urls import URLFetcher
 
     allowed = ("data", "file") if base_url else ("data",)
@@ -226,6 +227,11 @@ FORMATS: dict[str, Format] = {f.key: f for f in (
     Format("tif", "image/tiff", "tif", write_geotiff),
     Format("png", "image/png", "png", write_as_is),
 )}
+
+
+def content_types(*keys: str) -> list[str]:
+    """The content types of the registered formats ``keys``, in that order (for the API schema)."""
+    return [FORMATS[k].content_type for k in keys]
 
 
 def choose(key: str | Format, offered: Iterable[str] | None = None) -> Format:

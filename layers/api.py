@@ -60,7 +60,7 @@ LAYER = obj({
 AREA = {"oneOf": [GEOMETRY, obj({"kind": STR, "code": STR})]}
 SLUG = doc.path_str("slug", "Identificador de la capa", pattern=r"^[-a-zA-Z0-9_]+$")
 DOWNLOAD_FMT = doc.path_str("fmt", "gpkg o geojson (vectorial), tif (ráster)", enum_values=["gpkg", "geojson", "tif"])
-DOWNLOAD = {**doc.binary("application/geopackage+sqlite3", "application/geo+json", "image/tiff"), **errors(404, 422)}
+DOWNLOAD = {**doc.binary(*formats.content_types("gpkg", "geojson", "tif")), **errors(404, 422)}
 
 
 @extend_schema(summary="Capas publicadas", responses={200: obj({"layers": array(LAYER)}), **errors()})

@@ -150,8 +150,7 @@ class Download(APIView):
                    parameters=[api_doc.path_str("dataset", enum_values=["municipalities", "subregions", "indicators"]),
                                api_doc.path_str("fmt", enum_values=["gpkg", "geojson", "csv"]),
                                P("code", str, description="Sólo indicators.csv: un indicador")],
-                   responses={**api_doc.binary("application/geopackage+sqlite3", "application/geo+json",
-                                               "text/csv; charset=utf-8"), **errors()})
+                   responses={**api_doc.binary(*formats.content_types("gpkg", "geojson", "csv")), **errors()})
     def get(self, request, dataset, fmt):
         if dataset == "indicators":
             if fmt != "csv":
