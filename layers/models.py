@@ -13,6 +13,8 @@ Storage decisions (see docs in the README section of the layers app):
   GeoTIFF users asked for; PostGIS raster would duplicate the file in the database and make tiles and
   downloads slower.
 """
+from pathlib import Path
+
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
@@ -86,8 +88,6 @@ class Layer(models.Model):
 
     @property
     def raster_path(self):
-        from pathlib import Path
-
         return Path(settings.MEDIA_ROOT) / self.raster_file if self.raster_file else None
 
 

@@ -26,7 +26,8 @@ from layers.models import Layer
 
 from .corridor import Cancelled
 from .models import CorridorRun
-from .services import run_corridors
+from .resistance import SOURCES
+from .services import _jsonable, run_corridors
 
 log = logging.getLogger(__name__)
 PARAMS = ("cores", "resistance", "cell_size", "width", "point_radius", "max_link_cwd", "dispersal", "area_field",
@@ -101,8 +102,6 @@ def _resistance(raw):
 
 
 def _entry(raw) -> dict:
-    from .resistance import SOURCES
-
     entry = params.mapping(raw, "fuente", required=True,
                            allowed=("source", "absolute", "table", *ENTRY_TEXTS, *ENTRY_NUMBERS))
     out = {"source": params.choice(entry.get("source"), "source", list(SOURCES), required=True)}
@@ -228,8 +227,6 @@ def execute(run_id: int) -> None:
             raise Cancelled()
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)  # atomic on one filesystem: the results appear complete or not at all
-        from .services import _jsonable
-
         CorridorRun.objects.filter(pk=run.pk).update(
             status=CorridorRun.Status.DONE, progress=100, message="Listo", result_dir=f"corridors/{run.pk}",
             report=_jsonable(report.as_dict()), finished_at=timezone.now())

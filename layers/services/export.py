@@ -11,7 +11,9 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import rasterio
 import shapely
+from rasterio.mask import mask
 
 from geosig import formats
 from geosig.errors import DataFileError, InvalidParameter
@@ -60,9 +62,6 @@ def _vector(layer: Layer, clip: Area | None) -> dict:
 
 
 def _raster(layer: Layer, clip: Area | None) -> formats.Raster | Path:
-    import rasterio
-    from rasterio.mask import mask
-
     path = layer.raster_path
     if not path or not path.exists():
         raise DataFileError(f"Falta el archivo ráster de la capa «{layer.slug}».")

@@ -9,6 +9,7 @@ import json
 import math
 
 import numpy as np
+import rasterio
 from django.db import connection
 
 from geosig import params
@@ -65,8 +66,6 @@ def _features(layer: Layer, lon: float, lat: float, tol: float) -> list[dict]:
 
 
 def _sample(layer: Layer, lon: float, lat: float):
-    import rasterio
-
     b = layer.raster_meta.get("bounds") or [0, 0, 0, 0]
     if not (b[0] <= lon <= b[2] and b[1] <= lat <= b[3]):
         return None

@@ -7,9 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import rasterio
+import shapely
 from django.conf import settings
+from pyproj import Geod
+from rasterio.features import shapes, sieve
 
+from geosig import readers
 from geosig.errors import DataFileError
 from layers.services import styles
 from layers.services.importing import ImportReport, import_layer
@@ -136,8 +142,6 @@ def load_layers(raw_dir: Path | None = None) -> LoadLayersReport:
 
 
 def _read_dem(path: Path):
-    from geosig import readers
-
     with readers.open_raster(path) as src:  # raw file: checked to be a GeoTIFF, GTiff driver only
         dem = src.read(1, masked=True).astype("float64")
         return dem, src.profile.copy(), src.transform
@@ -145,9 +149,6 @@ def _read_dem(path: Path):
 
 def derive_slope(dem_path: Path, out_dir: Path) -> ImportReport:
     """Slope in degrees by central differences, with the cell size converted to metres row by row."""
-    import rasterio
-    from pyproj import Geod
-
     dem, profile, transform = _read_dem(dem_path)
     geod = Geod(ellps="WGS84")
     rows = np.arange(dem.shape[0])
@@ -180,10 +181,6 @@ def derive_slope(dem_path: Path, out_dir: Path) -> ImportReport:
 
 def derive_elevation_bands(dem_path: Path, out_dir: Path) -> ImportReport:
     """Polygons of elevation bands (classes of BANDS_M), sieved so that tiny patches do not survive."""
-    import geopandas as gpd
-    import shapely
-    from rasterio.features import shapes, sieve
-
     dem, profile, transform = _read_dem(dem_path)
     classes = np.digitize(dem.filled(-32768), BANDS_M).astype("int32")  # 1..4 inside, 0 = nodata
     classes[np.ma.getmaskarray(dem)] = 0

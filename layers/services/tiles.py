@@ -13,7 +13,12 @@ import io
 import math
 
 import numpy as np
+import rasterio
 from django.db import connection
+from PIL import Image
+from rasterio.enums import Resampling
+from rasterio.transform import from_bounds
+from rasterio.vrt import WarpedVRT
 
 from geosig.errors import InvalidParameter
 from layers.models import Layer
@@ -87,11 +92,6 @@ def tile_bounds_4326(z: int, x: int, y: int) -> tuple[float, float, float, float
 
 
 def raster_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
-    import rasterio
-    from rasterio.enums import Resampling
-    from rasterio.transform import from_bounds
-    from rasterio.vrt import WarpedVRT
-
     if layer.kind != Layer.Kind.RASTER:
         raise InvalidParameter(f"La capa «{layer.slug}» es vectorial: pida teselas .pbf.")
     check_tile(z, x, y)
@@ -113,8 +113,6 @@ def raster_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
 
 
 def encode_png(rgba: np.ndarray) -> bytes:
-    from PIL import Image
-
     buf = io.BytesIO()
     Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG", optimize=False, compress_level=6)
     return buf.getvalue()

@@ -11,8 +11,13 @@ import math
 
 import geopandas as gpd
 import numpy as np
+import rasterio
 import shapely
 from django.conf import settings
+from exactextract import exact_extract
+from exactextract.raster import RasterioRasterSource
+from rasterio.warp import transform_bounds
+from rasterio.windows import from_bounds
 
 from geosig.errors import InvalidParameter
 from layers.models import Layer
@@ -25,17 +30,12 @@ MIN_COVERAGE = 1e-6
 
 def zonal_stats(layer: Layer, geometries, *, bins: int = DEFAULT_BINS) -> list[dict]:
     """One dict per geometry (EPSG:4326 GEOS/shapely polygons): min, mean, max, cells, histogram."""
-    from exactextract import exact_extract
-
     if layer.kind != Layer.Kind.RASTER:
         raise InvalidParameter(f"La capa «{layer.slug}» no es ráster: no tiene estadísticas zonales.")
     if not 1 <= int(bins) <= 100:
         raise InvalidParameter("El número de clases del histograma debe estar entre 1 y 100.")
     geoms = [_to_shapely(g) for g in (geometries if isinstance(geometries, (list, tuple)) else [geometries])]
     gdf = gpd.GeoDataFrame({"i": range(len(geoms))}, geometry=geoms, crs=4326)
-    import rasterio
-    from exactextract.raster import RasterioRasterSource
-
     with rasterio.open(layer.raster_path, driver="GTiff") as ds:  # stored COG; band 1: the band styles and tiles show
         _check_cells(layer, ds, geoms)
         df = exact_extract(RasterioRasterSource(ds, band_idx=1), gdf, ["values", "coverage"], output="pandas")
@@ -68,9 +68,6 @@ def _check_cells(layer: Layer, ds, geoms) -> None:
     """Refuse before reading: "values"/"coverage" hold every cell a polygon touches in memory (at most its
     bounding-box window, the estimate used), so a large polygon over a fine uploaded raster would cost
     gigabytes per request of the anonymous overlay API."""
-    from rasterio.warp import transform_bounds
-    from rasterio.windows import from_bounds
-
     b = ds.bounds
     total = 0
     for g in geoms:

@@ -5,6 +5,7 @@ from geosig import params
 from geosig.errors import command_errors
 from layers.models import Layer, Theme
 from layers.services.importing import INVALID_POLICIES, import_layer
+from layers.uploads import upload_options
 
 
 class Command(BaseCommand):
@@ -26,8 +27,6 @@ class Command(BaseCommand):
         parser.add_argument("--replace", action="store_true", help="Reemplazar una capa existente con el mismo identificador.")
 
     def handle(self, *args, **o):
-        from layers.uploads import upload_options
-
         with command_errors():
             # the same checks as the upload form (types, choices, the model's max_length)
             options = upload_options({"theme": o["theme"], "layer": o["layer"], "srid": o["srid"],
