@@ -3,7 +3,8 @@
 ``FORMATS`` maps a format key (csv, xlsx, json, geojson, gpkg, shp, html, pdf, tif, png) to its content type,
 file extension and writer. A writer turns one kind of content into the file's bytes:
 
-- csv: a ``Table``;  xlsx: a list of ``Sheet``;  json: any JSON-able object;
+- csv, csv_es (Excel in Spanish: ``;``, decimal comma): a ``Table``;  xlsx: a list of ``Sheet``;
+- json: any JSON-able object;
 - gpkg / geojson / shp: ``{layer name: GeoDataFrame}`` (written in the frame's own CRS, via pyogrio);
 - html: the page's text;  pdf: HTML text (rendered by ``render_pdf``);
 - tif: a ``Raster`` in memory, or the ``Path`` of a GeoTIFF already on disk (streamed as it is);
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+import numpy as np
 from django.http import FileResponse, HttpResponse
 from django.utils.http import content_disposition_header
 from rasterio.io import MemoryFile
@@ -85,13 +87,37 @@ def neutralise(value):
 
 
 # ------------------------------------------------------------------ writers
-def write_csv(table: Table) -> bytes:
+def _csv_bytes(table: Table, delimiter: str = ",", cell=neutralise, bom: bool = False) -> bytes:
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = csv.writer(buf, delimiter=delimiter)
     w.writerow([neutralise(c) for c in table.columns])
     for row in table.sequences():
-        w.writerow([neutralise(v) for v in row])
-    return (("\ufeff" if table.bom else "") + buf.getvalue()).encode("utf-8")
+        w.writerow([cell(v) for v in row])
+    return (("\ufeff" if table.bom or bom else "") + buf.getvalue()).encode("utf-8")
+
+
+def write_csv(table: Table) -> bytes:
+    return _csv_bytes(table)
+
+
+def _decimal_comma(value):
+    """A number as a Spanish-locale spreadsheet reads it: decimal comma, no thousands separator (it would
+    be read as text) and never scientific notation; text neutralised as in every CSV. Booleans stay text."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return ""
+        return np.format_float_positional(float(value), trim="-").replace(".", ",")
+    return neutralise(value)
+
+
+def write_csv_es(table: Table) -> bytes:
+    """The CSV that Excel in a Spanish (es-CO) locale opens as columns: ``;`` between cells, decimal comma
+    and a UTF-8 BOM (accents). Same table and same formula neutralising as ``write_csv``."""
+    return _csv_bytes(table, delimiter=";", cell=_decimal_comma, bom=True)
 
 
 def _xlsx_cell(value):
@@ -217,6 +243,7 @@ class Format:
 
 FORMATS: dict[str, Format] = {f.key: f for f in (
     Format("csv", "text/csv; charset=utf-8", "csv", write_csv, text=True),
+    Format("csv_es", "text/csv; charset=utf-8", "csv", write_csv_es, text=True),  # «Excel (es)»
     Format("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx", write_xlsx),
     Format("json", "application/json", "json", write_json, text=True),
     Format("geojson", "application/geo+json", "geojson", write_geojson, text=True),

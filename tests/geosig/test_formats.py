@@ -157,6 +157,14 @@ def _check_csv(data):
     assert _csv_rows(data) == [["a", "b"], ["x", "1"]]
 
 
+def _check_csv_es(data):
+    """Excel (es): BOM, ';' and decimal comma; pandas reads the numbers back; formulas still neutralised."""
+    assert data.startswith("\ufeff".encode()) and data.decode("utf-8-sig").splitlines() == [
+        "a;b;c", "x;1;-0,25", "'=1+1;1234567,5;0,00001"]
+    back = pd.read_csv(io.BytesIO(data), sep=";", decimal=",", encoding="utf-8-sig")
+    assert back["c"].tolist() == [-0.25, 1e-05] and back["b"].tolist() == [1, 1234567.5]
+
+
 def _check_xlsx(data):
     assert [list(r) for r in load_workbook(io.BytesIO(data))["s"].values] == [["a", "b"], ["x", 1]]
 
@@ -214,6 +222,7 @@ RASTER = formats.Raster(np.array([[[1, 2], [3, 4]]], dtype="uint8"), {
     "transform": rasterio.transform.from_origin(-76.6, 3.5, 0.01, 0.01)})
 SAMPLES = {
     "csv": (formats.Table(["a", "b"], [["x", 1]]), _check_csv),
+    "csv_es": (formats.Table(["a", "b", "c"], [["x", 1, -0.25], ["=1+1", 1234567.5, 1e-05]]), _check_csv_es),
     "xlsx": ([formats.Sheet("s", [["a", "b"], ["x", 1]])], _check_xlsx),
     "json": ({"año": 2018, "valores": [1, 2]}, _check_json),
     "geojson": ({"puntos": _points()}, _check_geojson),
