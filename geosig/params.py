@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from django.conf import settings
 
@@ -245,6 +245,18 @@ def _unique_capped(items: list, name: str, max_items: int) -> list:
         if len(seen) > max_items:
             raise InvalidParameter(f"«{name}» admite como máximo {max_items} valores distintos.", parameter=name)
     return list(seen)
+
+
+def each(items: Sequence, name: str, parse: Callable[[Any], Any], message: Callable[[int, Any, str], str]) -> list:
+    """``parse`` applied to every item of a list of objects; an item's refusal is raised again under ``name``
+    with ``message(n, item, reason)`` (n counted from 1), so the answer says which item failed and why."""
+    out = []
+    for n, item in enumerate(items, start=1):
+        try:
+            out.append(parse(item))
+        except InvalidParameter as exc:
+            raise InvalidParameter(message(n, item, exc.message), parameter=name) from None
+    return out
 
 
 def text_list(value: Any, name: str, *, max_items: int | None = None, max_length: int = 100,

@@ -342,16 +342,14 @@ def parse_adjustments(value) -> list[tuple[str, str, float]]:
                                f"recibido {type(value).__name__}.", parameter="adjustments")
     if len(value) > MAX_ADJUSTMENTS:
         raise InvalidParameter(f"«adjustments» admite como máximo {MAX_ADJUSTMENTS} ajustes.", parameter="adjustments")
-    out = []
-    for i, item in enumerate(value, start=1):
-        try:
-            out.append(_adjustment(item))
-        except InvalidParameter as exc:
-            shown = repr(item) if len(repr(item)) <= 60 else repr(item)[:59] + "…"
-            raise InvalidParameter(f"Ajuste #{i} inválido ({shown}): {exc.message} Se espera un objeto con "
-                                   "target_type, target_code y growth_pp numérico, o 'destino=pp'.",
-                                   parameter="adjustments") from None
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(params.each(value, "adjustments", _adjustment, _adjustment_refused)))
+
+
+def _adjustment_refused(n: int, item, why: str) -> str:
+    """The message for the n-th adjustment refused (its text shortened to 60 characters)."""
+    shown = repr(item) if len(repr(item)) <= 60 else repr(item)[:59] + "…"
+    return (f"Ajuste #{n} inválido ({shown}): {why} Se espera un objeto con target_type, target_code y growth_pp "
+            "numérico, o 'destino=pp'.")
 
 
 def _adjustment(item) -> tuple[str, str, float]:

@@ -92,13 +92,7 @@ def _resistance(raw):
                                f"{type(raw).__name__}.", parameter="resistance")
     if len(raw) > MAX_RECIPE:
         raise InvalidParameter(f"«resistance» admite como máximo {MAX_RECIPE} fuentes.", parameter="resistance")
-    out = []
-    for i, entry in enumerate(raw, start=1):
-        try:
-            out.append(_entry(entry))
-        except InvalidParameter as exc:
-            raise InvalidParameter(f"Resistencia, fuente n.º {i}: {exc.message}", parameter="resistance") from None
-    return out
+    return params.each(raw, "resistance", _entry, lambda n, _item, why: f"Resistencia, fuente n.º {n}: {why}")
 
 
 def _entry(raw) -> dict:
