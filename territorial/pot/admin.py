@@ -13,7 +13,8 @@ from django.db import transaction
 from geosig.errors import GeoSIGError
 from territorial.models import Municipality
 from territorial.pot.models import (
-    Determinant, DeterminantRule, Plan, PlannerAssignment, PlanVersion, ReviewComment, Zone,
+    Determinant, DeterminantRule, Plan, PlannerAssignment, PlanVersion, PlanWaiver, PotRulesSettings, ReviewComment,
+    Zone,
 )
 from territorial.pot.services import access
 from territorial.pot.services import plans as P
@@ -77,7 +78,31 @@ class PlannerAssignmentAdmin(admin.ModelAdmin):
     autocomplete_fields = ()
 
 
-WORKFLOW_FIELDS = ("status", "version", "created_by", "submitted_by", "reviewed_by", "created_at", "updated_at")
+WORKFLOW_FIELDS = ("status", "version", "created_by", "submitted_by", "submitted_at", "reviewed_by", "replaces",
+                   "replaced_by", "created_at", "updated_at")
+
+
+@admin.register(PotRulesSettings)
+class PotRulesSettingsAdmin(admin.ModelAdmin):
+    """The thresholds of the POT validation rules: one row, changed here by CVC staff (superusers or whoever
+    holds the model's change permission); the defaults and their meaning are in each field's help text."""
+
+    list_display = ("__str__", "outside_band_m", "outside_tolerance_m2", "coverage_min_pct", "gap_gate_m2",
+                    "overlap_tolerance_m2", "updated_at")
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not PotRulesSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PlanWaiver)
+class PlanWaiverAdmin(ReadOnlyAdmin, PlanScopedAdmin):
+    """Waivers are given through the review (API): here they are only read."""
+
+    list_display = ("plan", "rule", "zone_ids", "author", "created_at", "reason")
+    readonly_fields = [f.name for f in PlanWaiver._meta.fields]
 
 
 @admin.register(Plan)

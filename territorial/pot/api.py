@@ -1,6 +1,7 @@
 """REST API of the POT module (/api/v1/pot/...). Thin: parse, call one service, serialise."""
 from __future__ import annotations
 
+import functools
 import json
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -13,8 +14,15 @@ from geosig import openapi as doc
 from geosig.errors import InvalidParameter, NotFound, PermissionDeniedError
 from geosig.openapi import ANY, BOOL, FEATURE_COLLECTION, GEOMETRY, INT, NUM, OBJ, STR, array, errors, nullable, obj
 from geosig.throttling import by_format
+from layers.uploads import check_size
+from territorial.models import Municipality
 from territorial.pot.classes import USE_CATEGORIES, Status
+from territorial.pot.models import Determinant, Plan
 from territorial.pot.services import access, plans as P
+from territorial.pot.services.conflicts import MODES, analyse_conflicts
+from territorial.pot.services.determinants import determinants_geojson
+from territorial.pot.services.exchange import check_upload_size, export_plan, import_plan
+from territorial.pot.services.reports import FORMATS, render_report
 
 
 def _user(request):
@@ -33,6 +41,21 @@ def _plan_for(request, pk, action: str):
     plan = access.get_visible_plan(request.user, pk)
     P.require_action(request.user, plan, action)
     return plan
+
+
+def plan_write(action: str):
+    """Decorator of an endpoint that changes a plan's zones: login, visibility and permission for ``action``
+    come first (before the body is parsed); the method gets the plan and returns the service's result; the
+    answer is that result with the plan as stored now."""
+    def decorate(method):
+        @functools.wraps(method)
+        def view(self, request, pk, **kwargs):
+            plan = _plan_for(request, pk, action)
+            result = method(self, request, plan, **kwargs)
+            plan.refresh_from_db()
+            return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
+        return view
+    return decorate
 
 
 def _body(request):
@@ -80,8 +103,16 @@ def plan_detail(user, plan) -> dict:
     out = plan_summary(plan)
     out["zones"] = P.snapshot(plan)
     out["permissions"] = access.permissions_for(user, plan)
-    out["actions"] = P.available_actions(user, plan)
     internal = access.sees_internals(user, plan)
+    # validation findings are part of the review record: internal, like the drafts they judge
+    findings = P.current_findings(plan) if internal else []
+    out["findings"] = findings
+    out["open_gates"] = P.open_gates(findings)
+    out["actions"] = P.available_actions(user, plan, findings if internal else None)
+    out["current"] = plan.status == Status.APROBADA
+    out["replaces"] = plan.replaces_id
+    out["replaced_by"] = plan.replaced_by_id
+    out["submitted_at"] = plan.submitted_at.isoformat() if plan.submitted_at else None
     out["internal"] = internal
     # review threads are between the municipality's planners and the CVC, not published with the plan
     out["comments"] = [comment_dict(c) for c in plan.comments.select_related("author").all()] if internal else []
@@ -98,10 +129,21 @@ PLAN_SUMMARY = obj({"id": INT, "name": STR, "municipality": STR, "municipality_n
                     "status_label": STR, "is_demo": BOOL, "source": STR, "version": INT, "updated_at": doc.DATETIME})
 COMMENT = obj({"id": INT, "parent": nullable(INT), "author": nullable(STR), "text": STR, "lon": nullable(NUM),
                "lat": nullable(NUM), "plan_version": nullable(INT), "created_at": doc.DATETIME})
+FINDING = obj({"rule": STR, "severity": doc.enum(["error", "gate", "warning"]), "label": STR, "message": STR,
+               "figures": OBJ, "zone_ids": array(INT), "geometry": nullable(ANY), "waived": BOOL,
+               "waiver": nullable(obj({"reason": STR, "by": nullable(STR), "at": doc.DATETIME}))})
+ACTION = obj({"action": doc.enum(list(P.ACTION_TEXTS)), "code": STR, "label": STR, "confirm": STR,
+              "needs_reason": BOOL})
 PLAN_DETAIL = obj({**PLAN_SUMMARY["properties"], "zones": FEATURE_COLLECTION, "permissions": OBJ,
-                   "actions": array(ANY), "internal": BOOL, "comments": array(COMMENT), "approval": nullable(ANY),
+                   "findings": array(FINDING), "open_gates": array(FINDING), "current": BOOL,
+                   "replaces": nullable(INT), "replaced_by": nullable(INT), "submitted_at": nullable(doc.DATETIME),
+                   "actions": array(ACTION), "internal": BOOL, "comments": array(COMMENT), "approval": nullable(ANY),
                    "municipality_geom": GEOMETRY})
-SAVE_RESULT = obj({"result": obj({"plan": INT, "version": INT, "summary": STR, "changes": ANY, "warnings": array(OBJ)}),
+CLIPPED = obj({"index": INT, "zone_id": nullable(INT), "name": STR, "outside_m2": NUM, "outside_ha": NUM,
+               "overlap_m2": NUM, "overlap_ha": NUM, "area_m2": NUM, "message": STR})
+SAVE_RESULT = obj({"result": obj({"plan": INT, "version": INT, "summary": STR, "changes": ANY, "warnings": array(OBJ),
+                                  "findings": array(FINDING), "state": doc.enum(["clean", "warnings", "gates"]),
+                                  "clipped": array(CLIPPED), "unchanged": BOOL}),
                    "plan": PLAN_DETAIL})
 WRITE_ERRORS = errors(403, 404, 409, 422)
 
@@ -117,8 +159,6 @@ def _write(summary: str, body: dict | None, response=SAVE_RESULT, extra=()):
                                     "transitions": OBJ, "determinants": array(OBJ)}), **errors()})
 class Registry(APIView):
     def get(self, request):
-        from territorial.pot.models import Determinant
-
         return Response({
             "soil_classes": P.soil_class_registry(), "use_categories": USE_CATEGORIES,
             "statuses": [{"code": c, "label": str(label)} for c, label in Status.CHOICES],
@@ -135,9 +175,6 @@ class Determinants(APIView):
     """GET /api/v1/pot/determinants/?municipality=76001 — determinant geometry around a municipality."""
 
     def get(self, request):
-        from territorial.models import Municipality
-        from territorial.pot.services.determinants import determinants_geojson
-
         code = _municipality_code(request.query_params.get("municipality"))
         muni = Municipality.objects.filter(divipola=code).first()
         if muni is None:
@@ -153,8 +190,6 @@ class Determinants(APIView):
                responses={201: PLAN_DETAIL, **errors(403, 404, 409, 422)})
 class PlanList(APIView):
     def get(self, request):
-        from territorial.pot.models import Plan
-
         qs = access.plans_visible_to(request.user, Plan.objects.select_related("municipality"))
         muni = _municipality_code(request.query_params.get("municipality"))
         if muni:
@@ -162,11 +197,7 @@ class PlanList(APIView):
         return Response({"plans": [plan_summary(p) for p in qs]})
 
     def post(self, request):
-        from territorial.models import Municipality
-
         _require_login(request)
-        from territorial.pot.models import Plan
-
         data = _body(request)
         code = _municipality_code(data.get("municipality"))
         name = params.model_text(data.get("name"), "name", Plan)
@@ -194,42 +225,49 @@ class PlanDetail(APIView):
         return Response(status=204)
 
 
-@_write("Guardar las zonas del plan (FeatureCollection completa)",
-        {**FEATURE_COLLECTION, "properties": {**FEATURE_COLLECTION["properties"], "version": EXPECTED_VERSION}})
+FIT = {**BOOL, "default": True,
+       "description": "Recortar las zonas nuevas o cambiadas al municipio y a las zonas existentes (estas ganan)"}
+
+
+@_write("Guardar las zonas del plan (FeatureCollection completa; PUT o POST)",
+        {**FEATURE_COLLECTION, "properties": {**FEATURE_COLLECTION["properties"], "version": EXPECTED_VERSION,
+                                              "fit": FIT}})
 class PlanZones(APIView):
-    def put(self, request, pk):
-        plan = _plan_for(request, pk, "guardar")
+    @plan_write("guardar")
+    def put(self, request, plan):
         body = request.data
-        result = P.save_zones(request.user, plan, body, body.get("version") if isinstance(body, dict) else None)
-        plan.refresh_from_db()
-        return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
+        data = body if isinstance(body, dict) else {}
+        fit = params.boolean(data.get("fit"), "fit", default=True)
+        return P.save_zones(request.user, plan, body, data.get("version", data.get("expected_version")), fit=fit)
+
+    post = put
 
 
 @_write("Unir zonas", obj({"zone_ids": array({**INT, "minimum": 1}), "version": EXPECTED_VERSION,
                             "soil_class": STR}, ["zone_ids", "version"]))
 class PlanMerge(APIView):
-    def post(self, request, pk):
-        plan = _plan_for(request, pk, "unir")
+    @plan_write("unir")
+    def post(self, request, plan):
         data = _body(request)
-        result = P.merge_zones(request.user, plan, data.get("zone_ids"), data.get("version"))
-        plan.refresh_from_db()
-        return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
+        return P.merge_zones(request.user, plan, data.get("zone_ids"), data.get("version"))
 
 
 @_write("Dividir una zona con una línea", obj({"zone_id": {**INT, "minimum": 1}, "line": GEOMETRY,
                                               "version": EXPECTED_VERSION}))
 class PlanSplit(APIView):
-    def post(self, request, pk):
-        plan = _plan_for(request, pk, "dividir")
+    @plan_write("dividir")
+    def post(self, request, plan):
         data = _body(request)
-        result = P.split_zone(request.user, plan, data.get("zone_id"), data.get("line"), data.get("version"))
-        plan.refresh_from_db()
-        return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
+        return P.split_zone(request.user, plan, data.get("zone_id"), data.get("line"), data.get("version"))
 
 
-@_write("Cambiar el estado del plan (enviar, revisar, aprobar, devolver)",
-        obj({"action": doc.enum(["enviar", "iniciar_revision", "aprobar", "devolver"]), "version": EXPECTED_VERSION,
-             "note": STR}, ["action", "version"]), response=PLAN_DETAIL)
+TRANSITION_CODES = [*P.TRANSITIONS, *P.ACTION_ALIASES]
+
+
+@_write("Cambiar el estado del plan (enviar, revisar, aprobar, devolver); 409 «gates_open» con barreras abiertas",
+        obj({"action": doc.enum(TRANSITION_CODES), "version": EXPECTED_VERSION, "expected_version": EXPECTED_VERSION,
+             "note": {**STR, "description": "Nota registrada en el historial; obligatoria al devolver"}}, ["action"]),
+        response=PLAN_DETAIL)
 class PlanTransition(APIView):
     def post(self, request, pk):
         _require_login(request)
@@ -238,10 +276,54 @@ class PlanTransition(APIView):
         if not (perms["planner"] or perms["review"]):  # the action is in the body: its own check follows
             raise PermissionDeniedError("El flujo del plan es de sus planificadores y de los revisores de la CVC.")
         data = _body(request)
-        action = params.choice(data.get("action"), "action", P.TRANSITIONS, required=True)
+        action = params.choice(data.get("action"), "action", TRANSITION_CODES, required=True)
+        P.require_action(request.user, plan, P.ACTION_ALIASES.get(action, action))  # before the note is read
         note = params.text(data.get("note"), "note", max_length=2000, multiline=True, default="")
-        P.transition(request.user, plan, action, data.get("version"), note)
+        P.transition(request.user, plan, action, data.get("version", data.get("expected_version")), note)
         return Response(plan_detail(request.user, plan))
+
+
+@extend_schema(summary="Dispensar una barrera de validación (revisor CVC, plan enviado o en revisión)",
+               parameters=[PLAN_ID],
+               request=doc.json_body(obj({"rule": STR, "zone_ids": array({**INT, "minimum": 1}),
+                                          "reason": {**STR, "minLength": 1}, "version": EXPECTED_VERSION},
+                                         ["rule", "reason"])),
+               responses={201: obj({"waiver": obj({"id": INT, "rule": STR, "zone_ids": array(INT), "reason": STR,
+                                                   "by": nullable(STR), "at": doc.DATETIME}),
+                                    "plan": PLAN_DETAIL}), **errors(403, 404, 409)})
+class PlanWaivers(APIView):
+    def post(self, request, pk):
+        plan = _plan_for(request, pk, "dispensar")
+        d = _body(request)
+        w = P.waive_gate(request.user, plan, d.get("rule"), d.get("zone_ids"), d.get("reason"), d.get("version"))
+        plan.refresh_from_db()
+        waiver = {"id": w.pk, "rule": w.rule, "zone_ids": w.zone_ids, "reason": w.reason,
+                  "by": request.user.get_username(), "at": w.created_at.isoformat()}
+        return Response({"waiver": waiver, "plan": plan_detail(request.user, plan)}, status=201)
+
+
+@extend_schema(summary="Modificar el plan aprobado vigente: borrador nuevo con sus zonas que lo reemplaza al aprobarse",
+               parameters=[PLAN_ID], request=None,
+               responses={201: obj({"id": INT, "replaces": INT, "plan": PLAN_DETAIL}), **errors(403, 404, 409)})
+class PlanRevision(APIView):
+    def post(self, request, pk):
+        plan = _plan_for(request, pk, "revisar")
+        new = P.revise_plan(request.user, plan)
+        return Response({"id": new.pk, "replaces": plan.pk, "plan": plan_detail(request.user, new)}, status=201)
+
+
+QUEUE_ITEM = obj({"id": INT, "name": STR, "municipality": STR, "municipality_name": STR, "status": STR,
+                  "status_label": STR, "version": INT, "submitted_at": nullable(doc.DATETIME),
+                  "submitted_by": nullable(STR), "open_gates": INT, "gates": array(STR), "gate_messages": array(STR)})
+
+
+@extend_schema(summary="Cola de revisión: planes enviados o en revisión, el más antiguo primero (revisores)",
+               responses={200: array(QUEUE_ITEM), **errors(403)})
+class ReviewQueue(APIView):
+    def get(self, request):
+        _require_login(request)
+        access.require_reviewer(request.user)
+        return Response(P.review_queue(request.user))
 
 
 @extend_schema(summary="Versiones del plan", parameters=[PLAN_ID],
@@ -269,11 +351,9 @@ class PlanVersionDetail(APIView):
 @_write("Restaurar una versión anterior (crea una nueva)", obj({"version": EXPECTED_VERSION}),
         extra=[VERSION_NUMBER])
 class PlanRestore(APIView):
-    def post(self, request, pk, number):
-        plan = _plan_for(request, pk, "restaurar")
-        result = P.restore_version(request.user, plan, number, _body(request).get("version"))
-        plan.refresh_from_db()
-        return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
+    @plan_write("restaurar")
+    def post(self, request, plan, number):
+        return P.restore_version(request.user, plan, number, _body(request).get("version"))
 
 
 @extend_schema(methods=["GET"], summary="Comentarios de revisión (internos)", parameters=[PLAN_ID],
@@ -309,12 +389,8 @@ class PlanImport(APIView):
     throttle_scope = "jobs"
     parser_classes = [MultiPartParser, FormParser]
 
-    def post(self, request, pk):
-        from layers.uploads import check_size
-        from territorial.pot.services.exchange import check_upload_size, import_plan
-
-        # who may edit, and how big, are known before a byte of the upload is read or parsed
-        plan = _plan_for(request, pk, "importar")
+    @plan_write("importar")  # who may edit, and how big, are known before a byte of the upload is read
+    def post(self, request, plan):
         check_size(request)
         upload = request.FILES.get("file")
         if upload is None:
@@ -322,11 +398,9 @@ class PlanImport(APIView):
         check_upload_size(upload.size)
         d = request.data
         field = lambda name, default=None: params.text(d.get(name), name, max_length=100, default=default)  # noqa: E731
-        result = import_plan(request.user, plan, upload.read(), upload.name, field("class_field", "clase"),
-                             d.get("version"), mapping=class_mapping(d.get("mapping")), layer=field("layer"),
-                             use_field=field("use_field", "uso"), name_field=field("name_field", "nombre"))
-        plan.refresh_from_db()
-        return Response({"result": result.as_dict(), "plan": plan_detail(request.user, plan)})
+        return import_plan(request.user, plan, upload.read(), upload.name, field("class_field", "clase"),
+                           d.get("version"), mapping=class_mapping(d.get("mapping")), layer=field("layer"),
+                           use_field=field("use_field", "uso"), name_field=field("name_field", "nombre"))
 
 
 @extend_schema(summary="Exportar las zonas del plan", parameters=[PLAN_ID, doc.path_str("fmt", enum_values=["gpkg", "shp", "geojson"])],
@@ -336,8 +410,6 @@ class PlanExport(APIView):
     throttle_scope = "downloads"
 
     def get(self, request, pk, fmt):
-        from territorial.pot.services.exchange import export_plan
-
         plan = access.get_visible_plan(request.user, pk)
         content, _ctype, filename = export_plan(plan, fmt)
         return formats.attachment(content, filename, fmt)
@@ -356,8 +428,6 @@ def class_mapping(raw) -> dict:
 
 def conflict_params(q) -> dict:
     """The conflict request's scope and modes, typed (the distances are checked by conflict_settings)."""
-    from territorial.pot.services.conflicts import MODES
-
     return {
         "plan_id": params.identifier(q.get("plan"), "plan", required=False),
         "municipality": _municipality_code(q.get("municipality")) or None,
@@ -397,9 +467,6 @@ class Conflicts(APIView):
         return super().perform_content_negotiation(request, force=True)
 
     def get(self, request):
-        from territorial.pot.services.conflicts import analyse_conflicts
-        from territorial.pot.services.reports import FORMATS, render_report
-
         fmt = params.choice(request.query_params.get("format"), "format", FORMATS, default="json")
         scope = conflict_params(request.query_params)
         report = analyse_conflicts(request.user, with_geometry=fmt != "csv", **scope)

@@ -40,6 +40,11 @@ SOIL_CLASS_ALIASES: dict[str, str] = {
 }
 
 
+def soil_label(code: str) -> str:
+    """The reader's name of a soil class ("expansion_urbana" → "Suelo de expansión urbana"); unknown codes as given."""
+    return str(SOIL_CLASSES[code].label) if code in SOIL_CLASSES else str(code)
+
+
 def check_soil_class(code: str) -> str:
     if code not in SOIL_CLASSES:
         valid = ", ".join(SOIL_CLASSES)
@@ -53,6 +58,7 @@ class Status:
     EN_REVISION = "en_revision"
     APROBADA = "aprobada"
     DEVUELTA = "devuelta"
+    REEMPLAZADA = "reemplazada"  # an approved plan superseded by the approval of a later one (its revision)
 
     CHOICES = [
         (BORRADOR, _("Borrador")),
@@ -60,9 +66,12 @@ class Status:
         (EN_REVISION, _("En revisión")),
         (APROBADA, _("Aprobada")),
         (DEVUELTA, _("Devuelta")),
+        (REEMPLAZADA, _("Reemplazada")),
     ]
     EDITABLE = {BORRADOR, DEVUELTA}  # zones change only while the planner holds the plan
-    PUBLISHED = {APROBADA}  # what anonymous users may see
+    # what anonymous users may see: the current plan and the record of the plans it replaced
+    PUBLISHED = {APROBADA, REEMPLAZADA}
+    IN_REVIEW = {ENVIADA, EN_REVISION}
 
 
 class Verdict:

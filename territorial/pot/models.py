@@ -7,6 +7,7 @@ already cut with ST_Subdivide, because the overlay cost is dominated by big poly
 """
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from territorial.pot.classes import SOIL_CLASSES, Status, Verdict
@@ -47,13 +48,32 @@ class Plan(models.Model):
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    submitted_at = models.DateTimeField(_("enviado el"), null=True, blank=True)  # the review queue's order
+    # the amend cycle: a revision points to the approved plan it replaces; when the revision is approved,
+    # the old plan becomes «reemplazada» and points forward to it
+    replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="revisions", verbose_name=_("reemplaza a"))
+    replaced_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", verbose_name=_("reemplazado por"))
+    # the POT rule findings (validation.Finding dicts) of the zones as of version ``findings_version``
+    findings = models.JSONField(_("hallazgos de validación"), null=True, blank=True, editable=False)
+    findings_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["municipality__name", "-updated_at"]
+        constraints = [
+            # one current (approved) plan per municipality; the services also enforce it under row locks
+            models.UniqueConstraint(fields=["municipality"], condition=Q(status="aprobada"),
+                                    name="uniq_pot_current_plan"),
+        ]
         verbose_name = _("plan POT")
         verbose_name_plural = _("planes POT")
+
+    @property
+    def current(self) -> bool:
+        return self.status == "aprobada"
 
     def __str__(self):
         return f"{self.name} ({self.municipality.name}){' [demo]' if self.is_demo else ''}"
@@ -110,6 +130,71 @@ class PlanVersion(models.Model):
 
     def __str__(self):
         return f"{self.plan_id} v{self.number}: {self.summary}"
+
+
+class PlanWaiver(models.Model):
+    """A reviewer's written dispensation of one validation gate of a plan (rule + zones), valid for the
+    zones as they were when it was given (``findings_version``): editing the plan voids it."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="waivers")
+    rule = models.CharField(_("regla"), max_length=40)
+    zone_ids = models.JSONField(_("zonas"), default=list, blank=True)  # empty: every gate of the rule
+    reason = models.TextField(_("motivo"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    plan_version = models.PositiveIntegerField(_("versión del registro"))
+    findings_version = models.PositiveIntegerField(_("versión de las zonas dispensadas"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["plan", "created_at"]
+        verbose_name = _("dispensa de regla")
+        verbose_name_plural = _("dispensas de reglas")
+
+    def __str__(self):
+        return f"{self.plan_id}: {self.rule} — {self.reason[:60]}"
+
+
+class PotRulesSettings(models.Model):
+    """The thresholds of the POT validation rules: ONE row (pk=1), edited by CVC staff in the admin and
+    read by ``validation.rules()``. Defaults are documented on each field (help_text)."""
+
+    outside_band_m = models.FloatField(
+        _("franja de tolerancia del límite (m)"), default=50.0,
+        help_text=_("El límite municipal (MGN 2021) está generalizado: lo que una zona sale del municipio dentro "
+                    "de esta franja no cuenta. Por defecto 50 m."))
+    outside_tolerance_m2 = models.FloatField(
+        _("área tolerada fuera del municipio (m²)"), default=5_000.0,
+        help_text=_("Una zona que sale del municipio (más allá de la franja) más que esta área es una barrera "
+                    "para enviar el plan. Por defecto 5 000 m² (0,5 ha)."))
+    coverage_min_pct = models.FloatField(
+        _("cobertura mínima del municipio (%)"), default=90.0,
+        help_text=_("Las zonas deben cubrir al menos este porcentaje del municipio; menos es una barrera. "
+                    "Por defecto 90 %."))
+    gap_gate_m2 = models.FloatField(
+        _("hueco máximo (m²)"), default=10_000.0,
+        help_text=_("Un hueco sin zona rodeado por zonas del plan mayor que esta área es una barrera; menor, un "
+                    "aviso. Por defecto 10 000 m² (1 ha)."))
+    overlap_tolerance_m2 = models.FloatField(
+        _("superposición tolerada (m²)"), default=1.0,
+        help_text=_("Dos zonas del plan que se superponen más que esta área: el guardado se rechaza (error). "
+                    "Por defecto 1 m² (ruido numérico)."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("umbrales de validación POT")
+        verbose_name_plural = _("umbrales de validación POT")
+
+    def __str__(self):
+        return str(_("Umbrales de validación POT"))
+
+    def save(self, *args, **kwargs):
+        self.pk = 1  # a singleton
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "PotRulesSettings":
+        obj = cls.objects.filter(pk=1).first()
+        return obj if obj is not None else cls(pk=1)
 
 
 class ReviewComment(models.Model):
@@ -208,6 +293,7 @@ class DeterminantRule(models.Model):
 
 
 __all__ = [
-    "PlannerAssignment", "Plan", "Zone", "ZonePiece", "PlanVersion", "ReviewComment",
+    "PlannerAssignment", "Plan", "Zone", "ZonePiece", "PlanVersion", "ReviewComment", "PlanWaiver",
+    "PotRulesSettings",
     "Determinant", "DeterminantPiece", "DeterminantRule", "ConflictCache",
 ]

@@ -6,7 +6,7 @@ import io
 import pyogrio
 import pytest
 
-from territorial.pot.services.plans import create_plan, save_zones
+from territorial.pot.services.plans import create_plan, system_replace_zones
 
 from .test_pot_fixtures import cabecera_m, cali_plan, fc, pot_users, square_feature  # noqa: F401
 
@@ -38,9 +38,10 @@ def test_territorial_csv_and_gpkg(client, territory, tmp_path):
 def _conflicting_plan(pot_users, name):  # noqa: F811
     plan = create_plan(pot_users["planner"], pot_users["cali"], name)
     x, y = cabecera_m(pot_users["cali"])
-    save_zones(pot_users["planner"], plan, fc(
+    # overlapping zones: a user's save refuses them since issue #9; stored as a loader (or older data) would
+    system_replace_zones(plan, fc(
         square_feature(x, y, x + 1000, y + 1000, "urbano"), square_feature(x + 500, y, x + 1500, y + 1000, "rural")),
-        plan.version)
+        "importar")
     return plan
 
 

@@ -5,9 +5,10 @@ import pytest
 
 from territorial.pot.services import plans as P
 
-from .test_pot_fixtures import cabecera_m, cali_plan, fc, pot_users, square_feature  # noqa: F401
+from .test_pot_fixtures import cabecera_m, cali_plan, fc, lenient_rules, pot_users, square_feature  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+# lenient_rules: submissions here are about exchange/admin, not the validation gates (test_pot_gates.py)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lenient_rules")]
 
 
 @pytest.fixture

@@ -7,13 +7,22 @@ from shapely.geometry import LineString, box
 
 from geosig.errors import InvalidParameter, NotFound
 from territorial.pot.services.conflicts import analyse_conflicts
-from territorial.pot.services.plans import create_plan, save_zones
+from territorial.pot.services.plans import create_plan, system_replace_zones
 from territorial.pot.services.validation import to_metres
 
 from .test_pot_fixtures import cabecera_m, cali_plan, fc, pot_users, square_feature  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
+
+
+def save_zones(user, plan, collection, version):
+    """The analysis reads plans as stored, including zones today's save refuses or fits (overlaps, parts
+    outside the municipality: plans loaded before issue #9, or by the loaders). Stored the loaders' way."""
+    plan.refresh_from_db()
+    assert plan.version == version and (user.is_superuser or user.pot_assignments.filter(
+        municipality=plan.municipality).exists())
+    return system_replace_zones(plan, collection, "importar")
 
 def _kinds(report, kind):
     return [f for f in report.findings if f["kind"] == kind]

@@ -11,9 +11,10 @@ from geosig.errors import CRSMismatch, InvalidParameter, UnsafeArchive
 from territorial.pot.services.exchange import export_plan, import_plan
 from territorial.pot.services.plans import create_plan, save_zones
 
-from .test_pot_fixtures import cabecera_m, cali_plan, fc, pot_users, square_feature, to_4326  # noqa: F401
+from .test_pot_fixtures import cabecera_m, cali_plan, fc, lenient_rules, pot_users, square_feature, to_4326  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+# lenient_rules: submissions here are about exchange/admin, not the validation gates (test_pot_gates.py)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lenient_rules")]
 
 
 def _zones(plan):

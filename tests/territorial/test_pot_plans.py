@@ -10,9 +10,10 @@ from geosig.errors import (
 )
 from territorial.pot.services import plans as P
 
-from .test_pot_fixtures import cabecera_m, cali_plan, fc, pot_users, square_feature  # noqa: F401
+from .test_pot_fixtures import cabecera_m, cali_plan, fc, lenient_rules, pot_users, square_feature  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+# lenient_rules: these tests are about the workflow, not the validation gates (test_pot_gates.py)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lenient_rules")]
 
 
 def _two_squares(users):
@@ -81,13 +82,25 @@ def test_declared_crs_is_reprojected(pot_users, cali_plan):
     assert cali_plan.zones.get().area_m2 == pytest.approx(200_000, abs=0.5)
 
 
-def test_overlap_and_outside_are_reported_not_refused(pot_users, cali_plan):
+def test_overlap_is_refused_unless_fit_removes_it(pot_users, cali_plan):
+    """Issue #9: an overlap between zones of the plan is an error (was a warning); «fit» (the default)
+    clips the new zone under the one already there, and says how much it cut."""
+    from territorial.pot.services.plans import ValidationRefused
+
     x, y = cabecera_m(pot_users["cali"])
-    res = P.save_zones(pot_users["planner"], cali_plan, fc(
-        square_feature(x, y, x + 1000, y + 1000, "urbano"), square_feature(x + 700, y, x + 1700, y + 1000, "rural")), 1)
-    kinds = {w["kind"]: w for w in res.warnings}
-    assert kinds["superposicion"]["area_m2"] == pytest.approx(300_000, abs=1)
-    assert cali_plan.zones.count() == 2
+    a, b = square_feature(x, y, x + 1000, y + 1000, "urbano"), square_feature(x + 700, y, x + 1700, y + 1000, "rural")
+    with pytest.raises(ValidationRefused) as exc:
+        P.save_zones(pot_users["planner"], cali_plan, fc(a, b), 1, fit=False)
+    overlap = [f for f in exc.value.details["findings"] if f["rule"] == "overlap"]
+    assert overlap[0]["severity"] == "error" and overlap[0]["figures"]["value"] == pytest.approx(300_000, abs=1)
+    assert cali_plan.zones.count() == 0 and cali_plan.versions.count() == 1  # nothing written
+    res = P.save_zones(pot_users["planner"], cali_plan, fc(a), 1)
+    first = cali_plan.zones.get()
+    res = P.save_zones(pot_users["planner"], cali_plan, fc(dict(a, id=first.pk), b), res.version)
+    assert [c["overlap_m2"] for c in res.clipped] == [pytest.approx(300_000, abs=1)]
+    areas = sorted(round(z.area_m2) for z in cali_plan.zones.all())
+    assert areas == [700_000, 1_000_000]  # the existing zone kept its area; the new one lost the overlap
+    assert not [f for f in res.findings if f["rule"] == "overlap"]
 
 
 # ------------------------------------------------------------------ versions, restore, locking
@@ -100,7 +113,7 @@ def test_versions_and_restore(pot_users, cali_plan):
     one["features"] = [f for f in one["features"] if f["id"] == keep.pk]
     one["features"][0]["properties"]["soil_class"] = "suburbano"
     res = P.save_zones(pot_users["planner"], cali_plan, one, 2)  # v3: one zone, reclassified
-    assert "1 eliminada" in res.summary and "soil_class" in res.summary
+    assert "1 eliminada" in res.summary and "clase de suelo" in res.summary
     assert cali_plan.zones.count() == 1
     res = P.restore_version(pot_users["planner"], cali_plan, 2, 3)  # v4 = content of v2
     assert res.version == 4 and "Restaurada la versión 2" in res.summary
@@ -211,7 +224,7 @@ def test_workflow_matrix(pot_users, cali_plan, action, status, role, expected):
     cali_plan.save()
     user = _user(pot_users, role)
     if expected == "ok":
-        P.transition(user, cali_plan, action, cali_plan.version)
+        P.transition(user, cali_plan, action, cali_plan.version, "Motivo" if action == "devolver" else "")
         cali_plan.refresh_from_db()
         assert cali_plan.status == P.TRANSITIONS[action].target
         assert cali_plan.versions.get(number=cali_plan.version).action == action

@@ -10,9 +10,10 @@ from django.db import connection
 from geosig.errors import ConflictError, NotFound, PermissionDeniedError
 from territorial.pot.services import plans as P
 
-from .test_pot_fixtures import cabecera_m, cali_plan, fc, pot_users, square_feature  # noqa: F401
+from .test_pot_fixtures import cabecera_m, cali_plan, fc, lenient_rules, pot_users, square_feature  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+# lenient_rules: these tests are about the workflow, not the validation gates (test_pot_gates.py)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lenient_rules")]
 
 
 def _squares(users, dx=0):
@@ -128,7 +129,7 @@ def test_lock_rechecks_the_stored_state(pot_users, cali_plan):
             pass
     assert stale.status == "enviada"  # refreshed in place from the locked row
     # losing the municipality between reading and writing: the write is refused under the lock
-    P.transition(pot_users["reviewer"], cali_plan, "devolver", 2)
+    P.transition(pot_users["reviewer"], cali_plan, "devolver", 2, "Falta el suelo rural.")  # a return needs a reason
     stale = Plan.objects.get(pk=cali_plan.pk)
     planner = pot_users["planner"]
     P.require_action(planner, stale, "guardar")  # allowed when read…

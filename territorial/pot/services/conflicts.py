@@ -29,7 +29,8 @@ from django.utils.translation import gettext_lazy as _
 
 from geosig import params as P
 from geosig.errors import InvalidParameter, NotFound
-from territorial.pot.classes import CROSS_BORDER_VERDICTS, SOIL_CLASSES, Verdict
+from geosig.numbers import area_label, length_label, pct_label
+from territorial.pot.classes import CROSS_BORDER_VERDICTS, Status, Verdict, soil_label
 from territorial.pot.services import access
 
 MODES = {
@@ -77,6 +78,7 @@ class ConflictReport:
     compatible: list[dict] = field(default_factory=list)  # determinant intersections judged compatible
     notes: list[str] = field(default_factory=list)
     neighbour_plans: list[int] = field(default_factory=list)
+    neighbours: list[dict] = field(default_factory=list)  # plan_ref of the neighbours the cross-border mode read
     seconds: float = 0.0
 
     neighbour_demo: bool = False  # a neighbour plan used by the cross-border mode is a demo
@@ -99,15 +101,25 @@ class ConflictReport:
         findings = self.findings if with_geometry else [{k: v for k, v in f.items() if k != "geometry"}
                                                         for f in self.findings]
         return {"scope": self.scope, "scope_label": self.scope_label, "modes": self.modes, "params": self.params,
-                "is_demo": self.has_demo, "plans": self.plans, "summary": self.summary(), "findings": findings,
+                "is_demo": self.has_demo, "plans": self.plans, "neighbour_plans": self.neighbours,
+                "analysed": self.analysed_label(), "summary": self.summary(), "findings": findings,
                 "compatible_count": len(self.compatible), "notes": self.notes, "seconds": round(self.seconds, 3)}
+
+    def analysed_label(self) -> str:
+        """Which plans, in which version, the report read (one line, for every report format)."""
+        def one(p):
+            return f"{p['municipality_name']}: «{p['name']}» versión {p['version']} ({p['status_label']})"
+        text = "Planes analizados: " + ("; ".join(one(p) for p in self.plans) or "ninguno") + "."
+        if self.neighbours:
+            text += " Vecinos (análisis limítrofe): " + "; ".join(one(p) for p in self.neighbours) + "."
+        return text
 
     def __str__(self) -> str:
         lines = [f"Conflictos POT — {self.scope_label}" + ("  [DEMO: incluye planes de demostración]" if self.has_demo else "")]
         lines.append(f"Planes analizados: {len(self.plans)}; modos: {', '.join(self.modes)}; "
                      f"parámetros: " + ", ".join(f"{k}={v}" for k, v in self.params.items()))
         for s in self.summary():
-            lines.append(f"  {s['label']}: {s['count']} ({s['area_m2']:,.0f} m²; {s['incompatible']} incompatibles)")
+            lines.append(f"  {s['label']}: {s['count']} ({area_label(s['area_m2'])}; {s['incompatible']} incompatibles)")
         if not self.findings:
             lines.append("  Sin conflictos.")
         for n in self.notes:
@@ -144,12 +156,22 @@ def _geo(value):
 
 
 # ------------------------------------------------------------------ plan selection
+def plan_ref(pl) -> dict:
+    """How a report names a plan it analysed: id, name, municipality, version and status."""
+    return {"id": pl.pk, "name": pl.name, "municipality": pl.municipality.divipola,
+            "municipality_name": pl.municipality.name, "status": pl.status,
+            "status_label": str(pl.get_status_display()), "current": pl.status == Status.APROBADA,
+            "is_demo": pl.is_demo, "source": pl.source, "version": pl.version}
+
+
 def reference_plans(user, municipality_ids=None) -> dict[int, object]:
-    """The plan that stands for each municipality: approved before anything else, real before demo,
-    then the most recently updated, among the plans this user may see."""
+    """The plan that stands for each municipality: the current approved plan (one per municipality)
+    before anything else, then — for users who see them — real before demo, the most recently updated.
+    Replaced plans never stand for a municipality (ask for one with ``plan=``)."""
     from territorial.pot.models import Plan
 
-    qs = access.plans_visible_to(user, Plan.objects.select_related("municipality"))
+    qs = access.plans_visible_to(user, Plan.objects.select_related("municipality")).exclude(
+        status=Status.REEMPLAZADA)
     if municipality_ids is not None:
         qs = qs.filter(municipality_id__in=municipality_ids)
     best = {}
@@ -209,8 +231,8 @@ def _internal(plan_ids, p, with_geometry):
         r["kind"] = "superposicion"
         r["verdict"] = Verdict.INCOMPATIBLE
         r["pct_zone"] = 100 * r["area_m2"] / r["zone_area"]
-        r["message"] = (f"Zonas #{r['zone_id']} ({r['soil_class']}) y #{r['other_zone_id']} ({r['other_class']}) "
-                        f"se superponen en {r['area_m2']:,.0f} m².")
+        r["message"] = (f"Zonas #{r['zone_id']} ({soil_label(r['soil_class'])}) y #{r['other_zone_id']} "
+                        f"({soil_label(r['other_class'])}) se superponen en {area_label(r['area_m2'])}.")
         out.append(r)
     # gaps: holes of the union of the zones, plus the municipality outside the union's outer shells
     # (cheaper than municipality − union, whose result drags every vertex of the union along)
@@ -234,7 +256,7 @@ def _internal(plan_ids, p, with_geometry):
         thin = 2 * r["area_m2"] / r["perimeter_m"] < p["sliver_width_m"] if r["perimeter_m"] else False
         small = r["area_m2"] < p["sliver_m2"] or thin
         r.update(kind="astilla" if small else "hueco", verdict=Verdict.CONDICIONADO, zone_id=None, pct_zone=None)
-        r["message"] = (f"{'Astilla' if small else 'Hueco'} de {r['area_m2']:,.0f} m² del municipio sin clase de "
+        r["message"] = (f"{'Astilla' if small else 'Hueco'} de {area_label(r['area_m2'])} del municipio sin clase de "
                         f"suelo asignada.")
         out.append(r)
     # slivers: small or thin parts of zones
@@ -247,8 +269,8 @@ def _internal(plan_ids, p, with_geometry):
         [plan_ids, p["sliver_m2"], p["sliver_width_m"]],
     ):
         r.update(kind="astilla", verdict=Verdict.CONDICIONADO, pct_zone=100 * r["area_m2"] / r["zone_area"])
-        r["message"] = (f"Parte de la zona #{r['zone_id']} ({r['soil_class']}) de {r['area_m2']:,.0f} m² "
-                        f"(ancho medio {2 * r['area_m2'] / r['perimeter_m']:,.1f} m): astilla.")
+        r["message"] = (f"Parte de la zona #{r['zone_id']} ({soil_label(r['soil_class'])}) de {area_label(r['area_m2'])} "
+                        f"(ancho medio {length_label(2 * r['area_m2'] / r['perimeter_m'])}): astilla.")
         out.append(r)
     return out
 
@@ -295,9 +317,9 @@ def _cross_border(plan_ids, neighbour_plan_ids, p, with_geometry):
     ):
         r["kind"] = "vecino_incompatible"
         r["pct_zone"] = None
-        r["message"] = (f"Zona #{r['zone_id']} ({r['soil_class']}) frente a #{r['other_zone_id']} ({r['other_class']}) "
-                        f"del municipio vecino a {r['distance_m']:,.0f} m: franja de {r['area_m2']:,.0f} m² "
-                        f"dentro de {d:,.0f} m ({r['verdict']}).")
+        r["message"] = (f"Zona #{r['zone_id']} ({soil_label(r['soil_class'])}) frente a #{r['other_zone_id']} "
+                        f"({soil_label(r['other_class'])}) del municipio vecino a {length_label(r['distance_m'])}: "
+                        f"franja de {area_label(r['area_m2'])} dentro de {length_label(d)} ({r['verdict']}).")
         out.append(r)
     # city layers that spill over their own MGN polygon (e.g. Cali's flood zones along the río Cauca)
     for r in _fetch(
@@ -314,8 +336,8 @@ def _cross_border(plan_ids, neighbour_plan_ids, p, with_geometry):
             continue
         pct = 100 * r["area_m2"] / r["total_m2"]
         r.update(kind="desajuste_limite", verdict=Verdict.CONDICIONADO, zone_id=None, pct_zone=None, geometry=None)
-        r["message"] = (f"La capa «{r['determinant_name']}» de {r['muni_name']} tiene {r['area_m2']:,.0f} m² "
-                        f"({pct:.1f} %) fuera del polígono MGN 2021 del municipio: el límite generalizado desplaza "
+        r["message"] = (f"La capa «{r['determinant_name']}» de {r['muni_name']} tiene {area_label(r['area_m2'])} "
+                        f"({pct_label(pct)}) fuera del polígono MGN 2021 del municipio: el límite generalizado desplaza "
                         "el borde (río Cauca); la capa no se recortó.")
         out.append(r)
     return out
@@ -342,7 +364,8 @@ def _outside(plan_ids, p, with_geometry):
         [plan_ids, p["min_m2"], p["noise_width_m"]],
     ):
         r.update(kind="cruza_limite", verdict=Verdict.CONDICIONADO, pct_zone=100 * r["area_m2"] / r["zone_area"])
-        r["message"] = (f"Zona #{r['zone_id']} ({r['soil_class']}): {r['area_m2']:,.0f} m² ({r['pct_zone']:.2f} %) "
+        r["message"] = (f"Zona #{r['zone_id']} ({soil_label(r['soil_class'])}): {area_label(r['area_m2'])} "
+                        f"({pct_label(r['pct_zone'])}) "
                         f"caen en {r['other_name']} ({r['other_divipola']}) según el límite MGN 2021 generalizado"
                         + (" — probable desajuste del límite, no invasión." if r["pct_zone"] < 5 else "."))
         out.append(r)
@@ -413,9 +436,8 @@ def _judge(rows, dets):
         verdict = rules.get((det.pk, r["soil_class"]), Verdict.CONDICIONADO)  # unknown pair: ask a human
         r.update(kind="determinante", verdict=verdict, determinant=det.code, determinant_name=det.name,
                  pct_zone=100 * r["area_m2"] / r["zone_area"])
-        label = SOIL_CLASSES[r["soil_class"]].label if r["soil_class"] in SOIL_CLASSES else r["soil_class"]
-        r["message"] = (f"Zona #{r['zone_id']} ({label}) sobre «{det.name}»: {r['area_m2']:,.0f} m² "
-                        f"({r['pct_zone']:.1f} % de la zona) — {verdict}.")
+        r["message"] = (f"Zona #{r['zone_id']} ({soil_label(r['soil_class'])}) sobre «{det.name}»: "
+                        f"{area_label(r['area_m2'])} ({pct_label(r['pct_zone'])} de la zona) — {verdict}.")
         (compatible if verdict == Verdict.COMPATIBLE else findings).append(r)
     return findings, compatible
 
@@ -558,11 +580,7 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
         plans = reference_plans(user)
         scope, label = "department", "Valle del Cauca (42 municipios)"
     plan_ids = sorted(p_.pk for p_ in plans.values())
-    report = ConflictReport(scope, label, modes, p, [
-        {"id": pl.pk, "name": pl.name, "municipality": pl.municipality.divipola,
-         "municipality_name": pl.municipality.name, "status": pl.status, "is_demo": pl.is_demo,
-         "source": pl.source, "version": pl.version} for pl in plans.values()
-    ])
+    report = ConflictReport(scope, label, modes, p, [plan_ref(pl) for pl in plans.values()])
     report.notes += rounding_notes
     versions = {pl.pk: pl.version for pl in plans.values()}
     if "internal" in modes and plan_ids:
@@ -574,6 +592,7 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
         neighbour_munis = {n for ns in neigh.values() for n in ns} - set(plans)
         others = reference_plans(user, neighbour_munis) if neighbour_munis else {}
         report.neighbour_plans = [x.pk for x in others.values()]
+        report.neighbours = [plan_ref(x) for x in others.values()]
         report.neighbour_demo = any(x.is_demo for x in others.values())
         demo_ids = {x.pk for x in others.values() if x.is_demo}
         every = {**plans, **others}  # municipality id → plan
@@ -611,11 +630,12 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
                 report.notes.append(f"{d.name}: {d.caveat}")
         if not dets:
             report.notes.append("No hay determinantes ambientales cargados (python manage.py load_pot_determinants).")
-    names = {pl.pk: (pl.municipality.divipola, pl.municipality.name, pl.is_demo, pl.name) for pl in plans.values()}
+    names = {pl.pk: (pl.municipality.divipola, pl.municipality.name, pl.is_demo, pl.name, pl.version)
+             for pl in plans.values()}
     for f in report.findings:
         info = names.get(f.get("plan_id"))
         if info:
-            f["municipality"], f["municipality_name"], f["is_demo"], f["plan_name"] = info
+            f["municipality"], f["municipality_name"], f["is_demo"], f["plan_name"], f["plan_version"] = info
         f["geometry"] = _geo(f.get("geometry"))
         for k in ("zone_area", "perimeter_m", "muni", "other_muni", "total_m2"):
             f.pop(k, None)
@@ -624,6 +644,7 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
         f.pop("zone_area", None)
     order = {Verdict.INCOMPATIBLE: 0, Verdict.CONDICIONADO: 1, Verdict.COMPATIBLE: 2}
     report.findings.sort(key=lambda f: (order.get(f.get("verdict"), 3), -(f["area_m2"] or 0)))
+    report.notes.insert(0, report.analysed_label())
     if report.has_demo:
         report.notes.insert(0, "Incluye planes de DEMOSTRACIÓN generados a partir de datos reales (en el ámbito "
                                "o como vecinos en el análisis limítrofe): no son POT adoptados.")

@@ -22,10 +22,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from geosig import params
-from geosig.errors import ConflictError, InvalidParameter, NotFound, PermissionDeniedError
-from territorial.pot.classes import SOIL_CLASSES, Status
+from geosig.errors import ConflictError, InvalidGeometry, InvalidParameter, NotFound, PermissionDeniedError
+from territorial.pot.classes import SOIL_CLASSES, Status, soil_label
 from territorial.pot.services import access
-from territorial.pot.services.validation import declared_crs, to_multi, validate_features
+from territorial.pot.services.validation import (
+    GATE, PlanZone, declared_crs, finding, plan_findings, to_multi, validate_features,
+)
 
 
 @dataclass
@@ -34,11 +36,24 @@ class SaveResult:
     version: int
     summary: str
     changes: dict
-    warnings: list[dict] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)  # the plan rules on the zones as saved
+    clipped: list[dict] = field(default_factory=list)  # what «fit» cut from new/changed zones
+    unchanged: bool = False  # nothing changed: no version was created
+
+    @property
+    def warnings(self) -> list[dict]:
+        """Gates and warnings (older clients list their messages)."""
+        return [f for f in self.findings if f["severity"] != "error"]
+
+    @property
+    def state(self) -> str:
+        severities = {f["severity"] for f in self.findings if not f.get("waived")}
+        return "gates" if GATE in severities else "warnings" if severities else "clean"
 
     def as_dict(self):
         return {"plan": self.plan_id, "version": self.version, "summary": self.summary,
-                "changes": self.changes, "warnings": self.warnings}
+                "changes": self.changes, "warnings": self.warnings, "findings": self.findings,
+                "state": self.state, "clipped": self.clipped, "unchanged": self.unchanged}
 
 
 # ------------------------------------------------------------------ snapshots
@@ -67,15 +82,25 @@ def _record_version(plan, user, action, summary, changes) -> None:
     )
 
 
+def _expected(expected_version) -> int:
+    try:  # a whole number: int(True) == 1 and int(1.9) == 1 would pass a plain int()
+        return params.integer(expected_version, "version", minimum=1, required=True)
+    except InvalidParameter:
+        raise InvalidParameter("Falta la versión del plan que se editaba («version», entero).",
+                               parameter="version") from None
+
+
+def _check_version(plan, expected_version) -> None:
+    """The optimistic lock without writing (under the row lock): a stale client gets the 409 of ``_bump``."""
+    if plan.version != _expected(expected_version):
+        _bump(plan, expected_version)  # raises the ConflictError naming both versions
+
+
 def _bump(plan, expected_version) -> None:
     """Conditional UPDATE: the optimistic lock. Refreshes ``plan`` to the new version."""
     from territorial.pot.models import Plan
 
-    try:  # a whole number: int(True) == 1 and int(1.9) == 1 would pass a plain int()
-        expected = params.integer(expected_version, "version", minimum=1, required=True)
-    except InvalidParameter:
-        raise InvalidParameter("Falta la versión del plan que se editaba («version», entero).",
-                               parameter="version") from None
+    expected = _expected(expected_version)
     n = Plan.objects.filter(pk=plan.pk, version=expected).update(version=F("version") + 1, updated_at=timezone.now())
     if n == 0:
         current = Plan.objects.filter(pk=plan.pk).values_list("version", flat=True).first()
@@ -103,13 +128,17 @@ def create_plan(user, municipality, name: str, source: str = "", is_demo: bool =
 
 
 # ------------------------------------------------------------------ save
+# Zone fields as the version summary names them (a stored sentence, read by people: no column names).
+FIELD_LABELS = {"soil_class": "clase de suelo", "use_category": "categoría de uso", "name": "nombre", "notes": "notas"}
+
+
 def _describe(created, modified, deleted) -> str:
     parts = []
     if created:
         classes = Counter(c for c in created)
-        parts.append(f"{len(created)} zona(s) nueva(s) (" + ", ".join(f"{k} ×{v}" for k, v in classes.items()) + ")")
+        parts.append(f"{len(created)} zona(s) nueva(s) (" + ", ".join(f"{soil_label(k)} ×{v}" for k, v in classes.items()) + ")")
     if modified:
-        parts.append(f"{len(modified)} modificada(s) (" + "; ".join(f"#{m['id']}: {', '.join(m['fields'])}" for m in modified) + ")")
+        parts.append(f"{len(modified)} modificada(s) (" + "; ".join(f"#{m['id']}: {', '.join(FIELD_LABELS.get(f, f) for f in m['fields'])}" for m in modified) + ")")
     if deleted:
         parts.append(f"{len(deleted)} eliminada(s) (#" + ", #".join(str(d) for d in deleted) + ")")
     return "; ".join(parts) or "Sin cambios en las zonas."
@@ -211,10 +240,27 @@ def _require_delete(user, plan) -> None:
                             status=plan.status)
 
 
+def _require_revise(user, plan) -> None:
+    access.require_planner(user, plan.municipality)
+    if plan.status != Status.APROBADA:
+        raise ConflictError(f"El plan está «{plan.get_status_display()}»: solo se modifica el plan aprobado vigente.",
+                            status=plan.status)
+
+
+def _require_waive(user, plan) -> None:
+    access.require_reviewer(user)
+    if authored_by(plan, user):
+        raise PermissionDeniedError("No puede dispensar barreras de un plan que usted mismo elaboró o envió.")
+    if plan.status not in Status.IN_REVIEW:
+        raise ConflictError(f"El plan está «{plan.get_status_display()}»: las barreras se dispensan durante la "
+                            "revisión (enviado o en revisión).", status=plan.status)
+
+
 def require_action(user, plan, action: str) -> None:
     """Raise unless ``user`` may do ``action`` on ``plan`` in its current state (403 role, 409 state).
     Actions: the edit actions (EDIT_ACTIONS), the workflow transitions (TRANSITIONS), «comentar»
-    (open a pinned thread), «responder» (answer one) and «eliminar»."""
+    (open a pinned thread), «responder» (answer one), «eliminar», «revisar» (start the amendment of the
+    current approved plan) and «dispensar» (a reviewer waives a validation gate)."""
     if action in EDIT_ACTIONS:
         require_editable(user, plan)
     elif action in TRANSITIONS:
@@ -223,6 +269,10 @@ def require_action(user, plan, action: str) -> None:
         _require_comment(user, plan, opens_thread=action == "comentar")
     elif action == "eliminar":
         _require_delete(user, plan)
+    elif action == "revisar":
+        _require_revise(user, plan)
+    elif action == "dispensar":
+        _require_waive(user, plan)
     else:
         raise ValueError(f"unknown plan action {action!r}")  # a programming error, not user input
 
@@ -247,20 +297,112 @@ def locked_plan(plan, user, action: str):
 
 
 def save_zones(user, plan, collection: dict, expected_version, replace: bool = True,
-               action: str = "guardar", summary_prefix: str = "") -> SaveResult:
+               action: str = "guardar", summary_prefix: str = "", fit: bool = True) -> SaveResult:
     """Validate and store the plan's zones (a GeoJSON FeatureCollection). ``replace`` deletes the
-    zones not present in the collection (the editor sends the whole plan)."""
+    zones not present in the collection (the editor sends the whole plan). ``fit`` clips new or changed
+    zones to the municipality and to the zones already there. A save that changes nothing creates no
+    version (``unchanged``); one that leaves an *error* finding (overlapping zones) is refused whole."""
     require_action(user, plan, action)
     if not isinstance(collection, dict) or not isinstance(collection.get("features"), list):
         raise InvalidParameter("Se esperaba una FeatureCollection de GeoJSON con la lista «features».")
     crs = declared_crs(collection)
     with locked_plan(plan, user, action):
-        _bump(plan, expected_version)
-        result = validate_features(collection["features"], plan.municipality, crs=crs)
+        _check_version(plan, expected_version)
+        existing = {z.pk: shapely.from_wkb(bytes(z.geom.wkb)) for z in plan.zones.all()} if fit else None
+        result = validate_features(collection["features"], plan.municipality, crs=crs, existing=existing, fit=fit)
         summary, changes = _apply(plan, result.zones, replace)
+        if not (changes["created"] or changes["modified"] or changes["deleted"]):
+            findings = annotated_findings(plan, plan.findings if plan.findings is not None else _measure(plan))
+            return SaveResult(plan.pk, plan.version, "Sin cambios: no se creó una versión.", changes, findings,
+                              result.clipped, unchanged=True)
+        _bump(plan, expected_version)
+        findings = _measure(plan)
+        _refuse_errors(findings)  # raising here rolls back the zones written above
         summary = summary_prefix + summary
+        if result.clipped:
+            changes["clipped"] = [{k: c[k] for k in ("index", "zone_id", "outside_m2", "overlap_m2")}
+                                  for c in result.clipped]
         _record_version(plan, user, action, summary, changes)
-    return SaveResult(plan.pk, plan.version, summary, changes, result.warnings)
+        _store_findings(plan, findings)
+    return SaveResult(plan.pk, plan.version, summary, changes, annotated_findings(plan, findings), result.clipped)
+
+
+class ValidationRefused(InvalidGeometry):
+    """The zones break an *error* rule (e.g. two zones overlap): nothing was saved. 422, findings in context."""
+
+    code = "validation"
+
+
+class GatesOpen(ConflictError):
+    """Submission or approval with gates nobody waived: 409 naming each gate and its figures."""
+
+    code = "gates_open"
+
+
+def _refuse_errors(findings) -> None:
+    errors = [f for f in findings if f["severity"] == "error"]
+    if errors:
+        raise ValidationRefused("No se guardó: " + " ".join(f["message"] for f in errors)
+                                + " Corrija las zonas o guarde con «ajustar» activado.", findings=findings)
+
+
+def _stored_zones(plan) -> list[PlanZone]:
+    return [PlanZone(z.pk, z.name, z.soil_class, shapely.from_wkb(bytes(z.geom_m.wkb)))
+            for z in plan.zones.order_by("id")]
+
+
+def _measure(plan) -> list[dict]:
+    """The POT rules measured on the plan's stored zones (with the thresholds of now)."""
+    return plan_findings(_stored_zones(plan), plan.municipality)
+
+
+def _store_findings(plan, findings, zones_changed: bool = True) -> None:
+    """Keep the findings with the plan; ``findings_version`` moves only when the zones changed, so the
+    waivers given on these zones stay valid across workflow steps and lapse when the zones are edited."""
+    from territorial.pot.models import Plan
+
+    plan.findings = findings
+    if zones_changed or plan.findings_version is None:
+        plan.findings_version = plan.version
+    Plan.objects.filter(pk=plan.pk).update(findings=findings, findings_version=plan.findings_version)
+
+
+def current_findings(plan) -> list[dict]:
+    """The plan's findings with their waivers (measured now if the plan predates stored findings)."""
+    return annotated_findings(plan, plan.findings if plan.findings is not None else _measure(plan))
+
+
+def annotated_findings(plan, findings) -> list[dict]:
+    """Findings marked ``waived`` (with who, when and why) by the waivers given on these zones."""
+    from zoneinfo import ZoneInfo
+
+    out = [dict(f, waived=False, waiver=None) for f in findings or []]
+    if not plan.findings_version or not any(f["severity"] == GATE for f in out):
+        return out
+    waivers = list(plan.waivers.filter(findings_version=plan.findings_version).select_related("author")
+                   .order_by("-created_at"))
+    for f in out:
+        if f["severity"] != GATE:
+            continue
+        w = next((w for w in waivers if w.rule == f["rule"] and (
+            not w.zone_ids or (f["zone_ids"] and set(f["zone_ids"]) <= set(w.zone_ids)))), None)
+        if w is not None:
+            f["waived"] = True
+            f["waiver"] = {"reason": w.reason, "by": w.author.get_username() if w.author else None,
+                           "at": w.created_at.astimezone(ZoneInfo("America/Bogota")).isoformat()}
+    return out
+
+
+def open_gates(findings) -> list[dict]:
+    return [f for f in findings if f["severity"] == GATE and not f["waived"]]
+
+
+def _refuse_open_gates(plan, gates, verb: str) -> None:
+    if gates:
+        raise GatesOpen(
+            f"No se puede {verb} el plan: {len(gates)} barrera(s) de validación sin dispensa. "
+            + " ".join(f"{g['label']}: {g['message']}" for g in gates),
+            gates=gates, plan=plan.pk)
 
 
 # ------------------------------------------------------------------ editing helpers (merge/split)
@@ -359,24 +501,171 @@ def authored_by(plan, user) -> bool:
                                                           "importar"]).exists()
 
 
+# the contract's English action names (POT-CONTRACT.md) and the stored Spanish ones
+ACTION_ALIASES = {"submit": "enviar", "review": "iniciar_revision", "approve": "aprobar", "return": "devolver"}
+
+
 def transition(user, plan, action: str, expected_version, note: str = ""):
+    action = ACTION_ALIASES.get(action, action)
     if action not in TRANSITIONS:
         raise InvalidParameter(f"Acción desconocida «{action}». Valores válidos: {', '.join(TRANSITIONS)}.")
     t = TRANSITIONS[action]
     require_action(user, plan, action)
+    note = (note or "").strip()
+    if action == "devolver" and not note:
+        raise InvalidParameter("Indique el motivo de la devolución.", parameter="note")
     with locked_plan(plan, user, action):
+        _check_version(plan, expected_version)
+        if action == "enviar":  # measured again: the thresholds may have changed since the last save
+            findings = _measure(plan)
+            _store_findings(plan, findings, zones_changed=False)
+            _refuse_open_gates(plan, open_gates(annotated_findings(plan, findings)), "enviar")
+        elif action == "aprobar":  # the zones are frozen since the submission: its findings stand
+            _refuse_open_gates(plan, open_gates(current_findings(plan)), "aprobar")
         _bump(plan, expected_version)
         old = plan.get_status_display()
         plan.status = t.target
         if action == "enviar":
-            plan.submitted_by = user
+            plan.submitted_by, plan.submitted_at = user, timezone.now()
         elif t.role == "reviewer":
             plan.reviewed_by = user
-        plan.save(update_fields=["status", "submitted_by", "reviewed_by"])
+        retired = _make_current(plan, user) if action == "aprobar" else None
+        plan.save(update_fields=["status", "submitted_by", "submitted_at", "reviewed_by", "replaces"])
         summary = f"Estado: {old} → {plan.get_status_display()}" + (f". Nota: {note}" if note else "")
         changes = {"status": [str(old), plan.status]} | ({"note": note} if note else {})
+        if retired:
+            summary += f". Reemplaza al plan {', '.join(f'{r.pk} («{r.name}»)' for r in retired)}"
+            changes["replaces"] = [r.pk for r in retired]
         _record_version(plan, user, action, summary, changes)
     return plan
+
+
+def _make_current(plan, user) -> list:
+    """Under the approval's lock: the municipality row is locked first (so two approvals in one
+    municipality run one after the other and each sees the other's result), then every other approved
+    plan of the municipality becomes «reemplazada», pointing to ``plan`` — and ``plan`` to it."""
+    from territorial.models import Municipality
+    from territorial.pot.models import Plan
+
+    Municipality.objects.select_for_update().filter(pk=plan.municipality_id).first()
+    retired = list(Plan.objects.select_for_update().filter(municipality_id=plan.municipality_id,
+                                                           status=Status.APROBADA).exclude(pk=plan.pk))
+    for old in retired:
+        old.status, old.replaced_by = Status.REEMPLAZADA, plan
+        old.version += 1
+        old.save(update_fields=["status", "replaced_by", "version", "updated_at"])
+        _record_version(old, user, "reemplazar", f"Estado: Aprobada → Reemplazada por el plan {plan.pk} "
+                                                 f"(«{plan.name}»)", {"status": [Status.APROBADA, old.status],
+                                                                       "replaced_by": plan.pk})
+    if retired and (plan.replaces_id is None or plan.replaces_id not in {r.pk for r in retired}):
+        plan.replaces = retired[0]
+    return retired
+
+
+def retire_for_loader(plan) -> None:
+    """For loaders (no user): make ``plan`` the current approved plan of its municipality unless a real
+    (non-demo) approved plan already stands there, in which case ``plan`` is recorded as replaced by it.
+    Keeps exactly one current approved plan per municipality whatever the loading order."""
+    from territorial.pot.models import Plan
+
+    with transaction.atomic():
+        others = list(Plan.objects.select_for_update().filter(municipality_id=plan.municipality_id,
+                                                              status=Status.APROBADA).exclude(pk=plan.pk))
+        keep = next((o for o in others if not o.is_demo), None) if plan.is_demo else None
+        if keep is not None:
+            Plan.objects.filter(pk=plan.pk).update(status=Status.REEMPLAZADA, replaced_by=keep)
+            plan.refresh_from_db()
+            return
+        for old in others:
+            Plan.objects.filter(pk=old.pk).update(status=Status.REEMPLAZADA, replaced_by=plan)
+        if others and plan.replaces_id is None:
+            Plan.objects.filter(pk=plan.pk).update(replaces=others[0])
+        Plan.objects.filter(pk=plan.pk).update(status=Status.APROBADA)
+        plan.refresh_from_db()
+
+
+# ------------------------------------------------------------------ waivers, amendments, review queue
+def waive_gate(user, plan, rule, zone_ids, reason, expected_version=None):
+    """A reviewer waives the open gate(s) of ``rule`` (all of them, or those of ``zone_ids``) with a
+    written reason; recorded as a PlanWaiver and as a version of the plan (who, when, why)."""
+    from territorial.pot.models import PlanWaiver
+
+    require_action(user, plan, "dispensar")
+    rule = params.text(rule, "rule", max_length=40, required=True)
+    ids = params.id_list(zone_ids, "zone_ids", max_items=MAX_MERGE) if zone_ids not in (None, "", []) else []
+    reason = params.text(reason, "reason", max_length=2000, multiline=True, default="").strip()
+    if not reason:
+        raise InvalidParameter("Escriba el motivo de la dispensa.", parameter="reason")
+    with locked_plan(plan, user, "dispensar"):
+        if expected_version is not None:
+            _check_version(plan, expected_version)
+        gates = [g for g in open_gates(current_findings(plan)) if g["rule"] == rule
+                 and (not ids or (g["zone_ids"] and set(g["zone_ids"]) <= set(ids)))]
+        if not gates:
+            raise ConflictError(f"El plan no tiene barreras «{rule}» abiertas" + (f" en las zonas {ids}" if ids else "")
+                                + ": no hay nada que dispensar.", rule=rule)
+        if plan.findings is None:
+            _store_findings(plan, _measure(plan), zones_changed=False)
+        plan.version += 1
+        plan.save(update_fields=["version", "updated_at"])
+        w = PlanWaiver.objects.create(plan=plan, rule=rule, zone_ids=ids, reason=reason, author=user,
+                                      plan_version=plan.version, findings_version=plan.findings_version)
+        labels = "; ".join(g["message"] for g in gates)
+        _record_version(plan, user, "dispensar", f"Dispensa de «{gates[0]['label']}»: {labels} Motivo: {reason}",
+                        {"waiver": w.pk, "rule": rule, "zone_ids": ids, "reason": reason,
+                         "gates": [g["figures"] for g in gates]})
+    return w
+
+
+ACTIVE = (Status.BORRADOR, Status.ENVIADA, Status.EN_REVISION, Status.DEVUELTA)
+
+
+def revise_plan(user, plan):
+    """«Modificar» the current approved plan: a new draft with a copy of its zones that ``replaces`` it.
+    The approved plan stays current until the revision is approved (then it becomes «reemplazada»)."""
+    from territorial.pot.models import Plan, Zone
+
+    require_action(user, plan, "revisar")
+    with locked_plan(plan, user, "revisar"):
+        pending = plan.revisions.filter(status__in=ACTIVE).first()
+        if pending is not None:
+            raise ConflictError(f"Ya hay una modificación en curso de este plan: el plan {pending.pk} "
+                                f"(«{pending.name}», {pending.get_status_display()}).", revision=pending.pk)
+        # not DEMO: from now on these are the planner's zones (the source says where they started), and
+        # regenerating the DEMO plans (which deletes DEMO plans) must never take an amendment with it
+        source = f"Modificación del plan {plan.pk} («{plan.name}», versión {plan.version})" + (
+            f". Fuente original: {plan.source}" if plan.source else "")
+        new = Plan.objects.create(municipality=plan.municipality, name=f"{plan.name} — modificación"[:200],
+                                  source=source, is_demo=False, created_by=user, replaces=plan)
+        Zone.objects.bulk_create([
+            Zone(plan=new, soil_class=z.soil_class, use_category=z.use_category, name=z.name, notes=z.notes,
+                 geom=z.geom, geom_m=z.geom_m, area_m2=z.area_m2) for z in plan.zones.order_by("id")])
+        refresh_pieces(new.pk)
+        _record_version(new, user, "revisar", f"Modificación del plan {plan.pk} («{plan.name}», versión "
+                                              f"{plan.version}): {new.zones.count()} zona(s) copiada(s).",
+                        {"replaces": plan.pk, "replaces_version": plan.version})
+        _store_findings(new, _measure(new))
+    return new
+
+
+def review_queue(user) -> list[dict]:
+    """Plans waiting for the CVC (submitted or in review), oldest submission first, with open gates."""
+    from territorial.pot.models import Plan
+
+    access.require_reviewer(user)
+    qs = (Plan.objects.filter(status__in=Status.IN_REVIEW).select_related("municipality", "submitted_by")
+          .order_by(F("submitted_at").asc(nulls_first=True), "pk"))
+    out = []
+    for plan in qs:
+        gates = open_gates(current_findings(plan))
+        out.append({"id": plan.pk, "name": plan.name, "municipality": plan.municipality.divipola,
+                    "municipality_name": plan.municipality.name, "status": plan.status,
+                    "status_label": str(plan.get_status_display()), "version": plan.version,
+                    "submitted_at": plan.submitted_at.isoformat() if plan.submitted_at else None,
+                    "submitted_by": plan.submitted_by.get_username() if plan.submitted_by else None,
+                    "open_gates": len(gates), "gates": [g["label"] for g in gates],
+                    "gate_messages": [g["message"] for g in gates]})
+    return out
 
 
 def approval_versions(plan):
@@ -398,13 +687,40 @@ def approval(plan) -> dict | None:
             "approved_by": v.author.get_username() if v.author else None, "note": note}
 
 
-def available_actions(user, plan) -> list[dict]:
+ACTION_TEXTS = {  # contract code: (service action, label, confirmation question, needs a reason)
+    "submit": ("enviar", "Enviar a revisión", "¿Enviar el plan a revisión de la CVC? No podrá editarlo mientras se revisa.", False),
+    "review": ("iniciar_revision", "Iniciar revisión", "¿Iniciar la revisión de este plan?", False),
+    "approve": ("aprobar", "Aprobar", "¿Aprobar el plan? Pasará a ser el plan vigente del municipio y reemplazará "
+                                      "al aprobado anterior.", False),
+    "return": ("devolver", "Devolver", "¿Devolver el plan al municipio? Indique el motivo.", True),
+    "waive": ("dispensar", "Dispensar barrera", "¿Dispensar esta barrera? Quedará registrado su motivo.", True),
+    "revise": ("revisar", "Modificar el plan", "¿Crear una modificación de este plan? Se copiarán sus zonas a un "
+                                               "borrador nuevo; el plan aprobado sigue vigente hasta aprobar la "
+                                               "modificación.", False),
+}
+
+
+def available_actions(user, plan, findings=None) -> list[dict]:
+    """Only what this user may do on this plan now (authors never approve; gated plans are not
+    submitted nor approved until their gates are waived)."""
+    if user is None or not user.is_authenticated:
+        return []
+    gates = None
     out = []
-    perms = access.permissions_for(user, plan)
-    for code, t in TRANSITIONS.items():
-        allowed = perms["planner"] if t.role == "planner" else perms["review"]
-        if allowed and plan.status in t.sources:
-            out.append({"action": code, "label": t.label})
+    for code, (service_action, label, confirm, needs_reason) in ACTION_TEXTS.items():
+        try:
+            require_action(user, plan, service_action)
+        except (PermissionDeniedError, ConflictError):
+            continue
+        if code in ("submit", "approve", "waive"):
+            if gates is None:
+                gates = open_gates(findings if findings is not None else current_findings(plan))
+            if bool(gates) != (code == "waive"):
+                continue
+        if code == "revise" and plan.revisions.filter(status__in=ACTIVE).exists():
+            continue
+        out.append({"action": code, "code": service_action, "label": label, "confirm": confirm,
+                    "needs_reason": needs_reason})
     return out
 
 
@@ -462,4 +778,6 @@ def system_replace_zones(plan, collection: dict, action: str, summary_prefix: st
         result = validate_features(collection["features"], plan.municipality, crs=declared_crs(collection))
         summary, changes = _apply(plan, result.zones, replace=True)
         _record_version(plan, None, action, summary_prefix + summary, changes)
-    return SaveResult(plan.pk, plan.version, summary_prefix + summary, changes, result.warnings)
+        findings = _measure(plan)  # recorded, never refused: loaded plans are what their source says
+        _store_findings(plan, findings)
+    return SaveResult(plan.pk, plan.version, summary_prefix + summary, changes, findings)

@@ -4,12 +4,22 @@ from __future__ import annotations
 import base64
 import io
 
+import geopandas as gpd
+import matplotlib
+
+matplotlib.use("Agg")  # no display: draw to files
+import matplotlib.pyplot as plt  # noqa: E402
+import shapely  # noqa: E402
+from shapely.geometry import shape  # noqa: E402
+
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from geosig import formats
+from territorial.models import Municipality
+from territorial.pot.services.conflicts import KIND_LABELS
 
-CSV_COLUMNS = ["kind", "verdict", "municipality", "municipality_name", "plan_id", "plan_name", "is_demo",
+CSV_COLUMNS = ["kind", "verdict", "municipality", "municipality_name", "plan_id", "plan_name", "plan_version", "is_demo",
                "zone_id", "soil_class", "other_zone_id", "other_class", "other_plan_id", "determinant",
                "area_m2", "pct_zone", "message"]
 KIND_COLORS = {"superposicion": "#e31a1c", "hueco": "#6a3d9a", "astilla": "#cab2d6", "vecino_incompatible": "#ff7f00",
@@ -17,8 +27,13 @@ KIND_COLORS = {"superposicion": "#e31a1c", "hueco": "#6a3d9a", "astilla": "#cab2
 
 
 def _table(report) -> formats.Table:
-    rows = [{k: (round(f[k], 2) if isinstance(f.get(k), float) else f.get(k)) for k in CSV_COLUMNS}
-            for f in report.findings]
+    # first the plans read (kind «plan_analizado»): the file names its plans and versions even without findings
+    analysed = [{"kind": "plan_analizado", "verdict": "ámbito" if p in report.plans else "vecino",
+                 "municipality": p["municipality"], "municipality_name": p["municipality_name"], "plan_id": p["id"],
+                 "plan_name": p["name"], "plan_version": p["version"], "is_demo": p["is_demo"],
+                 "message": f"versión {p['version']} ({p['status_label']})"} for p in report.plans + report.neighbours]
+    rows = analysed + [{k: (round(f[k], 2) if isinstance(f.get(k), float) else f.get(k)) for k in CSV_COLUMNS}
+                       for f in report.findings]
     return formats.Table(CSV_COLUMNS, rows)
 
 
@@ -27,9 +42,6 @@ def _data(report) -> dict:
 
 
 def findings_frame(report):
-    import geopandas as gpd
-    from shapely.geometry import shape
-
     rows = [f for f in report.findings if f.get("geometry")]
     data = {c: [r.get(c) for r in rows] for c in CSV_COLUMNS}
     geoms = [shape(r["geometry"]) for r in rows]
@@ -38,8 +50,6 @@ def findings_frame(report):
 
 def _layers(report) -> dict:
     """One GeoPackage layer per finding kind (multipolygons) and a table ``resumen`` with the counts."""
-    import geopandas as gpd
-
     gdf = findings_frame(report)
     layers = {}
     for kind, part in gdf.groupby("kind"):
@@ -53,12 +63,15 @@ def _layers(report) -> dict:
                                           "area_m2": [s["area_m2"] for s in summary] or [0.0],
                                           "is_demo": [report.has_demo] * n},
                                          geometry=[None] * n, crs=4326)
+    # which plans, in which version, the findings come from (scope and cross-border neighbours)
+    analysed = [dict(p, role="ámbito") for p in report.plans] + [dict(p, role="vecino") for p in report.neighbours]
+    cols = ["role", "id", "name", "municipality", "municipality_name", "version", "status", "is_demo"]
+    layers["planes"] = gpd.GeoDataFrame({c: [p[c] for p in analysed] for c in cols},
+                                        geometry=[None] * len(analysed), crs=4326)
     return layers
 
 
 def _as_multipolygon(g):
-    import shapely
-
     polys = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon"]
     for p in shapely.get_parts(g):
         if p.geom_type == "MultiPolygon":
@@ -68,14 +81,6 @@ def _as_multipolygon(g):
 
 def map_png(report) -> str | None:
     """A static overview map (base64 PNG) for the HTML/PDF report: municipalities + findings."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import shapely
-
-    from territorial.models import Municipality
-
     gdf = findings_frame(report)
     if not len(gdf):
         return None
@@ -98,8 +103,6 @@ def map_png(report) -> str | None:
 
 
 def _html_text(report, with_map=True):
-    from territorial.pot.services.conflicts import KIND_LABELS
-
     ctx = {"r": report, "data": report.as_dict(with_geometry=False), "generated": timezone.now(),
            "map_png": map_png(report) if with_map else None, "kind_labels": KIND_LABELS}
     return render_to_string("territorial/pot/report.html", ctx)

@@ -1,24 +1,31 @@
 """Server-side validation of zone geometries: one function, ``validate_features``, run on every save
 (editor, import, restore, merge/split), before anything is written.
 
-Errors (the save is refused, nothing changes) are raised; findings that the issue asks to *report*
-rather than refuse — a part outside the municipality, overlaps with other zones of the plan — come
-back as warnings, with areas in m² measured in EPSG:9377.
+Every POT rule has a severity (``SEVERITY``): an *error* refuses the save (nothing changes), a *gate*
+lets the plan be saved but not submitted — nor approved unless a reviewer waives it in writing —, a
+*warning* informs. Unreadable geometry and unknown classes are raised while parsing; the plan-level
+rules (``plan_findings``: zones outside the municipality, coverage, gaps, overlaps) are measured on
+the stored zones in EPSG:9377 against the thresholds of ONE editable place, the PotRulesSettings row
+(admin), read by ``rules()``. ``fit_zones`` clips new or changed zones to the municipality and to the
+zones already there (those win), and says how much it cut.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from pyproj import CRS, Transformer
 from shapely.geometry import MultiPolygon, shape
 
 from geosig import params
-from geosig.errors import CRSMismatch, InvalidGeometry, InvalidParameter, OutsideValle
-from territorial.pot.classes import check_soil_class
+from geosig.errors import CRSMismatch, GeoSIGError, InvalidGeometry, InvalidParameter, OutsideValle
+from geosig.numbers import area_label, length_label, pct_label
+from territorial.pot.classes import check_soil_class, soil_label
 
 MIN_ZONE_AREA_M2 = getattr(settings, "GEOSIG_POT_MIN_ZONE_M2", 100.0)  # smaller is a digitising slip
 FAR_OUTSIDE_M = 2_000.0  # farther than this from its municipality a zone is a wrong-place error
@@ -26,11 +33,17 @@ MIN_REPORT_M2 = 1.0  # below this an overlap/outside part is floating-point nois
 GRID_M = 0.01  # metric copies live on a 1 cm grid (robust overlays)
 
 _TO_M = Transformer.from_crs(4326, 9377, always_xy=True)
+_TO_DEG = Transformer.from_crs(9377, 4326, always_xy=True)
 
 
 def to_metres(geom):
     """A shapely geometry (or array) from EPSG:4326 lon/lat to EPSG:9377 metres."""
     return shapely.transform(geom, lambda xy: np.column_stack(_TO_M.transform(xy[:, 0], xy[:, 1])))
+
+
+def to_degrees(geom):
+    """The inverse of ``to_metres``: EPSG:9377 metres to EPSG:4326 lon/lat."""
+    return shapely.transform(geom, lambda xy: np.column_stack(_TO_DEG.transform(xy[:, 0], xy[:, 1])))
 
 
 def to_multi(geom) -> MultiPolygon:
@@ -62,6 +75,7 @@ class CleanZone:
 class Validation:
     zones: list[CleanZone] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
+    clipped: list[dict] = field(default_factory=list)  # what ``fit_zones`` cut, per zone
 
 
 def declared_crs(collection: dict) -> CRS | None:
@@ -171,67 +185,246 @@ def _parse(i: int, feature: dict, transformer):
     return props, to_multi(geom)
 
 
-def validate_features(features: list[dict], municipality, crs: CRS | None = None) -> Validation:
-    """Check a plan's complete set of zones. ``municipality`` is a territorial Municipality."""
+def validate_features(features: list[dict], municipality, crs: CRS | None = None, existing: dict | None = None,
+                      fit: bool = False) -> Validation:
+    """Parse and check a plan's complete set of zones (``municipality`` is a territorial Municipality).
+    With ``fit``, new or changed zones — those whose id is not in ``existing`` ({zone id: stored EPSG:4326
+    shapely geometry}) or whose geometry differs — are clipped to the municipality and to the others."""
     if not isinstance(features, list):
         raise InvalidParameter("Se esperaba una lista de zonas (features de GeoJSON).")
     transformer = None
     if crs is not None and crs.to_epsg() != 4326 and not crs.equals(CRS.from_user_input("OGC:CRS84")):
         transformer = Transformer.from_crs(crs, 4326, always_xy=True)
-    muni = shapely.from_wkb(bytes(municipality.geom.wkb))
-    muni_m = to_metres(muni)
+    muni_m = to_metres(shapely.from_wkb(bytes(municipality.geom.wkb)))
     out = Validation()
     for i, feature in enumerate(features):
-        if not isinstance(feature, dict):
-            raise InvalidParameter(f"Zona n.º {i + 1}: no es un objeto GeoJSON.", index=i)
-        props, geom = _parse(i, feature, transformer)
-        label = _label(i, props)
         try:
-            texts = _zone_texts(props)
-        except InvalidParameter as exc:
-            raise InvalidParameter(f"{label}: {exc.message}", index=i) from None
-        geom_m = to_metres(geom)
-        # A 1 cm grid in metres: reprojection can fold near-coincident vertices, and shared edges that
-        # differ in the 9th decimal make GEOS predicates throw "side location conflict" later.
-        geom_m = to_multi(shapely.set_precision(shapely.make_valid(geom_m, method="structure"), GRID_M))
-        area = geom_m.area
-        if area < MIN_ZONE_AREA_M2:
-            raise InvalidGeometry(
-                f"{label}: área de {area:,.1f} m², menor que el mínimo de {MIN_ZONE_AREA_M2:,.0f} m².", index=i
-            )
-        distance = geom_m.distance(muni_m)
-        if distance > FAR_OUTSIDE_M:
-            raise OutsideValle(
-                f"{label}: está a {distance / 1000:,.1f} km del municipio {municipality.name}; "
-                "dibuje dentro del municipio.",
-                index=i,
-            )
-        outside = geom_m.difference(muni_m).area
-        if outside >= MIN_REPORT_M2:
-            out.warnings.append({
-                "kind": "fuera_del_municipio", "index": i, "zone_id": feature.get("id"),
-                "area_m2": outside, "pct_zone": 100 * outside / area,
-                "message": f"{label}: {outside:,.0f} m² ({100 * outside / area:.1f} %) quedan fuera del límite "
-                           f"municipal (MGN 2021, generalizado: puede ser un desajuste del límite).",
-            })
-        zone_id = feature.get("id")
-        known_id = isinstance(zone_id, (int, str)) and str(zone_id).isdigit() and 0 < int(zone_id) < 2**63
-        out.zones.append(CleanZone(
-            index=i, zone_id=int(zone_id) if known_id else None,  # anything else is a new zone
-            **texts, geom=geom, geom_m=geom_m, area_m2=area,
-        ))
-    if len(out.zones) > 1:
-        geoms = np.array([z.geom_m for z in out.zones])
-        tree = shapely.STRtree(geoms)
-        a, b = tree.query(geoms, predicate="intersects")
-        keep = a < b
-        inter = shapely.area(shapely.intersection(geoms[a[keep]], geoms[b[keep]]))
-        for x, y, area in zip(a[keep], b[keep], inter):
-            if area >= MIN_REPORT_M2:
-                zx, zy = out.zones[x], out.zones[y]
-                out.warnings.append({
-                    "kind": "superposicion", "index": int(x), "other_index": int(y), "area_m2": float(area),
-                    "message": f"Zonas n.º {x + 1} y n.º {y + 1} se superponen en {area:,.0f} m² "
-                               f"({zx.soil_class} / {zy.soil_class}).",
-                })
+            out.zones.append(_clean_zone(i, feature, transformer, municipality, muni_m))
+        except GeoSIGError as exc:  # the same error, plus the finding shape the editor lists
+            rule = "unknown_class" if exc.details.get("field") == "soil_class" else "invalid_geometry"
+            exc.details.setdefault("findings", [finding(rule, exc.message, {}, index=i)])
+            raise
+    if fit:
+        out.clipped = fit_zones(out.zones, existing or {}, muni_m)
     return out
+
+
+def _clean_zone(i: int, feature, transformer, municipality, muni_m) -> CleanZone:
+    if not isinstance(feature, dict):
+        raise InvalidParameter(f"Zona n.º {i + 1}: no es un objeto GeoJSON.", index=i)
+    props, geom = _parse(i, feature, transformer)
+    label = _label(i, props)
+    try:
+        texts = _zone_texts(props)
+    except InvalidParameter as exc:
+        raise InvalidParameter(f"{label}: {exc.message}", index=i, **exc.details) from None
+    geom_m = to_metres(geom)
+    # A 1 cm grid in metres: reprojection can fold near-coincident vertices, and shared edges that
+    # differ in the 9th decimal make GEOS predicates throw "side location conflict" later.
+    geom_m = to_multi(shapely.set_precision(shapely.make_valid(geom_m, method="structure"), GRID_M))
+    area = geom_m.area
+    if area < MIN_ZONE_AREA_M2:
+        raise InvalidGeometry(
+            f"{label}: área de {area_label(area)}, menor que el mínimo de {area_label(MIN_ZONE_AREA_M2)}.", index=i
+        )
+    distance = geom_m.distance(muni_m)
+    if distance > FAR_OUTSIDE_M:
+        raise OutsideValle(
+            f"{label}: está a {length_label(distance)} del municipio {municipality.name}; "
+            "dibuje dentro del municipio.",
+            index=i,
+        )
+    zone_id = feature.get("id")
+    known_id = isinstance(zone_id, (int, str)) and str(zone_id).isdigit() and 0 < int(zone_id) < 2**63
+    return CleanZone(index=i, zone_id=int(zone_id) if known_id else None,  # anything else is a new zone
+                     **texts, geom=geom, geom_m=geom_m, area_m2=area)
+
+
+# ------------------------------------------------------------------ fitting
+def _changed(zone: CleanZone, existing: dict) -> bool:
+    old = existing.get(zone.zone_id) if zone.zone_id is not None else None
+    return old is None or not shapely.equals_exact(old, zone.geom, 1e-9)
+
+
+def fit_zones(zones: list[CleanZone], existing: dict, muni_m) -> list[dict]:
+    """Clip each new or changed zone (in the order given) to the municipality and to every zone kept as it
+    was or already fitted: the zones already there win. Returns what was cut from each zone (m² and ha);
+    a zone left without area is an error naming it."""
+    fixed = [z.geom_m for z in zones if not _changed(z, existing)]
+    clipped = []
+    for z in zones:
+        if not _changed(z, existing):
+            continue
+        inside = shapely.intersection(z.geom_m, muni_m, grid_size=GRID_M)
+        others = shapely.union_all(fixed, grid_size=GRID_M) if fixed else None
+        result = shapely.difference(inside, others, grid_size=GRID_M) if others is not None else inside
+        result = to_multi(shapely.make_valid(result)) if not result.is_empty else MultiPolygon()
+        outside_m2 = max(z.area_m2 - inside.area, 0.0)
+        overlap_m2 = max(inside.area - result.area, 0.0)
+        if result.area < MIN_ZONE_AREA_M2:
+            where = "fuera del municipio" if inside.area < MIN_ZONE_AREA_M2 else "bajo otras zonas del plan"
+            raise InvalidGeometry(
+                f"Zona n.º {z.index + 1}" + (f" («{z.name}»)" if z.name else "") + f": queda {where}; al ajustarla "
+                f"al límite municipal y a las zonas existentes no le queda área (mínimo {area_label(MIN_ZONE_AREA_M2)}).",
+                index=z.index, findings=[finding("invalid_geometry", "La zona queda sin área al ajustarla.", {},
+                                                 index=z.index)])
+        if outside_m2 >= MIN_REPORT_M2 or overlap_m2 >= MIN_REPORT_M2:
+            z.geom_m = result
+            z.geom = to_multi(to_degrees(result))
+            z.area_m2 = result.area
+            clipped.append({"index": z.index, "zone_id": z.zone_id, "name": z.name,
+                            "outside_m2": outside_m2, "outside_ha": outside_m2 / 10_000,
+                            "overlap_m2": overlap_m2, "overlap_ha": overlap_m2 / 10_000,
+                            "area_m2": z.area_m2,
+                            "message": _clip_message(z, outside_m2, overlap_m2)})
+        fixed.append(z.geom_m)
+    return clipped
+
+
+def _clip_message(z: CleanZone, outside_m2: float, overlap_m2: float) -> str:
+    cuts = []
+    if outside_m2 >= MIN_REPORT_M2:
+        cuts.append(f"{area_label(outside_m2)} fuera del municipio")
+    if overlap_m2 >= MIN_REPORT_M2:
+        cuts.append(f"{area_label(overlap_m2)} bajo otras zonas del plan")
+    name = f" («{z.name}»)" if z.name else ""
+    return f"Zona n.º {z.index + 1}{name} ajustada: se recortaron " + " y ".join(cuts) + f"; queda de {area_label(z.area_m2)}."
+
+
+# ------------------------------------------------------------------ plan rules (findings)
+ERROR, GATE, WARNING = "error", "gate", "warning"
+RULE_LABELS = {
+    "invalid_geometry": _("Geometría no válida"),
+    "unknown_class": _("Clase de suelo desconocida"),
+    "overlap": _("Zonas superpuestas"),
+    "outside_municipality": _("Zona fuera del municipio"),
+    "coverage": _("Cobertura del municipio"),
+    "gap": _("Hueco entre zonas"),
+}
+SEVERITY = {"invalid_geometry": ERROR, "unknown_class": ERROR, "overlap": ERROR,
+            "outside_municipality": GATE, "coverage": GATE, "gap": GATE}  # gates may come as warnings below
+DISPLAY_TOLERANCE_M = 5.0  # the "ver en el mapa" geometry is simplified: a gap's outline can be huge
+GAP_NOISE_WIDTH_M = 0.05  # holes thinner than this are the 1 cm storage grid, not planning gaps
+
+
+def rules() -> dict:
+    """The thresholds, from the one editable place (admin: «Umbrales de validación POT»)."""
+    from territorial.pot.models import PotRulesSettings
+
+    r = PotRulesSettings.load()
+    return {k: float(getattr(r, k)) for k in ("outside_band_m", "outside_tolerance_m2", "coverage_min_pct",
+                                              "gap_gate_m2", "overlap_tolerance_m2")}
+
+
+def _geojson(geom_m):
+    if geom_m is None or geom_m.is_empty:
+        return None
+    return json.loads(shapely.to_geojson(to_degrees(shapely.simplify(geom_m, DISPLAY_TOLERANCE_M))))
+
+
+def finding(rule: str, message: str, figures: dict, zone_ids=(), geometry_m=None, severity: str | None = None,
+            **extra) -> dict:
+    """One finding in the shape the API, the editor and the review queue share (POT-CONTRACT.md)."""
+    return {"rule": rule, "severity": severity or SEVERITY[rule], "label": str(RULE_LABELS[rule]),
+            "message": message, "figures": figures, "zone_ids": [int(z) for z in zone_ids],
+            "geometry": _geojson(geometry_m), "waived": False, "waiver": None, **extra}
+
+
+@dataclass
+class PlanZone:
+    """What the plan rules read of a zone (stored or about to be)."""
+    zone_id: int | None
+    name: str
+    soil_class: str
+    geom_m: object
+
+    @property
+    def label(self) -> str:
+        ident = f"#{self.zone_id}" if self.zone_id else "nueva"
+        return f"Zona {ident}" + (f" («{self.name}»)" if self.name else "") + f" ({soil_label(self.soil_class)})"
+
+
+def plan_findings(zones: list[PlanZone], municipality, thresholds: dict | None = None) -> list[dict]:
+    """The plan-level POT rules on a complete set of zones, measured in EPSG:9377."""
+    t = thresholds or rules()
+    muni_m = to_metres(shapely.from_wkb(bytes(municipality.geom.wkb)))
+    out = _overlaps(zones, t) + _outside(zones, muni_m, t, municipality)
+    out += _coverage_and_gaps(zones, muni_m, t, municipality)
+    return out
+
+
+def _overlaps(zones, t) -> list[dict]:
+    if len(zones) < 2:
+        return []
+    geoms = np.array([z.geom_m for z in zones])
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    keep = a < b
+    out = []
+    for x, y in zip(a[keep], b[keep]):
+        inter = shapely.intersection(geoms[x], geoms[y], grid_size=GRID_M)
+        area = inter.area
+        if area < MIN_REPORT_M2:
+            continue
+        zx, zy = zones[x], zones[y]
+        severity = ERROR if area > t["overlap_tolerance_m2"] else WARNING
+        out.append(finding(
+            "overlap", f"{zx.label} y {zy.label} se superponen en {area_label(area)} "
+                       f"(tolerancia {area_label(t['overlap_tolerance_m2'])}).",
+            {"value": area, "threshold": t["overlap_tolerance_m2"], "unit": "m2"},
+            [z.zone_id for z in (zx, zy) if z.zone_id], inter, severity=severity))
+    return out
+
+
+def _outside(zones, muni_m, t, municipality) -> list[dict]:
+    band = muni_m.buffer(t["outside_band_m"]) if t["outside_band_m"] > 0 else muni_m
+    out = []
+    for z in zones:
+        outside = shapely.difference(z.geom_m, muni_m, grid_size=GRID_M)
+        if outside.area < MIN_REPORT_M2:
+            continue
+        beyond = shapely.difference(z.geom_m, band, grid_size=GRID_M)
+        area = z.geom_m.area
+        pct = 100 * outside.area / area
+        gate = beyond.area > t["outside_tolerance_m2"]
+        out.append(finding(
+            "outside_municipality",
+            f"{z.label}: {area_label(outside.area)} ({pct_label(pct)}) quedan fuera del límite municipal de "
+            f"{municipality.name}; {area_label(beyond.area)} más allá de la franja de {length_label(t['outside_band_m'])} "
+            f"que absorbe la generalización del límite (MGN 2021), tolerancia {area_label(t['outside_tolerance_m2'])}.",
+            {"value": beyond.area, "threshold": t["outside_tolerance_m2"], "unit": "m2", "outside_m2": outside.area,
+             "pct_zone": pct, "band_m": t["outside_band_m"]},
+            [z.zone_id] if z.zone_id else [], outside, severity=GATE if gate else WARNING))
+    return out
+
+
+def _coverage_and_gaps(zones, muni_m, t, municipality) -> list[dict]:
+    muni_area = muni_m.area
+    union = shapely.union_all([z.geom_m for z in zones], grid_size=GRID_M) if zones else MultiPolygon()
+    covered = shapely.intersection(union, muni_m, grid_size=GRID_M).area if zones else 0.0
+    pct = 100 * covered / muni_area
+    out = []
+    if pct < t["coverage_min_pct"]:
+        out.append(finding(
+            "coverage", f"Las zonas cubren {pct_label(pct)} de {municipality.name} ({area_label(covered)} de "
+                        f"{area_label(muni_area)}): quedan {area_label(muni_area - covered)} sin clase de suelo; "
+                        f"el mínimo es {pct_label(t['coverage_min_pct'])}.",
+            {"value": pct, "threshold": t["coverage_min_pct"], "unit": "%", "covered_m2": covered,
+             "municipality_m2": muni_area, "uncovered_m2": muni_area - covered},
+            geometry_m=shapely.difference(muni_m, union, grid_size=GRID_M) if zones else muni_m))
+    for hole in _holes(union):
+        area = hole.area
+        if area < MIN_REPORT_M2 or 2 * area / hole.length < GAP_NOISE_WIDTH_M:
+            continue
+        gate = area > t["gap_gate_m2"]
+        out.append(finding(
+            "gap", f"Hueco sin zona de {area_label(area)} rodeado por zonas del plan "
+                   f"({'mayor' if gate else 'menor'} que el máximo de {area_label(t['gap_gate_m2'])}).",
+            {"value": area, "threshold": t["gap_gate_m2"], "unit": "m2"}, geometry_m=hole,
+            severity=GATE if gate else WARNING))
+    return out
+
+
+def _holes(union) -> list:
+    polys = union.geoms if union.geom_type in ("MultiPolygon", "GeometryCollection") else [union]
+    return [shapely.Polygon(ring) for p in polys if p.geom_type == "Polygon" for ring in p.interiors]
