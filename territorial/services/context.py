@@ -7,7 +7,8 @@ built in PostGIS by one query:
 - ``municipios``: municipal boundaries (lines) from zoom 7;
 - ``rio``: the Río Cauca (layers app, slug ``rio-cauca``) from zoom 6;
 - ``vias``: the national road network (slug ``red-vial-nacional``) from zoom 7;
-- ``cabeceras``: the municipal seats (points with their name) from zoom 8, drawn as text labels.
+- ``cabeceras``: the municipal seats (points with their name and latest urban population, which
+  decides which label wins where labels would overlap) from zoom 8, drawn as text labels.
 
 Boundaries travel as LINES (``ST_Boundary``), not polygons: a polygon clipped to a tile would draw
 the tile's edges as a stroke. Lines are simplified to half a screen pixel for the zoom, so a z8 view
@@ -56,6 +57,9 @@ vias AS (
   FROM layers_feature f, t4 WHERE %(z)s >= %(z_vias)s AND f.layer_id = %(roads)s AND f.geom && t4.env4),
 cabeceras AS (
   SELECT m.divipola, m.cabecera_name AS nombre, m.name AS municipio,
+         COALESCE((SELECT v.value FROM territorial_indicatorvalue v JOIN territorial_indicator i ON i.id = v.indicator_id
+                   WHERE i.code = 'poblacion_cabecera' AND v.municipality_id = m.id ORDER BY v.year DESC LIMIT 1), 0)
+           AS poblacion,
          ST_AsMVTGeom(ST_Transform(m.cabecera, 3857), t4.env, {e}, 0, true) AS geom
   FROM territorial_municipality m, t4 WHERE %(z)s >= %(z_cab)s AND m.cabecera && t4.env4)
 SELECT (SELECT COALESCE(ST_AsMVT(q, 'departamento', {e}, 'geom'), '') FROM departamento q WHERE q.geom IS NOT NULL)

@@ -28,6 +28,14 @@
       this._tileLabels = {};
       this.on("tileunload", function (e) { this._dropLabels(e.coords); }, this);
     },
+    onAdd: function (map) {
+      L.GridLayer.prototype.onAdd.call(this, map);
+      map.on("zoomend moveend", this._declutter, this);
+    },
+    onRemove: function (map) {
+      map.off("zoomend moveend", this._declutter, this);
+      L.GridLayer.prototype.onRemove.call(this, map);
+    },
     _key: function (c) { return c.z + "/" + c.x + "/" + c.y; },
     createTile: function (coords, done) {
       const tile = document.createElement("canvas"), size = this.getTileSize(), self = this;
@@ -72,15 +80,42 @@
         const span = document.createElement("span");
         span.textContent = f.properties.nombre || "";  // text, never HTML
         const icon = L.divIcon({ className: "geosig-context-label", html: span, iconSize: null, iconAnchor: [3, 3] });
-        markers.push(L.marker(at, { icon: icon, pane: "geosigContextLabels", interactive: false, keyboard: false }));
+        markers.push(L.marker(at, { icon: icon, pane: "geosigContextLabels", interactive: false, keyboard: false,
+                                    rank: Number(f.properties.poblacion) || 0 }));
       }, this);
       markers.forEach(function (m) { group.addLayer(m); });
       this._tileLabels[this._key(coords)] = markers;
+      this._declutter();
+    },
+    // Where labels would overlap, the seat with more urban population keeps its label (greedy, once per frame).
+    // Boxes come from the map's geometry and the label's own size, not from getBoundingClientRect(): during
+    // a zoom animation the elements are mid-transition and their on-screen boxes are not where they will end.
+    _declutter: function () {
+      if (this._frame || !this._map) return;
+      this._frame = requestAnimationFrame(() => {
+        this._frame = null;
+        if (!this._map) return;
+        const map = this._map, placed = [];
+        const all = [].concat.apply([], Object.values(this._tileLabels));
+        all.sort(function (a, b) { return b.options.rank - a.options.rank; });
+        all.forEach(function (m) {
+          const el = m.getElement();
+          if (!el) return;
+          const p = map.latLngToContainerPoint(m.getLatLng());
+          const r = { left: p.x - 3, top: p.y - 9, right: p.x - 3 + el.offsetWidth, bottom: p.y + 9 };
+          const hit = placed.some(function (q) {
+            return r.left < q.right + 4 && r.right + 4 > q.left && r.top < q.bottom && r.bottom > q.top;
+          });
+          el.classList.toggle("geosig-context-hidden", hit);
+          if (!hit) placed.push(r);
+        });
+      });
     },
     _dropLabels: function (coords) {
       const key = this._key(coords), group = this.options.labels;
       (this._tileLabels[key] || []).forEach(function (m) { if (group) group.removeLayer(m); });
       delete this._tileLabels[key];
+      this._declutter();  // a pruned tile may have hidden labels of the tiles that replace it
     },
   });
 
