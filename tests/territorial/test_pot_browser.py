@@ -53,17 +53,24 @@ def test_planner_draws_and_reviewer_comments(page, browser, live_server, loaded_
     wait_for_js(page, "POTEditor.state() !== null")
     _draw_rectangle(page, _map_point(page, lon, lat, -40, -40), _map_point(page, lon, lat, 5, 5))
     page.click("#btn-save")
-    page.wait_for_selector("#message.ok:has-text('Guardado')")
+    # saved, but amber: one small zone covers far less than 90 % of Cali (a gate, listed with its figures)
+    page.wait_for_selector("#message.warn:has-text('Guardado')")
+    page.wait_for_selector("#findings li.finding-gate:has-text('90')")
     assert plan.zones.count() == 1
     page.wait_for_selector("#conflicts li.conflict:has-text('Hueco')")  # the rest of Cali has no zone yet
     assert "se superponen" not in page.inner_text("#conflicts")
 
-    # corner 30 px from the first one: farther than the 15 px snap distance, so the two really overlap
+    # corner 30 px from the first one: farther than the 15 px snap distance, so the two really overlap;
+    # with «Ajustar» on (the default) the new zone is clipped to the first one and the cut is listed
     _draw_rectangle(page, _map_point(page, lon, lat, -25, -25), _map_point(page, lon, lat, 40, 40))
     page.click("#btn-save")
-    page.wait_for_selector("#message.ok:has-text('versión 3')")
-    page.wait_for_selector("#conflicts li.conflict:has-text('se superponen')")
+    page.wait_for_selector("#message:has-text('versión 3')")
+    page.wait_for_selector("#findings .pot-clipped")
+    assert "zonas existentes" in page.inner_text("#findings")
     assert plan.zones.count() == 2
+    a, b = plan.zones.order_by("id")
+    assert a.geom_m.intersection(b.geom_m).area < 1.0  # no overlap left
+    assert "se superponen" not in page.inner_text("#conflicts")
     assert "v3" in page.inner_text("#versions")
 
     ctx = browser.new_context(locale="es-CO")

@@ -111,7 +111,7 @@ def test_save_colours_findings_keeps_selection_and_says_unchanged(page, live_ser
     page.click("#btn-save")
     page.wait_for_selector("#message.warn")
     # amber, not the green «Guardado» of a clean save; the gate names its figures (coverage and the 90 % floor)
-    assert "condiciones abiertas" in page.inner_text("#message")
+    assert "barreras abiertas" in page.inner_text("#message")
     gate = page.locator("#findings li.finding-gate").first
     assert gate.is_visible()
     assert "90" in gate.inner_text()
@@ -146,11 +146,11 @@ def test_overlap_is_a_red_error_and_see_on_map_zooms(page, live_server, pot_worl
     assert err.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(253, 236, 234)"
     assert plan.zones.count() == 2  # nothing stored
     zoom = page.evaluate("POTEditor.map.getZoom()")
-    link = page.locator("#findings li.finding-error button.see-on-map")
-    if link.count():
-        link.first.click()
-        wait_for_js(page, f"POTEditor.map.getZoom() > {zoom}")
-        assert page.evaluate("POTEditor.highlight.getLayers().length") >= 1 or page.evaluate("POTEditor.selectedIds().length") >= 1
+    page.locator("#findings li.finding-error button.see-on-map").first.click()
+    wait_for_js(page, f"POTEditor.map.getZoom() > {zoom}")  # from the whole of Cali to the ~4 km box
+    assert page.evaluate("POTEditor.highlight.getLayers().length") == 1
+    # the highlighted geometry is the overlap: inside the visible map, round the cabecera
+    assert page.evaluate(f"POTEditor.map.getBounds().contains([{cali.cabecera.y}, {cali.cabecera.x}])")
 
 
 def test_warnings_are_neutral_and_clipped_parts_listed(page, live_server, pot_world):
@@ -257,8 +257,8 @@ def test_reviewer_queue_and_list_filters(page, live_server, pot_world):
     rows = page.locator("#rq-table tbody tr")
     assert rows.count() == 2  # the draft is not waiting for the CVC
     assert [rows.nth(i).get_attribute("data-plan") for i in range(2)] == [str(older.pk), str(newer.pk)]
-    assert "1 condición" in rows.nth(0).inner_text()  # «Centro» alone covers far below 90 % of Tuluá
-    assert "sin condiciones" in rows.nth(1).inner_text()
+    assert "1 barrera" in rows.nth(0).inner_text()  # «Centro» alone covers far below 90 % of Tuluá
+    assert "sin barreras" in rows.nth(1).inner_text()
 
     visible = lambda: page.locator("#plans tbody tr:not([hidden])").count()  # noqa: E731
     assert visible() == 3
@@ -286,3 +286,4 @@ def test_comment_confirmation_replaces_the_hint(page, live_server, pot_world):
     page.wait_for_selector("#comments li:has-text('Revise el borde norte')")
     assert page.inner_text("#message") == "Comentario enviado."
     assert page.is_hidden("#comment-form")
+

@@ -399,7 +399,8 @@
       selected = zones; restyle(); showForm();
       zones.forEach((l) => bounds.extend(l.getBounds()));
     }
-    if (bounds.isValid()) map.fitBounds(bounds, { maxZoom: 16, padding: [30, 30] });
+    // some room round it: the finding is read against its neighbours
+    if (bounds.isValid()) map.fitBounds(bounds.pad(0.4), { maxZoom: 16 });
   }
 
   async function waive(f, trigger) {
