@@ -1,9 +1,12 @@
 """python manage.py pot_conflicts [--municipality 76001 | --plan ID] [--mode internal ...] [--format text|json|csv|gpkg|html|pdf] [--output FILE]"""
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from geosig.errors import command_errors
+from geosig.errors import InvalidParameter, command_errors
+from territorial.pot.services.conflicts import analyse_conflicts
+from territorial.pot.services.reports import render_report
 
 
 class Command(BaseCommand):
@@ -19,14 +22,8 @@ class Command(BaseCommand):
         parser.add_argument("--output", help="archivo de salida (obligatorio para gpkg y pdf)")
 
     def handle(self, *args, **o):
-
-        from territorial.pot.services.conflicts import analyse_conflicts
-        from territorial.pot.services.reports import render_report
-
         with command_errors():
             # The command line is an administrator's tool: it sees every plan, like an analyst.
-            from django.contrib.auth import get_user_model
-
             user = get_user_model()(is_superuser=True, is_active=True)
             report = analyse_conflicts(user, plan_id=o["plan"], municipality=o["municipality"], modes=o["mode"],
                                        ronda_m=o["ronda"], buffer_m=o["buffer"], with_geometry=o["format"] not in ("text", "csv"))
@@ -39,8 +36,6 @@ class Command(BaseCommand):
                 self.stdout.write(str(report))
                 self.stdout.write(f"Informe escrito en {o['output']}")
             elif not fmt.text:
-                from geosig.errors import InvalidParameter
-
                 raise InvalidParameter(f"El formato {fmt.key} es binario: indique --output archivo.{fmt.extension}.")
             else:
                 self.stdout.write(content.decode())

@@ -2,6 +2,7 @@
 from django.core.management.base import BaseCommand
 
 from geosig.errors import command_errors
+from territorial.pot.services.loading import generate_demo_plans
 
 
 class Command(BaseCommand):
@@ -12,8 +13,6 @@ class Command(BaseCommand):
         parser.add_argument("--rebuild", action="store_true", help="regenerar los que ya existen")
 
     def handle(self, *args, **opts):
-        from territorial.pot.services.loading import generate_demo_plans
-
         with command_errors():
             report = generate_demo_plans(opts["municipality"], rebuild=opts["rebuild"])
         self.stdout.write(str(report))

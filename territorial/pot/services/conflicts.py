@@ -23,6 +23,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -30,7 +31,11 @@ from django.utils.translation import gettext_lazy as _
 from geosig import params as P
 from geosig.errors import InvalidParameter, NotFound
 from geosig.numbers import area_label, length_label, pct_label
+from territorial.models import Municipality
 from territorial.pot.classes import CROSS_BORDER_VERDICTS, Status, Verdict, soil_label
+from territorial.pot.models import (
+    ConflictCache, Determinant, DeterminantPiece, DeterminantRule, Plan, Zone, ZonePiece,
+)
 from territorial.pot.services import access
 
 MODES = {
@@ -168,8 +173,6 @@ def reference_plans(user, municipality_ids=None) -> dict[int, object]:
     """The plan that stands for each municipality: the current approved plan (one per municipality)
     before anything else, then — for users who see them — real before demo, the most recently updated.
     Replaced plans never stand for a municipality (ask for one with ``plan=``)."""
-    from territorial.pot.models import Plan
-
     qs = access.plans_visible_to(user, Plan.objects.select_related("municipality")).exclude(
         status=Status.REEMPLAZADA)
     if municipality_ids is not None:
@@ -184,8 +187,6 @@ def reference_plans(user, municipality_ids=None) -> dict[int, object]:
 
 
 def neighbour_ids(municipality_ids, distance_m) -> dict[int, list[int]]:
-    from territorial.models import Municipality
-
     t = _t(Municipality)
     rows = _fetch(
         f"""SELECT a.id a, b.id b FROM {t} a JOIN {t} b
@@ -201,9 +202,6 @@ def neighbour_ids(municipality_ids, distance_m) -> dict[int, list[int]]:
 
 # ------------------------------------------------------------------ SQL per mode
 def _tables():
-    from territorial.models import Municipality
-    from territorial.pot.models import Determinant, DeterminantPiece, DeterminantRule, Plan, Zone, ZonePiece
-
     return {"z": _t(Zone), "zp": _t(ZonePiece), "pl": _t(Plan), "m": _t(Municipality), "dt": _t(Determinant),
             "dp": _t(DeterminantPiece), "dr": _t(DeterminantRule)}
 
@@ -401,8 +399,6 @@ def determinant_sql(with_geometry: bool) -> tuple[str, str]:
 
 
 def _selected_determinants(determinant_codes=None):
-    from territorial.pot.models import Determinant
-
     dets = Determinant.objects.filter(piece_count__gt=0)
     if determinant_codes:
         dets = dets.filter(code__in=determinant_codes)
@@ -411,8 +407,6 @@ def _selected_determinants(determinant_codes=None):
 
 def _determinant_rows(plan_ids, p, with_geometry, dets):
     """Raw zone × determinant intersections (no verdict: the matrix is applied when reading)."""
-    from territorial.pot.models import Determinant
-
     polygon_ids = [d.pk for d in dets if d.kind != Determinant.Kind.RONDA]
     ronda_ids = [d.pk for d in dets if d.kind == Determinant.Kind.RONDA]
     polygons_sql, rondas_sql = determinant_sql(with_geometry)
@@ -425,8 +419,6 @@ def _determinant_rows(plan_ids, p, with_geometry, dets):
 
 
 def _judge(rows, dets):
-    from territorial.pot.models import DeterminantRule
-
     det_by_id = {d.pk: d for d in dets}
     rules = {(r.determinant_id, r.soil_class): r.verdict for r in DeterminantRule.objects.all()}
     findings, compatible = [], []
@@ -468,8 +460,6 @@ def _cached(mode: str, plan_versions: dict, key, compute, owners=lambda r: [r["p
     versions…) still match, the rest computed in one query for all missing plans and stored. ``key`` is a
     string or a {plan_id: string}; ``owners`` says under which plans a row is stored (a cross-border row
     belongs to both plans: the caller de-duplicates)."""
-    from territorial.pot.models import ConflictCache
-
     keys = key if isinstance(key, dict) else {pid: key for pid in plan_versions}
     rows, fresh = [], set()
     # entries of other keys (other parameters, CSV vs JSON) live side by side: fetch only ours
@@ -507,10 +497,6 @@ def _evict(mode: str) -> None:
     """Keep at most POT_CONFLICT_CACHE_MAX_ENTRIES entries and POT_CONFLICT_CACHE_MAX_BYTES bytes of
     ``mode``: the oldest go first (the ones just written are the newest). One statement; the sizes come
     from the values' headers (octet_length does not decompress them)."""
-    from django.conf import settings
-
-    from territorial.pot.models import ConflictCache
-
     table = ConflictCache._meta.db_table
     with connection.cursor() as cur:
         cur.execute(
@@ -553,8 +539,6 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
                       determinants=None, **params) -> ConflictReport:
     """Conflicts of one plan (``plan_id``), of a municipality's reference plan (``municipality`` =
     DIVIPOLA code) or of the whole department (neither). ``params`` override DEFAULTS."""
-    from territorial.models import Municipality
-
     t0 = time.perf_counter()
     modes = P.text_list(modes, "modes", choices=list(MODES)) or list(MODES)
     plan_id = P.identifier(plan_id, "plan", required=False)
@@ -564,72 +548,93 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
         raise InvalidParameter("Indique un plan o un municipio, no ambos.")
     p, rounding_notes = rounded(p)
 
+    plans, scope, label = _scope_plans(user, plan_id, municipality)
+    report = ConflictReport(scope, label, modes, p, [plan_ref(pl) for pl in plans.values()])
+    report.notes += rounding_notes
+    versions = {pl.pk: pl.version for pl in plans.values()}
+    if "internal" in modes and plans:
+        key = _key(p, ["sliver_m2", "sliver_width_m", "min_m2", "noise_width_m"], with_geometry)
+        report.findings += [dict(r) for r in _cached(
+            "internal", versions, key, lambda ids: _internal(ids, p, with_geometry))]
+    if "cross_border" in modes and plans:
+        _add_cross_border(report, user, plans, versions, p, with_geometry)
+    if "determinants" in modes and plans:
+        _add_determinants(report, versions, p, with_geometry, determinants)
+    _finish(report, plans)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _scope_plans(user, plan_id, municipality) -> tuple[dict, str, str]:
+    """The plans analysed ({municipality id: plan}), the scope code and its label: one plan, a
+    municipality's reference plan, or every municipality's."""
     if plan_id is not None:
         plan = access.get_visible_plan(user, plan_id)
-        plans = {plan.municipality_id: plan}
-        scope, label = "plan", f"Plan «{plan.name}» ({plan.municipality.name})"
-    elif municipality is not None:
+        return {plan.municipality_id: plan}, "plan", f"Plan «{plan.name}» ({plan.municipality.name})"
+    if municipality is not None:
         muni = Municipality.objects.filter(divipola=str(municipality).strip()).first()
         if muni is None:
             raise NotFound(f"No existe el municipio con código DIVIPOLA «{municipality}» en el Valle.")
         plans = reference_plans(user, [muni.pk])
         if not plans:
             raise NotFound(f"{muni.name} no tiene planes POT visibles para usted.")
-        scope, label = "municipality", f"{muni.name} ({muni.divipola})"
-    else:
-        plans = reference_plans(user)
-        scope, label = "department", "Valle del Cauca (42 municipios)"
-    plan_ids = sorted(p_.pk for p_ in plans.values())
-    report = ConflictReport(scope, label, modes, p, [plan_ref(pl) for pl in plans.values()])
-    report.notes += rounding_notes
-    versions = {pl.pk: pl.version for pl in plans.values()}
-    if "internal" in modes and plan_ids:
-        key = _key(p, ["sliver_m2", "sliver_width_m", "min_m2", "noise_width_m"], with_geometry)
-        report.findings += [dict(r) for r in _cached(
-            "internal", versions, key, lambda ids: _internal(ids, p, with_geometry))]
-    if "cross_border" in modes and plan_ids:
-        neigh = neighbour_ids(plans.keys(), p["buffer_m"])
-        neighbour_munis = {n for ns in neigh.values() for n in ns} - set(plans)
-        others = reference_plans(user, neighbour_munis) if neighbour_munis else {}
-        report.neighbour_plans = [x.pk for x in others.values()]
-        report.neighbours = [plan_ref(x) for x in others.values()]
-        report.neighbour_demo = any(x.is_demo for x in others.values())
-        demo_ids = {x.pk for x in others.values() if x.is_demo}
-        every = {**plans, **others}  # municipality id → plan
-        # a plan's facing rows depend on its neighbours' plans too: their ids and versions are in its key
-        keys = {pl.pk: _key(p, ["buffer_m", "min_m2"], with_geometry, json.dumps(sorted(
-                    (every[m].pk, every[m].version) for m in neigh.get(mid, []) if m in every)))
-                for mid, pl in plans.items()}
+        return plans, "municipality", f"{muni.name} ({muni.divipola})"
+    return reference_plans(user), "department", "Valle del Cauca (42 municipios)"
 
-        def facing(ids):
-            near = {every[m].pk for mid, pl in plans.items() if pl.pk in ids for m in neigh.get(mid, []) if m in every}
-            return _cross_border(ids, sorted(near), p, with_geometry)
 
-        rows = _cached("cross_border", versions, keys, facing,
-                       owners=lambda r: [r["plan_id"], r.get("other_plan_id")])
-        seen = set()
-        for r in rows:  # a pair of scope plans is stored under both: report it once
-            ident = (r["kind"], r.get("zone_id"), r.get("other_zone_id"), r.get("determinant"))
-            if ident not in seen:
-                seen.add(ident)
-                report.findings.append(dict(r, other_is_demo=r.get("other_plan_id") in demo_ids))
-        key = _key(p, ["min_m2", "noise_width_m"], with_geometry)
-        report.findings += [dict(r) for r in _cached("outside", versions, key,
-                                                     lambda ids: _outside(ids, p, with_geometry))]
-    if "determinants" in modes and plan_ids:
-        dets = _selected_determinants(determinants)
-        signature = hashlib.sha1(json.dumps(
-            [(d.pk, d.piece_count, str(d.loaded_at), d.params) for d in dets], sort_keys=True).encode()).hexdigest()
-        key = _key(p, ["ronda_m", "min_m2"], with_geometry, signature)
-        rows = _cached("determinants", versions, key, lambda ids: _determinant_rows(ids, p, with_geometry, dets))
-        found, compatible = _judge(rows, dets)
-        report.findings += found
-        report.compatible = compatible
-        for d in dets:
-            if d.caveat:
-                report.notes.append(f"{d.name}: {d.caveat}")
-        if not dets:
-            report.notes.append("No hay determinantes ambientales cargados (python manage.py load_pot_determinants).")
+def _add_cross_border(report: ConflictReport, user, plans: dict, versions: dict, p: dict, with_geometry) -> None:
+    """Cross-border findings against the neighbours' reference plans (each pair once) and zones outside the
+    municipal limit."""
+    neigh = neighbour_ids(plans.keys(), p["buffer_m"])
+    neighbour_munis = {n for ns in neigh.values() for n in ns} - set(plans)
+    others = reference_plans(user, neighbour_munis) if neighbour_munis else {}
+    report.neighbour_plans = [x.pk for x in others.values()]
+    report.neighbours = [plan_ref(x) for x in others.values()]
+    report.neighbour_demo = any(x.is_demo for x in others.values())
+    demo_ids = {x.pk for x in others.values() if x.is_demo}
+    every = {**plans, **others}  # municipality id → plan
+    # a plan's facing rows depend on its neighbours' plans too: their ids and versions are in its key
+    keys = {pl.pk: _key(p, ["buffer_m", "min_m2"], with_geometry, json.dumps(sorted(
+                (every[m].pk, every[m].version) for m in neigh.get(mid, []) if m in every)))
+            for mid, pl in plans.items()}
+
+    def facing(ids):
+        near = {every[m].pk for mid, pl in plans.items() if pl.pk in ids for m in neigh.get(mid, []) if m in every}
+        return _cross_border(ids, sorted(near), p, with_geometry)
+
+    rows = _cached("cross_border", versions, keys, facing,
+                   owners=lambda r: [r["plan_id"], r.get("other_plan_id")])
+    seen = set()
+    for r in rows:  # a pair of scope plans is stored under both: report it once
+        ident = (r["kind"], r.get("zone_id"), r.get("other_zone_id"), r.get("determinant"))
+        if ident not in seen:
+            seen.add(ident)
+            report.findings.append(dict(r, other_is_demo=r.get("other_plan_id") in demo_ids))
+    key = _key(p, ["min_m2", "noise_width_m"], with_geometry)
+    report.findings += [dict(r) for r in _cached("outside", versions, key,
+                                                 lambda ids: _outside(ids, p, with_geometry))]
+
+
+def _add_determinants(report: ConflictReport, versions: dict, p: dict, with_geometry, determinants) -> None:
+    """Zone × determinant intersections judged by the compatibility matrix, and the determinants' caveats."""
+    dets = _selected_determinants(determinants)
+    signature = hashlib.sha1(json.dumps(
+        [(d.pk, d.piece_count, str(d.loaded_at), d.params) for d in dets], sort_keys=True).encode()).hexdigest()
+    key = _key(p, ["ronda_m", "min_m2"], with_geometry, signature)
+    rows = _cached("determinants", versions, key, lambda ids: _determinant_rows(ids, p, with_geometry, dets))
+    found, compatible = _judge(rows, dets)
+    report.findings += found
+    report.compatible = compatible
+    for d in dets:
+        if d.caveat:
+            report.notes.append(f"{d.name}: {d.caveat}")
+    if not dets:
+        report.notes.append("No hay determinantes ambientales cargados (python manage.py load_pot_determinants).")
+
+
+def _finish(report: ConflictReport, plans: dict) -> None:
+    """Findings named by plan and municipality, geometries as GeoJSON, internal fields dropped, sorted by
+    verdict then area; the opening notes (plans read, demo warning)."""
     names = {pl.pk: (pl.municipality.divipola, pl.municipality.name, pl.is_demo, pl.name, pl.version)
              for pl in plans.values()}
     for f in report.findings:
@@ -648,5 +653,3 @@ def analyse_conflicts(user=None, *, plan_id=None, municipality=None, modes=None,
     if report.has_demo:
         report.notes.insert(0, "Incluye planes de DEMOSTRACIÓN generados a partir de datos reales (en el ámbito "
                                "o como vecinos en el análisis limítrofe): no son POT adoptados.")
-    report.seconds = time.perf_counter() - t0
-    return report
