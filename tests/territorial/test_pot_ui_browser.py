@@ -287,3 +287,18 @@ def test_comment_confirmation_replaces_the_hint(page, live_server, pot_world):
     assert page.inner_text("#message") == "Comentario enviado."
     assert page.is_hidden("#comment-form")
 
+
+
+def test_conflicts_page_names_the_plans_analysed(page, live_server, pot_world):
+    from territorial.pot.services.conflicts import analyse_conflicts
+
+    cali = pot_world["cali"]
+    plan = plan_with_zones(pot_world["planner"], cali, "POT Cali vigente", status="aprobada")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    browser_login(page, live_server, "revisora", "/pot/conflictos/?municipality=76001")
+    page.wait_for_selector("#cf-plans-box:not([hidden]) li")
+    expected = analyse_conflicts(pot_world["reviewer"], municipality="76001").plans  # the service's own answer
+    items = page.locator("#cf-plans li")
+    assert items.count() == len(expected) == 1
+    assert items.first.inner_text() == f"POT Cali vigente — Cali · v{plan.version} · Aprobada"
+    assert items.first.locator("a").get_attribute("href") == f"/pot/planes/{plan.pk}/"

@@ -59,7 +59,10 @@
       sm.appendChild(tr);
     });
     $("cf-notes").textContent = r.notes.join(" ");
-    renderPlans(r.plans || []);
+    renderPlans($("cf-plans"), r.plans || []);
+    renderPlans($("cf-neighbours"), r.neighbour_plans || []);
+    $("cf-plans-box").hidden = !(r.plans || []).length;
+    $("cf-neighbours-box").hidden = !(r.neighbour_plans || []).length;
     $("cf-downloads").hidden = false;
     $("cf-downloads").querySelectorAll("a").forEach(function (a) {
       const qq = new URLSearchParams(q); qq.set("format", a.dataset.fmt); a.href = cfg.api + "?" + qq.toString();
@@ -68,8 +71,7 @@
   }
 
   // every answer names the plans it analysed (the current approved plan per municipality, or the drafts asked for)
-  function renderPlans(plans) {
-    const ul = $("cf-plans");
+  function renderPlans(ul, plans) {
     ul.replaceChildren();
     plans.forEach(function (p) {
       const li = document.createElement("li");
@@ -82,7 +84,6 @@
       li.append(p.id ? a : GeoSIG.text(p.name), GeoSIG.text(" — " + bits.filter(Boolean).join(" · ") + (p.is_demo ? " (DEMO)" : "")));
       ul.appendChild(li);
     });
-    $("cf-plans-box").hidden = !plans.length;
   }
 
   $("cf-form").addEventListener("submit", run);
