@@ -120,7 +120,12 @@ def open_raster(path, *, name: str | None = None, hint: str = ""):
 
     p, label, _ = check_file(path, name=name, drivers=RASTER_DRIVERS, hint=hint)
     try:
-        return rasterio.open(p, driver="GTiff")
+        # EMPTY_DIR: GDAL must not look next to the file. It would open a sidecar ``x.tif.ovr`` / ``.msk`` /
+        # ``.aux`` (which can come in the same upload zip) with ANY driver, and once a WarpedVRT has
+        # re-registered the VRT driver in rasterio's GDAL, a VRT saved as ``x.tif.ovr`` reads any raster
+        # of the server as the overview (found by trying). The sibling list is taken at open time.
+        with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
+            return rasterio.open(p, driver="GTiff")
     except rasterio.errors.RasterioError as exc:
         raise DataFileError(f"No se pudo leer el ráster «{label}»: {clean_error(exc, p, label)}.", file=label) from exc
 

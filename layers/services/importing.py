@@ -544,7 +544,8 @@ def prepare_raster(src: RasterSource, opts: Options, tmp: Path) -> dict:
     from rasterio.warp import Resampling, transform_bounds
 
     rep = LayerReport(slug="", title="", kind="raster", source_format=src.fmt, notes=list(src.notes))
-    ds = readers.open_raster(src.path, name=opts.original_name)  # a real GeoTIFF, GTiff driver only
+    inner = src.path.name if src.fmt.endswith("(zip)") else opts.original_name  # the member's name, not the zip's
+    ds = readers.open_raster(src.path, name=inner)  # a real GeoTIFF, GTiff driver only
     with ds:
         pixels = ds.width * ds.height * ds.count
         cap = settings.GEOSIG_LAYERS_MAX_RASTER_PIXELS

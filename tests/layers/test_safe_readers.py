@@ -495,3 +495,35 @@ def test_vrt_with_an_xml_declaration_is_named_as_such(tmp_path, listener):
     with pytest.raises(DataFileError, match="«dem.tif»: es un VRT de GDAL"):
         readers.open_raster(path)
     assert listener.quiet()
+
+
+def test_a_vrt_sidecar_overview_in_a_zip_is_not_read(tmp_path, media):
+    """A GeoTIFF's overview/mask sidecar (``x.tif.ovr``, ``.msk``) is opened by GDAL with ANY driver. Once a
+    WarpedVRT has re-registered the VRT driver in rasterio's GDAL (every tile, every reprojected import), a
+    VRT saved as ``dem.tif.ovr`` next to an uploaded ``dem.tif`` would serve another server raster as the
+    overview (before the fix: ``overviews == [2]`` and the reduced read gave the secret's 77)."""
+    import rasterio
+    from rasterio.vrt import WarpedVRT
+
+    secret = synthetic_raster(tmp_path / "secreto.tif", np.full((10, 10), 77.0))
+    dem = synthetic_raster(tmp_path / "dem.tif", np.ones((20, 20)))
+    ovr = tmp_path / "dem.tif.ovr"
+    ovr.write_text(f'<VRTDataset rasterXSize="10" rasterYSize="10"><VRTRasterBand dataType="Float32" band="1">'
+                   f'<SimpleSource><SourceFilename relativeToVRT="0">{secret}</SourceFilename><SourceBand>1'
+                   '</SourceBand></SimpleSource></VRTRasterBand></VRTDataset>')
+    with rasterio.open(dem, driver="GTiff") as ds, WarpedVRT(ds, crs="EPSG:3857") as vrt:
+        vrt.read(1)  # the VRT driver is back in rasterio's GDAL from here on
+    with rasterio.open(dem, driver="GTiff") as ds:  # the hazard itself, so this test cannot pass vacuously
+        assert ds.overviews(1) == [2] and ds.read(1, out_shape=(10, 10)).max() == 77
+    with readers.open_raster(dem) as ds:
+        assert ds.overviews(1) == [] and ds.read(1, out_shape=(10, 10)).max() == 1
+    archive = tmp_path / "dem.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(dem, "dem.tif")
+        zf.write(ovr, "dem.tif.ovr")
+    import_layer(archive)
+    layer = Layer.objects.get()
+    with rasterio.open(layer.raster_path, driver="GTiff") as ds:
+        assert ds.read(1, out_shape=(ds.height // 2, ds.width // 2)).max() == 1
+        for level in ds.overviews(1):
+            assert ds.read(1, out_shape=(ds.height // level, ds.width // level)).max() == 1
