@@ -14,16 +14,21 @@ import json
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import shapely
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from shapely.geometry import shape
+from shapely.ops import split
 
 from geosig import params
 from geosig.errors import ConflictError, InvalidGeometry, InvalidParameter, NotFound, PermissionDeniedError
+from territorial.models import Municipality
 from territorial.pot.classes import SOIL_CLASSES, Status, soil_label
+from territorial.pot.models import Plan, PlanVersion, PlanWaiver, ReviewComment, Zone, ZonePiece
 from territorial.pot.services import access
 from territorial.pot.services.validation import (
     GATE, PlanZone, declared_crs, finding, plan_findings, to_multi, validate_features,
@@ -74,8 +79,6 @@ def snapshot(plan) -> dict:
 
 
 def _record_version(plan, user, action, summary, changes) -> None:
-    from territorial.pot.models import PlanVersion
-
     PlanVersion.objects.create(
         plan=plan, number=plan.version, author=user if user and user.is_authenticated else None,
         action=action, summary=summary, changes=changes, status=plan.status, snapshot=snapshot(plan),
@@ -98,8 +101,6 @@ def _check_version(plan, expected_version) -> None:
 
 def _bump(plan, expected_version) -> None:
     """Conditional UPDATE: the optimistic lock. Refreshes ``plan`` to the new version."""
-    from territorial.pot.models import Plan
-
     expected = _expected(expected_version)
     n = Plan.objects.filter(pk=plan.pk, version=expected).update(version=F("version") + 1, updated_at=timezone.now())
     if n == 0:
@@ -114,8 +115,6 @@ def _bump(plan, expected_version) -> None:
 
 # ------------------------------------------------------------------ create
 def create_plan(user, municipality, name: str, source: str = "", is_demo: bool = False):
-    from territorial.pot.models import Plan
-
     access.require_planner(user, municipality)
     name = (name or "").strip()
     if not name:
@@ -146,8 +145,6 @@ def _describe(created, modified, deleted) -> str:
 
 def _apply(plan, clean_zones, replace: bool) -> tuple[str, dict]:
     """Write validated zones; return (summary, changes). Must run inside the locking transaction."""
-    from territorial.pot.models import Zone
-
     existing = {z.pk: z for z in plan.zones.all()}
     created, modified, keep = [], [], set()
     for cz in clean_zones:
@@ -182,8 +179,6 @@ def _apply(plan, clean_zones, replace: bool) -> tuple[str, dict]:
 
 def refresh_pieces(plan_id: int) -> None:
     """Rewrite the plan's ST_Subdivide pieces (what the conflict queries join on)."""
-    from territorial.pot.models import Zone, ZonePiece
-
     zp, z = ZonePiece._meta.db_table, Zone._meta.db_table
     with connection.cursor() as cur:
         cur.execute(f"DELETE FROM {zp} WHERE plan_id_copy = %s", [plan_id])
@@ -247,13 +242,18 @@ def _require_revise(user, plan) -> None:
                             status=plan.status)
 
 
+WAIVABLE = frozenset({Status.BORRADOR, Status.DEVUELTA, Status.ENVIADA, Status.EN_REVISION})
+
+
 def _require_waive(user, plan) -> None:
+    """A gate blocks the submission, so the CVC may waive it before (the planner asked, the plan is a
+    draft or was returned) as well as during the review; never on an approved or replaced plan."""
     access.require_reviewer(user)
     if authored_by(plan, user):
         raise PermissionDeniedError("No puede dispensar barreras de un plan que usted mismo elaboró o envió.")
-    if plan.status not in Status.IN_REVIEW:
-        raise ConflictError(f"El plan está «{plan.get_status_display()}»: las barreras se dispensan durante la "
-                            "revisión (enviado o en revisión).", status=plan.status)
+    if plan.status not in WAIVABLE:
+        raise ConflictError(f"El plan está «{plan.get_status_display()}»: las barreras se dispensan antes de "
+                            "aprobarlo (borrador, devuelto, enviado o en revisión).", status=plan.status)
 
 
 def require_action(user, plan, action: str) -> None:
@@ -283,8 +283,6 @@ def locked_plan(plan, user, action: str):
     plan row (SELECT … FOR UPDATE), reload it in place and check ``action`` again on what is stored now.
     ``plan`` is a Plan (refreshed in place, so the caller sees the new state) or its id. Callers check
     ``require_action`` first, before parsing anything: this second check is the one that counts."""
-    from territorial.pot.models import Plan
-
     if not isinstance(plan, Plan):
         plan = Plan(pk=plan)
     with transaction.atomic():
@@ -308,7 +306,8 @@ def save_zones(user, plan, collection: dict, expected_version, replace: bool = T
     crs = declared_crs(collection)
     with locked_plan(plan, user, action):
         _check_version(plan, expected_version)
-        existing = {z.pk: shapely.from_wkb(bytes(z.geom.wkb)) for z in plan.zones.all()} if fit else None
+        existing = {z.pk: (shapely.from_wkb(bytes(z.geom.wkb)), shapely.from_wkb(bytes(z.geom_m.wkb)))
+                    for z in plan.zones.all()} if fit else None
         result = validate_features(collection["features"], plan.municipality, crs=crs, existing=existing, fit=fit)
         summary, changes = _apply(plan, result.zones, replace)
         if not (changes["created"] or changes["modified"] or changes["deleted"]):
@@ -359,8 +358,6 @@ def _measure(plan) -> list[dict]:
 def _store_findings(plan, findings, zones_changed: bool = True) -> None:
     """Keep the findings with the plan; ``findings_version`` moves only when the zones changed, so the
     waivers given on these zones stay valid across workflow steps and lapse when the zones are edited."""
-    from territorial.pot.models import Plan
-
     plan.findings = findings
     if zones_changed or plan.findings_version is None:
         plan.findings_version = plan.version
@@ -374,8 +371,6 @@ def current_findings(plan) -> list[dict]:
 
 def annotated_findings(plan, findings) -> list[dict]:
     """Findings marked ``waived`` (with who, when and why) by the waivers given on these zones."""
-    from zoneinfo import ZoneInfo
-
     out = [dict(f, waived=False, waiver=None) for f in findings or []]
     if not plan.findings_version or not any(f["severity"] == GATE for f in out):
         return out
@@ -435,9 +430,6 @@ def merge_zones(user, plan, zone_ids: list, expected_version, soil_class: str | 
 
 def split_zone(user, plan, zone_id, line: dict, expected_version) -> SaveResult:
     """Split one zone with a drawn line (GeoJSON LineString) into its pieces; all keep the attributes."""
-    from shapely.geometry import shape
-    from shapely.ops import split
-
     require_action(user, plan, "dividir")
     zone = plan.zones.filter(pk=params.identifier(zone_id, "zone_id")).first()
     if zone is None:
@@ -516,12 +508,10 @@ def transition(user, plan, action: str, expected_version, note: str = ""):
         raise InvalidParameter("Indique el motivo de la devolución.", parameter="note")
     with locked_plan(plan, user, action):
         _check_version(plan, expected_version)
-        if action == "enviar":  # measured again: the thresholds may have changed since the last save
+        if action in ("enviar", "aprobar"):  # measured again: the thresholds may have changed since the save
             findings = _measure(plan)
-            _store_findings(plan, findings, zones_changed=False)
-            _refuse_open_gates(plan, open_gates(annotated_findings(plan, findings)), "enviar")
-        elif action == "aprobar":  # the zones are frozen since the submission: its findings stand
-            _refuse_open_gates(plan, open_gates(current_findings(plan)), "aprobar")
+            _store_findings(plan, findings, zones_changed=False)  # same zones: their waivers still hold
+            _refuse_open_gates(plan, open_gates(annotated_findings(plan, findings)), t.label.lower())
         _bump(plan, expected_version)
         old = plan.get_status_display()
         plan.status = t.target
@@ -544,9 +534,6 @@ def _make_current(plan, user) -> list:
     """Under the approval's lock: the municipality row is locked first (so two approvals in one
     municipality run one after the other and each sees the other's result), then every other approved
     plan of the municipality becomes «reemplazada», pointing to ``plan`` — and ``plan`` to it."""
-    from territorial.models import Municipality
-    from territorial.pot.models import Plan
-
     Municipality.objects.select_for_update().filter(pk=plan.municipality_id).first()
     retired = list(Plan.objects.select_for_update().filter(municipality_id=plan.municipality_id,
                                                            status=Status.APROBADA).exclude(pk=plan.pk))
@@ -566,8 +553,6 @@ def retire_for_loader(plan) -> None:
     """For loaders (no user): make ``plan`` the current approved plan of its municipality unless a real
     (non-demo) approved plan already stands there, in which case ``plan`` is recorded as replaced by it.
     Keeps exactly one current approved plan per municipality whatever the loading order."""
-    from territorial.pot.models import Plan
-
     with transaction.atomic():
         others = list(Plan.objects.select_for_update().filter(municipality_id=plan.municipality_id,
                                                               status=Status.APROBADA).exclude(pk=plan.pk))
@@ -588,8 +573,6 @@ def retire_for_loader(plan) -> None:
 def waive_gate(user, plan, rule, zone_ids, reason, expected_version=None):
     """A reviewer waives the open gate(s) of ``rule`` (all of them, or those of ``zone_ids``) with a
     written reason; recorded as a PlanWaiver and as a version of the plan (who, when, why)."""
-    from territorial.pot.models import PlanWaiver
-
     require_action(user, plan, "dispensar")
     rule = params.text(rule, "rule", max_length=40, required=True)
     ids = params.id_list(zone_ids, "zone_ids", max_items=MAX_MERGE) if zone_ids not in (None, "", []) else []
@@ -623,8 +606,6 @@ ACTIVE = (Status.BORRADOR, Status.ENVIADA, Status.EN_REVISION, Status.DEVUELTA)
 def revise_plan(user, plan):
     """«Modificar» the current approved plan: a new draft with a copy of its zones that ``replaces`` it.
     The approved plan stays current until the revision is approved (then it becomes «reemplazada»)."""
-    from territorial.pot.models import Plan, Zone
-
     require_action(user, plan, "revisar")
     with locked_plan(plan, user, "revisar"):
         pending = plan.revisions.filter(status__in=ACTIVE).first()
@@ -650,8 +631,6 @@ def revise_plan(user, plan):
 
 def review_queue(user) -> list[dict]:
     """Plans waiting for the CVC (submitted or in review), oldest submission first, with open gates."""
-    from territorial.pot.models import Plan
-
     access.require_reviewer(user)
     qs = (Plan.objects.filter(status__in=Status.IN_REVIEW).select_related("municipality", "submitted_by")
           .order_by(F("submitted_at").asc(nulls_first=True), "pk"))
@@ -726,8 +705,6 @@ def available_actions(user, plan, findings=None) -> list[dict]:
 
 # ------------------------------------------------------------------ comments
 def add_comment(user, plan, text: str, lon=None, lat=None, parent_id=None):
-    from territorial.pot.models import ReviewComment
-
     action = "responder" if parent_id else "comentar"  # reviewers open pinned threads; planners answer
     require_action(user, plan, action)
     text = (text or "").strip()

@@ -188,8 +188,9 @@ def _parse(i: int, feature: dict, transformer):
 def validate_features(features: list[dict], municipality, crs: CRS | None = None, existing: dict | None = None,
                       fit: bool = False) -> Validation:
     """Parse and check a plan's complete set of zones (``municipality`` is a territorial Municipality).
-    With ``fit``, new or changed zones — those whose id is not in ``existing`` ({zone id: stored EPSG:4326
-    shapely geometry}) or whose geometry differs — are clipped to the municipality and to the others."""
+    With ``fit``, new or changed zones — those whose id is not in ``existing`` ({zone id: (stored EPSG:4326,
+    stored EPSG:9377) shapely geometries}) or whose geometry differs — are clipped to the municipality and
+    to the others."""
     if not isinstance(features, list):
         raise InvalidParameter("Se esperaba una lista de zonas (features de GeoJSON).")
     transformer = None
@@ -243,23 +244,27 @@ def _clean_zone(i: int, feature, transformer, municipality, muni_m) -> CleanZone
 # ------------------------------------------------------------------ fitting
 def _changed(zone: CleanZone, existing: dict) -> bool:
     old = existing.get(zone.zone_id) if zone.zone_id is not None else None
-    return old is None or not shapely.equals_exact(old, zone.geom, 1e-9)
+    return old is None or not shapely.equals_exact(old[0], zone.geom, 1e-9)
 
 
 def fit_zones(zones: list[CleanZone], existing: dict, muni_m) -> list[dict]:
     """Clip each new or changed zone (in the order given) to the municipality and to every zone kept as it
     was or already fitted: the zones already there win. Returns what was cut from each zone (m² and ha);
     a zone left without area is an error naming it."""
-    fixed = [z.geom_m for z in zones if not _changed(z, existing)]
+    # the zones kept win with their stored metric geometry: what the rules and the conflict analysis measure
+    fixed = [existing[z.zone_id][1] for z in zones if not _changed(z, existing)]
     clipped = []
     for z in zones:
         if not _changed(z, existing):
             continue
-        inside = shapely.intersection(z.geom_m, muni_m, grid_size=GRID_M)
-        others = shapely.union_all(fixed, grid_size=GRID_M) if fixed else None
-        result = shapely.difference(inside, others, grid_size=GRID_M) if others is not None else inside
+        # exact overlays of the zone as drawn (not its 1 cm-grid copy): the stored area is then the area of
+        # the intersection itself, and the result stays valid (OverlayNG is robust without a grid)
+        drawn = shapely.make_valid(to_metres(z.geom))
+        inside = shapely.intersection(drawn, muni_m)
+        others = shapely.union_all(fixed) if fixed else None
+        result = shapely.difference(inside, others) if others is not None else inside
         result = to_multi(shapely.make_valid(result)) if not result.is_empty else MultiPolygon()
-        outside_m2 = max(z.area_m2 - inside.area, 0.0)
+        outside_m2 = max(drawn.area - inside.area, 0.0)
         overlap_m2 = max(inside.area - result.area, 0.0)
         if result.area < MIN_ZONE_AREA_M2:
             where = "fuera del municipio" if inside.area < MIN_ZONE_AREA_M2 else "bajo otras zonas del plan"
@@ -268,16 +273,18 @@ def fit_zones(zones: list[CleanZone], existing: dict, muni_m) -> list[dict]:
                 f"al límite municipal y a las zonas existentes no le queda área (mínimo {area_label(MIN_ZONE_AREA_M2)}).",
                 index=z.index, findings=[finding("invalid_geometry", "La zona queda sin área al ajustarla.", {},
                                                  index=z.index)])
-        if outside_m2 >= MIN_REPORT_M2 or overlap_m2 >= MIN_REPORT_M2:
-            z.geom_m = result
-            z.geom = to_multi(to_degrees(result))
-            z.area_m2 = result.area
-            clipped.append({"index": z.index, "zone_id": z.zone_id, "name": z.name,
-                            "outside_m2": outside_m2, "outside_ha": outside_m2 / 10_000,
-                            "overlap_m2": overlap_m2, "overlap_ha": overlap_m2 / 10_000,
-                            "area_m2": z.area_m2,
-                            "message": _clip_message(z, outside_m2, overlap_m2)})
-        fixed.append(z.geom_m)
+        if outside_m2 < MIN_REPORT_M2 and overlap_m2 < MIN_REPORT_M2:
+            fixed.append(drawn)  # nothing to cut: the zone stays as drawn
+            continue
+        z.geom_m = result
+        z.geom = to_multi(to_degrees(result))
+        z.area_m2 = result.area
+        clipped.append({"index": z.index, "zone_id": z.zone_id, "name": z.name,
+                        "outside_m2": outside_m2, "outside_ha": outside_m2 / 10_000,
+                        "overlap_m2": overlap_m2, "overlap_ha": overlap_m2 / 10_000,
+                        "area_m2": z.area_m2,
+                        "message": _clip_message(z, outside_m2, overlap_m2)})
+        fixed.append(result)
     return clipped
 
 
