@@ -321,9 +321,10 @@ def _gpkg_damage(path: Path, layer: str | None, gdf, lost) -> list[int]:
     try:
         rows = con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall()
         table, column = next((t, c) for t, c in rows if layer in (None, t))
-        pk = next(r[1] for r in con.execute(f'PRAGMA table_info("{table}")') if r[5])
+        q = lambda name: '"' + str(name).replace('"', '""') + '"'  # noqa: E731  names come from the user's file
+        pk = next(r[1] for r in con.execute(f"PRAGMA table_info({q(table)})") if r[5])
         present = [bool(v) for (v,) in con.execute(
-            f'SELECT "{column}" IS NOT NULL FROM "{table}" ORDER BY "{pk}"')]
+            f"SELECT {q(column)} IS NOT NULL FROM {q(table)} ORDER BY {q(pk)}")]
     except (sqlite3.Error, StopIteration):
         return [int(i) + 1 for i in lost]  # GDAL lost geometries and the file cannot say why: damaged
     finally:

@@ -527,3 +527,14 @@ def test_a_vrt_sidecar_overview_in_a_zip_is_not_read(tmp_path, media):
         assert ds.read(1, out_shape=(ds.height // 2, ds.width // 2)).max() == 1
         for level in ds.overviews(1):
             assert ds.read(1, out_shape=(ds.height // level, ds.width // level)).max() == 1
+
+
+def test_a_null_geometry_in_a_geopackage_table_named_with_a_quote_is_not_damage(tmp_path):
+    """The damage check reads the GeoPackage with SQLite: table and column names come from the user's file
+    and are quoted as identifiers (a '"' in the name broke the query and a legitimate null geometry was
+    then reported as damage)."""
+    gdf = _three_squares()
+    gdf.loc[1, "geometry"] = None
+    path = write_vector(tmp_path / "lotes.gpkg", gdf, "GPKG", layer='lo"tes')
+    read = readers.read_vector(path, layer='lo"tes')
+    assert read["n"].tolist() == [1, 2, 3] and read.geometry.isna().tolist() == [False, True, False]
