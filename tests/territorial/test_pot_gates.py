@@ -405,3 +405,24 @@ def test_authors_never_get_approve(client, pot_users, tulua, tulua_plan):
     assert all(set(a) >= {"action", "label", "confirm", "needs_reason"} for a in actions)
     client.force_login(pot_users["analyst"])
     assert client.get(f"/api/v1/pot/plans/{tulua_plan.pk}/").json()["actions"] == []
+
+
+def test_a_zone_sent_back_rounded_by_the_editor_is_unchanged(client, pot_users, tulua, tulua_plan):
+    """Leaflet's toGeoJSON rounds to 6 decimals: a fitted zone sent back untouched must not count as changed
+    (no version, nothing «clipped» again along the boundary)."""
+    drawn = to_4326(east_rectangle(tulua))
+    res = P.save_zones(pot_users["planner"], tulua_plan, fc(feature(drawn)), 1)
+    assert res.clipped and res.version == 2
+    snap = P.snapshot(tulua_plan)
+    rounded = shapely.transform(shape(snap["features"][0]["geometry"]), lambda xy: np.round(xy, 6))
+    assert not shapely.equals_exact(rounded, shape(snap["features"][0]["geometry"]), 1e-9)  # really rounded
+    snap["features"][0]["geometry"] = mapping(rounded)
+    client.force_login(pot_users["planner"])
+    r = client.put(f"/api/v1/pot/plans/{tulua_plan.pk}/zones/", dict(snap, version=2), content_type="application/json")
+    result = r.json()["result"]
+    assert result["unchanged"] is True and result["clipped"] == [] and result["version"] == 2
+    # a real move (1 m) is a change, fitted again
+    moved = shapely.transform(shape(snap["features"][0]["geometry"]), lambda xy: xy + [0.00001, 0])
+    snap["features"][0]["geometry"] = mapping(moved)
+    r = client.put(f"/api/v1/pot/plans/{tulua_plan.pk}/zones/", dict(snap, version=2), content_type="application/json")
+    assert r.json()["result"]["unchanged"] is False and r.json()["result"]["version"] == 3

@@ -482,6 +482,10 @@ def _cached(mode: str, plan_versions: dict, key, compute, owners=lambda r: [r["p
         # one DELETE + one INSERT (per-row update_or_create cost ~10 ms each); a concurrent writer of
         # the same rows loses nothing: the cache is only ever a copy
         with transaction.atomic():
+            # one cache writer at a time: two requests deleting (stale rows, then _evict's oldest) in
+            # different orders deadlocked (seen: the editor's first load and a save right after it)
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext('geosig_pot_conflict_cache'))")
             ConflictCache.objects.filter(stale, mode=mode).delete()
             ConflictCache.objects.bulk_create([
                 ConflictCache(plan_id=pid, mode=mode, key=keys[pid], plan_version=plan_versions[pid],

@@ -31,7 +31,7 @@ from territorial.pot.classes import SOIL_CLASSES, Status, soil_label
 from territorial.pot.models import Plan, PlanVersion, PlanWaiver, ReviewComment, Zone, ZonePiece
 from territorial.pot.services import access
 from territorial.pot.services.validation import (
-    GATE, PlanZone, declared_crs, finding, plan_findings, to_multi, validate_features,
+    GATE, PlanZone, declared_crs, finding, plan_findings, same_geometry, to_multi, validate_features,
 )
 
 
@@ -158,13 +158,14 @@ def _apply(plan, clean_zones, replace: bool) -> tuple[str, dict]:
             continue
         keep.add(zone.pk)
         fields = [f for f in ("soil_class", "use_category", "name", "notes") if getattr(zone, f) != getattr(cz, f)]
-        old = shapely.from_wkb(bytes(zone.geom.wkb))
-        if not shapely.equals_exact(old, cz.geom, 1e-9):
+        moved = not same_geometry(shapely.from_wkb(bytes(zone.geom.wkb)), cz.geom)
+        if moved:
             fields.append("geometría")
         if fields:
             for f in ("soil_class", "use_category", "name", "notes"):
                 setattr(zone, f, getattr(cz, f))
-            zone.geom, zone.geom_m, zone.area_m2 = geom, geom_m, cz.area_m2
+            if moved:  # else the stored drawing stays (the editor sends it back rounded)
+                zone.geom, zone.geom_m, zone.area_m2 = geom, geom_m, cz.area_m2
             zone.save()
             modified.append({"id": zone.pk, "fields": fields})
     deleted = []

@@ -242,9 +242,18 @@ def _clean_zone(i: int, feature, transformer, municipality, muni_m) -> CleanZone
 
 
 # ------------------------------------------------------------------ fitting
+# Two lon/lat geometries with the same vertices within this tolerance are the same drawing: the editor's
+# Leaflet rounds coordinates to 6 decimals (≤ 0,06 m), so an untouched zone comes back a hair off.
+SAME_GEOMETRY_DEG = 1e-6
+
+
+def same_geometry(stored, sent) -> bool:
+    return shapely.equals_exact(stored, sent, SAME_GEOMETRY_DEG)
+
+
 def _changed(zone: CleanZone, existing: dict) -> bool:
     old = existing.get(zone.zone_id) if zone.zone_id is not None else None
-    return old is None or not shapely.equals_exact(old[0], zone.geom, 1e-9)
+    return old is None or not same_geometry(old[0], zone.geom)
 
 
 def fit_zones(zones: list[CleanZone], existing: dict, muni_m) -> list[dict]:
