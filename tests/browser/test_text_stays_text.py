@@ -75,7 +75,7 @@ def hostile_plan(loaded_territory_tx, django_user_model):
     """A Cali plan named HOSTILE with two overlapping zones named HOSTILE and a reviewer's HOSTILE comment."""
     from territorial.models import Municipality
     from territorial.pot.models import PlannerAssignment
-    from territorial.pot.services.plans import add_comment, create_plan, save_zones
+    from territorial.pot.services.plans import add_comment, create_plan, system_replace_zones
 
     muni = Municipality.objects.get(divipola="76001")
     planner = _pot_user(django_user_model, "planificadora", "Planificador")
@@ -86,7 +86,9 @@ def hostile_plan(loaded_territory_tx, django_user_model):
     zones = [{"type": "Feature", "geometry": _square(lon + dx, lat, 0.01),
               "properties": {"soil_class": "urbano", "use_category": "", "name": HOSTILE, "notes": HOSTILE}}
              for dx in (0, 0.012)]
-    save_zones(planner, plan, {"type": "FeatureCollection", "features": zones}, plan.version)
+    # stored the loaders' way: since issue #9 an editor save fits (clips) the second zone, and the conflicts page
+    # needs the overlap to show its HOSTILE-named finding
+    system_replace_zones(plan, {"type": "FeatureCollection", "features": zones}, "importar")
     add_comment(reviewer, plan, HOSTILE, lon=lon, lat=lat)
     plan.refresh_from_db()
     return plan
