@@ -123,9 +123,11 @@ def write_csv_es(table: Table) -> bytes:
 def _xlsx_cell(value):
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # openpyxl loads only for an XLSX (~0.4 s)
 
-    value = neutralise(value)
-    # control characters make openpyxl refuse the whole workbook: drop them, keep the text
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+    # control characters make openpyxl refuse the whole workbook: drop them, keep the text — BEFORE
+    # neutralising, or "\x00=HYPERLINK(…)" would lose its NUL after the check and be stored as a formula
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return neutralise(value)
 
 
 def write_xlsx(sheets: Sequence[Sheet]) -> bytes:

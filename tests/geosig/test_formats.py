@@ -81,6 +81,14 @@ def test_xlsx_drops_control_characters_instead_of_failing():
     assert wb.sheetnames == ["x_y_z"] and wb["x_y_z"]["A1"].value == "abc"
 
 
+def test_xlsx_a_formula_behind_a_control_character_is_still_neutralised():
+    """Control characters are dropped first: a NUL in front of '=' must not carry a formula past the check."""
+    data = formats.write_xlsx([formats.Sheet("x", [['\x00=HYPERLINK("http://x","y")', "\x1f+1", "\x0b@A1"]])])
+    ws = load_workbook(io.BytesIO(data))["x"]
+    assert [c.value for c in ws[1]] == ["'=HYPERLINK(\"http://x\",\"y\")", "'+1", "'@A1"]
+    assert all(c.data_type != "f" for c in ws[1])
+
+
 # ------------------------------------------------------------------ the attachment header
 def _header_lines(resp) -> list[bytes]:
     return resp.serialize_headers().split(b"\r\n")
