@@ -8,7 +8,9 @@ from rest_framework.views import APIView
 from cities.models import CityAttribute, FunctionInventory, Scenario, TravelMatrix
 from cities.services import loading, outputs
 from cities.services.balance import PARAM_DOCS, BalanceParams
-from cities.services.report import parse_adjustments, report_from_query, save_scenario
+from cities.services.report import (
+    can_import, delete_scenario, parse_adjustments, report_from_query, require_scenario_editor, save_scenario, update_scenario,
+)
 from geosig import formats, params
 from geosig import openapi as doc
 from geosig.errors import InvalidParameter, PermissionDeniedError
@@ -79,32 +81,27 @@ class BalanceDownload(APIView):
 
     throttle_scope = "reports"
 
-    @extend_schema(parameters=[doc.path_str("fmt", enum_values=list(outputs.FORMATS))] + BALANCE_PARAMS,
-                   summary="El informe de equilibrio como archivo",
+    @extend_schema(parameters=[doc.path_str("fmt", enum_values=list(outputs.FORMATS)),
+                               OpenApiParameter("tabla", str, enum=["informe", "municipios"],
+                                                description="municipios: solo la tabla ancha por municipio (csv, csv_es).")]
+                   + BALANCE_PARAMS,
+                   summary="El informe de equilibrio como archivo (csv_es: CSV para Excel en español)",
                    responses={**doc.binary(*formats.content_types(*outputs.FORMATS)), **errors(404, 422)})
     def get(self, request, fmt):
-        f = outputs.get_format(fmt)
+        table = params.choice(request.query_params.get("tabla"), "tabla", ("informe", "municipios"), default="informe")
+        f = outputs.get_format(fmt, table)
         report = report_from_query(request.query_params, with_places=True, user=request.user)
         body = f.render(report, outputs.municipality_outlines())
-        stem = f"sistema_ciudades_{report.meta['year']}_{report.meta['basis']}"
-        if report.meta.get("scenario"):
-            stem += f"_{report.meta['scenario']['name']}"
-        return formats.attachment(body, stem, f.format)
+        return formats.attachment(body, outputs.file_stem(report, fmt, table), f.format)
 
 
-def _require_staff(request):
-    if not (request.user and request.user.is_staff):
-        raise PermissionDeniedError("Solo el personal autorizado puede importar datos o crear escenarios.")
-
-
-IMPORT_PERMISSION = "cities.import_city_data"  # group «Analista CVC» (migration 0002); not is_staff
 
 
 def _staff_upload(request, what: str) -> bytes:
     """Import-role check + the uploaded CSV's bytes (field 'file'); ``what`` names it in the error. The
     role is checked before the upload is read: admin access alone does not let anyone change the data
     every balance report reads."""
-    if not (request.user and request.user.is_authenticated and request.user.has_perm(IMPORT_PERMISSION)):
+    if not can_import(request.user):
         raise PermissionDeniedError("Importar datos del sistema de ciudades requiere el rol «Analista CVC».")
     upload = request.FILES.get("file")
     if upload is None:
@@ -126,11 +123,33 @@ class Scenarios(APIView):
             for s in Scenario.objects.prefetch_related("adjustments")])
 
     def post(self, request):
-        _require_staff(request)
+        require_scenario_editor(request.user)
         d = params.body(request.data)
         sc = save_scenario(d.get("name"), d.get("kind"), d.get("horizon_year"), parse_adjustments(d.get("adjustments")),
                            d.get("description"), replace=params.boolean(d.get("replace"), "replace"))
         return Response({"name": sc.name, "kind": sc.kind, "horizon_year": sc.horizon_year}, status=201)
+
+
+@extend_schema(methods=["PUT"], summary="Modificar un escenario (personal autorizado)", request=doc.json_body(SCENARIO_BODY),
+               responses={200: obj({"name": STR, "kind": STR, "horizon_year": INT}), **errors(403, 404, 422)})
+@extend_schema(methods=["DELETE"], summary="Eliminar un escenario (personal autorizado)",
+               responses={204: None, **errors(403, 404)})
+class ScenarioDetail(APIView):
+    """PUT/DELETE /api/v1/cities/scenarios/<name>/ — the same service (and checks) as the page."""
+
+    permission_classes = [IsAuthenticated]
+
+    def put(self, request, name):
+        require_scenario_editor(request.user)
+        d = params.body(request.data)
+        sc = update_scenario(name, d.get("kind"), d.get("horizon_year"), parse_adjustments(d.get("adjustments")),
+                             d.get("description"))
+        return Response({"name": sc.name, "kind": sc.kind, "horizon_year": sc.horizon_year})
+
+    def delete(self, request, name):
+        require_scenario_editor(request.user)
+        delete_scenario(name)
+        return Response(status=204)
 
 
 @extend_schema(methods=["GET"], summary="Matrices de viaje", responses={200: array(MATRIX), **errors()})

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from geosig import params
 from geosig.errors import InvalidParameter
+from geosig.numbers import number
 
 
 @dataclass(frozen=True)
@@ -399,7 +400,7 @@ def _area_summary(pop, area, a: _Access, mask, cmask, label, code) -> dict:
     """Balance of one group of municipalities (``mask``) and its centros poblados (``cmask``)."""
     pm = pop[mask]
     w = pm / pm.sum()
-    finite = np.isfinite(a.t_near[mask])
+    outside = mask & (a.cls == SIZE_CLASSES[2])  # not themselves an intermediate city or larger
     return {
         "code": code, "name": label, "municipalities": int(mask.sum()),
         "population": float(pm.sum()), "population_share_pct": _r(100 * pm.sum() / pop.sum(), 2),
@@ -407,13 +408,25 @@ def _area_summary(pop, area, a: _Access, mask, cmask, label, code) -> dict:
         "balance_ratio": _r((pm.sum() / pop.sum()) / (area[mask].sum() / area.sum()), 3),
         "intermediate_cities": int((a.cls[mask] == SIZE_CLASSES[1]).sum()),
         "metropolises": int((a.cls[mask] == SIZE_CLASSES[0]).sum()),
-        "weighted_time_to_intermediate_h": _r((w[finite] * a.t_near[mask][finite]).sum() / w[finite].sum(), 3)
-        if finite.any() else None,
+        "weighted_time_to_intermediate_h": _weighted_time(pop, a.t_near, outside),
+        "weighted_time_to_intermediate_all_h": _weighted_time(pop, a.t_near, mask),
+        "municipalities_without_intermediate": int(outside.sum()),
         "weighted_hansen": _r((w * a.acc[mask]).sum(), 0),
         "centres": int(cmask.sum()),
         "centres_with_access_pct": _r(100 * a.c_ok[cmask].mean(), 1) if cmask.any() else None,
         "gini": _r(C.gini(pm), 4) if pm.size > 1 else None,
     }
+
+
+def _weighted_time(pop, t_near, mask) -> float | None:
+    """Population-weighted mean time to the nearest intermediate (or larger) city over ``mask``; None when
+    no municipality of the mask reaches one. An intermediate city's own time is 0 h: counted over every
+    municipality, Cali's weight alone pulls the mean to minutes, so the report shows it over the
+    municipalities that are not one themselves (``outside``) and gives the all-municipality figure beside it."""
+    keep = mask & np.isfinite(t_near)
+    if not keep.any() or not pop[keep].sum() > 0:
+        return None
+    return _r((pop[keep] * t_near[keep]).sum() / pop[keep].sum(), 3)
 
 
 def _subregion_table(d: SystemData, pop, a: _Access, p: BalanceParams, meta: dict) -> Table:
@@ -434,7 +447,7 @@ def _subregion_table(d: SystemData, pop, a: _Access, p: BalanceParams, meta: dic
             ("area_share_pct", _("Participación en el área"), "%"),
             ("balance_ratio", _("Población/área (1 = proporcional)"), "razón"),
             ("metropolises", _("Metrópolis"), ""), ("intermediate_cities", _("Ciudades intermedias"), ""),
-            ("weighted_time_to_intermediate_h", _("Tiempo ponderado a ciudad intermedia"), "h"),
+            ("weighted_time_to_intermediate_h", _("Tiempo ponderado a ciudad intermedia (municipios que no lo son)"), "h"),
             ("weighted_hansen", _("Accesibilidad de Hansen ponderada"), "hab"),
             ("centres", _("Centros poblados"), ""),
             ("centres_with_access_pct", _("Centros a ≤ %(h)s h de una ciudad intermedia") % {"h": f"{p.access_threshold_h:g}"}, "%"),
@@ -501,9 +514,10 @@ def _measures(pop, s: _Sizes, a: _Access, f: _Functions, total: dict, p: Balance
           _("normalizado: %(v).4f") % {"v": s.hhi["hhi_normalised"]}),
         M("entropy", _("Entropía normalizada"), _r(s.entropy), "0–1", _("1 = población repartida por igual")),
         M("intermediate_cities", _("Ciudades intermedias"), int((a.cls == SIZE_CLASSES[1]).sum()), "ciudades",
-          f"{p.intermediate_min:,.0f} ≤ población < {p.metropolis_min:,.0f}"),
-        M("weighted_time_to_intermediate", _("Tiempo medio ponderado a una ciudad intermedia o mayor"),
-          total["weighted_time_to_intermediate_h"], "h", meta.get("travel_source", "")),
+          f"{number(p.intermediate_min)} ≤ población < {number(p.metropolis_min)}"),
+        M("weighted_time_to_intermediate",
+          _("Tiempo medio ponderado a una ciudad intermedia o mayor (municipios que no lo son)"),
+          total["weighted_time_to_intermediate_h"], "h", _weighted_time_note(total, meta)),
         M("centres_with_access", _("Centros poblados a ≤ %(h)s h de una ciudad intermedia") % {"h": f"{p.access_threshold_h:g}"},
           total["centres_with_access_pct"], "%",
           _("tramo local estimado (distancia en línea recta × desvío ÷ velocidad): supuesto, no dato")),
@@ -512,6 +526,14 @@ def _measures(pop, s: _Sizes, a: _Access, f: _Functions, total: dict, p: Balance
         measures.append(M("guttman_cr", _("Coeficiente de reproducibilidad de Guttman"), _r(f.scal.reproducibility),
                           "0–1", _("%(n)d errores") % {"n": f.scal.errors} + _demo_note(meta)))
     return measures
+
+
+def _weighted_time_note(total: dict, meta: dict) -> str:
+    """Says over which municipalities the weighted time is taken, and the all-municipality figure."""
+    note = _("ponderado por población sobre los %(n)d municipios que no son ciudad intermedia ni metrópolis; "
+             "contando también las que lo son (0 h), %(all)s h") % {
+        "n": total["municipalities_without_intermediate"], "all": number(total["weighted_time_to_intermediate_all_h"], 3)}
+    return f"{note}. {meta['travel_source']}" if meta.get("travel_source") else note
 
 
 def _links(d: SystemData, a: _Access) -> list:

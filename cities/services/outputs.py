@@ -96,6 +96,16 @@ def _tidy_table(report: BalanceReport, outlines=None) -> formats.Table:
                          list(_tidy_rows(report, meta)), bom=True)
 
 
+def _wide_table(report: BalanceReport, outlines=None) -> formats.Table:
+    """One row per municipality, its indicators as columns (label and unit in the header), then year,
+    basis, scenario and sources: the table a spreadsheet user filters and charts directly."""
+    t = report.table("municipios")
+    meta = _meta_columns(report)
+    header = [lab + (f" ({u})" if u else "") for _, lab, u in t.columns] + list(meta)
+    rows = [[row.get(k) for k, _, _ in t.columns] + list(meta.values()) for row in t.rows]
+    return formats.Table(header, rows, bom=True)
+
+
 def _sheets(report: BalanceReport, outlines=None) -> list[formats.Sheet]:
     m = report.meta
     meta = [[k, v] for k, v in [
@@ -120,13 +130,26 @@ def _data(report: BalanceReport, outlines=None) -> dict:
 
 
 # The report's formats; content types, extensions and writers come from geosig.formats.
-REPORT = formats.Offer(html=_html_text, pdf=_pdf_html, csv=_tidy_table, xlsx=_sheets, json=_data)
+REPORT = formats.Offer(html=_html_text, pdf=_pdf_html, csv=_tidy_table, csv_es=_tidy_table, xlsx=_sheets, json=_data)
 FORMATS = {key: REPORT.get(key) for key in REPORT}  # key → Output (render, content_type, extension)
+# The per-municipality table alone (wide: one row per municipality), as CSV or «Excel (es)».
+MUNICIPALITIES = formats.Offer(csv=_wide_table, csv_es=_wide_table)
 
 
-def get_format(name: str) -> formats.Output:
-    """``get_format(key).render(report, outlines)`` → bytes; a Spanish 400 for an unknown key."""
-    return REPORT.get(name)
+def get_format(name: str, table: str = "informe") -> formats.Output:
+    """``get_format(key).render(report, outlines)`` → bytes; a Spanish 400 for an unknown key.
+    ``table="municipios"``: the wide per-municipality table (csv, csv_es) instead of the whole report."""
+    return (MUNICIPALITIES if table == "municipios" else REPORT).get(name)
+
+
+def file_stem(report: BalanceReport, fmt: str, table: str = "informe") -> str:
+    """sistema_ciudades_<año>_<base>[_<escenario>][_municipios][_excel]: the download's file name."""
+    stem = f"sistema_ciudades_{report.meta['year']}_{report.meta['basis']}"
+    if report.meta.get("scenario"):
+        stem += f"_{report.meta['scenario']['name']}"
+    if table == "municipios":
+        stem += "_municipios"
+    return stem + ("_excel" if fmt == "csv_es" else "")
 
 
 def municipality_outlines() -> list:

@@ -17,7 +17,7 @@ from cities.services.balance import (
 from django.utils.translation import gettext_lazy as _
 
 from geosig import params
-from geosig.errors import ConflictError, DataFileError, InvalidParameter
+from geosig.errors import ConflictError, DataFileError, InvalidParameter, NotFound, PermissionDeniedError
 from territorial.models import IndicatorValue, Municipality
 
 # basis → (indicator code, label). Cabecera = urban population of the municipal seat (2018 census only).
@@ -321,6 +321,46 @@ def save_scenario(name: str, kind: str, horizon_year: int, adjustments: list[tup
         pop, _ = scenario_population(sc, munis)
         if not np.all(np.isfinite(pop)) or (pop <= 0).any():
             raise InvalidParameter("El escenario da poblaciones no válidas.")
+    return sc
+
+
+IMPORT_PERMISSION = "cities.import_city_data"  # group «Analista CVC» (migration 0002); not is_staff
+
+
+def can_import(user) -> bool:
+    """Who may import matrices, inventories and attributes (the API's uploads and the page's form)."""
+    return bool(user and user.is_authenticated and user.has_perm(IMPORT_PERMISSION))
+
+
+def can_edit_scenarios(user) -> bool:
+    """Who may create, edit and delete scenarios — the API and the page ask this one question: staff."""
+    return bool(user and user.is_authenticated and user.is_staff)
+
+
+def require_scenario_editor(user) -> None:
+    if not can_edit_scenarios(user):
+        raise PermissionDeniedError("Solo el personal autorizado puede crear, modificar o eliminar escenarios.")
+
+
+def update_scenario(name: str, kind: str, horizon_year: int, adjustments: list[tuple[str, str, float]],
+                    description: str = "") -> Scenario:
+    """Replace an existing scenario's kind, horizon, adjustments and description (same checks as a new
+    one; a refused edit leaves the stored scenario as it was). Unknown name → 404."""
+    _existing(name)
+    return save_scenario(name, kind, horizon_year, adjustments, description, replace=True)
+
+
+def delete_scenario(name: str) -> None:
+    """Delete a scenario and its adjustments; unknown name → 404."""
+    with transaction.atomic():
+        _existing(name, lock=True).delete()
+
+
+def _existing(name: str, lock: bool = False) -> Scenario:
+    qs = Scenario.objects.select_for_update() if lock else Scenario.objects
+    sc = qs.filter(name=str(name)).first()
+    if sc is None:
+        raise NotFound(f"No existe el escenario {name!r}.")
     return sc
 
 

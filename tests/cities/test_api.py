@@ -35,7 +35,7 @@ def test_report_download_csv(client_):
     r = client_.get("/api/v1/cities/balance/report.csv?year=2018")
     assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
     r = client_.get("/api/v1/cities/balance/report.doc?year=2018")
-    assert r.status_code == 400 and "válidos: html, pdf, csv, xlsx, json" in r.json()["detail"]
+    assert r.status_code == 400 and "válidos: html, pdf, csv, csv_es, xlsx, json" in r.json()["detail"]
 
 
 def test_scenario_post_requires_staff(client_, django_user_model):
