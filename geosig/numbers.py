@@ -46,3 +46,15 @@ def length_label(m, digits: int = 1) -> str:
     if abs(float(m)) < 1000:
         return f"{number(m, 0)}{NBSP}m"
     return f"{number(float(m) / 1000, digits)}{NBSP}km"
+
+
+def flexible(value, digits: int = 3) -> str:
+    """Up to ``digits`` decimals, trailing zeros dropped, never scientific notation — the readable
+    replacement for ``f"{x:g}"`` in messages: 0.5 → '0,5'; 1000 → '1.000'; 124_600.25 → '124.600,25'."""
+    if value is None:
+        return "—"
+    text = number(value, digits)
+    dec = formats.get_format("DECIMAL_SEPARATOR")
+    if digits > 0 and dec in text:
+        text = text.rstrip("0").rstrip(dec)
+    return "0" if text in ("-0", "") else text

@@ -15,6 +15,7 @@ import numpy as np
 from rasterio.features import rasterize
 
 from geosig.errors import InvalidParameter, OutsideValle
+from geosig.numbers import flexible
 
 from .grid import Grid
 
@@ -73,7 +74,7 @@ def rasterize_cores(gdf: gpd.GeoDataFrame, grid: Grid, name_field: str | None = 
     _refuse_outside_or_overlapping(outside, overlaps, grid)
     if point_radius and any(c["kind"] == "punto con disco" for c in cores):
         notes.append(
-            f"Los núcleos puntuales se representan como discos de {point_radius:g} m de radio elegidos por el "
+            f"Los núcleos puntuales se representan como discos de {flexible(point_radius)} m de radio elegidos por el "
             "usuario: NO son los límites reales de las áreas protegidas."
         )
     return CoreSet(labels, cores, point_radius or None, notes)

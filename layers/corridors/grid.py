@@ -18,6 +18,7 @@ from rasterio.enums import Resampling
 from rasterio.warp import reproject, transform_bounds
 
 from geosig.errors import CRSMismatch, InvalidParameter
+from geosig.numbers import flexible
 
 DEFAULT_CRS = "EPSG:9377"
 # Continuous surfaces are resampled bilinearly; class rasters (land cover, barrier masks) by nearest
@@ -136,7 +137,7 @@ def align(src: Grid, target: Grid, resampling: str = "bilinear", name: str = "ca
     if src.crs != target.crs:
         what.append(f"reproyectado de {src.crs.to_string()} a {target.crs.to_string()}")
     if not math.isclose(src.cell_size, target.cell_size) or src.crs != target.crs:
-        what.append(f"remuestreado a celdas de {target.cell_size:g} ({resampling})")
+        what.append(f"remuestreado a celdas de {flexible(target.cell_size)} m ({resampling})")
     else:
         what.append(f"realineado a la grilla de análisis ({resampling})")
     return Grid(out, target.transform, target.crs, np.nan, [f"{name}: " + ", ".join(what)])

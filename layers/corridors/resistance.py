@@ -31,6 +31,7 @@ from rasterio.features import rasterize
 from scipy.ndimage import distance_transform_edt
 
 from geosig.errors import InvalidParameter
+from geosig.numbers import flexible
 
 from .grid import Grid, align
 
@@ -99,7 +100,7 @@ def elevation(entry, target, notes):
     dem = align(_need_grid(entry, "elevation"), target, "bilinear", "DEM")
     notes += dem.notes
     ref = float(entry.get("reference", 1500.0))
-    return np.maximum(0.0, ref - dem.array) / 1000.0, f"km por debajo de {ref:g} m de altitud (del DEM)"
+    return np.maximum(0.0, ref - dem.array) / 1000.0, f"km por debajo de {flexible(ref)} m de altitud (del DEM)"
 
 
 def _mask(geoms: gpd.GeoSeries, target: Grid, buffer: float = 0.0) -> np.ndarray:
@@ -123,7 +124,7 @@ def proximity(entry, target, notes):
         notes.append(f"{entry.get('label', 'proximidad')}: ningún elemento dentro del área; componente 0.")
         return np.zeros(target.shape), f"proximidad a {entry.get('label', 'elementos')} (sin elementos en el área)"
     d = distance_transform_edt(~on) * target.cell_size
-    return np.exp(-d / scale), f"proximidad a {entry.get('label', 'elementos')}: exp(−d/{scale:g} m)"
+    return np.exp(-d / scale), f"proximidad a {entry.get('label', 'elementos')}: exp(−d/{flexible(scale)} m)"
 
 
 def barrier(entry, target, notes):
@@ -148,7 +149,7 @@ def build_resistance(entries: list[dict], target: Grid, base: float = 1.0) -> Su
         raise InvalidParameter(f"La resistencia base debe ser ≥ 0 (llegó {base}).")
     notes: list[str] = []
     total = np.full(target.shape, float(base))
-    recipe = [f"base {base:g}"]
+    recipe = [f"base {flexible(base)}"]
     for entry in entries:
         name = entry.get("source")
         if name not in SOURCES:
@@ -158,7 +159,7 @@ def build_resistance(entries: list[dict], target: Grid, base: float = 1.0) -> Su
             raise InvalidParameter(f"El peso de «{name}» debe ser ≥ 0 (llegó {w}).")
         comp, label = SOURCES[name](entry, target, notes)
         total += w * comp  # NaN propagates: no data in any used input = impassable
-        recipe.append(f"{w:g} × {label}")
+        recipe.append(f"{flexible(w)} × {label}")
     valid = np.isfinite(total)
     if not valid.any():
         raise InvalidParameter("La resistencia resultante no tiene ninguna celda con dato en el área de análisis.")

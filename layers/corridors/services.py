@@ -33,6 +33,7 @@ from shapely.geometry import LineString, shape
 
 from geosig import formats, params
 from geosig.errors import InvalidGeometry, InvalidParameter, NotFound, OutsideValle
+from geosig.numbers import flexible, number
 from layers.models import Feature, Layer
 
 from . import network
@@ -75,13 +76,13 @@ class CorridorReport:
         kept = sum(1 for lk in self.links if lk["status"] in ("ok", "touching"))
         lines = [
             f"Corredores: {len(self.cores)} núcleos, {len(self.links)} vínculos ({kept} válidos) en "
-            f"{self.grid['rows']} × {self.grid['cols']} celdas de {self.grid['cell_size']:g} m ({self.seconds:.1f} s).",
+            f"{self.grid['rows']} × {self.grid['cols']} celdas de {flexible(self.grid['cell_size'])} m ({flexible(self.seconds, 1)} s).",
             f"Resistencia: {self.resistance_label}",
         ]
         for lk in self.links:
-            lines.append(f"  {lk['name_a']} – {lk['name_b']}: {lk['status_label']}; CWD {lk['cwd']:.4g}, "
-                         f"euclídea {lk['euclid_dist']:.0f} m, ruta {lk['lcp_length']:.0f} m"
-                         + (f", R_eff {lk['effective_resistance']:.4g}" if lk.get("effective_resistance") else ""))
+            lines.append(f"  {lk['name_a']} – {lk['name_b']}: {lk['status_label']}; CWD {flexible(lk['cwd'], 1)}, "
+                         f"euclídea {number(lk['euclid_dist'])} m, ruta {number(lk['lcp_length'])} m"
+                         + (f", R_eff {flexible(lk['effective_resistance'], 4)}" if lk.get("effective_resistance") else ""))
         lines += [f"Nota: {n}" for n in self.notes]
         lines.append(f"Archivos en {self.out_dir}: {', '.join(self.files)}")
         return "\n".join(lines)
@@ -422,7 +423,7 @@ def _network(res, result, coreset, gdf, cell_size: float, dispersal, area_field,
     kept_links = [(lk.a, lk.b, lk.lcd) for lk in result.links if lk.kept]
     if dispersal is None:
         dispersal = float(np.median([c for _, _, c in kept_links])) if kept_links else 1.0
-        notes.append(f"Distancia de dispersión (IIC, PC) = mediana de la CWD de los vínculos válidos: {dispersal:.4g}.")
+        notes.append(f"Distancia de dispersión (IIC, PC) = mediana de la CWD de los vínculos válidos: {flexible(dispersal, 1)}.")
     landscape = float(np.isfinite(res).sum()) * cell_area / 1e4
     net = network.metrics(areas, kept_links, float(dispersal), landscape)
     net["area_attribute"] = (f"atributo «{area_field}»" if area_field else "área de las celdas del núcleo (ha)")

@@ -8,7 +8,7 @@ from .corridor import STATUS_LABELS
 
 def page(request):
     strings = {
-        "noDem": _("fuera de la cobertura del DEM (al sur de 4°N)"),
+        "noDem": _("fuera de la cobertura del DEM, que solo llega hasta 4°N"),
         "selected": _("núcleos seleccionados"),
         "drawn": _("dibujados"),
         "pointHelp": _("Capa de PUNTOS: cada núcleo será un disco del radio indicado (o una celda), no el límite real."),

@@ -1,5 +1,6 @@
 """«Corredores ecológicos» in headless Chromium on the real layers: default RUNAP cores (south of 4°N),
 derived resistance, run with progress, results drawn and listed, a cached rerun, cancel of a long run."""
+import re
 from pathlib import Path
 
 import pytest
@@ -33,9 +34,13 @@ def test_run_show_results_and_cancel(page, live_server, real_layers_tx, media, m
     make_user("analista", "Analista CVC")
     browser_login(page, live_server, "analista", "/corredores/")
     page.wait_for_selector("#core-list input[data-fid='17']")
-    # Defaults: the public RUNAP areas on the DEM are ticked (Farallones = fid 17); points north of 4°N disabled.
+    # Nothing ticked at first; «Sugeridos» ticks the public RUNAP areas on the DEM (Farallones = fid 17);
+    # points north of 4°N are disabled, and say the DEM only reaches 4°N.
+    assert page.locator("#core-list input:checked").count() == 0
+    page.click("#cores-suggested")
     assert page.is_checked("#core-list input[data-fid='17']")
     assert page.locator("#core-list input:disabled").count() > 50
+    assert "que solo llega hasta 4°N" in page.inner_text("#core-list label.off >> nth=0")
     assert "Resistencia derivada" in page.inner_text("#res-label")
     assert page.locator("#res-table tbody tr").count() == 4
     page.fill("#cell", "1000")
@@ -48,7 +53,10 @@ def test_run_show_results_and_cancel(page, live_server, real_layers_tx, media, m
     assert rows == len(run.report["links"]) > 5
     assert page.locator("path.corridor-poly").count() >= 1
     assert page.locator("img.current-overlay").count() == 1  # pinch points (current density) over the map
-    assert "disco" in page.inner_text("#notes") and "NO son los límites reales" in page.inner_text("#notes")
+    notes = page.inner_text("#notes")
+    assert "disco" in notes and "NO son los límites reales" in notes and "1.000 m de radio" in notes
+    assert "Distancia de dispersión" in notes and not re.search(r"\de[+-]?\d", notes)  # never 1.246e+05
+    assert not re.search(r"\de[+-]?\d", page.inner_text("#results"))
     assert page.locator("#downloads a").count() == len(run.report["files"])
     assert page.get_attribute("#downloads a >> nth=0", "href").startswith(f"{live_server.url}/api/v1/corridors/{run.pk}/files/")
 
@@ -102,3 +110,22 @@ def test_draw_two_cores_and_run(page, live_server, real_layers_tx, make_user):
     assert [c["kind"] for c in run.report["cores"]] == ["polígono", "polígono"]
     assert page.locator("#links tbody tr").count() == 1
     assert "Polígono dibujado 1" in page.inner_text("#links")
+
+
+def test_cores_all_and_none(page, live_server, real_layers_tx):
+    """«Todos» ticks the listed cores inside the DEM (the filter narrows it, accents ignored); «Ninguno» clears."""
+    page.goto(live_server.url + "/corredores/")
+    page.wait_for_selector("#core-list input[data-fid='17']")
+    enabled = page.locator("#core-list input:not(:disabled)").count()
+    page.click("#cores-all")
+    assert page.locator("#core-list input:checked").count() == enabled > 10
+    assert page.inner_text("#core-count").startswith(f"{enabled} ")
+    page.click("#cores-none")
+    assert page.locator("#core-list input:checked").count() == 0
+    page.fill("#core-filter", "farallones")  # «Farallones de Cali»
+    shown = page.locator("#core-list input:not(:disabled)").count()
+    assert 1 <= shown < enabled
+    page.click("#cores-all")
+    page.fill("#core-filter", "")
+    assert page.locator("#core-list input:checked").count() == shown
+    assert page.is_checked("#core-list input[data-fid='17']")

@@ -22,14 +22,19 @@
 
   // Core names come from layer attributes or titles: they reach the DOM and the tooltips only as text.
   // ------------------------------------------------------------------ cores
+  // accent- and case-insensitive filter: "reserva rio" finds "Reserva … Río …"
+  function fold(s) { return String(s || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase(); }
+  function matches(c) {
+    const hay = fold(c.name + " " + c.class);
+    return fold($("core-filter").value).split(/\s+/).filter(Boolean).every(function (w) { return hay.includes(w); });
+  }
   function renderCores() {
-    const q = $("core-filter").value.trim().toLowerCase();
     const list = $("core-list");
     list.replaceChildren();
     state.markers.clearLayers();
     state.options.cores.forEach(function (c) {
       const sel = state.selected.has(c.fid);
-      if (!q || (c.name + " " + c.class).toLowerCase().includes(q)) {
+      if (matches(c)) {
         const box = el("input", { type: "checkbox", "data-fid": String(c.fid) });
         box.checked = sel;
         if (!c.in_dem) box.disabled = true;
@@ -185,8 +190,8 @@
                                   .concat(res.current ? [{ color: "#fcffa4", label: T.current }] : []));
     const kept = rep.links.filter(function (l) { return l.status === "ok" || l.status === "touching"; }).length;
     $("summary").textContent = T.summary.replace("{cores}", rep.cores.length).replace("{links}", rep.links.length)
-      .replace("{kept}", kept).replace("{rows}", rep.grid.rows).replace("{cols}", rep.grid.cols)
-      .replace("{cell}", rep.grid.cell_size).replace("{secs}", fmt(rep.seconds, 1));
+      .replace("{kept}", kept).replace("{rows}", fmt(rep.grid.rows, 0)).replace("{cols}", fmt(rep.grid.cols, 0))
+      .replace("{cell}", fmt(rep.grid.cell_size, 1)).replace("{secs}", fmt(rep.seconds, 1));
     const notes = $("notes"); notes.replaceChildren();
     [rep.resistance_label].concat(rep.recipe.length ? ["R = " + rep.recipe.join(" + ")] : []).concat(rep.notes)
       .forEach(function (n) { notes.appendChild(el("li", { text: n })); });
@@ -223,7 +228,7 @@
     const meta = state.options.core_layers.find(function (l) { return l.slug === state.options.layer; });
     state.geometryType = meta ? meta.geometry_type : "point";
     $("core-help").textContent = state.geometryType === "point" ? T.pointHelp : T.polygonHelp;
-    state.selected = new Set(state.options.cores.filter(function (c) { return c.default; }).map(function (c) { return c.fid; }));
+    state.selected = new Set();  // nothing ticked: «Sugeridos» ticks the large public areas, «Todos» every one listed
     renderCores();
     if (!document.querySelector("#res-table tbody tr")) resetRecipe();
     const pts = state.options.cores.filter(function (c) { return c.in_dem; }).map(function (c) { return [c.lat, c.lon]; });
@@ -231,6 +236,16 @@
   }
   $("core-layer").addEventListener("change", function () { loadOptions($("core-layer").value).catch(function (e) { showError(e.message); }); });
   $("core-filter").addEventListener("input", renderCores);
+  function pick(which) {
+    if (which === "none") state.selected.clear();
+    else state.options.cores.forEach(function (c) {
+      if (c.in_dem && (which === "all" ? matches(c) : c.default)) state.selected.add(c.fid);
+    });
+    renderCores();
+  }
+  $("cores-all").addEventListener("click", function () { pick("all"); });
+  $("cores-none").addEventListener("click", function () { pick("none"); });
+  $("cores-suggested").addEventListener("click", function () { pick("suggested"); });
   $("draw").addEventListener("click", function () {
     new L.Draw.Polygon(map, { shapeOptions: { color: "#1b7837", weight: 2 } }).enable();
   });
