@@ -29,6 +29,8 @@ def explorer(request):
             "histogram": _("Histograma"), "cells": _("celdas"), "pickArea": _("— elija —"),
             "noLayers": _("Active al menos una capa para identificar."),
             "summaryTitle": _("Resumen de superposición"),
+            "noFeaturesArea": _("Sin elementos en el área."), "emptyLayers": _("Sin elementos en el área"),
+            "noMatch": _("Ninguna capa coincide con la búsqueda."),
         },
     })
 

@@ -29,9 +29,43 @@
   }
 
   function applyOrder() {
-    // first in the list = on top
+    // first in the list = on top (within its theme group: the list is grouped by theme)
     state.order.forEach(function (slug, i) { state.leaflet[slug].setZIndex(1000 - i); });
-    state.order.forEach(function (slug) { listEl.appendChild(document.getElementById("row-" + slug)); });
+    state.order.forEach(function (slug) {
+      const r = document.getElementById("row-" + slug);
+      r.parentNode.appendChild(r);
+    });
+  }
+
+  // Search: accent- and case-insensitive ("rio" finds "Ríos"), over title, theme, slug and source.
+  function fold(s) { return String(s || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase(); }
+  function filterList(query) {
+    const words = fold(query).split(/\s+/).filter(Boolean);
+    let shown = 0;
+    state.layers.forEach(function (meta) {
+      const hay = fold([meta.title, meta.theme_label, meta.slug, meta.source].join(" "));
+      const ok = words.every(function (w) { return hay.includes(w); });
+      document.getElementById("row-" + meta.slug).hidden = !ok;
+      if (ok) shown += 1;
+    });
+    listEl.querySelectorAll("details.layer-group").forEach(function (g) {
+      const n = g.querySelectorAll(".layer-row:not([hidden])").length;
+      g.hidden = n === 0;
+      if (words.length && n) g.open = true;
+    });
+    document.getElementById("layer-none").hidden = shown > 0;
+  }
+
+  function groupFor(meta) {
+    const id = "group-" + meta.theme;
+    let g = document.getElementById(id);
+    if (!g) {
+      g = el("details", { class: "layer-group", id: id, open: "" }, [
+        el("summary", {}, [meta.theme_label + " ", el("span", { class: "muted group-count" })]),
+        el("div", { class: "group-body" })]);
+      listEl.appendChild(g);
+    }
+    return g;
   }
 
   function move(slug, delta) {
@@ -56,7 +90,8 @@
     const up = el("button", { type: "button", title: T.up, "aria-label": T.up + " " + meta.title, text: "▲" });
     const down = el("button", { type: "button", title: T.down, "aria-label": T.down + " " + meta.title, text: "▼" });
     const badges = [];
-    if (meta.is_partial) badges.push(el("span", { class: "demo-badge", text: T.partial }));
+    // a title that already says «PARCIAL» gets no second badge
+    if (meta.is_partial && !/PARCIAL|PARTIAL/.test(meta.title)) badges.push(el("span", { class: "demo-badge", text: T.partial }));
     if (meta.is_derived) badges.push(el("span", { class: "muted", text: " (" + T.derived + ")" }));
     const downloads = el("div", { class: "muted" }, [T.download + ": "]);
     Object.entries(meta.downloads).forEach(function ([fmt, url], i) {
@@ -79,6 +114,7 @@
     box.addEventListener("change", function () {
       const lyr = state.leaflet[meta.slug];
       if (box.checked) lyr.addTo(map); else map.removeLayer(lyr);
+      r.classList.toggle("on", box.checked);  // tools and legend only for the active layers (CSS)
       applyOrder();
     });
     opacity.addEventListener("input", function () { state.leaflet[meta.slug].setOpacity(opacity.value / 100); });
@@ -96,7 +132,7 @@
     state.layers.forEach(function (meta) {
       state.leaflet[meta.slug] = makeLeafletLayer(meta);
       state.order.push(meta.slug);
-      listEl.appendChild(row(meta));
+      groupFor(meta).querySelector(".group-body").appendChild(row(meta));
       if (meta.visible_by_default || meta.slug === wanted) {
         const chk = document.getElementById("chk-" + meta.slug); chk.checked = true; chk.dispatchEvent(new Event("change"));
       }
@@ -106,6 +142,13 @@
     const geomOf = {}; state.layers.forEach(function (m) { geomOf[m.slug] = rank[m.geometry_type]; });
     state.order.sort(function (a, b) { return geomOf[a] - geomOf[b]; });
     applyOrder();
+    listEl.querySelectorAll("details.layer-group").forEach(function (g) {
+      g.querySelector(".group-count").textContent = "(" + g.querySelectorAll(".layer-row").length + ")";
+    });
+    listEl.appendChild(el("p", { class: "muted", id: "layer-none", text: T.noMatch, hidden: "" }));
+    const search = document.getElementById("layer-search");
+    search.addEventListener("input", function () { filterList(search.value); });
+    if (search.value) filterList(search.value);
   }
 
   // --- identify -------------------------------------------------------------------------------------
@@ -132,7 +175,7 @@
             Object.entries(f.attributes).slice(0, 12).forEach(function ([k, v]) {
               t.appendChild(el("tr", {}, [el("th", { text: k }), el("td", { text: fmtValue(v) })]));
             });
-            sec.appendChild(t);
+            sec.appendChild(el("div", { class: "table-scroll" }, [t]));
           });
         }
         identifyEl.appendChild(sec);
@@ -146,19 +189,22 @@
   function km2(m2) { return GeoSIG.fmt(m2 / 1e6, 2); }
 
   function renderSummary(body) {
+    const empty = [];
     summaryEl.replaceChildren(el("h2", { text: T.summaryTitle }),
-      el("p", {}, [el("strong", { text: body.area.label }), " · " + T.area + ": " + km2(body.area.area_m2) + " km² (EPSG:" + body.area.measure_srid + ")"]));
+      el("p", {}, [el("strong", { text: body.area.label }), " · " + T.area + ": " + GeoSIG.fmtArea(body.area.area_m2) + " (EPSG:" + body.area.measure_srid + ")"]));
     body.layers.forEach(function (l) {
       const sec = el("div", { class: "summary-layer", "data-slug": l.slug }, [el("h3", { text: l.title })]);
-      if (l.is_partial) sec.appendChild(el("p", { class: "muted", text: T.partial + ": " + (l.caveat || "") }));
+      // the shipped caveats already begin with «PARCIAL:»: the prefix is added only when missing
+      const caveat = (l.caveat || "").replace(/^\s*(PARCIAL|PARTIAL)\s*:\s*/i, "");
+      if (l.is_partial) sec.appendChild(el("p", { class: "muted", text: T.partial + (caveat ? ": " + caveat : "") }));
       if (l.kind === "raster") {
         const s = l.stats;
         if (s.mean === null) { sec.appendChild(el("p", { class: "muted", text: T.noData })); summaryEl.appendChild(sec); return; }
-        sec.appendChild(el("table", { class: "data" }, [
+        sec.appendChild(el("div", { class: "table-scroll" }, [el("table", { class: "data" }, [
           el("tr", {}, [el("th", { text: T.min }), el("th", { text: T.mean }), el("th", { text: T.max }), el("th", { text: T.cells })]),
           el("tr", {}, [el("td", { class: "num", text: GeoSIG.fmt(s.min, 1) }), el("td", { class: "num stat-mean", text: GeoSIG.fmt(s.mean, 1) }),
                         el("td", { class: "num", text: GeoSIG.fmt(s.max, 1) }), el("td", { class: "num", text: GeoSIG.fmt(s.cells, 0) })]),
-        ]));
+        ])]));
         const top = Math.max.apply(null, s.histogram.counts) || 1, hist = el("div", { class: "histogram", title: T.histogram });
         s.histogram.counts.forEach(function (c, i) {
           hist.appendChild(el("div", { class: "bar", title: GeoSIG.fmt(s.histogram.edges[i], 0) + "–" + GeoSIG.fmt(s.histogram.edges[i + 1], 0) + ": " + GeoSIG.fmt(c, 0),
@@ -166,21 +212,24 @@
         });
         sec.appendChild(hist);
       } else if (!l.classes.length) {
-        sec.appendChild(el("p", { class: "muted", text: T.noFeatures }));
+        // nothing of this layer inside the area: listed once at the end, not one «empty» block per layer
+        if (!l.is_partial) { empty.push(l.title); return; }
+        sec.appendChild(el("p", { class: "muted", text: T.noFeaturesArea }));
       } else {
         const head = l.measure === "area_m2" ? [T.cls, T.area + " (km²)", T.share] : l.measure === "length_m" ? [T.cls, T.length + " (km)"] : [T.cls, T.count];
         const t = el("table", { class: "data" }, [el("tr", {}, head.map(function (h) { return el("th", { text: h }); }))]);
         l.classes.forEach(function (c) {
           const cells = [el("td", {}, [el("span", { class: "swatch", style: { background: c.color || "#888" } }), " " + c.label])];
-          if (l.measure === "area_m2") cells.push(el("td", { class: "num", text: km2(c.area_m2) }), el("td", { class: "num pct", text: GeoSIG.fmt(c.pct_of_area, 1) + " %" }));
+          if (l.measure === "area_m2") cells.push(el("td", { class: "num", text: km2(c.area_m2) }), el("td", { class: "num pct", text: GeoSIG.fmtPct(c.pct_of_area, 1) }));
           else if (l.measure === "length_m") cells.push(el("td", { class: "num", text: GeoSIG.fmt(c.length_m / 1000, 2) }));
           else cells.push(el("td", { class: "num", text: String(c.count) }));
           t.appendChild(el("tr", {}, cells));
         });
-        sec.appendChild(t);
+        sec.appendChild(el("div", { class: "table-scroll" }, [t]));
       }
       summaryEl.appendChild(sec);
     });
+    if (empty.length) summaryEl.appendChild(el("p", { class: "muted", id: "summary-empty", text: T.emptyLayers + ": " + empty.join(" · ") }));
   }
 
   async function runOverlay(payload) {
@@ -192,7 +241,11 @@
         method: "POST", body: JSON.stringify(payload),
         headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": GeoSIG.csrfToken() },
       });
-      if (body.area.geometry) { shapes.clearLayers(); L.geoJSON(body.area.geometry, { style: { color: "#000", weight: 2, fill: false, dashArray: "4 3" } }).addTo(shapes); }
+      if (body.area.geometry) {
+        shapes.clearLayers();
+        const outline = L.geoJSON(body.area.geometry, { style: { color: "#000", weight: 2, fill: false, dashArray: "4 3" } }).addTo(shapes);
+        if (payload.area) map.fitBounds(outline.getBounds(), { padding: [20, 20] });  // a picked municipality/subregion
+      }
       renderSummary(body);
     } catch (err) { summaryEl.replaceChildren(el("p", { class: "error", text: err.message })); }
   }
@@ -202,7 +255,9 @@
     new L.Draw.Polygon(map, { allowIntersection: false, showArea: false, shapeOptions: { color: "#000" } }).enable();
   });
   map.on(L.Draw.Event.CREATED, function (e) {
-    state.drawing = false;
+    // the click closing the polygon reaches the map's click handler after this event: identifying that
+    // point would print «Sin elementos en este punto.» under the overlay; «drawing» is cleared afterwards
+    setTimeout(function () { state.drawing = false; }, 0);
     shapes.clearLayers(); shapes.addLayer(e.layer);
     runOverlay({ geometry: e.layer.toGeoJSON().geometry });
   });
