@@ -645,6 +645,9 @@
   $("btn-comment").addEventListener("click", startComment);
   $("btn-comment-send").addEventListener("click", sendComment);
   $("import-form").addEventListener("submit", importFile);
+  $("cd-reason").addEventListener("input", function () {  // the refusal goes once a reason is typed
+    if (this.value.trim()) { $("cd-error").textContent = ""; this.removeAttribute("aria-invalid"); }
+  });
   window.addEventListener("beforeunload", function (e) { if (dirty) { e.preventDefault(); e.returnValue = ""; } });
 
   reload().then(function (p) {
