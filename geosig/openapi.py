@@ -9,6 +9,7 @@ returns dicts built by services, not serializers, and a dict states ``nullable``
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView
@@ -181,8 +182,6 @@ def tile_path_item(summary: str, content_type: str, operation_id: str, *, max_zo
 def add_plain_views(result, generator, request, public):
     """drf-spectacular post-processing hook: add the registered plain views (and the Error component), and
     the JSON 404 to every operation with path parameters."""
-    from drf_spectacular.plumbing import ResolvedComponent
-
     paths = result.setdefault("paths", {})
     for path, item in PLAIN_VIEW_PATHS.items():
         paths.setdefault(path, item)

@@ -19,7 +19,10 @@ import struct
 import warnings
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import pyogrio
+import rasterio
 import shapely
 
 from geosig.errors import CRSMismatch, DataFileError, InvalidParameter
@@ -116,8 +119,6 @@ def _check_content(path: Path, label: str, driver: str) -> None:
 
 def open_raster(path, *, name: str | None = None, hint: str = ""):
     """A checked GeoTIFF opened with rasterio's GTiff driver only (use as a context manager)."""
-    import rasterio
-
     p, label, _ = check_file(path, name=name, drivers=RASTER_DRIVERS, hint=hint)
     try:
         # EMPTY_DIR: GDAL must not look next to the file. It would open a sidecar ``x.tif.ovr`` / ``.msk`` /
@@ -135,8 +136,6 @@ def open_raster(path, *, name: str | None = None, hint: str = ""):
 
 def list_layers(path, *, name: str | None = None) -> list[tuple[str, str | None]]:
     """(layer name, geometry type or None) of a checked vector file, read with its own driver."""
-    import pyogrio
-
     p, label, allowed = _vector_file(path, name)
     try:
         return [(str(n), g) for n, g in pyogrio.list_layers(p)]
@@ -152,8 +151,6 @@ def read_vector(path, *, name: str | None = None, layer: str | None = None, enco
     Shapefile, an unreadable geometry), coordinates that are not finite numbers (NaN, Infinity), a
     missing ``required_fields`` column, and the CRS rule of the module. ``to_srid`` reprojects.
     """
-    import geopandas as gpd
-
     p, label, allowed = _vector_file(path, name, hint)
     kwargs = {"layer": layer} if layer else {}
     if encoding:
@@ -174,8 +171,6 @@ def read_vector(path, *, name: str | None = None, layer: str | None = None, enco
 
 
 def _vector_file(path, name, hint: str = "") -> tuple[Path, str, tuple]:
-    import pyogrio
-
     p, label, allowed = check_file(path, name=name, drivers=VECTOR_DRIVERS, hint=hint)
     if allowed[0] == "ESRI Shapefile":
         check_shapefile_parts(p, label)

@@ -26,6 +26,7 @@ from geosig import params
 from geosig.errors import CRSMismatch, GeoSIGError, InvalidGeometry, InvalidParameter, OutsideValle
 from geosig.numbers import area_label, length_label, pct_label
 from territorial.pot.classes import check_soil_class, soil_label
+from territorial.pot.models import PotRulesSettings, Zone
 
 MIN_ZONE_AREA_M2 = getattr(settings, "GEOSIG_POT_MIN_ZONE_M2", 100.0)  # smaller is a digitising slip
 FAR_OUTSIDE_M = 2_000.0  # farther than this from its municipality a zone is a wrong-place error
@@ -94,8 +95,6 @@ def declared_crs(collection: dict) -> CRS | None:
 def _zone_texts(props: dict) -> dict:
     """The zone's attributes, typed and within the Zone model's max_length (nothing is cut silently).
     Numbers are accepted as text: imported files often store names or codes in numeric fields."""
-    from territorial.pot.models import Zone
-
     def value(key):
         v = props.get(key)
         return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
@@ -325,8 +324,6 @@ GAP_NOISE_WIDTH_M = 0.05  # holes thinner than this are the 1 cm storage grid, n
 
 def rules() -> dict:
     """The thresholds, from the one editable place (admin: «Umbrales de validación POT»)."""
-    from territorial.pot.models import PotRulesSettings
-
     r = PotRulesSettings.load()
     return {k: float(getattr(r, k)) for k in ("outside_band_m", "outside_tolerance_m2", "coverage_min_pct",
                                               "gap_gate_m2", "overlap_tolerance_m2")}
