@@ -9,13 +9,13 @@ from tests.conftest import external_requests, wait_for_js
 from tests.layers.conftest import square_9377, to_4326, write_vector
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-FAR = 400_000  # m east of Cali: outside every municipality of the Valle
+NORTH = 130_000  # m north of Cali: inside the Valle (Tuluá–Zarzal), far outside Cali
 
 
 @pytest.fixture
 def themed_layers(tmp_path, loaded_territory_tx):
-    def layer(slug, title, theme, x, **meta):
-        gdf = gpd.GeoDataFrame({"clase": ["A"]}, geometry=to_4326([square_9377(x, 0, 2000)]), crs=4326)
+    def layer(slug, title, theme, y, **meta):
+        gdf = gpd.GeoDataFrame({"clase": ["A"]}, geometry=to_4326([square_9377(0, y, 2000)]), crs=4326)
         import_layer(write_vector(tmp_path / f"{slug}.geojson", gdf, "GeoJSON"), theme=theme,
                      metadata={"slug": slug, "title": title, **meta})
 
@@ -23,7 +23,7 @@ def themed_layers(tmp_path, loaded_territory_tx):
     layer("humedales", "Humedales", "hidrografia", 0)
     layer("paramos", "Páramos delimitados (PARCIAL: solo Chocó)", "ecosistemas", 0, is_partial=True,
           caveat="PARCIAL: faltan los páramos de la cordillera Central.")
-    layer("vias", "Vías lejanas", "infraestructura", FAR)
+    layer("vias", "Vías lejanas", "infraestructura", NORTH)
 
 
 def test_search_groups_partial_and_area_overlay(page, live_server, themed_layers):
