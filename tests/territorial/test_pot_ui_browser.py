@@ -201,6 +201,7 @@ def test_confirmation_dialogs_and_authors_never_approve(page, browser, live_serv
     assert page.evaluate("document.activeElement.id") == "cd-reason"
     page.click("#cd-cancel")
     assert not dialog_open()
+    assert page.evaluate("document.activeElement.dataset.action") == "return"  # focus back on the button
     assert Plan.objects.get(pk=plan.pk).status == "enviada"
 
     page.click("#workflow button[data-action=return]")
@@ -302,3 +303,33 @@ def test_conflicts_page_names_the_plans_analysed(page, live_server, pot_world):
     assert items.count() == len(expected) == 1
     assert items.first.inner_text() == f"POT Cali vigente — Cali · v{plan.version} · Aprobada"
     assert items.first.locator("a").get_attribute("href") == f"/pot/planes/{plan.pk}/"
+
+
+def test_gates_open_answer_lists_each_gate_with_its_figures(page, live_server, pot_world):
+    """A 409 «gates_open» (e.g. another reviewer's stale page, or a threshold tightened since the page loaded)
+    is shown as the list of gates with their figures. The answer is stubbed (page.route): the approve button
+    is only offered when no gate is open, so the real API cannot be made to answer it from this page."""
+    from territorial.pot.models import Plan
+
+    plan = plan_with_zones(pot_world["planner"], pot_world["cali"], "Barreras", status="en_revision")
+    gate = {"rule": "coverage", "severity": "gate", "label": "Cobertura del municipio",
+            "message": "Las zonas cubren el 42,0 % del municipio (mínimo 90 %).",
+            "figures": {"value": 42.0, "threshold": 90.0, "unit": "%"}, "zone_ids": [], "geometry": None,
+            "waived": False, "waiver": None}
+
+    def refuse(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        route.fulfill(status=409, json={"error": "gates_open", "detail": "No se puede aprobar el plan: 1 barrera(s).",
+                                        "context": {"gates": [gate], "plan": plan.pk}})
+
+    page.route("**/api/v1/pot/plans/*/transition/", refuse)
+    _open_editor(page, live_server, "revisora", plan)
+    page.click("#workflow button[data-action=approve]")
+    page.click("#cd-ok")
+    page.wait_for_selector("#findings h3:has-text('Barreras abiertas')")
+    assert page.inner_text("#message") == "No se puede aprobar el plan: 1 barrera(s)."
+    item = page.locator("#findings li.finding-gate")
+    assert item.count() == 1
+    assert "valor 42 % · umbral 90 %" in item.inner_text().replace("\u00a0", " ")
+    assert Plan.objects.get(pk=plan.pk).status == "en_revision"
