@@ -62,10 +62,11 @@ def _too_large(limit: int, length: int | None = None):
 
 
 class BodySizeLimitMiddleware:
-    """First middleware: a body over the limit is refused (413, Spanish) from its Content-Length before
-    anything parses it, or as soon as that many bytes are read.
+    """Right after AuthenticationMiddleware (no middleware before it reads the body; CSRF's process_view,
+    which does, runs later): a body over the limit is refused (413, Spanish) from its Content-Length
+    before anything parses it, or as soon as that many bytes are read.
 
-    The limit is GEOSIG_MAX_UPLOAD_BYTES for multipart posts to the upload URLs
+    The limit is GEOSIG_MAX_UPLOAD_BYTES for multipart posts of signed-in users to the upload URLs
     (GEOSIG_UPLOAD_URL_NAMES) and DATA_UPLOAD_MAX_MEMORY_SIZE for everything else. Django's own
     RequestDataTooBig / TooManyFieldsSent (400 with an English page) are answered the same way.
     """
@@ -80,7 +81,10 @@ class BodySizeLimitMiddleware:
                 name = resolve(request.path_info).url_name
             except Resolver404:
                 return small
-            if name in getattr(settings, "GEOSIG_UPLOAD_URL_NAMES", ()):
+            # the big limit is for signed-in users only: Django's CSRF check parses a multipart body (files
+            # to disk) before any view or rate limit runs, so an anonymous 100 MB post would be read in full
+            user = getattr(request, "user", None)
+            if name in getattr(settings, "GEOSIG_UPLOAD_URL_NAMES", ()) and user is not None and user.is_authenticated:
                 return settings.GEOSIG_MAX_UPLOAD_BYTES
         return small
 

@@ -283,7 +283,9 @@ MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes asks
 # DATA_UPLOAD_MAX_MEMORY_SIZE.
 GEOSIG_UPLOAD_URL_NAMES = {"api-layers-upload", "layers-upload", "api-pot-import", "api-cities-matrices",
                            "api-cities-functions", "api-cities-attributes"}
-MIDDLEWARE.insert(0, "geosig.middleware.BodySizeLimitMiddleware")
+# after AuthenticationMiddleware (the upload limit is for signed-in users), before any process_view reads a body
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "geosig.middleware.BodySizeLimitMiddleware")
 
 # Caches keyed by request parameters are bounded (least recently used / oldest evicted first).
 GEOSIG_MEMO_MAX_ENTRIES = env.int("GEOSIG_MEMO_MAX_ENTRIES", default=256)  # per namespace and process

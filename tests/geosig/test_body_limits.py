@@ -77,6 +77,28 @@ def test_upload_urls_take_the_upload_limit(client, small_limits, django_user_mod
     _refused(client.post("/api/v1/layers/upload/", {"file": big}))
 
 
+def test_anonymous_uploads_get_the_small_limit(small_limits, monkeypatch):
+    """The upload limit is for signed-in users: with CSRF enforced (as in production) Django's CSRF check
+    parses a multipart body, files to disk, before any view or rate limit, so an anonymous 100 MB post to
+    /capas/subir/ was read in full. Now it is refused from its Content-Length like any other body."""
+    from django.middleware import csrf
+    from django.test import Client
+
+    reads = []
+    real = csrf.CsrfViewMiddleware._check_token
+    monkeypatch.setattr(csrf.CsrfViewMiddleware, "_check_token",
+                        lambda self, request: reads.append(request.path) or real(self, request))
+    anon = Client(enforce_csrf_checks=True)
+    anon.get("/cuentas/ingresar/")  # the CSRF cookie any visitor gets (login form)
+    token = anon.cookies["csrftoken"].value
+    f = io.BytesIO(b"a" * 3000)  # 3 KB: under the 5 KB upload limit, over the 1 KB general one
+    f.name = "capa.geojson"
+    for url in ("/capas/subir/", "/api/v1/layers/upload/"):
+        f.seek(0)
+        _refused(anon.post(url, {"file": f, "csrfmiddlewaretoken": token}))
+    assert reads == []  # refused before the CSRF check read a byte
+
+
 def test_html_pages_get_a_spanish_page(client, small_limits):
     resp = client.post("/cuentas/ingresar/", {"username": "x" * 2000, "password": "y"}, HTTP_ACCEPT="text/html")
     assert resp.status_code == 413
