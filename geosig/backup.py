@@ -31,12 +31,15 @@ import tempfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
 
 import psycopg
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections
+from django.db.migrations.loader import MigrationLoader
 from psycopg import sql
 
 from geosig.errors import GeoSIGError
@@ -146,8 +149,6 @@ def _user_srs_rows(cur) -> list[list]:
 
 def _data_versions() -> dict[str, str]:
     """geosig.versioned's current versions (informative: the cache table is not restored)."""
-    from django.core.cache import cache
-
     prefix = "geosig:version:"
     with connections["default"].cursor() as cur:
         cur.execute("select cache_key from geosig_cache where cache_key like %s", ["%" + prefix + "%"])
@@ -179,8 +180,6 @@ def sha256_file(path: Path) -> str:
 
 
 def geosig_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("geosig-valle")
     except PackageNotFoundError:
@@ -293,8 +292,6 @@ def _read_manifest(tar: tarfile.TarFile, src: Path) -> dict:
 
 
 def _migration_loader():
-    from django.db.migrations.loader import MigrationLoader
-
     return MigrationLoader(None, ignore_no_migrations=True)
 
 

@@ -16,7 +16,13 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import rasterio
 from django.conf import settings
+from PIL import Image
+from pyproj import Geod
+from rasterio.enums import Resampling
+from rasterio.transform import from_bounds
+from rasterio.vrt import WarpedVRT
 
 from layers.models import Layer
 from layers.services.tiles import TILE_PX, check_tile, empty_png, tile_bounds_3857, tile_bounds_4326
@@ -51,8 +57,6 @@ def hillshade(z: np.ndarray, dx, dy, azimuth: float = AZIMUTH, altitude: float =
 
 def cell_size_m(transform, rows: int) -> tuple[np.ndarray, float]:
     """(east–west size per row, north–south size) in metres of a geographic grid, on the WGS84 ellipsoid."""
-    from pyproj import Geod
-
     geod = Geod(ellps="WGS84")
     lats = transform.f + (np.arange(rows) + 0.5) * transform.e
     lon0 = transform.c
@@ -79,9 +83,6 @@ def ensure_hillshade(layer: Layer) -> Path:
 
 
 def _compute(layer: Layer, path: Path) -> None:
-    import rasterio
-    from rasterio.enums import Resampling
-
     with rasterio.open(layer.raster_path, driver="GTiff") as src:  # stored COG: GeoTIFF driver only
         if not src.crs or not src.crs.is_geographic:
             raise ValueError("El sombreado espera un DEM en coordenadas geográficas.")
@@ -110,11 +111,6 @@ def _compute(layer: Layer, path: Path) -> None:
 
 def hillshade_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
     """A 256-px PNG tile of the layer's hillshade: grey where there is relief, transparent elsewhere."""
-    import rasterio
-    from rasterio.enums import Resampling
-    from rasterio.transform import from_bounds
-    from rasterio.vrt import WarpedVRT
-
     check_tile(z, x, y)
     lon0, lat0, lon1, lat1 = tile_bounds_4326(z, x, y)
     rb = layer.raster_meta.get("bounds")
@@ -132,8 +128,6 @@ def hillshade_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
 
 def encode_grey_png(grey: np.ndarray, alpha: np.ndarray) -> bytes:
     """Grey + alpha PNG: half the bytes of RGBA for the same image."""
-    from PIL import Image
-
     buf = io.BytesIO()
     Image.fromarray(np.dstack([grey, alpha]), mode="LA").save(buf, format="PNG", compress_level=6)
     return buf.getvalue()

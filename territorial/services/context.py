@@ -23,10 +23,13 @@ time of each layer used.
 from __future__ import annotations
 
 from django.db import connection
+from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from geosig import versioned
 from layers.models import Layer
+from layers.services.hillshade import hillshade_tile
 from layers.services.tiles import check_tile, tolerance_m
 
 RIVER_SLUG = "rio-cauca"
@@ -105,8 +108,6 @@ def relief_layer() -> Layer | None:
 
 def relief_tile(z: int, x: int, y: int) -> tuple[bytes, bytes, str] | None:
     """(body, gzipped body, etag) of the hillshade PNG tile, or None when no DEM is loaded."""
-    from layers.services.hillshade import hillshade_tile
-
     check_tile(z, x, y)
     dem = relief_layer()
     if dem is None:
@@ -116,9 +117,6 @@ def relief_tile(z: int, x: int, y: int) -> tuple[bytes, bytes, str] | None:
 
 def map_context(request) -> dict:
     """What every map page needs to draw the context (geosig.context hook): URLs, names, attribution."""
-    from django.templatetags.static import static
-    from django.urls import reverse
-
     tiles = reverse("context-tiles", args=[0, 0, 0]).replace("/0/0/0.", "/{z}/{x}/{y}.")
     relief = reverse("context-relief", args=[0, 0, 0]).replace("/0/0/0.", "/{z}/{x}/{y}.")
     return {
