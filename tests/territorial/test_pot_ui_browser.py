@@ -303,6 +303,13 @@ def test_conflicts_page_names_the_plans_analysed(page, live_server, pot_world):
     assert items.count() == len(expected) == 1
     assert items.first.inner_text() == f"POT Cali vigente — Cali · v{plan.version} · Aprobada"
     assert items.first.locator("a").get_attribute("href") == f"/pot/planes/{plan.pk}/"
+    # the plan's zones under the findings, in the registry's soil-class colours, with their legend
+    registry = page.request.get(f"{live_server.url}/api/v1/pot/registry/").json()["soil_classes"]
+    colour = {c["code"]: c["color"] for c in registry}
+    page.wait_for_selector(f"#map path[fill='{colour['rural']}']")
+    assert page.locator(f"#map path[fill='{colour['urbano']}']").count() == 1  # «Centro»
+    legend = page.locator(".leaflet-bottom.leaflet-left .legend div")
+    assert [t.strip() for t in legend.all_inner_texts()] == [c["label"] for c in registry]
 
 
 def test_gates_open_answer_lists_each_gate_with_its_figures(page, live_server, pot_world):

@@ -8,6 +8,25 @@
   const COLORS = { superposicion: "#e31a1c", hueco: "#6a3d9a", astilla: "#cab2d6", vecino_incompatible: "#ff7f00",
                    cruza_limite: "#1f78b4", desajuste_limite: "#a6cee3", determinante: "#b15928" };
   GeoSIG.legend(map, cfg.strings.conflict_kinds, Object.keys(COLORS).map((k) => ({ color: COLORS[k], label: cfg.kinds[k] })));
+  // the zoning under the findings: the analysed plans' zones, faint, in their soil-class colours (legend below)
+  const zoneLayer = L.featureGroup().addTo(map);
+  zoneLayer.bringToBack();
+  const CLASS = Object.fromEntries(cfg.classes.map((c) => [c.code, c]));
+  GeoSIG.legend(map, cfg.strings.legend, cfg.classes.map((c) => ({ color: c.color, label: c.label })), "bottomleft");
+  const MAX_ZONED_PLANS = 6;  // a department-wide answer names ~42 plans: their zones would bury the findings
+
+  async function drawZones(plans) {
+    zoneLayer.clearLayers();
+    const api = cfg.api.replace(/conflicts\/$/, "plans/");
+    for (const p of plans.slice(0, MAX_ZONED_PLANS)) {
+      try {
+        const d = await GeoSIG.fetchJSON(api + encodeURIComponent(p.id) + "/");
+        L.geoJSON(d.zones, { interactive: false, style: (f) => ({ color: "#555", weight: 0.5,
+          fillColor: (CLASS[f.properties.soil_class] || { color: "#999" }).color, fillOpacity: 0.3 }) }).addTo(zoneLayer);
+      } catch (e) { /* the findings stand without the zoning underneath */ }
+    }
+    zoneLayer.bringToBack();
+  }
 
   function query() {
     const fd = new FormData($("cf-form"));
@@ -60,6 +79,7 @@
     });
     $("cf-notes").textContent = r.notes.join(" ");
     renderPlans($("cf-plans"), r.plans || []);
+    drawZones(r.plans || []);
     renderPlans($("cf-neighbours"), r.neighbour_plans || []);
     $("cf-plans-box").hidden = !(r.plans || []).length;
     $("cf-neighbours-box").hidden = !(r.neighbour_plans || []).length;
