@@ -27,6 +27,7 @@ from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
@@ -300,11 +301,11 @@ def read_shapefile(path, tmp, opts):
     notes = []
     cpg = _sibling(path, ".cpg")
     if opts.encoding:
-        notes.append(f"Atributos del DBF leídos como {opts.encoding} (opción de codificación).")
+        notes.append(_("Atributos del DBF leídos como %(enc)s (opción de codificación).") % {"enc": opts.encoding})
     elif cpg:
-        notes.append(f"Atributos del DBF leídos según el .cpg ({cpg.read_text(errors='replace').strip()}).")
+        notes.append(_("Atributos del DBF leídos según el .cpg (%(cpg)s).") % {"cpg": cpg.read_text(errors="replace").strip()})
     else:
-        notes.append("Sin .cpg ni opción de codificación: GDAL decide según el encabezado del DBF.")
+        notes.append(_("Sin .cpg ni opción de codificación: GDAL decide según el encabezado del DBF."))
     if not _sibling(path, ".prj") and opts.srid is None:
         raise CRSMismatch(
             f"El Shapefile «{path.name}» no trae archivo .prj: no se sabe en qué sistema de coordenadas está. "
@@ -385,7 +386,7 @@ def prepare_vector(src: VectorSource, opts: Options, tmp: Path) -> dict:
     bad = ~shapely.is_valid(g4326)
     if bad.any():  # reprojection can fold a ring that was barely valid; repair quietly but say so
         g4326[bad] = [_only_family(shapely.make_valid(g), family) for g in g4326[bad]]
-        rep.notes.append(f"{int(bad.sum())} geometrías se volvieron inválidas al reproyectar y se repararon.")
+        rep.notes.append(_("%(n)d geometrías se volvieron inválidas al reproyectar y se repararon.") % {"n": int(bad.sum())})
     _check_inside_valle(g4326, name, rep)
     g4326 = _promote(g4326, family)
     measured = gpd.GeoSeries(g4326, crs=4326).to_crs(settings.GEOSIG_MEASURE_SRID)
@@ -411,7 +412,7 @@ def prepare_vector(src: VectorSource, opts: Options, tmp: Path) -> dict:
 def _with_crs(gdf, name, opts, rep):
     # geosig.readers applied the CRS rule (a file without CRS was refused unless --srid was given)
     if gdf.attrs.get("crs_assigned"):
-        rep.notes.append(f"CRS asignado por el usuario: EPSG:{opts.srid}.")
+        rep.notes.append(_("CRS asignado por el usuario: EPSG:%(srid)s.") % {"srid": opts.srid})
     rep.source_crs = _crs_label(gdf.crs)
     return gdf
 
@@ -481,7 +482,7 @@ def _check_inside_valle(geoms, name, rep):
             f"lat {b[1]:.3f}…{b[3]:.3f}). ¿CRS equivocado? Nada se guardó."
         )
     if not inside.all():
-        rep.notes.append(f"{int((~inside).sum())} elementos quedan fuera del recuadro del Valle (se conservan).")
+        rep.notes.append(_("%(n)d elementos quedan fuera del recuadro del Valle (se conservan).") % {"n": int((~inside).sum())})
 
 
 def _promote(geoms, family):
@@ -560,11 +561,11 @@ def prepare_raster(src: RasterSource, opts: Options, tmp: Path) -> dict:
                 raise CRSMismatch(f"El ráster «{opts.original_name}» no declara su sistema de coordenadas. "
                                   "Indique el SRID. Nada se guardó.")
             crs = rasterio.crs.CRS.from_epsg(opts.srid)
-            rep.notes.append(f"CRS asignado por el usuario: EPSG:{opts.srid}.")
+            rep.notes.append(_("CRS asignado por el usuario: EPSG:%(srid)s.") % {"srid": opts.srid})
         rep.source_crs = _crs_label(CRS.from_user_input(crs.to_wkt()))
         if ds.count > 1:
-            rep.notes.append(f"El ráster tiene {ds.count} bandas: se guardan todas; el estilo, las teselas, la "
-                             "identificación y las estadísticas usan la banda 1.")
+            rep.notes.append(_("El ráster tiene %(n)d bandas: se guardan todas; el estilo, las teselas, la "
+                               "identificación y las estadísticas usan la banda 1.") % {"n": ds.count})
         b = transform_bounds(crs, "EPSG:4326", *ds.bounds)
         if not shapely.intersects(shapely.box(*b), shapely.box(*settings.GEOSIG_VALLE_BBOX)):
             raise OutsideValle(
@@ -579,7 +580,7 @@ def prepare_raster(src: RasterSource, opts: Options, tmp: Path) -> dict:
                 # nearest keeps the source values (a class raster stays a class raster); documented
                 with WarpedVRT(ds, src_crs=crs, crs="EPSG:4326", resampling=Resampling.nearest) as vrt:
                     rio_copy(vrt, cog, driver="COG", compress="DEFLATE", overview_resampling="average")
-                rep.notes.append("Reproyectado a EPSG:4326 con vecino más cercano (conserva los valores).")
+                rep.notes.append(_("Reproyectado a EPSG:4326 con vecino más cercano (conserva los valores)."))
         except Exception as exc:
             raise DataFileError(f"No se pudo convertir «{opts.original_name}» a COG: {_clean(exc)}.") from exc
     with readers.open_raster(cog) as out:
