@@ -37,23 +37,9 @@ def relief_tile_view(request, z, x, y):
 
 
 def _path_item(summary: str, description: str, content_type: str, operation_id: str) -> dict:
-    def param(name, schema, text):
-        return {"in": "path", "name": name, "required": True, "schema": schema, "description": text}
-
-    return {"get": {
-        "operationId": operation_id, "summary": summary, "description": description, "tags": ["territorial"],
-        "parameters": [
-            param("z", {"type": "integer", "minimum": 0, "maximum": MAX_ZOOM}, "Nivel de zoom"),
-            param("x", {"type": "integer", "minimum": 0}, "Columna (0 … 2^z − 1)"),
-            param("y", {"type": "integer", "minimum": 0}, "Fila (0 … 2^z − 1, desde el norte)"),
-        ],
-        "responses": {
-            "200": {"description": "Tesela (ETag y Cache-Control públicos)",
-                    "content": {content_type: {"schema": {"type": "string", "format": "binary"}}}},
-            "304": {"description": "Sin cambios desde la ETag enviada en If-None-Match."},
-            "400": openapi.error_response("Tesela fuera de rango."),
-        },
-    }}
+    """OpenAPI path item of a context tile view (z, x, y; no layer slug)."""
+    return openapi.tile_path_item(summary, content_type, operation_id, max_zoom=MAX_ZOOM, description=description,
+                                  tag="territorial", slug=False, errors={"400": "Tesela fuera de rango."})
 
 
 openapi.register_plain_view("/api/v1/context/tiles/{z}/{x}/{y}.pbf", _path_item(
