@@ -45,6 +45,7 @@ def test_every_map_page_shows_the_context_and_can_switch_it_off(page, live_serve
         wait_for_js(page, f"""Array.from(document.querySelectorAll("{LINES}"))
             .some(c => (c.dataset.layers || "").includes("departamento"))""", timeout=20_000)
         assert page.locator(".leaflet-control-layers-overlays label", has_text=CONTEXT).count() == 1, path
+        assert "Relieve: SRTM, sólo al sur de 4°N" in page.inner_text(".leaflet-control-attribution"), path
         if path == "/":  # the default view (zoom 8): every seat has its label, as text
             wait_for_js(page, f'document.querySelectorAll("{LABELS}").length === 42')
             names = page.evaluate(f'Array.from(document.querySelectorAll("{LABELS}")).map(el => el.textContent)')
