@@ -43,6 +43,9 @@ HARDENING = {
     # the drivers that fetch are also skipped above.
     "GDAL_HTTP_PROXY": "127.0.0.1:9",
     "GDAL_HTTP_NETRC": "NO",  # never read ~/.netrc credentials
+    # pyogrio's GDAL carries SpatiaLite, whose file functions (BlobFromFile, ImportSHP, ExportDXF…) exist
+    # only under SPATIALITE_SECURITY=relaxed; a GeoPackage layer that is a VIEW could call them on read.
+    "SPATIALITE_SECURITY": "strict",
 }
 
 # An option that would widen raw-file VRT bands again (GDAL >= 3.12) if an environment carried it.

@@ -538,3 +538,30 @@ def test_a_null_geometry_in_a_geopackage_table_named_with_a_quote_is_not_damage(
     path = write_vector(tmp_path / "lotes.gpkg", gdf, "GPKG", layer='lo"tes')
     read = readers.read_vector(path, layer='lo"tes')
     assert read["n"].tolist() == [1, 2, 3] and read.geometry.isna().tolist() == [False, True, False]
+
+
+SPATIALITE_IN_A_FRESH_PROCESS = """
+import sys, django, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geosig.settings")
+django.setup()
+import pyogrio
+try:
+    print("LEIDO", pyogrio.read_dataframe(sys.argv[1], sql="SELECT BlobFromFile('/etc/hostname') AS v",
+                                          sql_dialect="SQLITE"))
+except Exception as exc:
+    print("RECHAZADO", exc)
+"""
+
+
+def test_spatialite_file_functions_stay_off_whatever_the_environment(tmp_path):
+    """pyogrio's GDAL links SpatiaLite; SPATIALITE_SECURITY=relaxed in a deployment's environment would give
+    SQL (a GeoPackage view read as a layer) BlobFromFile and friends. The hardening forces «strict»."""
+    import os
+    import subprocess
+    import sys
+
+    path = write_vector(tmp_path / "v.gpkg", _three_squares(), "GPKG", layer="v")
+    out = subprocess.run([sys.executable, "-c", SPATIALITE_IN_A_FRESH_PROCESS, str(path)], capture_output=True,
+                         text=True, cwd=Path(__file__).resolve().parents[2], timeout=120,
+                         env={**os.environ, "SPATIALITE_SECURITY": "relaxed"})
+    assert "RECHAZADO" in out.stdout and "no such function: BlobFromFile" in out.stdout, out.stdout + out.stderr
