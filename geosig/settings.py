@@ -1,6 +1,7 @@
 """Settings of GeoSIG Valle. Every value that differs between machines comes from ``geosig.env``."""
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from geosig.env import BASE_DIR, env
@@ -86,8 +87,6 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] != "django.contrib.gis.db.backends.postgis":
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured("DATABASE_URL debe usar el esquema postgis:// (GeoSIG necesita PostGIS).")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Reuse connections: opening one (plus GeoDjango's PostGIS version probe) costs more than serving

@@ -8,6 +8,7 @@ says, feature by feature, what was repaired or dropped.
 """
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
@@ -30,6 +31,9 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from pyproj import CRS
 from pyproj.exceptions import CRSError
+from rasterio.shutil import copy as rio_copy
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import Resampling, transform_bounds
 
 from geosig import readers
 from geosig.errors import (
@@ -197,8 +201,6 @@ def _check_options(path, layer, theme, srid, invalid, encoding, replace, metadat
         except (ValueError, CRSError) as exc:
             raise InvalidParameter(f"El SRID «{srid}» no es un código EPSG conocido.") from exc
     if encoding:
-        import codecs
-
         try:
             name = codecs.lookup(encoding).name
         except LookupError as exc:
@@ -540,10 +542,6 @@ def _class_field(attrs, wanted, name):
 
 
 def prepare_raster(src: RasterSource, opts: Options, tmp: Path) -> dict:
-    from rasterio.shutil import copy as rio_copy
-    from rasterio.vrt import WarpedVRT
-    from rasterio.warp import Resampling, transform_bounds
-
     rep = LayerReport(slug="", title="", kind="raster", source_format=src.fmt, notes=list(src.notes))
     inner = src.path.name if src.fmt.endswith("(zip)") else opts.original_name  # the member's name, not the zip's
     ds = readers.open_raster(src.path, name=inner)  # a real GeoTIFF, GTiff driver only
