@@ -426,3 +426,22 @@ def test_a_zone_sent_back_rounded_by_the_editor_is_unchanged(client, pot_users, 
     snap["features"][0]["geometry"] = mapping(moved)
     r = client.put(f"/api/v1/pot/plans/{tulua_plan.pk}/zones/", dict(snap, version=2), content_type="application/json")
     assert r.json()["result"]["unchanged"] is False and r.json()["result"]["version"] == 3
+
+
+def test_thresholds_are_edited_in_the_admin(client, django_user_model, territory):
+    from territorial.pot.models import PotRulesSettings
+    from territorial.pot.services.validation import rules
+
+    assert rules() == {"outside_band_m": 50.0, "outside_tolerance_m2": 5_000.0, "coverage_min_pct": 90.0,
+                       "gap_gate_m2": 10_000.0, "overlap_tolerance_m2": 1.0}  # the documented defaults
+    admin = django_user_model.objects.create_superuser("cvc_admin", "a@example.org", "x")
+    client.force_login(admin)
+    url = "/admin/territorial/potrulessettings/add/"
+    r = client.post(url, {"outside_band_m": "30", "outside_tolerance_m2": "2500", "coverage_min_pct": "95",
+                          "gap_gate_m2": "5000", "overlap_tolerance_m2": "1"})
+    assert r.status_code == 302, r.content.decode()[:500]
+    assert rules()["coverage_min_pct"] == 95.0 and rules()["outside_band_m"] == 30.0
+    assert client.get(url).status_code == 403  # a singleton: no second row
+    assert PotRulesSettings.objects.count() == 1
+    r = client.get("/admin/territorial/potrulessettings/1/change/")
+    assert r.status_code == 200 and "0,5 ha" in r.content.decode()  # the help text documents the defaults
