@@ -110,7 +110,7 @@ def _zone_texts(props: dict) -> dict:
 def _label(i: int, props: dict) -> str:
     name = str(props.get("name") or "")
     name = name if len(name) <= 60 else name[:59] + "…"  # a label, not the value: the value is checked apart
-    return f"Zona n.º {i + 1}" + (f" («{name}»)" if name else "")
+    return (_("Zona n.º %(n)d («%(name)s»)") if name else _("Zona n.º %(n)d")) % {"n": i + 1, "name": name}
 
 
 def _reason_es(reason: str) -> str:
@@ -139,18 +139,19 @@ def _parse(i: int, feature: dict, transformer):
     label = _label(i, props)
     geometry = feature.get("geometry")
     if not geometry:
-        raise InvalidGeometry(f"{label}: no trae geometría.", index=i)
+        raise InvalidGeometry(_("%(zone)s: no trae geometría.") % {"zone": label}, index=i)
     try:
         geom = shape(geometry)
     except Exception as exc:  # shapely raises GeometryTypeError/ValueError/TypeError for junk
         raise InvalidGeometry(f"{label}: la geometría GeoJSON no se puede leer ({exc}).", index=i) from None
     if geom.is_empty:
-        raise InvalidGeometry(f"{label}: la geometría está vacía.", index=i)
+        raise InvalidGeometry(_("%(zone)s: la geometría está vacía.") % {"zone": label}, index=i)
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        raise InvalidGeometry(f"{label}: una zona debe ser un polígono, no {geom.geom_type}.", index=i)
+        raise InvalidGeometry(_("%(zone)s: una zona debe ser un polígono, no %(type)s.") % {"zone": label, "type": geom.geom_type},
+                              index=i)
     coords = shapely.get_coordinates(geom)
     if not np.isfinite(coords).all():
-        raise InvalidGeometry(f"{label}: hay coordenadas no numéricas.", index=i)
+        raise InvalidGeometry(_("%(zone)s: hay coordenadas no numéricas.") % {"zone": label}, index=i)
     if transformer is not None:
         geom = shapely.transform(geom, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
         coords = shapely.get_coordinates(geom)
@@ -171,14 +172,14 @@ def _parse(i: int, feature: dict, transformer):
     # a bow-tie's signed lobes cancel to area 0 too: only a polygon with nothing to repair is "zero area"
     # (1e-12 deg² ≈ 0.01 m²: collinear vertices rarely cancel to an exact float zero)
     if geom.area < 1e-12 and shapely.make_valid(geom).area < 1e-12:
-        raise InvalidGeometry(f"{label}: el polígono no tiene superficie (área cero).", index=i)
+        raise InvalidGeometry(_("%(zone)s: el polígono no tiene superficie (área cero).") % {"zone": label}, index=i)
     if geom.geom_type == "MultiPolygon" and len(geom.geoms) > 1 and all(p.is_valid for p in geom.geoms):
         parts = np.array(geom.geoms)
         tree = shapely.STRtree(parts)
         a, b = tree.query(parts, predicate="overlaps")
         contained = tree.query(parts, predicate="contains")
         if (a < b).any() or (contained[0] != contained[1]).any():
-            raise InvalidGeometry(f"{label}: las partes del multipolígono se superponen entre sí.", index=i)
+            raise InvalidGeometry(_("%(zone)s: las partes del multipolígono se superponen entre sí.") % {"zone": label}, index=i)
     if not geom.is_valid:
         raise InvalidGeometry(f"{label}: geometría no válida: {_reason_es(shapely.is_valid_reason(geom))}.", index=i)
     return props, to_multi(geom)
@@ -225,13 +226,14 @@ def _clean_zone(i: int, feature, transformer, municipality, muni_m) -> CleanZone
     area = geom_m.area
     if area < MIN_ZONE_AREA_M2:
         raise InvalidGeometry(
-            f"{label}: área de {area_label(area)}, menor que el mínimo de {area_label(MIN_ZONE_AREA_M2)}.", index=i
+            _("%(zone)s: área de %(area)s, menor que el mínimo de %(min)s.")
+            % {"zone": label, "area": area_label(area), "min": area_label(MIN_ZONE_AREA_M2)}, index=i
         )
     distance = geom_m.distance(muni_m)
     if distance > FAR_OUTSIDE_M:
         raise OutsideValle(
-            f"{label}: está a {length_label(distance)} del municipio {municipality.name}; "
-            "dibuje dentro del municipio.",
+            _("%(zone)s: está a %(distance)s del municipio %(municipality)s; dibuje dentro del municipio.")
+            % {"zone": label, "distance": length_label(distance), "municipality": municipality.name},
             index=i,
         )
     zone_id = feature.get("id")
