@@ -445,3 +445,25 @@ def test_thresholds_are_edited_in_the_admin(client, django_user_model, territory
     assert PotRulesSettings.objects.count() == 1
     r = client.get("/admin/territorial/potrulessettings/1/change/")
     assert r.status_code == 200 and "0,5 ha" in r.content.decode()  # the help text documents the defaults
+
+
+def test_new_endpoints_check_permission_before_parsing(client, pot_users, tulua, tulua_plan):
+    """Junk bodies from users without the right get 403 (not a 400 about the body); with it, a Spanish 400."""
+    url = f"/api/v1/pot/plans/{tulua_plan.pk}/waivers/"
+    junk = {"rule": 5, "zone_ids": "x", "reason": ["no"]}
+    assert client.post(url, junk, content_type="application/json").status_code == 403  # anonymous
+    for who in ("planner", "analyst", "other_planner"):
+        client.force_login(pot_users[who])
+        assert client.post(url, junk, content_type="application/json").status_code in (403, 404)
+    client.force_login(pot_users["reviewer"])
+    r = client.post(url, junk, content_type="application/json")
+    assert r.status_code == 400 and r.json()["error"] == "invalid_parameter"
+    r = client.post(url, {"rule": "coverage", "reason": "Sin zonas aún."}, content_type="application/json")
+    assert r.status_code == 201  # an empty draft: coverage 0 % is a gate
+    client.force_login(pot_users["analyst"])
+    assert client.post(f"/api/v1/pot/plans/{tulua_plan.pk}/revision/").status_code == 403
+    assert client.get("/api/v1/pot/review-queue/").status_code == 403
+    client.force_login(pot_users["reviewer"])
+    r = client.post(f"/api/v1/pot/plans/{tulua_plan.pk}/transition/", {"action": "return", "note": ["x"]},
+                    content_type="application/json")
+    assert r.status_code == 409  # a draft cannot be returned: refused before the note is read
