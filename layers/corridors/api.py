@@ -64,6 +64,8 @@ RUN_BODY = obj({
 class Options(APIView):
     """Core layers, the candidate cores of one layer (with DEM coverage), resistance sources, default recipe."""
 
+    throttle_scope = "overlay"  # ?layer= reads every feature of any point/polygon layer and samples the DEM
+
     def get(self, request):
         return Response(core_options(request.query_params.get("layer")))
 
