@@ -45,14 +45,19 @@ if ! pg_isready -q -d "$ADMIN_URL" 2>/dev/null; then
   pg_isready -q -d "$ADMIN_URL" || die "No hay PostgreSQL en $ADMIN_URL. Instale uno (apt-get install postgresql-15) o defina DATABASE_URL=postgis://usuario@host:puerto/base."
 fi
 
-# 3. Python virtualenv, reinstalled only when pyproject.toml changes.
+# 3. Python virtualenv, reinstalled only when pyproject.toml or requirements.lock changes.
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || { log "Creando .venv"; "$PY" -m venv .venv; }
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+# Reproducible: exact versions with their hashes from requirements.lock (pyproject.toml keeps the ranges;
+# refresh the lock with the command in the README). Only PyPI is asked, so a machine's extra indexes or
+# wheel folders cannot substitute other builds (pip refuses any file whose hash is not in the lock).
+stamp=".venv/.installed-$(cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  log "Instalando dependencias de Python"
+  log "Instalando dependencias de Python (requirements.lock, con hashes)"
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e ".[test]"
+  env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+    .venv/bin/pip install -q --require-hashes -r requirements.lock
+  .venv/bin/pip install -q --no-deps -e .
   rm -f .venv/.installed-*; touch "$stamp"
 fi
 
