@@ -71,7 +71,7 @@ def test_planner_draws_and_reviewer_comments(page, browser, live_server, loaded_
     a, b = plan.zones.order_by("id")
     assert a.geom_m.intersection(b.geom_m).area < 1.0  # no overlap left
     assert "se superponen" not in page.inner_text("#conflicts")
-    assert "v3" in page.inner_text("#versions")
+    page.wait_for_selector("#versions li:has-text('v3')")  # the list reloads after the save's answer
 
     ctx = browser.new_context(locale="es-CO")
     rpage = ctx.new_page()
