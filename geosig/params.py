@@ -17,6 +17,7 @@ import re
 from typing import Any, Callable, Iterable, Sequence
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from geosig.errors import InvalidParameter
 
@@ -41,7 +42,29 @@ def _absent(value: Any) -> bool:
 
 
 def _missing(name: str):
-    return InvalidParameter(f"Falta el parámetro «{name}».", parameter=name)
+    return InvalidParameter(_("Falta el parámetro «%(name)s».") % {"name": name}, parameter=name)
+
+
+# Messages are translated when raised (per request, in the request's language); named placeholders keep
+# the Spanish and English word order independent.
+def _not_integer(name: str, value: Any) -> InvalidParameter:
+    return InvalidParameter(_("«%(name)s» debe ser un número entero; recibido %(value)s.")
+                            % {"name": name, "value": _shown(value)}, parameter=name)
+
+
+def _not_number(name: str, value: Any) -> InvalidParameter:
+    return InvalidParameter(_("«%(name)s» debe ser un número; recibido %(value)s.")
+                            % {"name": name, "value": _shown(value)}, parameter=name)
+
+
+def _not_object(name: str, value: Any) -> InvalidParameter:
+    return InvalidParameter(_("«%(name)s» debe ser un objeto JSON ({…}); recibido %(value)s.")
+                            % {"name": name, "value": _shown(value)}, parameter=name)
+
+
+def _too_many(name: str, max_items: int) -> InvalidParameter:
+    return InvalidParameter(_("«%(name)s» admite como máximo %(maximum)s valores distintos.")
+                            % {"name": name, "maximum": max_items}, parameter=name)
 
 
 # ------------------------------------------------------------------------------------------ scalars
@@ -62,7 +85,8 @@ def boolean(value: Any, name: str, *, default: bool = False) -> bool:
         if word in FALSE_WORDS:
             return False
     raise InvalidParameter(
-        f"«{name}» debe ser verdadero o falso (true/false, sí/no, 1/0); recibido {_shown(value)}.", parameter=name
+        _("«%(name)s» debe ser verdadero o falso (true/false, sí/no, 1/0); recibido %(value)s.")
+        % {"name": name, "value": _shown(value)}, parameter=name
     )
 
 
@@ -74,7 +98,7 @@ def integer(value: Any, name: str, *, default: int | None = None, minimum: int |
             raise _missing(name)
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise InvalidParameter(f"«{name}» debe ser un número entero; recibido {_shown(value)}.", parameter=name)
+        raise _not_integer(name, value)
     try:
         if isinstance(value, float):
             if not math.isfinite(value) or value != int(value):
@@ -86,8 +110,7 @@ def integer(value: Any, name: str, *, default: int | None = None, minimum: int |
                 raise ValueError
             number = int(text)
     except ValueError:
-        raise InvalidParameter(f"«{name}» debe ser un número entero; recibido {_shown(value)}.",
-                               parameter=name) from None
+        raise _not_integer(name, value) from None
     _check_range(number, name, minimum, maximum)
     return number
 
@@ -100,7 +123,7 @@ def number(value: Any, name: str, *, default: float | None = None, minimum: floa
             raise _missing(name)
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise InvalidParameter(f"«{name}» debe ser un número; recibido {_shown(value)}.", parameter=name)
+        raise _not_number(name, value)
     try:
         if isinstance(value, str):
             text = value.strip()
@@ -112,12 +135,13 @@ def number(value: Any, name: str, *, default: float | None = None, minimum: floa
         else:
             result = float(value)
     except (ValueError, OverflowError):
-        raise InvalidParameter(f"«{name}» debe ser un número; recibido {_shown(value)}.", parameter=name) from None
+        raise _not_number(name, value) from None
     if not math.isfinite(result):
-        raise InvalidParameter(f"«{name}» debe ser un número finito; recibido {_shown(value)}.", parameter=name)
+        raise InvalidParameter(_("«%(name)s» debe ser un número finito; recibido %(value)s.")
+                               % {"name": name, "value": _shown(value)}, parameter=name)
     if exclusive_minimum and minimum is not None and result <= minimum:
-        raise InvalidParameter(f"«{name}» debe ser mayor que {_fmt(minimum)}; recibido {_fmt(result)}.",
-                               parameter=name)
+        raise InvalidParameter(_("«%(name)s» debe ser mayor que %(minimum)s; recibido %(value)s.")
+                               % {"name": name, "minimum": _fmt(minimum), "value": _fmt(result)}, parameter=name)
     _check_range(result, name, minimum, maximum)
     return result
 
@@ -128,13 +152,14 @@ def choice(value: Any, name: str, choices: Iterable[str], *, default: str | None
     valid = list(choices)
     if _absent(value):
         if required:
-            raise InvalidParameter(f"Falta el parámetro «{name}». Valores válidos: {', '.join(valid)}.",
-                                   parameter=name)
+            raise InvalidParameter(_("Falta el parámetro «%(name)s». Valores válidos: %(choices)s.")
+                                   % {"name": name, "choices": ", ".join(valid)}, parameter=name)
         return default
     if isinstance(value, str) and value.strip() in valid:
         return value.strip()
     raise InvalidParameter(
-        f"«{name}» no admite {_shown(value)}. Valores válidos: {', '.join(valid)}.", parameter=name
+        _("«%(name)s» no admite %(value)s. Valores válidos: %(choices)s.")
+        % {"name": name, "value": _shown(value), "choices": ", ".join(valid)}, parameter=name
     )
 
 
@@ -149,15 +174,18 @@ def text(value: Any, name: str, *, max_length: int = DEFAULT_MAX_TEXT, default: 
             raise _missing(name)
         return default
     if not isinstance(value, str):
-        raise InvalidParameter(f"«{name}» debe ser un texto; recibido {_shown(value)}.", parameter=name)
+        raise InvalidParameter(_("«%(name)s» debe ser un texto; recibido %(value)s.")
+                               % {"name": name, "value": _shown(value)}, parameter=name)
     result = value.strip()
     if not multiline and _LINE_BREAK.search(result):
-        raise InvalidParameter(f"«{name}» no puede contener saltos de línea.", parameter=name)
+        raise InvalidParameter(_("«%(name)s» no puede contener saltos de línea.") % {"name": name}, parameter=name)
     if _CONTROL.search(result):
-        raise InvalidParameter(f"«{name}» contiene caracteres de control no permitidos.", parameter=name)
+        raise InvalidParameter(_("«%(name)s» contiene caracteres de control no permitidos.") % {"name": name},
+                               parameter=name)
     if len(result) > max_length:
         raise InvalidParameter(
-            f"«{name}» tiene {len(result):,} caracteres; el máximo es {max_length:,}.".replace(",", "."),
+            _("«%(name)s» tiene %(length)s caracteres; el máximo es %(maximum)s.")
+            % {"name": name, "length": _fmt(len(result)), "maximum": _fmt(max_length)},
             parameter=name,
         )
     return result
@@ -175,13 +203,13 @@ def mapping(value: Any, name: str, *, required: bool = False, allowed: Iterable[
             raise _missing(name)
         return {}
     if not isinstance(value, dict):
-        raise InvalidParameter(f"«{name}» debe ser un objeto JSON ({{…}}); recibido {_shown(value)}.",
-                               parameter=name)
+        raise _not_object(name, value)
     if allowed is not None:
         unknown = sorted(set(map(str, value)) - set(allowed))
         if unknown:
             raise InvalidParameter(
-                f"«{name}» tiene claves desconocidas: {', '.join(unknown[:10])}. Válidas: {', '.join(sorted(allowed))}.",
+                _("«%(name)s» tiene claves desconocidas: %(unknown)s. Válidas: %(valid)s.")
+                % {"name": name, "unknown": ", ".join(unknown[:10]), "valid": ", ".join(sorted(allowed))},
                 parameter=name,
             )
     return value
@@ -191,21 +219,20 @@ def body(value: Any) -> dict:
     """A request body that must be a JSON object: a list, string or number parses as JSON but has no keys."""
     if isinstance(value, dict):
         return value
-    raise InvalidParameter("Envíe un objeto JSON ({\"clave\": valor, …}), no una lista ni un valor suelto; "
-                           f"recibido {_shown(value)}.", parameter="body")
+    raise InvalidParameter(_("Envíe un objeto JSON ({\"clave\": valor, …}), no una lista ni un valor suelto; "
+                             "recibido %(value)s.") % {"value": _shown(value)}, parameter="body")
 
 
 def json_mapping(value: Any, name: str, *, allowed: Iterable[str] | None = None) -> dict:
     """A JSON object given as text (a form field) or already decoded; absent → ``{}``."""
     if isinstance(value, str) and not _absent(value):
         if len(value) > MAX_JSON_TEXT:
-            raise InvalidParameter(f"«{name}» es demasiado largo (máximo {MAX_JSON_TEXT:,} caracteres).".replace(",", "."),
-                                   parameter=name)
+            raise InvalidParameter(_("«%(name)s» es demasiado largo (máximo %(maximum)s caracteres).")
+                                   % {"name": name, "maximum": _fmt(MAX_JSON_TEXT)}, parameter=name)
         try:
             value = json.loads(value)
         except (ValueError, RecursionError):
-            raise InvalidParameter(f"«{name}» debe ser un objeto JSON ({{…}}); recibido {_shown(value)}.",
-                                   parameter=name) from None
+            raise _not_object(name, value) from None
         if value is None:
             return {}
     return mapping(value, name, allowed=allowed)
@@ -234,8 +261,8 @@ def _items(value: Any, name: str) -> list:
         return [part.strip() for part in value.split(",") if part.strip()]
     if isinstance(value, (list, tuple)):
         return list(value)
-    raise InvalidParameter(f"«{name}» debe ser una lista (o valores separados por comas); recibido {_shown(value)}.",
-                           parameter=name)
+    raise InvalidParameter(_("«%(name)s» debe ser una lista (o valores separados por comas); recibido %(value)s.")
+                           % {"name": name, "value": _shown(value)}, parameter=name)
 
 
 def _unique_capped(items: list, name: str, max_items: int) -> list:
@@ -243,7 +270,7 @@ def _unique_capped(items: list, name: str, max_items: int) -> list:
     for item in items:
         seen.setdefault(item, None)
         if len(seen) > max_items:
-            raise InvalidParameter(f"«{name}» admite como máximo {max_items} valores distintos.", parameter=name)
+            raise _too_many(name, max_items)
     return list(seen)
 
 
@@ -270,14 +297,15 @@ def text_list(value: Any, name: str, *, max_items: int | None = None, max_length
     max_items = max_items or max_list_items()
     items = _items(value, name)
     if len(items) > max_items * 20:
-        raise InvalidParameter(f"«{name}» admite como máximo {max_items} valores distintos.", parameter=name)
+        raise _too_many(name, max_items)
     out = [text(item, name, max_length=max_length, required=True) for item in items]
     out = _unique_capped(out, name, max_items)
     if choices is not None:
         unknown = [v for v in out if v not in choices]
         if unknown:
             raise InvalidParameter(
-                f"«{name}» no admite {', '.join(unknown[:5])}. Valores válidos: {', '.join(choices)}.",
+                _("«%(name)s» no admite %(value)s. Valores válidos: %(choices)s.")
+                % {"name": name, "value": ", ".join(unknown[:5]), "choices": ", ".join(choices)},
                 parameter=name,
             )
     if required and not out:
@@ -292,7 +320,7 @@ def id_list(value: Any, name: str, *, max_items: int | None = None, required: bo
     max_items = max_items or max_list_items()
     items = _items(value, name)
     if len(items) > max_items * 20:
-        raise InvalidParameter(f"«{name}» admite como máximo {max_items} valores distintos.", parameter=name)
+        raise _too_many(name, max_items)
     out = _unique_capped([integer(item, name, minimum=minimum, maximum=2**63 - 1, required=True) for item in items],
                          name, max_items)
     if required and not out:
@@ -316,12 +344,13 @@ def bbox(value: Any, name: str = "bbox") -> tuple[float, float, float, float] | 
         return None
     parts = value.split(",") if isinstance(value, str) else value
     if not isinstance(parts, (list, tuple)) or len(parts) != 4:
-        raise InvalidParameter(f"«{name}» necesita 4 números: minlon,minlat,maxlon,maxlat; recibido {_shown(value)}.",
-                               parameter=name)
+        raise InvalidParameter(_("«%(name)s» necesita 4 números: minlon,minlat,maxlon,maxlat; recibido %(value)s.")
+                               % {"name": name, "value": _shown(value)}, parameter=name)
     x0, x1 = (number(parts[i], name, minimum=-180, maximum=180, required=True) for i in (0, 2))
     y0, y1 = (number(parts[i], name, minimum=-90, maximum=90, required=True) for i in (1, 3))
     if not (x0 < x1 and y0 < y1):
-        raise InvalidParameter(f"«{name}» invertido o vacío: se espera minlon<maxlon y minlat<maxlat.", parameter=name)
+        raise InvalidParameter(_("«%(name)s» invertido o vacío: se espera minlon<maxlon y minlat<maxlat.")
+                               % {"name": name}, parameter=name)
     return x0, y0, x1, y1
 
 
@@ -337,6 +366,8 @@ def _fmt(value: float) -> str:
 
 def _check_range(value: float, name: str, minimum, maximum) -> None:
     if minimum is not None and value < minimum:
-        raise InvalidParameter(f"«{name}» debe ser ≥ {_fmt(minimum)}; recibido {_fmt(value)}.", parameter=name)
+        raise InvalidParameter(_("«%(name)s» debe ser ≥ %(limit)s; recibido %(value)s.")
+                               % {"name": name, "limit": _fmt(minimum), "value": _fmt(value)}, parameter=name)
     if maximum is not None and value > maximum:
-        raise InvalidParameter(f"«{name}» debe ser ≤ {_fmt(maximum)}; recibido {_fmt(value)}.", parameter=name)
+        raise InvalidParameter(_("«%(name)s» debe ser ≤ %(limit)s; recibido %(value)s.")
+                               % {"name": name, "limit": _fmt(maximum), "value": _fmt(value)}, parameter=name)
