@@ -41,7 +41,7 @@ def _confirm(page, action, reason=None):
     page.click("#cd-ok")
 
 
-def test_amend_cycle_through_the_pages(page, browser, live_server, pot_world):
+def test_amend_cycle_through_the_pages(pot_world, page, browser, live_server):
     """Planner: «Modificar el plan» on Tuluá's approved plan → a new draft that names the plan it replaces →
     deletes «Centro» (a gap: a gate, amber; no «submit» while it is open). Reviewer: finds the draft in the
     filtered list and waives the gate with a reason. Planner: submits. Reviewer: the queue lists it, starts

@@ -84,7 +84,7 @@ def _rgb(hex_colour):
     return "rgb(" + ", ".join(str(int(h[i:i + 2], 16)) for i in (0, 2, 4)) + ")"
 
 
-def test_legend_shows_the_registry_classes(page, live_server, pot_world):
+def test_legend_shows_the_registry_classes(pot_world, page, live_server):
     plan = plan_with_zones(pot_world["planner"], pot_world["cali"], "Leyenda")
     _open_editor(page, live_server, "planificadora", plan)
     registry = page.request.get(f"{live_server.url}/api/v1/pot/registry/").json()["soil_classes"]
@@ -97,7 +97,7 @@ def test_legend_shows_the_registry_classes(page, live_server, pot_world):
     assert page.inner_text(".leaflet-bottom.leaflet-left .legend strong") == "Clases de suelo"
 
 
-def test_save_colours_findings_keeps_selection_and_says_unchanged(page, live_server, pot_world):
+def test_save_colours_findings_keeps_selection_and_says_unchanged(pot_world, page, live_server):
     from territorial.pot.models import Plan
 
     cali = pot_world["cali"]
@@ -127,7 +127,7 @@ def test_save_colours_findings_keeps_selection_and_says_unchanged(page, live_ser
     assert page.get_attribute("#message", "class") == ""
 
 
-def test_overlap_is_a_red_error_and_see_on_map_zooms(page, live_server, pot_world):
+def test_overlap_is_a_red_error_and_see_on_map_zooms(pot_world, page, live_server):
     cali = pot_world["cali"]
     plan = plan_with_zones(pot_world["planner"], cali, "Superpuesto")
     _open_editor(page, live_server, "planificadora", plan)
@@ -153,7 +153,7 @@ def test_overlap_is_a_red_error_and_see_on_map_zooms(page, live_server, pot_worl
     assert page.evaluate(f"POTEditor.map.getBounds().contains([{cali.cabecera.y}, {cali.cabecera.x}])")
 
 
-def test_warnings_are_neutral_and_clipped_parts_listed(page, live_server, pot_world):
+def test_warnings_are_neutral_and_clipped_parts_listed(pot_world, page, live_server):
     """The save answer is edited in flight (page.route) to carry a warning and a clipped zone: the UI's
     rendering of that shape, whatever the rules produce on this plan."""
     cali = pot_world["cali"]
@@ -183,7 +183,7 @@ def test_warnings_are_neutral_and_clipped_parts_listed(page, live_server, pot_wo
     assert "se recortaron 120 m²" in page.inner_text("#findings")
 
 
-def test_confirmation_dialogs_and_authors_never_approve(page, browser, live_server, pot_world):
+def test_confirmation_dialogs_and_authors_never_approve(pot_world, page, browser, live_server):
     from territorial.pot.models import Plan
 
     tulua = pot_world["tulua"]
@@ -240,7 +240,7 @@ def test_confirmation_dialogs_and_authors_never_approve(page, browser, live_serv
     ctx.close()
 
 
-def test_reviewer_queue_and_list_filters(page, live_server, pot_world):
+def test_reviewer_queue_and_list_filters(pot_world, page, live_server):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -275,7 +275,7 @@ def test_reviewer_queue_and_list_filters(page, live_server, pot_world):
     assert page.locator("#review-queue").count() == 0
 
 
-def test_comment_confirmation_replaces_the_hint(page, live_server, pot_world):
+def test_comment_confirmation_replaces_the_hint(pot_world, page, live_server):
     cali = pot_world["cali"]
     plan = plan_with_zones(pot_world["planner"], cali, "Comentado", status="en_revision")
     _open_editor(page, live_server, "revisora", plan)
@@ -290,7 +290,7 @@ def test_comment_confirmation_replaces_the_hint(page, live_server, pot_world):
 
 
 
-def test_conflicts_page_names_the_plans_analysed(page, live_server, pot_world):
+def test_conflicts_page_names_the_plans_analysed(pot_world, page, live_server):
     from territorial.pot.services.conflicts import analyse_conflicts
 
     cali = pot_world["cali"]
@@ -312,7 +312,7 @@ def test_conflicts_page_names_the_plans_analysed(page, live_server, pot_world):
     assert [t.strip() for t in legend.all_inner_texts()] == [c["label"] for c in registry]
 
 
-def test_gates_open_answer_lists_each_gate_with_its_figures(page, live_server, pot_world):
+def test_gates_open_answer_lists_each_gate_with_its_figures(pot_world, page, live_server):
     """A 409 «gates_open» (e.g. another reviewer's stale page, or a threshold tightened since the page loaded)
     is shown as the list of gates with their figures. The answer is stubbed (page.route): the approve button
     is only offered when no gate is open, so the real API cannot be made to answer it from this page."""
