@@ -21,6 +21,8 @@ from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from shapely.geometry import shape
 from shapely.ops import split
 
@@ -89,7 +91,7 @@ def _expected(expected_version) -> int:
     try:  # a whole number: int(True) == 1 and int(1.9) == 1 would pass a plain int()
         return params.integer(expected_version, "version", minimum=1, required=True)
     except InvalidParameter:
-        raise InvalidParameter("Falta la versión del plan que se editaba («version», entero).",
+        raise InvalidParameter(_("Falta la versión del plan que se editaba («version», entero)."),
                                parameter="version") from None
 
 
@@ -106,8 +108,9 @@ def _bump(plan, expected_version) -> None:
     if n == 0:
         current = Plan.objects.filter(pk=plan.pk).values_list("version", flat=True).first()
         raise ConflictError(
-            f"El plan cambió mientras lo editaba: usted partió de la versión {expected} y la actual es la "
-            f"{current}. Recargue el plan para ver los cambios de la otra persona; los suyos no se guardaron.",
+            _("El plan cambió mientras lo editaba: usted partió de la versión %(expected)s y la actual es la "
+              "%(current)s. Recargue el plan para ver los cambios de la otra persona; los suyos no se guardaron.")
+            % {"expected": expected, "current": current},
             current_version=current, expected_version=expected,
         )
     plan.refresh_from_db()
@@ -118,7 +121,7 @@ def create_plan(user, municipality, name: str, source: str = "", is_demo: bool =
     access.require_planner(user, municipality)
     name = (name or "").strip()
     if not name:
-        raise InvalidParameter("El plan necesita un nombre.")
+        raise InvalidParameter(_("El plan necesita un nombre."))
     with transaction.atomic():
         plan = Plan.objects.create(municipality=municipality, name=name[:200], source=source,
                                    is_demo=is_demo, created_by=user)
@@ -196,7 +199,7 @@ def require_editable(user, plan) -> None:
     access.require_planner(user, plan.municipality)
     if plan.status not in Status.EDITABLE:
         raise ConflictError(
-            f"El plan está «{plan.get_status_display()}»: solo se edita en borrador o devuelto.",
+            _("El plan está «%(status)s»: solo se edita en borrador o devuelto.") % {"status": plan.get_status_display()},
             status=plan.status,
         )
 
@@ -212,34 +215,37 @@ def _require_transition(user, plan, action: str) -> None:
     else:
         access.require_reviewer(user)
         if action == "aprobar" and authored_by(plan, user):
-            raise PermissionDeniedError("No puede aprobar un plan que usted mismo elaboró o envió.")
+            raise PermissionDeniedError(_("No puede aprobar un plan que usted mismo elaboró o envió."))
     if plan.status not in t.sources:
         raise ConflictError(
-            f"No se puede «{t.label}» un plan en estado «{plan.get_status_display()}» "
-            f"(solo desde: {', '.join(sorted(t.sources))}).", status=plan.status,
+            _("No se puede «%(action)s» un plan en estado «%(status)s» (solo desde: %(sources)s).")
+            % {"action": _(t.label), "status": plan.get_status_display(), "sources": ", ".join(sorted(t.sources))},
+            status=plan.status,
         )
 
 
 def _require_comment(user, plan, opens_thread: bool) -> None:
     perms = access.permissions_for(user, plan)
     if not perms["comment"]:
-        raise PermissionDeniedError("Solo los revisores de la CVC y los planificadores del municipio comentan.")
+        raise PermissionDeniedError(_("Solo los revisores de la CVC y los planificadores del municipio comentan."))
     if opens_thread and not perms["review"]:
-        raise PermissionDeniedError("Los planificadores responden a comentarios; los revisores los abren.")
+        raise PermissionDeniedError(_("Los planificadores responden a comentarios; los revisores los abren."))
 
 
 def _require_delete(user, plan) -> None:
     access.require_planner(user, plan.municipality)
     if plan.status != Status.BORRADOR:
         # once submitted, the plan is part of a review record: it is returned or approved, not deleted
-        raise ConflictError(f"El plan está «{plan.get_status_display()}»: solo se elimina un borrador nunca enviado.",
+        raise ConflictError(_("El plan está «%(status)s»: solo se elimina un borrador nunca enviado.")
+                            % {"status": plan.get_status_display()},
                             status=plan.status)
 
 
 def _require_revise(user, plan) -> None:
     access.require_planner(user, plan.municipality)
     if plan.status != Status.APROBADA:
-        raise ConflictError(f"El plan está «{plan.get_status_display()}»: solo se modifica el plan aprobado vigente.",
+        raise ConflictError(_("El plan está «%(status)s»: solo se modifica el plan aprobado vigente.")
+                            % {"status": plan.get_status_display()},
                             status=plan.status)
 
 
@@ -251,10 +257,11 @@ def _require_waive(user, plan) -> None:
     draft or was returned) as well as during the review; never on an approved or replaced plan."""
     access.require_reviewer(user)
     if authored_by(plan, user):
-        raise PermissionDeniedError("No puede dispensar barreras de un plan que usted mismo elaboró o envió.")
+        raise PermissionDeniedError(_("No puede dispensar barreras de un plan que usted mismo elaboró o envió."))
     if plan.status not in WAIVABLE:
-        raise ConflictError(f"El plan está «{plan.get_status_display()}»: las barreras se dispensan antes de "
-                            "aprobarlo (borrador, devuelto, enviado o en revisión).", status=plan.status)
+        raise ConflictError(_("El plan está «%(status)s»: las barreras se dispensan antes de "
+                              "aprobarlo (borrador, devuelto, enviado o en revisión).")
+                            % {"status": plan.get_status_display()}, status=plan.status)
 
 
 def require_action(user, plan, action: str) -> None:
@@ -290,7 +297,7 @@ def locked_plan(plan, user, action: str):
         try:
             plan.refresh_from_db(from_queryset=Plan.objects.select_for_update(of=("self",)))
         except Plan.DoesNotExist:
-            raise NotFound(f"No existe el plan {plan.pk}.") from None
+            raise NotFound(_("No existe el plan %(id)s.") % {"id": plan.pk}) from None
         require_action(user, plan, action)
         yield plan
 
@@ -303,7 +310,7 @@ def save_zones(user, plan, collection: dict, expected_version, replace: bool = T
     version (``unchanged``); one that leaves an *error* finding (overlapping zones) is refused whole."""
     require_action(user, plan, action)
     if not isinstance(collection, dict) or not isinstance(collection.get("features"), list):
-        raise InvalidParameter("Se esperaba una FeatureCollection de GeoJSON con la lista «features».")
+        raise InvalidParameter(_("Se esperaba una FeatureCollection de GeoJSON con la lista «features»."))
     crs = declared_crs(collection)
     with locked_plan(plan, user, action):
         _check_version(plan, expected_version)
@@ -342,8 +349,9 @@ class GatesOpen(ConflictError):
 def _refuse_errors(findings) -> None:
     errors = [f for f in findings if f["severity"] == "error"]
     if errors:
-        raise ValidationRefused("No se guardó: " + " ".join(f["message"] for f in errors)
-                                + " Corrija las zonas o guarde con «ajustar» activado.", findings=findings)
+        # the findings' own messages are stored with the plan (its language); the frame is the reader's
+        raise ValidationRefused(_("No se guardó: %(errors)s Corrija las zonas o guarde con «ajustar» activado.")
+                                % {"errors": " ".join(f["message"] for f in errors)}, findings=findings)
 
 
 def _stored_zones(plan) -> list[PlanZone]:
@@ -396,8 +404,8 @@ def open_gates(findings) -> list[dict]:
 def _refuse_open_gates(plan, gates, verb: str) -> None:
     if gates:
         raise GatesOpen(
-            f"No se puede {verb} el plan: {len(gates)} barrera(s) de validación sin dispensa. "
-            + " ".join(f"{g['label']}: {g['message']}" for g in gates),
+            _("No se puede %(verb)s el plan: %(count)s barrera(s) de validación sin dispensa. %(gates)s")
+            % {"verb": verb, "count": len(gates), "gates": " ".join(f"{g['label']}: {g['message']}" for g in gates)},
             gates=gates, plan=plan.pk)
 
 
@@ -410,12 +418,12 @@ def merge_zones(user, plan, zone_ids: list, expected_version, soil_class: str | 
     read before the lock: the version check under the lock refuses the merge if they changed since."""
     require_action(user, plan, "unir")
     if not isinstance(zone_ids, (list, tuple)):
-        raise InvalidParameter("Indique las zonas a unir como una lista de identificadores («zone_ids»).")
+        raise InvalidParameter(_("Indique las zonas a unir como una lista de identificadores («zone_ids»)."))
     # de-duplicated: a repeated id would be both kept and excluded below, deleting the zone
     ids = params.id_list(zone_ids, "zone_ids", max_items=MAX_MERGE)
     zones = {z.pk: z for z in plan.zones.filter(pk__in=ids)}
     if len(ids) < 2 or len(zones) != len(ids):
-        raise InvalidParameter("Para unir, elija al menos dos zonas existentes del plan.")
+        raise InvalidParameter(_("Para unir, elija al menos dos zonas existentes del plan."))
     first = zones[ids[0]]
     union = shapely.union_all([shapely.from_wkb(bytes(zones[i].geom.wkb)) for i in ids])
     union = to_multi(shapely.make_valid(union))
@@ -434,17 +442,17 @@ def split_zone(user, plan, zone_id, line: dict, expected_version) -> SaveResult:
     require_action(user, plan, "dividir")
     zone = plan.zones.filter(pk=params.identifier(zone_id, "zone_id")).first()
     if zone is None:
-        raise NotFound(f"La zona {zone_id} no es de este plan.")
+        raise NotFound(_("La zona %(id)s no es de este plan.") % {"id": zone_id})
     try:
         blade = shape(line)
     except Exception:  # shapely raises several types for junk
-        raise InvalidParameter("La línea de corte no es un GeoJSON válido.") from None
+        raise InvalidParameter(_("La línea de corte no es un GeoJSON válido.")) from None
     if blade.geom_type != "LineString":
-        raise InvalidParameter("Para dividir dibuje una línea (LineString) que cruce la zona.")
+        raise InvalidParameter(_("Para dividir dibuje una línea (LineString) que cruce la zona."))
     geom = shapely.from_wkb(bytes(zone.geom.wkb))
     pieces = [p for poly in geom.geoms for p in split(poly, blade).geoms]
     if len(pieces) < 2:
-        raise InvalidParameter("La línea no cruza la zona de lado a lado: no la divide.")
+        raise InvalidParameter(_("La línea no cruza la zona de lado a lado: no la divide."))
     features = [zone_feature(z) for z in plan.zones.all()]
     base = next(f for f in features if f["id"] == zone.pk)
     features.remove(base)
@@ -461,7 +469,7 @@ def restore_version(user, plan, number, expected_version) -> SaveResult:
     require_action(user, plan, "restaurar")
     version = plan.versions.filter(number=number).first()
     if version is None:
-        raise NotFound(f"El plan no tiene versión {number}.")
+        raise NotFound(_("El plan no tiene versión %(number)s.") % {"number": number})
     features = [dict(f, id=None) for f in version.snapshot.get("features", [])]
     for f in features:  # ids of the snapshot may belong to deleted zones: recreate them all
         f["properties"] = {k: v for k, v in f["properties"].items() if k != "area_m2"}
@@ -479,10 +487,10 @@ class Transition:
 
 
 TRANSITIONS: dict[str, Transition] = {
-    "enviar": Transition(frozenset({Status.BORRADOR, Status.DEVUELTA}), Status.ENVIADA, "planner", "Enviar a revisión"),
-    "iniciar_revision": Transition(frozenset({Status.ENVIADA}), Status.EN_REVISION, "reviewer", "Iniciar revisión"),
-    "aprobar": Transition(frozenset({Status.EN_REVISION}), Status.APROBADA, "reviewer", "Aprobar"),
-    "devolver": Transition(frozenset({Status.ENVIADA, Status.EN_REVISION}), Status.DEVUELTA, "reviewer", "Devolver"),
+    "enviar": Transition(frozenset({Status.BORRADOR, Status.DEVUELTA}), Status.ENVIADA, "planner", gettext_noop("Enviar a revisión")),
+    "iniciar_revision": Transition(frozenset({Status.ENVIADA}), Status.EN_REVISION, "reviewer", gettext_noop("Iniciar revisión")),
+    "aprobar": Transition(frozenset({Status.EN_REVISION}), Status.APROBADA, "reviewer", gettext_noop("Aprobar")),
+    "devolver": Transition(frozenset({Status.ENVIADA, Status.EN_REVISION}), Status.DEVUELTA, "reviewer", gettext_noop("Devolver")),
 }
 
 
@@ -501,18 +509,19 @@ ACTION_ALIASES = {"submit": "enviar", "review": "iniciar_revision", "approve": "
 def transition(user, plan, action: str, expected_version, note: str = ""):
     action = ACTION_ALIASES.get(action, action)
     if action not in TRANSITIONS:
-        raise InvalidParameter(f"Acción desconocida «{action}». Valores válidos: {', '.join(TRANSITIONS)}.")
+        raise InvalidParameter(_("Acción desconocida «%(action)s». Valores válidos: %(choices)s.")
+                               % {"action": action, "choices": ", ".join(TRANSITIONS)})
     t = TRANSITIONS[action]
     require_action(user, plan, action)
     note = (note or "").strip()
     if action == "devolver" and not note:
-        raise InvalidParameter("Indique el motivo de la devolución.", parameter="note")
+        raise InvalidParameter(_("Indique el motivo de la devolución."), parameter="note")
     with locked_plan(plan, user, action):
         _check_version(plan, expected_version)
         if action in ("enviar", "aprobar"):  # measured again: the thresholds may have changed since the save
             findings = _measure(plan)
             _store_findings(plan, findings, zones_changed=False)  # same zones: their waivers still hold
-            _refuse_open_gates(plan, open_gates(annotated_findings(plan, findings)), t.label.lower())
+            _refuse_open_gates(plan, open_gates(annotated_findings(plan, findings)), _(t.label).lower())
         _bump(plan, expected_version)
         old = plan.get_status_display()
         plan.status = t.target
@@ -579,15 +588,17 @@ def waive_gate(user, plan, rule, zone_ids, reason, expected_version=None):
     ids = params.id_list(zone_ids, "zone_ids", max_items=MAX_MERGE) if zone_ids not in (None, "", []) else []
     reason = params.text(reason, "reason", max_length=2000, multiline=True, default="").strip()
     if not reason:
-        raise InvalidParameter("Escriba el motivo de la dispensa.", parameter="reason")
+        raise InvalidParameter(_("Escriba el motivo de la dispensa."), parameter="reason")
     with locked_plan(plan, user, "dispensar"):
         if expected_version is not None:
             _check_version(plan, expected_version)
         gates = [g for g in open_gates(current_findings(plan)) if g["rule"] == rule
                  and (not ids or (g["zone_ids"] and set(g["zone_ids"]) <= set(ids)))]
         if not gates:
-            raise ConflictError(f"El plan no tiene barreras «{rule}» abiertas" + (f" en las zonas {ids}" if ids else "")
-                                + ": no hay nada que dispensar.", rule=rule)
+            raise ConflictError((_("El plan no tiene barreras «%(rule)s» abiertas en las zonas %(ids)s: no hay nada "
+                                   "que dispensar.") if ids else
+                                 _("El plan no tiene barreras «%(rule)s» abiertas: no hay nada que dispensar."))
+                                % {"rule": rule, "ids": ids}, rule=rule)
         if plan.findings is None:
             _store_findings(plan, _measure(plan), zones_changed=False)
         plan.version += 1
@@ -611,8 +622,9 @@ def revise_plan(user, plan):
     with locked_plan(plan, user, "revisar"):
         pending = plan.revisions.filter(status__in=ACTIVE).first()
         if pending is not None:
-            raise ConflictError(f"Ya hay una modificación en curso de este plan: el plan {pending.pk} "
-                                f"(«{pending.name}», {pending.get_status_display()}).", revision=pending.pk)
+            raise ConflictError(_("Ya hay una modificación en curso de este plan: el plan %(id)s («%(name)s», %(status)s).")
+                                % {"id": pending.pk, "name": pending.name, "status": pending.get_status_display()},
+                                revision=pending.pk)
         # not DEMO: from now on these are the planner's zones (the source says where they started), and
         # regenerating the DEMO plans (which deletes DEMO plans) must never take an amendment with it
         source = f"Modificación del plan {plan.pk} («{plan.name}», versión {plan.version})" + (
@@ -710,25 +722,26 @@ def add_comment(user, plan, text: str, lon=None, lat=None, parent_id=None):
     require_action(user, plan, action)
     text = (text or "").strip()
     if not text:
-        raise InvalidParameter("El comentario está vacío.")
+        raise InvalidParameter(_("El comentario está vacío."))
     parent = None
     point = None
     if parent_id:
         parent = plan.comments.filter(pk=params.identifier(parent_id, "parent")).first()
         if parent is None:
-            raise NotFound(f"El comentario {parent_id} no es de este plan.")
+            raise NotFound(_("El comentario %(id)s no es de este plan.") % {"id": parent_id})
         while parent.parent_id:  # answers hang from the thread's first comment
             parent = parent.parent
     else:
         try:  # finite and in range: NaN would slip past the distance check
             lon, lat = params.lonlat(lon, lat)
         except InvalidParameter as exc:
-            raise InvalidParameter(f"Un comentario nuevo necesita un punto en el mapa (lon, lat): {exc.message}",
+            raise InvalidParameter(_("Un comentario nuevo necesita un punto en el mapa (lon, lat): %(reason)s")
+                                   % {"reason": exc.message},
                                    parameter=exc.details.get("parameter")) from None
         point = Point(lon, lat, srid=4326)
         muni = plan.municipality.geom
         if muni.distance(point) > 0.05:  # ~5 km in degrees: a pin far from the municipality is a slip
-            raise InvalidParameter("El punto del comentario está lejos del municipio del plan.")
+            raise InvalidParameter(_("El punto del comentario está lejos del municipio del plan."))
     with locked_plan(plan, user, action):  # plan_version is the version the comment was written on
         return ReviewComment.objects.create(plan=plan, parent=parent, author=user, point=point, text=text[:5000],
                                             plan_version=plan.version)

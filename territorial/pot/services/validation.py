@@ -56,7 +56,7 @@ def to_multi(geom) -> MultiPolygon:
         polys = [g for g in geom.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
         parts = [p for g in polys for p in (g.geoms if g.geom_type == "MultiPolygon" else [g])]
         return MultiPolygon(parts)
-    raise InvalidGeometry(f"Se esperaba un polígono y llegó {geom.geom_type}.")
+    raise InvalidGeometry(_("Se esperaba un polígono y llegó %(type)s.") % {"type": geom.geom_type})
 
 
 @dataclass
@@ -89,7 +89,7 @@ def declared_crs(collection: dict) -> CRS | None:
     try:
         return CRS.from_user_input(name)
     except Exception:  # pyproj raises CRSError and others for junk
-        raise CRSMismatch(f"No se reconoce el sistema de referencia declarado «{name}».") from None
+        raise CRSMismatch(_("No se reconoce el sistema de referencia declarado «%(name)s».") % {"name": name}) from None
 
 
 def _zone_texts(props: dict) -> dict:
@@ -115,27 +115,27 @@ def _label(i: int, props: dict) -> str:
 
 def _reason_es(reason: str) -> str:
     m = re.match(r"([^\[]+)\[([-\d.eE+]+) ([-\d.eE+]+)\]", reason)
-    where = f" cerca de ({float(m.group(2)):.6f}, {float(m.group(3)):.6f})" if m else ""
+    where = _(" cerca de (%(x).6f, %(y).6f)") % {"x": float(m.group(2)), "y": float(m.group(3))} if m else ""
     text = m.group(1).strip() if m else reason
     spanish = {
-        "Self-intersection": "el contorno se cruza a sí mismo",
-        "Ring Self-intersection": "un anillo se toca a sí mismo",
-        "Too few points in geometry component": "tiene muy pocos vértices",
-        "Hole lies outside shell": "un hueco queda fuera del contorno",
-        "Nested shells": "hay contornos anidados",
-        "Interior is disconnected": "el interior queda desconectado",
-        "Nested holes": "hay huecos anidados",
-        "Invalid Coordinate": "hay coordenadas no válidas",
-        "Ring is not closed": "un anillo no está cerrado",
+        "Self-intersection": _("el contorno se cruza a sí mismo"),
+        "Ring Self-intersection": _("un anillo se toca a sí mismo"),
+        "Too few points in geometry component": _("tiene muy pocos vértices"),
+        "Hole lies outside shell": _("un hueco queda fuera del contorno"),
+        "Nested shells": _("hay contornos anidados"),
+        "Interior is disconnected": _("el interior queda desconectado"),
+        "Nested holes": _("hay huecos anidados"),
+        "Invalid Coordinate": _("hay coordenadas no válidas"),
+        "Ring is not closed": _("un anillo no está cerrado"),
     }.get(text, text)
-    return spanish + where
+    return str(spanish) + where
 
 
 def _parse(i: int, feature: dict, transformer):
     try:
         props = params.mapping(feature.get("properties"), "properties")
     except InvalidParameter as exc:  # e.g. "properties": [1] (a list has no .get)
-        raise InvalidParameter(f"Zona n.º {i + 1}: {exc.message}", index=i) from None
+        raise InvalidParameter(_("Zona n.º %(n)d: %(reason)s") % {"n": i + 1, "reason": exc.message}, index=i) from None
     label = _label(i, props)
     geometry = feature.get("geometry")
     if not geometry:
@@ -143,7 +143,8 @@ def _parse(i: int, feature: dict, transformer):
     try:
         geom = shape(geometry)
     except Exception as exc:  # shapely raises GeometryTypeError/ValueError/TypeError for junk
-        raise InvalidGeometry(f"{label}: la geometría GeoJSON no se puede leer ({exc}).", index=i) from None
+        raise InvalidGeometry(_("%(zone)s: la geometría GeoJSON no se puede leer (%(error)s).")
+                              % {"zone": label, "error": exc}, index=i) from None
     if geom.is_empty:
         raise InvalidGeometry(_("%(zone)s: la geometría está vacía.") % {"zone": label}, index=i)
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
@@ -157,16 +158,18 @@ def _parse(i: int, feature: dict, transformer):
         coords = shapely.get_coordinates(geom)
     if (np.abs(coords[:, 0]) > 180).any() or (np.abs(coords[:, 1]) > 90).any():
         raise CRSMismatch(
-            f"{label}: las coordenadas no son longitud/latitud (p. ej. {coords[0, 0]:.0f}, {coords[0, 1]:.0f}); "
-            "parecen metros de otro sistema. Declare su CRS (miembro «crs») o envíe EPSG:4326.",
+            _("%(zone)s: las coordenadas no son longitud/latitud (p. ej. %(x).0f, %(y).0f); "
+              "parecen metros de otro sistema. Declare su CRS (miembro «crs») o envíe EPSG:4326.")
+            % {"zone": label, "x": coords[0, 0], "y": coords[0, 1]},
             index=i,
         )
     minx, miny, maxx, maxy = settings.GEOSIG_VALLE_BBOX
     bx = geom.bounds
     if bx[0] < minx or bx[2] > maxx or bx[1] < miny or bx[3] > maxy:
         raise OutsideValle(
-            f"{label}: queda fuera del Valle del Cauca (límites {bx[0]:.3f}, {bx[1]:.3f} – {bx[2]:.3f}, {bx[3]:.3f}). "
-            "¿Coordenadas en orden latitud/longitud o en otro CRS?",
+            _("%(zone)s: queda fuera del Valle del Cauca (límites %(x0).3f, %(y0).3f – %(x1).3f, %(y1).3f). "
+              "¿Coordenadas en orden latitud/longitud o en otro CRS?")
+            % {"zone": label, "x0": bx[0], "y0": bx[1], "x1": bx[2], "y1": bx[3]},
             index=i,
         )
     # a bow-tie's signed lobes cancel to area 0 too: only a polygon with nothing to repair is "zero area"
@@ -181,7 +184,8 @@ def _parse(i: int, feature: dict, transformer):
         if (a < b).any() or (contained[0] != contained[1]).any():
             raise InvalidGeometry(_("%(zone)s: las partes del multipolígono se superponen entre sí.") % {"zone": label}, index=i)
     if not geom.is_valid:
-        raise InvalidGeometry(f"{label}: geometría no válida: {_reason_es(shapely.is_valid_reason(geom))}.", index=i)
+        raise InvalidGeometry(_("%(zone)s: geometría no válida: %(reason)s.")
+                              % {"zone": label, "reason": _reason_es(shapely.is_valid_reason(geom))}, index=i)
     return props, to_multi(geom)
 
 
@@ -192,7 +196,7 @@ def validate_features(features: list[dict], municipality, crs: CRS | None = None
     stored EPSG:9377) shapely geometries}) or whose geometry differs — are clipped to the municipality and
     to the others."""
     if not isinstance(features, list):
-        raise InvalidParameter("Se esperaba una lista de zonas (features de GeoJSON).")
+        raise InvalidParameter(_("Se esperaba una lista de zonas (features de GeoJSON)."))
     transformer = None
     if crs is not None and crs.to_epsg() != 4326 and not crs.equals(CRS.from_user_input("OGC:CRS84")):
         transformer = Transformer.from_crs(crs, 4326, always_xy=True)
@@ -212,7 +216,7 @@ def validate_features(features: list[dict], municipality, crs: CRS | None = None
 
 def _clean_zone(i: int, feature, transformer, municipality, muni_m) -> CleanZone:
     if not isinstance(feature, dict):
-        raise InvalidParameter(f"Zona n.º {i + 1}: no es un objeto GeoJSON.", index=i)
+        raise InvalidParameter(_("Zona n.º %(n)d: no es un objeto GeoJSON.") % {"n": i + 1}, index=i)
     props, geom = _parse(i, feature, transformer)
     label = _label(i, props)
     try:
@@ -277,10 +281,11 @@ def fit_zones(zones: list[CleanZone], existing: dict, muni_m) -> list[dict]:
         outside_m2 = max(drawn.area - inside.area, 0.0)
         overlap_m2 = max(inside.area - result.area, 0.0)
         if result.area < MIN_ZONE_AREA_M2:
-            where = "fuera del municipio" if inside.area < MIN_ZONE_AREA_M2 else "bajo otras zonas del plan"
+            where = _("fuera del municipio") if inside.area < MIN_ZONE_AREA_M2 else _("bajo otras zonas del plan")
             raise InvalidGeometry(
-                f"Zona n.º {z.index + 1}" + (f" («{z.name}»)" if z.name else "") + f": queda {where}; al ajustarla "
-                f"al límite municipal y a las zonas existentes no le queda área (mínimo {area_label(MIN_ZONE_AREA_M2)}).",
+                _("%(zone)s: queda %(where)s; al ajustarla al límite municipal y a las zonas existentes no le "
+                  "queda área (mínimo %(min)s).")
+                % {"zone": _label(z.index, {"name": z.name}), "where": where, "min": area_label(MIN_ZONE_AREA_M2)},
                 index=z.index, findings=[finding("invalid_geometry", "La zona queda sin área al ajustarla.", {},
                                                  index=z.index)])
         if outside_m2 < MIN_REPORT_M2 and overlap_m2 < MIN_REPORT_M2:
@@ -301,11 +306,12 @@ def fit_zones(zones: list[CleanZone], existing: dict, muni_m) -> list[dict]:
 def _clip_message(z: CleanZone, outside_m2: float, overlap_m2: float) -> str:
     cuts = []
     if outside_m2 >= MIN_REPORT_M2:
-        cuts.append(f"{area_label(outside_m2)} fuera del municipio")
+        cuts.append(_("%(area)s fuera del municipio") % {"area": area_label(outside_m2)})
     if overlap_m2 >= MIN_REPORT_M2:
-        cuts.append(f"{area_label(overlap_m2)} bajo otras zonas del plan")
-    name = f" («{z.name}»)" if z.name else ""
-    return f"Zona n.º {z.index + 1}{name} ajustada: se recortaron " + " y ".join(cuts) + f"; queda de {area_label(z.area_m2)}."
+        cuts.append(_("%(area)s bajo otras zonas del plan") % {"area": area_label(overlap_m2)})
+    # the clip report is answered to the request that saved (not stored): the reader's language
+    return _("%(zone)s ajustada: se recortaron %(cuts)s; queda de %(area)s.") % {
+        "zone": _label(z.index, {"name": z.name}), "cuts": str(_(" y ")).join(cuts), "area": area_label(z.area_m2)}
 
 
 # ------------------------------------------------------------------ plan rules (findings)
