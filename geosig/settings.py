@@ -190,7 +190,7 @@ GEOSIG_LAYERS_INVALID_POLICY = env.str("GEOSIG_LAYERS_INVALID_POLICY", default="
 
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]  # GDAL 3.6 on Debian 12: harmless, see NOTES
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
 # After logging out, back to the app (not Django admin's "logged out" page).
 LOGOUT_REDIRECT_URL = "home"
 
