@@ -17,6 +17,7 @@ import re
 from typing import Any, Callable, Iterable, Sequence
 
 from django.conf import settings
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from geosig.errors import InvalidParameter
@@ -358,10 +359,11 @@ def bbox(value: Any, name: str = "bbox") -> tuple[float, float, float, float] | 
 
 
 def _fmt(value: float) -> str:
-    """es-CO figure for messages: thousands with '.', decimals with ','."""
-    if float(value).is_integer():
-        return f"{int(value):,}".replace(",", ".")
-    return f"{value:,.6g}".replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+    """A figure for messages in the active language: es-CO thousands '.' and decimals ',' (English 1,500.5)."""
+    text = f"{int(value):,}" if float(value).is_integer() else f"{value:,.6g}"
+    if (get_language() or "es").startswith("en"):
+        return text
+    return text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
 
 
 def _check_range(value: float, name: str, minimum, maximum) -> None:

@@ -3,6 +3,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from geosig.errors import NotFound
 from territorial.models import Municipality
@@ -37,7 +38,7 @@ def _strings():
         "saved_warnings": _("Guardado: versión {v}, con advertencias."),
         "not_saved": _("No se guardó: corrija los errores señalados."),
         "unchanged": _("Sin cambios: no se creó una versión nueva."),
-        "sev_error": _("Error"), "sev_gate": _("Barrera"), "sev_warning": _("Advertencia"),
+        "sev_error": _("Error"), "sev_gate": pgettext("POT validation severity", "Barrera"), "sev_warning": _("Advertencia"),
         "see_on_map": _("ver en el mapa"), "waived": _("dispensada"), "waive": _("Dispensar"),
         "waived_by": _("Dispensada por {by}: {reason}"),
         "waive_confirm": _("¿Dispensar la barrera «{label}»? Quedará registrada con su motivo en el historial."),

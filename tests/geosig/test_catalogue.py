@@ -1,0 +1,86 @@
+"""The English catalogue is complete, and server-made messages follow the reader's language.
+
+The .po file is read with a small parser (polib is not a dependency): entries are separated by blank
+lines; ``#,`` lines carry the flags; ``msgstr``/``msgstr[n]`` and their continuation lines the text.
+"""
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.shortcuts import resolve_url
+from django.utils import translation
+
+from geosig import params
+from geosig.errors import InvalidParameter
+
+PO = Path(settings.BASE_DIR) / "locale" / "en" / "LC_MESSAGES" / "django.po"
+_FIELD = re.compile(r'^(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?) (".*")$')
+_PLACEHOLDER = re.compile(r"%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[sdfr]|\{\w*\}")
+
+
+def _entries():
+    """(fields, flags) of every live entry of the catalogue; obsolete ``#~`` entries are left out."""
+    for block in PO.read_text(encoding="utf-8").split("\n\n"):
+        fields, flags, key = {}, set(), None
+        for line in block.splitlines():
+            if line.startswith("#,"):
+                flags |= {f.strip() for f in line[2:].split(",")}
+            elif line.startswith('"') and key:
+                fields[key] += ast.literal_eval(line)
+            elif m := _FIELD.match(line):
+                key = m.group(1)
+                fields[key] = ast.literal_eval(m.group(2))
+        if "msgid" in fields and fields["msgid"] != "":  # the header has an empty msgid
+            yield fields, flags
+
+
+def test_parser_reads_the_catalogue():
+    entries = dict((f.get("msgctxt", "") + "|" + f["msgid"], f) for f, _ in _entries())
+    assert len(entries) > 500
+    assert entries["|Menú"]["msgstr"] == "Menu"  # a known entry, read whole
+
+
+def test_no_entry_is_untranslated_or_fuzzy():
+    untranslated = [f["msgid"] for f, _ in _entries()
+                    if any(v == "" for k, v in f.items() if k.startswith("msgstr"))]
+    fuzzy = [f["msgid"] for f, flags in _entries() if "fuzzy" in flags]
+    assert untranslated == [] and fuzzy == []
+
+
+def test_translations_keep_the_placeholders():
+    wrong = [f["msgid"] for f, _ in _entries()
+             if "msgid_plural" not in f and sorted(_PLACEHOLDER.findall(f["msgid"])) != sorted(_PLACEHOLDER.findall(f["msgstr"]))]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("call, spanish, english", [
+    (lambda: params.number("abc", "k"), "«k» debe ser un número; recibido 'abc'.",
+     "«k» must be a number; received 'abc'."),
+    (lambda: params.number("2,5", "r", maximum=1.25), "«r» debe ser ≤ 1,25; recibido 2,5.", "«r» must be ≤ 1.25; received 2.5."),
+    (lambda: params.text("a" * 1500, "t", max_length=1000), "«t» tiene 1.500 caracteres; el máximo es 1.000.",
+     "«t» has 1,500 characters; the maximum is 1,000."),
+    (lambda: params.choice(None, "m", ["a", "b"], required=True), "Falta el parámetro «m». Valores válidos: a, b.",
+     "The parameter «m» is missing. Valid values: a, b."),
+])
+def test_params_messages_in_both_languages(call, spanish, english):
+    for lang, expected in (("es", spanish), ("en", english)):
+        with translation.override(lang), pytest.raises(InvalidParameter) as err:
+            call()
+        assert err.value.message == expected
+
+
+@pytest.mark.django_db
+def test_api_parameter_error_follows_the_cookie(client):
+    r = client.get("/api/v1/municipalities/", {"bbox": "x"})
+    assert r.status_code == 400
+    assert r.json()["detail"] == "«bbox» necesita 4 números: minlon,minlat,maxlon,maxlat; recibido 'x'."
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    r = client.get("/api/v1/municipalities/", {"bbox": "x"})
+    assert r.status_code == 400
+    assert r.json()["detail"] == "«bbox» needs 4 numbers: minlon,minlat,maxlon,maxlat; received 'x'."
+
+
+def test_login_url_is_the_apps_login_page():
+    assert resolve_url(settings.LOGIN_URL) == "/cuentas/ingresar/"
