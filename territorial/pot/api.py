@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import json
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -31,7 +32,7 @@ def _user(request):
 
 def _require_login(request):
     if not request.user or not request.user.is_authenticated:
-        raise PermissionDeniedError("Debe ingresar para esta acción.")
+        raise PermissionDeniedError(_("Debe ingresar para esta acción."))
 
 
 def _plan_for(request, pk, action: str):
@@ -178,7 +179,7 @@ class Determinants(APIView):
         code = _municipality_code(request.query_params.get("municipality"))
         muni = Municipality.objects.filter(divipola=code).first()
         if muni is None:
-            raise NotFound(f"No existe el municipio con código DIVIPOLA «{code}».")
+            raise NotFound(_("No existe el municipio con código DIVIPOLA «%(code)s».") % {"code": code})
         return Response(determinants_geojson(muni))
 
 
@@ -203,7 +204,7 @@ class PlanList(APIView):
         name = params.model_text(data.get("name"), "name", Plan)
         muni = Municipality.objects.filter(divipola=code).first()
         if muni is None:
-            raise NotFound(f"No existe el municipio «{code}».")
+            raise NotFound(_("No existe el municipio «%(code)s».") % {"code": code})
         plan = P.create_plan(request.user, muni, name)
         return Response(plan_detail(request.user, plan), status=201)
 
@@ -274,7 +275,7 @@ class PlanTransition(APIView):
         plan = access.get_visible_plan(request.user, pk)
         perms = access.permissions_for(request.user, plan)
         if not (perms["planner"] or perms["review"]):  # the action is in the body: its own check follows
-            raise PermissionDeniedError("El flujo del plan es de sus planificadores y de los revisores de la CVC.")
+            raise PermissionDeniedError(_("El flujo del plan es de sus planificadores y de los revisores de la CVC."))
         data = _body(request)
         action = params.choice(data.get("action"), "action", TRANSITION_CODES, required=True)
         P.require_action(request.user, plan, P.ACTION_ALIASES.get(action, action))  # before the note is read
@@ -344,7 +345,7 @@ class PlanVersionDetail(APIView):
         plan = access.get_visible_plan(request.user, pk)
         v = visible_versions(request.user, plan).filter(number=number).first()
         if v is None:  # same answer for a missing and an internal version
-            raise NotFound(f"El plan no tiene versión {number} o no es pública.")
+            raise NotFound(_("El plan no tiene versión %(number)s o no es pública.") % {"number": number})
         return Response({"number": v.number, "summary": v.summary, "snapshot": v.snapshot})
 
 
@@ -367,8 +368,8 @@ class PlanComments(APIView):
     def get(self, request, pk):
         plan = access.get_visible_plan(request.user, pk)
         if not access.sees_internals(request.user, plan):
-            raise PermissionDeniedError("Los comentarios de revisión son internos: los ven los planificadores del "
-                                        "municipio y la CVC.")
+            raise PermissionDeniedError(_("Los comentarios de revisión son internos: los ven los planificadores "
+                                          "del municipio y la CVC."))
         return Response({"comments": [comment_dict(c) for c in plan.comments.select_related("author")]})
 
     def post(self, request, pk):
@@ -394,7 +395,7 @@ class PlanImport(APIView):
         check_size(request)
         upload = request.FILES.get("file")
         if upload is None:
-            raise InvalidParameter("Adjunte el archivo (campo «file»): GeoPackage, Shapefile en .zip o GeoJSON.")
+            raise InvalidParameter(_("Adjunte el archivo (campo «file»): GeoPackage, Shapefile en .zip o GeoJSON."))
         check_upload_size(upload.size)
         d = request.data
         field = lambda name, default=None: params.text(d.get(name), name, max_length=100, default=default)  # noqa: E731
@@ -422,7 +423,8 @@ def class_mapping(raw) -> dict:
     """The import's class mapping, a JSON object {"valor en el archivo": "clase"} with text values."""
     mapping = params.json_mapping(raw, "mapping")
     if len(mapping) > MAX_MAPPING:
-        raise InvalidParameter(f"«mapping» admite como máximo {MAX_MAPPING} valores.", parameter="mapping")
+        raise InvalidParameter(_("«mapping» admite como máximo %(maximum)s valores.") % {"maximum": MAX_MAPPING},
+                               parameter="mapping")
     return {str(k): params.text(v, f"mapping[{k}]", max_length=40, required=True) for k, v in mapping.items()}
 
 

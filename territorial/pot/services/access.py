@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from geosig.errors import NotFound, PermissionDeniedError
 from territorial.pot.classes import Status
@@ -65,12 +66,12 @@ def get_visible_plan(user, plan_id, for_update: bool = False):
     try:
         plan_id = int(plan_id)
     except (TypeError, ValueError):
-        raise NotFound(f"No existe el plan «{plan_id}».") from None
+        raise NotFound(_("No existe el plan «%(id)s».") % {"id": plan_id}) from None
     qs = plans_visible_to(user, Plan.objects.select_related("municipality"))
     plan = qs.filter(pk=plan_id).first()
     if plan is None:
         # Same answer whether it does not exist or is hidden: do not reveal unpublished plans.
-        raise NotFound(f"No existe el plan {plan_id} o no tiene permiso para verlo.")
+        raise NotFound(_("No existe el plan %(id)s o no tiene permiso para verlo.") % {"id": plan_id})
     return plan
 
 
@@ -97,7 +98,7 @@ def require_planner(user, municipality) -> None:
 
 def require_reviewer(user) -> None:
     if not is_reviewer(user):
-        raise PermissionDeniedError("Esta acción es del rol «Revisor CVC».")
+        raise PermissionDeniedError(_("Esta acción es del rol «Revisor CVC»."))
 
 
 def permissions_for(user, plan) -> dict:
