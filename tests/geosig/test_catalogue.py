@@ -84,3 +84,29 @@ def test_api_parameter_error_follows_the_cookie(client):
 
 def test_login_url_is_the_apps_login_page():
     assert resolve_url(settings.LOGIN_URL) == "/cuentas/ingresar/"
+
+
+@pytest.mark.django_db
+def test_pot_api_error_follows_the_cookie(client):
+    r = client.get("/api/v1/pot/plans/987654321/")
+    assert r.status_code == 404
+    assert r.json()["detail"] == "No existe el plan 987654321 o no tiene permiso para verlo."
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    r = client.get("/api/v1/pot/plans/987654321/")
+    assert r.status_code == 404
+    assert r.json()["detail"] == "Plan 987654321 does not exist or you are not allowed to see it."
+
+
+def test_pot_clip_message_in_both_languages():
+    from territorial.pot.services.validation import CleanZone, _clip_message
+
+    zone = CleanZone(index=2, zone_id=None, soil_class="urbano", use_category="", name="Lote", notes="",
+                     geom=None, geom_m=None, area_m2=25_000)
+    with translation.override("es"):
+        assert _clip_message(zone, 3000, 20_000) == ("Zona n.º 3 («Lote») ajustada: se recortaron 3.000\u00a0m² fuera "
+                                                   "del municipio y 2,0\u00a0ha bajo otras zonas del plan; queda de "
+                                                   "2,5\u00a0ha.")
+    with translation.override("en"):
+        assert _clip_message(zone, 3000, 20_000) == ("Zone no. 3 («Lote») fitted: 3,000\u00a0m² outside the "
+                                                   "municipality and 2.0\u00a0ha under other zones of the plan were "
+                                                   "cut off; 2.5\u00a0ha remain.")
