@@ -1,6 +1,7 @@
 """Thin API views: parse the query, call one service, return its report (errors → JSON via geosig.errors)."""
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils.translation import gettext as _
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -102,10 +103,10 @@ def _staff_upload(request, what: str) -> bytes:
     role is checked before the upload is read: admin access alone does not let anyone change the data
     every balance report reads."""
     if not can_import(request.user):
-        raise PermissionDeniedError("Importar datos del sistema de ciudades requiere el rol «Analista CVC».")
+        raise PermissionDeniedError(_("Importar datos del sistema de ciudades requiere el rol «Analista CVC»."))
     upload = request.FILES.get("file")
     if upload is None:
-        raise InvalidParameter(f"Adjunte el archivo CSV {what} en el campo 'file'.")
+        raise InvalidParameter(_("Adjunte el archivo CSV %(what)s en el campo 'file'.") % {"what": what})
     return upload.read()
 
 
@@ -168,7 +169,7 @@ class Matrices(APIView):
                           "default": m.is_default, "size": len(m.codes)} for m in TravelMatrix.objects.all()])
 
     def post(self, request):
-        content = _staff_upload(request, "de la matriz")
+        content = _staff_upload(request, _("de la matriz"))
         d = request.data
         m = loading.import_matrix(
             content, params.model_text(d.get("name"), "name", TravelMatrix),
@@ -188,7 +189,7 @@ class Functions(APIView):
     permission_classes = [IsAuthenticated]
 
     def post(self, request):
-        content = _staff_upload(request, "del inventario")
+        content = _staff_upload(request, _("del inventario"))
         d = request.data
         inv = loading.import_functions(content, params.model_text(d.get("name"), "name", FunctionInventory),
                                        params.model_text(d.get("source"), "source", FunctionInventory),
@@ -217,6 +218,6 @@ class Attributes(APIView):
     permission_classes = [IsAuthenticated]
 
     def post(self, request):
-        content = _staff_upload(request, "de atributos")
+        content = _staff_upload(request, _("de atributos"))
         n = loading.import_attributes(content, params.model_text(request.data.get("source"), "source", CityAttribute))
         return Response({"rows": n}, status=201)

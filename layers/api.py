@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from django.utils.translation import gettext as _
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -24,7 +25,7 @@ from layers.uploads import check_permission, check_size, import_upload
 def get_layer(slug: str) -> Layer:
     layer = Layer.objects.filter(slug=slug).first()
     if layer is None:
-        raise NotFound(f"No existe la capa «{slug}».")
+        raise NotFound(_("No existe la capa «%(slug)s».") % {"slug": slug})
     return layer
 
 

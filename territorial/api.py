@@ -3,6 +3,7 @@ import json
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils.translation import gettext
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -154,13 +155,14 @@ class Download(APIView):
     def get(self, request, dataset, fmt):
         if dataset == "indicators":
             if fmt != "csv":
-                raise InvalidParameter("Los indicadores se descargan como CSV: /api/v1/downloads/indicators.csv")
+                raise InvalidParameter(gettext("Los indicadores se descargan como CSV: /api/v1/downloads/indicators.csv"))
             code = params.text(request.query_params.get("code"), "code", max_length=60)
             body = exports.indicators_csv(code)
         else:
             builder = exports.VECTOR_DATASETS.get(dataset)
             if builder is None:
                 valid = ", ".join(sorted([*exports.VECTOR_DATASETS, "indicators"]))
-                raise InvalidParameter(f"Conjunto desconocido {dataset!r}. Válidos: {valid}.")
+                raise InvalidParameter(gettext("Conjunto desconocido %(dataset)r. Válidos: %(valid)s.")
+                                       % {"dataset": dataset, "valid": valid})
             body, _ = exports.VECTOR_FORMATS.render(fmt, dataset)
         return formats.attachment(body, f"geosig_valle_{dataset}", fmt)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.response import Response
@@ -22,9 +23,10 @@ RUN_PERMISSION = "layers.add_corridorrun"  # groups «Analista CVC» and «Edito
 def require_runner(user) -> None:
     """Starting a run costs minutes of CPU and writes files: CVC roles only (cancelling: runs.may_cancel)."""
     if not user.is_authenticated:
-        raise PermissionDeniedError("Ingrese con un usuario de la CVC (grupo «Analista CVC») para calcular corredores.")
+        raise PermissionDeniedError(_("Ingrese con un usuario de la CVC (grupo «Analista CVC») para calcular corredores."))
     if not user.has_perm(RUN_PERMISSION):
-        raise PermissionDeniedError("Su usuario no tiene el rol para calcular corredores (grupo «Analista CVC» o «Editor de capas»).")
+        raise PermissionDeniedError(_("Su usuario no tiene el rol para calcular corredores (grupo «Analista CVC» o "
+                                      "«Editor de capas»)."))
 
 
 DOWNLOAD_TYPES = sorted({formats.FORMATS[k].content_type for k in ("png", "tif", "gpkg", "csv", "json")})
@@ -85,7 +87,7 @@ class RunList(APIView):
         require_runner(request.user)
         data = params.body(request.data)  # a JSON list or string is refused by name
         if not data:
-            raise InvalidParameter("Envíe los parámetros de la corrida como JSON.")
+            raise InvalidParameter(_("Envíe los parámetros de la corrida como JSON."))
         background = getattr(settings, "CORRIDORS_BACKGROUND", True)
         run, cached = runs.start_run(dict(data), request.user, background=background)
         out = run_dict(run, request)
@@ -109,7 +111,7 @@ class RunDetail(APIView):
 class RunCancel(APIView):
     def post(self, request, pk):
         if not request.user.is_authenticated:
-            raise PermissionDeniedError("Ingrese con el usuario que inició la corrida para cancelarla.")
+            raise PermissionDeniedError(_("Ingrese con el usuario que inició la corrida para cancelarla."))
         # the owner, or the «cancel any run» permission: checked on the run row, under its lock
         return Response(run_dict(runs.cancel_run(pk, request.user), request))
 
@@ -137,10 +139,11 @@ class RunFile(APIView):
         run = runs.get_run(pk)
         files = (run.report or {}).get("files", [])
         if run.status != CorridorRun.Status.DONE or name not in files + ["corriente.png"]:
-            raise NotFound(f"La corrida {run.pk} no tiene el archivo «{name}»; disponibles: {', '.join(files) or 'ninguno'}.")
+            raise NotFound(_("La corrida %(id)s no tiene el archivo «%(name)s»; disponibles: %(files)s.")
+                           % {"id": run.pk, "name": name, "files": ", ".join(files) or _("ninguno")})
         path = run.result_path / name
         if not path.is_file():
-            raise NotFound(f"La corrida {run.pk} no tiene el archivo «{name}».")
+            raise NotFound(_("La corrida %(id)s no tiene el archivo «%(name)s».") % {"id": run.pk, "name": name})
         fmt = formats.for_extension(path.suffix)
         # the current-flow PNG is the map's overlay image (shown inline); the other results download
         return formats.attachment(path, f"corredores_{run.pk}_{name}", fmt, inline=fmt.key == "png")
