@@ -285,8 +285,9 @@ def balance_request(query, user=None) -> dict:
 def report_from_query(query, with_places: bool | None = None, user=None) -> BalanceReport:
     """``balance_report`` from a query string. ``with_places`` None → the query's ``places`` flag; ``user``
     the requesting one (web requests), whose login decides the permutations cap."""
+    asked = params.boolean(query.get("places"), "places")  # checked even where the output fixes it (report files)
     if with_places is None:
-        with_places = params.boolean(query.get("places"), "places")
+        with_places = asked
     return balance_report(**balance_request(query, user=user), with_places=with_places)
 
 
