@@ -12,12 +12,22 @@ process with no extra service and atomic under concurrency. Measured ~0.3 ms per
 counts the whole cache table and commits with a flush; its cost also grows with the number of clients).
 A fixed window lets a client burst up to twice the rate across a window boundary, which is fine for
 protecting workers.
+
+Large buckets (limit ≥ LOCAL_MIN_LIMIT, e.g. the global 300/min) are counted in the process between
+syncs: a process writes its pending hits with the same upsert every SYNC_EVERY requests, every
+SYNC_SECONDS, or on every request once the last known total comes near the limit. A refusal is only
+ever decided on the database's total, so local counting can over-admit a little (at most SYNC_EVERY per
+process and bucket, and only far below the limit), never refuse wrongly. Measured with
+``bench/bench_municipalities_api.py --throttling`` (50 connections, p95 ON/OFF): 1.26 writing every
+request, 1.13 syncing every 10, 1.00 every 25. Small scoped limits (reports, jobs…) still count exactly,
+request by request.
 """
 from __future__ import annotations
 
 import functools
 import math
 import random
+import threading
 import time
 
 from django.conf import settings
@@ -34,6 +44,13 @@ TABLE = "geosig_throttlewindow"
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 PURGE_PROBABILITY = 0.002  # expired windows are deleted by ~1 request in 500
 clock = time.time  # tests move it
+LOCAL_MIN_LIMIT = 100  # buckets at least this large are counted in the process between syncs
+SYNC_EVERY = 25  # pending hits of one bucket that force a sync
+SYNC_SECONDS = 1.0  # oldest pending hit that forces a sync
+MAX_LOCAL_KEYS = 10_000  # local states kept per process before ended windows are dropped
+# key → [window_start, last total read from the database, pending hits, time of the last sync]
+_local: dict[str, list] = {}
+_local_lock = threading.Lock()
 
 
 class TooManyRequests(GeoSIGError):
@@ -93,24 +110,53 @@ def hit(request, scopes=()) -> float | None:
     if not todo:
         return None
     now = clock()
+    due = _due(todo, now)
+    if not due:
+        return None
     rows, limits = [], {}
-    for key, limit, seconds in todo:
-        start = int(now // seconds * seconds)
-        rows += [key, start, start + seconds]
+    for key, start, expires, delta, limit in due:
+        rows += [key, start, expires, delta]
         limits[key] = limit
-    values = ", ".join(["(%s, %s, %s, 1)"] * len(todo))
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(due))
     with connection.cursor() as cur:
         cur.execute(
             f"INSERT INTO {TABLE} (key, window_start, expires, hits) VALUES {values} "
             f"ON CONFLICT (key) DO UPDATE SET "
-            f"hits = CASE WHEN {TABLE}.window_start = EXCLUDED.window_start THEN {TABLE}.hits + 1 ELSE 1 END, "
+            f"hits = CASE WHEN {TABLE}.window_start = EXCLUDED.window_start "
+            f"THEN {TABLE}.hits + EXCLUDED.hits ELSE EXCLUDED.hits END, "
             f"window_start = EXCLUDED.window_start, expires = EXCLUDED.expires "
-            f"RETURNING key, hits, expires", rows)
+            f"RETURNING key, hits, window_start, expires", rows)
         counted = cur.fetchall()
         if random.random() < PURGE_PROBABILITY:
             cur.execute(f"DELETE FROM {TABLE} WHERE expires < %s", [int(now)])
-    waits = [expires - now for key, hits, expires in counted if hits > limits[key]]
+    with _local_lock:
+        for key, hits, start, _ in counted:
+            state = _local.get(key)
+            if state is not None and state[0] == start:
+                state[1] = hits
+    waits = [expires - now for key, hits, _, expires in counted if hits > limits[key]]
     return max(waits) if waits else None
+
+
+def _due(todo, now: float) -> list[tuple[str, int, int, int, int]]:
+    """The buckets to write now, as (key, window start, expiry, pending hits, limit); the others only
+    count this request in the process (large buckets far from their limit, see the module docstring)."""
+    due = []
+    with _local_lock:
+        if len(_local) > MAX_LOCAL_KEYS:
+            for key in [k for k, st in _local.items() if now - st[3] > 3600]:
+                del _local[key]
+        for key, limit, seconds in todo:
+            start = int(now // seconds * seconds)
+            state = _local.get(key)
+            if state is None or state[0] != start:
+                state = _local[key] = [start, 0, 0, now]
+            state[2] += 1
+            if (limit < LOCAL_MIN_LIMIT or state[2] >= SYNC_EVERY or now - state[3] >= SYNC_SECONDS
+                    or state[1] + state[2] > limit - 4 * SYNC_EVERY):
+                due.append((key, start, start + seconds, state[2], limit))
+                state[2], state[3] = 0, now
+    return due
 
 
 def scopes_of(view, request) -> list[str]:

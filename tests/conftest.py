@@ -33,6 +33,16 @@ def _project_language():
     translation.activate(settings.LANGUAGE_CODE)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_counters():
+    """Each test starts with no hits counted in the process (geosig.throttling counts large buckets locally
+    between database syncs; the database side rolls back with each test, the process side must too)."""
+    from geosig import throttling
+
+    throttling._local.clear()
+    yield
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     from territorial.services.loading import load_territory

@@ -159,7 +159,7 @@ def test_expired_windows_are_purged(client, monkeypatch):
 
     ThrottleWindow.objects.create(key="anon:ipviejo", window_start=0, expires=60, hits=5)
     monkeypatch.setattr(T, "PURGE_PROBABILITY", 1.0)
-    with rates(anon="100/min"):
+    with rates(anon="50/min"):  # below LOCAL_MIN_LIMIT: this request is written, and the purge runs with writes
         client.get("/api/v1/subregions/")
     assert not ThrottleWindow.objects.filter(key="anon:ipviejo").exists()
     assert ThrottleWindow.objects.filter(key="anon:ip127.0.0.1").exists()
@@ -190,3 +190,38 @@ def test_a_scope_named_twice_counts_once(rf):
         assert hit(request, ("reports",)) is None
         assert hit(request, ("reports",)) is not None
     assert ThrottleWindow.objects.get(key="reports:ip127.0.0.1").hits == 3
+
+
+def test_large_buckets_count_locally_and_sync_every_few_requests(rf, monkeypatch):
+    """A 1000/min bucket is written once per SYNC_EVERY requests (not per request), and what was counted in
+    the process reaches the database: after 2 × SYNC_EVERY + 5 requests the table holds 2 × SYNC_EVERY and 5
+    are pending."""
+    from django.contrib.auth.models import AnonymousUser
+
+    import geosig.throttling as T
+
+    monkeypatch.setattr(T, "clock", lambda: 1_000_000.0)  # one window, no time-based sync
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    with rates(anon="1000/min"):
+        for _ in range(2 * T.SYNC_EVERY + 5):
+            assert T.hit(request) is None
+    assert ThrottleWindow.objects.get(key="anon:ip127.0.0.1").hits == 2 * T.SYNC_EVERY
+    assert T._local["anon:ip127.0.0.1"][2] == 5
+
+
+def test_near_the_limit_every_request_is_decided_by_the_database(rf, monkeypatch):
+    """Local counting never refuses and never lets a large bucket run past its limit: the 101st request
+    of a 1000/min bucket is refused, and by then every hit counted in the process is in the table."""
+    from django.contrib.auth.models import AnonymousUser
+
+    import geosig.throttling as T
+
+    monkeypatch.setattr(T, "clock", lambda: 2_000_000.0)
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    with rates(anon="1000/min"):
+        answers = [T.hit(request) for _ in range(1001)]
+    assert all(a is None for a in answers[:1000])
+    assert answers[1000] is not None
+    assert ThrottleWindow.objects.get(key="anon:ip127.0.0.1").hits == 1001
