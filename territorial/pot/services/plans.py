@@ -319,7 +319,7 @@ def save_zones(user, plan, collection: dict, expected_version, replace: bool = T
         result = validate_features(collection["features"], plan.municipality, crs=crs, existing=existing, fit=fit)
         summary, changes = _apply(plan, result.zones, replace)
         if not (changes["created"] or changes["modified"] or changes["deleted"]):
-            findings = annotated_findings(plan, plan.findings if plan.findings is not None else _measure(plan))
+            findings = current_findings(plan)
             return SaveResult(plan.pk, plan.version, "Sin cambios: no se creó una versión.", changes, findings,
                               result.clipped, unchanged=True)
         _bump(plan, expected_version)
@@ -374,8 +374,15 @@ def _store_findings(plan, findings, zones_changed: bool = True) -> None:
 
 
 def current_findings(plan) -> list[dict]:
-    """The plan's findings with their waivers (measured now if the plan predates stored findings)."""
-    return annotated_findings(plan, plan.findings if plan.findings is not None else _measure(plan))
+    """The plan's findings with their waivers. A plan that predates stored findings is measured once and
+    the result kept (only if its zones are still that version), so the review queue and the detail page
+    do not redo the geometry on every read."""
+    if plan.findings is None:
+        plan.findings = _measure(plan)
+        Plan.objects.filter(pk=plan.pk, version=plan.version, findings__isnull=True).update(
+            findings=plan.findings, findings_version=plan.version)
+        plan.findings_version = plan.version
+    return annotated_findings(plan, plan.findings)
 
 
 def annotated_findings(plan, findings) -> list[dict]:
