@@ -329,6 +329,30 @@ def id_list(value: Any, name: str, *, max_items: int | None = None, required: bo
     return out
 
 
+def date(value: Any, name: str, *, default=None, required: bool = False):
+    """A calendar date: ISO ``YYYY-MM-DD`` text, or a ``date``/``datetime`` (a spreadsheet cell), years 1900–2100."""
+    import datetime as dt
+
+    if _absent(value):
+        if required:
+            raise _missing(name)
+        return default
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        raw = value.strip() if isinstance(value, str) else None
+        try:
+            parsed = dt.date.fromisoformat(raw) if raw and len(raw) == 10 else None
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise InvalidParameter(_("«%(name)s» debe ser una fecha AAAA-MM-DD; recibido %(value)s.")
+                                   % {"name": name, "value": _shown(value)}, parameter=name)
+        value = parsed
+    _check_range(value.year, name + " (año)", 1900, 2100)
+    return value
+
+
 # ------------------------------------------------------------------------------------------ places
 
 
