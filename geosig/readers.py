@@ -28,6 +28,8 @@ import shapely
 from geosig.errors import CRSMismatch, DataFileError, InvalidParameter
 
 RASTER_DRIVERS = {".tif": "GTiff", ".tiff": "GTiff"}
+# Circuitscape's native grids (ESRI ASCII), for the circuit engine only: layer uploads keep RASTER_DRIVERS.
+GRID_DRIVERS = {**RASTER_DRIVERS, ".asc": "AAIGrid"}
 VECTOR_DRIVERS = {
     ".gpkg": ("GPKG",),
     ".shp": ("ESRI Shapefile",),
@@ -36,7 +38,7 @@ VECTOR_DRIVERS = {
     ".kml": ("KML", "LIBKML"),
 }
 FORMAT_ES = {"GTiff": "un GeoTIFF", "GPKG": "un GeoPackage", "ESRI Shapefile": "un Shapefile",
-             "GeoJSON": "un GeoJSON", "KML": "un KML"}
+             "GeoJSON": "un GeoJSON", "KML": "un KML", "AAIGrid": "una cuadrícula ASCII de ESRI (.asc)"}
 # First bytes of each binary format: TIFF (II*, MM*) and BigTIFF (II+, MM+); SQLite (GeoPackage);
 # the big-endian file code 9994 of a .shp.
 MAGIC = {
@@ -107,6 +109,8 @@ def _check_content(path: Path, label: str, driver: str) -> None:
         ok = head.startswith(MAGIC[driver])
     elif driver == "GeoJSON":
         ok = text.startswith(b"{")
+    elif driver == "AAIGrid":  # a text header that opens with the column count
+        ok = lower.startswith(b"ncols")
     else:  # KML: XML whose root element is <kml>
         ok = text.startswith(b"<") and re.search(rb"<(?:\w+:)?kml[\s>]", lower) is not None
     if not ok:
@@ -117,16 +121,18 @@ def _check_content(path: Path, label: str, driver: str) -> None:
 # ------------------------------------------------------------------------------------------ rasters
 
 
-def open_raster(path, *, name: str | None = None, hint: str = ""):
-    """A checked GeoTIFF opened with rasterio's GTiff driver only (use as a context manager)."""
-    p, label, _ = check_file(path, name=name, drivers=RASTER_DRIVERS, hint=hint)
+def open_raster(path, *, name: str | None = None, hint: str = "", drivers: dict | None = None):
+    """A checked GeoTIFF opened with rasterio's GTiff driver only (use as a context manager).
+
+    ``drivers=GRID_DRIVERS`` also admits ESRI ASCII grids (.asc, AAIGrid driver only)."""
+    p, label, allowed = check_file(path, name=name, drivers=drivers or RASTER_DRIVERS, hint=hint)
     try:
         # EMPTY_DIR: GDAL must not look next to the file. It would open a sidecar ``x.tif.ovr`` / ``.msk`` /
         # ``.aux`` (which can come in the same upload zip) with ANY driver, and once a WarpedVRT has
         # re-registered the VRT driver in rasterio's GDAL, a VRT saved as ``x.tif.ovr`` reads any raster
         # of the server as the overview (found by trying). The sibling list is taken at open time.
         with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
-            return rasterio.open(p, driver="GTiff")
+            return rasterio.open(p, driver=allowed[0])
     except rasterio.errors.RasterioError as exc:
         raise DataFileError(f"No se pudo leer el ráster «{label}»: {clean_error(exc, p, label)}.", file=label) from exc
 
