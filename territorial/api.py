@@ -22,8 +22,14 @@ MUNICIPALITY = obj({"type": STR, "id": STR, "geometry": api_doc.GEOMETRY, "prope
     "official_area_km2": nullable(NUM), "cabecera": STR, "cabecera_lonlat": array(NUM),
     "population": nullable(NUM), "population_year": INT, "indicators": api_doc.OBJ,
     "census_not_available": array(INT)})})
-INDICATOR_VALUES = obj({"indicator": obj({"code": STR, "name": STR, "unit": STR}),
-                        "year": nullable(INT), "years": array(INT), "values": api_doc.OBJ})
+REFERENCE = obj({"scope": {**STR, "enum": ["departamento", "nacional"]}, "label": STR, "value": nullable(NUM),
+                 "published": api_doc.BOOL, "source": STR, "note": STR},
+                ["scope", "label", "value", "published", "source"])
+INDICATOR_VALUES = obj({
+    "indicator": obj({"code": STR, "name": STR, "unit": STR, "source": STR, "description": STR}),
+    "year": nullable(INT), "years": array(INT), "unit": STR, "source": STR,
+    "values": array(obj({"divipola": STR, "name": STR, "value": NUM, "source": STR})),
+    "references": array(REFERENCE)})
 _NAMED = obj({"name": STR})
 LOCATE = obj({"inside": api_doc.BOOL, "lon": NUM, "lat": NUM, "municipality": _NAMED, "subregion": _NAMED,
               "nearest": obj({"divipola": STR, "name": STR, "distance_km": NUM}), "detail": STR},
@@ -104,7 +110,9 @@ class SubregionList(APIView):
 
 class IndicatorValues(APIView):
     @extend_schema(
-        summary="Valores de un indicador por municipio",
+        summary="Valores de un indicador por municipio, con su fuente, año, unidad y referencias",
+        description="`references`: el valor del departamento y el nacional tal como se publicaron "
+                    "(`value` nulo y `published` falso = no publicado; nunca un promedio calculado).",
         parameters=[P("code", str, required=True, description="Código del indicador (p. ej. densidad_poblacion)"),
                     P("year", INT, description="Año (por defecto el más reciente del indicador)")],
         responses={200: INDICATOR_VALUES, **errors()},
@@ -115,7 +123,8 @@ class IndicatorValues(APIView):
         return Response({
             "indicator": {"code": ind.code, "name": ind.name, "unit": ind.unit, "source": ind.source,
                           "description": ind.description},
-            "year": sel.year, "years": sel.years, "values": sel.values,
+            "year": sel.year, "years": sel.years, "unit": ind.unit, "source": ind.source,
+            "values": sel.values, "references": sel.references,
         })
 
 

@@ -106,6 +106,32 @@ class IndicatorValue(models.Model):
 
     def __str__(self):
         return f"{self.indicator.code} {self.municipality.divipola} {self.year} = {self.value}"
+class IndicatorReference(models.Model):
+    """The department or national value an indicator is read against, as published (value empty =
+    not published: shown as «no publicado», never replaced by a silent average)."""
+
+    SCOPES = [("departamento", _("Departamento")), ("nacional", _("Nacional"))]
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="references")
+    year = models.PositiveSmallIntegerField(_("año"))
+    scope = models.CharField(_("ámbito"), max_length=20, choices=SCOPES)
+    label = models.CharField(_("territorio"), max_length=100)
+    value = models.FloatField(_("valor"), null=True, blank=True)
+    source = models.CharField(_("fuente"), max_length=300)
+    note = models.TextField(_("nota"), blank=True)
+
+    class Meta:
+        ordering = ["indicator", "year", "scope"]
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "year", "scope"], name="uniq_indicator_reference")
+        ]
+        verbose_name = _("valor de referencia")
+        verbose_name_plural = _("valores de referencia")
+
+    def __str__(self):
+        return f"{self.indicator.code} {self.year} {self.scope} = {self.value}"
+
+
 # The POT models live in territorial/pot/models.py but belong to this app: importing them here registers
 # them when Django loads territorial's models (and keeps ``from territorial.models import Plan`` working).
 from territorial.pot.models import (  # noqa: E402,F401
@@ -113,6 +139,6 @@ from territorial.pot.models import (  # noqa: E402,F401
     PlanWaiver, PotRulesSettings, ReviewComment, Zone, ZonePiece,
 )
 
-__all__ = ["Department", "Subregion", "Municipality", "Indicator", "IndicatorValue",
+__all__ = ["Department", "Subregion", "Municipality", "Indicator", "IndicatorValue", "IndicatorReference",
            "PlannerAssignment", "Plan", "Zone", "ZonePiece", "PlanVersion", "ReviewComment", "PlanWaiver",
            "PotRulesSettings", "Determinant", "DeterminantPiece", "DeterminantRule", "ConflictCache"]

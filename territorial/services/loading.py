@@ -20,7 +20,8 @@ from django.db import transaction
 
 from geosig import readers, versioned
 from geosig.errors import DataFileError, InvalidGeometry
-from territorial.models import Indicator, IndicatorValue, Municipality, Subregion
+from territorial.models import Indicator, IndicatorReference, IndicatorValue, Municipality, Subregion
+from territorial.services import official_stats
 from territorial.services import sources as S
 from territorial.services.geometry import (
     recompute_aggregates,
@@ -311,6 +312,7 @@ def load_territory(data_dir: Path | None = None, repair: bool = True, reset_subr
     report.total_area_km2 = float(sum(areas.values()))
     report.official_area_km2 = float(facts["area_km2_mgn2021_official"].sum())
     rows = indicator_rows(facts, proj, areas)
+    tables = [official_stats.read_table(t, data_dir, codes) for t in S.OFFICIAL_TABLES]
 
     with transaction.atomic():
         subregions = _upsert_subregions()
@@ -332,6 +334,8 @@ def load_territory(data_dir: Path | None = None, repair: bool = True, reset_subr
             _upsert_municipality(code, values, subregions[subregion_of[code]], reset_subregions, report)
         report.municipalities = Municipality.objects.count()
         _write_indicators(rows, report)
+        for table in tables:
+            official_stats.write_table(table, report)
         if report.created or report.updated:
             recompute_aggregates()
         if report.changed:  # bulk writes send no signals: tell the API caches explicitly

@@ -10,7 +10,7 @@ from django.db.models import OuterRef, Subquery
 
 from geosig import params
 from geosig.errors import InvalidParameter, NotFound
-from territorial.models import Indicator, IndicatorValue, Municipality, Subregion
+from territorial.models import Indicator, IndicatorReference, IndicatorValue, Municipality, Subregion
 
 CENSUS_YEAR = 2018
 POPULATION = "poblacion_total"
@@ -104,6 +104,7 @@ class IndicatorSelection:
     year: int
     years: list[int]
     values: list[dict]
+    references: list[dict]
 
 
 def indicator_values(code: str | None, year: str | None) -> IndicatorSelection:
@@ -135,7 +136,17 @@ def indicator_values(code: str | None, year: str | None) -> IndicatorSelection:
          "source": v["source"]}
         for v in values
     ]
-    return IndicatorSelection(ind, chosen, years, rows)
+    return IndicatorSelection(ind, chosen, years, rows, indicator_references(ind, chosen))
+
+
+def indicator_references(indicator: Indicator, year: int) -> list[dict]:
+    """The department and national values published for this indicator and year (``value`` None =
+    not published), in scope order: department first."""
+    return [
+        {"scope": r.scope, "label": r.label, "value": r.value, "published": r.value is not None,
+         "source": r.source, "note": r.note}
+        for r in IndicatorReference.objects.filter(indicator=indicator, year=year).order_by("scope")
+    ]
 
 
 def locate(lon, lat) -> dict:

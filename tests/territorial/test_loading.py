@@ -28,7 +28,8 @@ def snapshot():
 
 @pytest.fixture
 def data_copy(tmp_path):
-    for rel in (S.MUNICIPALITIES_FILE, S.FACTS_FILE, S.PROJECTIONS_FILE, S.SUBREGIONS_FILE):
+    for rel in (S.MUNICIPALITIES_FILE, S.FACTS_FILE, S.PROJECTIONS_FILE, S.SUBREGIONS_FILE,
+                *(f for t in S.OFFICIAL_TABLES for f in (t.csv, t.workbook))):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(RAW / rel, tmp_path / rel)
     return tmp_path
