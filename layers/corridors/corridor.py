@@ -170,12 +170,15 @@ def corridors(
     cancelled: Callable[[], bool] | None = None,
     validated: bool = False,
     names: dict[int, str] | None = None,
+    executor=None,
 ) -> CorridorResult:
     """Run the whole least-cost-corridor analysis (see module docstring).
 
     ``resistance``: 2-D array (barriers NaN/inf); ``cores``: int array, 0 = no core, k > 0 = core id;
     ``width``: corridor truncation width in cost units (also sets the CWD cut-off); ``max_link_cwd``: links
-    with a larger LCD are dropped as too long (None = no limit).
+    with a larger LCD are dropped as too long (None = no limit). ``executor``: None = per-core surfaces on
+    ``threads`` threads of this process; else an executor with ``share``/``map`` (``layers.distributed``) that
+    runs them as tasks on windows — the same surfaces, bit for bit.
     """
     if width is None or not width > 0:
         raise InvalidParameter(f"El ancho de corte del corredor debe ser > 0 en unidades de costo (llegó {width}).")
@@ -196,7 +199,7 @@ def corridors(
     adj = adjacency(full.alloc, full.dist, res, cell_size)
     _note_isolated(adj, labels, names, notes)
     cutoff = _cutoffs(adj, width, max_link_cwd)
-    per_core, pred = _per_core_surfaces(res, full, cutoff, cell_size, threads, progress, cancelled)
+    per_core, pred = _per_core_surfaces(res, full, cutoff, cell_size, threads, progress, cancelled, executor)
 
     progress(82, "Vínculos, rutas de menor costo y corredores")
     core_cells, edge_cells = _core_cells(cores, labels)
@@ -239,31 +242,110 @@ def _cutoffs(adj: dict, width: float, max_link_cwd: float | None) -> dict[int, f
     return cutoff
 
 
-def _per_core_surfaces(res, full, cutoff, cell_size, threads, progress, cancelled):
-    """Cost-distance (and predecessor) surface of every core, truncated at its cut-off, on ``threads`` threads."""
+def _per_core_surfaces(res, full, cutoff, cell_size, threads, progress, cancelled, executor=None):
+    """Cost-distance (and predecessor) surface of every core, truncated at its cut-off: on ``threads`` threads,
+    or as window tasks of ``executor`` (see ``_surfaces_on``)."""
     per_core: dict[int, np.ndarray] = {}
     pred: dict[int, np.ndarray] = {}
-    # Largest cut-off first: the two threads then finish together instead of one waiting on the biggest run.
+    # Largest cut-off first: the workers then finish together instead of one waiting on the biggest run.
     todo = sorted(cutoff, key=lambda c: -cutoff[c])
+    if executor is None:
+        results = _surfaces_threaded(res, full, cutoff, cell_size, threads, todo, cancelled)
+    else:
+        results = _surfaces_on(executor, res, full, cutoff, cell_size, todo)
+    try:
+        for done, (lab, dist, prd) in enumerate(results, start=1):
+            if dist is None or cancelled():
+                raise Cancelled()
+            per_core[lab], pred[lab] = dist, prd
+            progress(5 + int(75 * done / len(todo)), f"Distancia de costo del núcleo {lab} ({done}/{len(todo)})")
+    finally:
+        # A cancelled run leaves no search running (threads finish theirs, Dask tasks are cancelled).
+        getattr(results, "close", lambda: None)()
+    return per_core, pred
+
+
+def _surfaces_threaded(res, full, cutoff, cell_size, threads, todo, cancelled):
     local = threading.local()
 
     def one(lab: int):
         if cancelled():
-            return lab, None
+            return lab, None, None
         if not hasattr(local, "scratch"):
             local.scratch = {}
         # Start from the core's allocation zone (already solved): saves about one full search in total.
         r = cost_distance_from_zone(res, full.alloc == lab, full.dist, full.pred, cell_size, cutoff=cutoff[lab],
                                     scratch=local.scratch)
-        return lab, r
+        return lab, r.dist, r.pred
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        for done, (lab, r) in enumerate(pool.map(one, todo), start=1):
-            if r is None or cancelled():
-                raise Cancelled()
-            per_core[lab], pred[lab] = r.dist, r.pred
-            progress(5 + int(75 * done / len(todo)), f"Distancia de costo del núcleo {lab} ({done}/{len(todo)})")
-    return per_core, pred
+        yield from pool.map(one, todo)
+
+
+@dataclass(frozen=True)
+class CoreTask:
+    """One core's search as a task: its window of the grid and the shared rasters to read it from."""
+
+    label: int
+    window: tuple[tuple[int, int], tuple[int, int]]  # ((row0, row1), (col0, col1)) of the whole grid
+    cutoff: float
+    cell_size: float
+    rasters: dict  # name → reference with .read(window): resistance, alloc, cwd, pred of the all-cores pass
+
+
+def core_surface(task: CoreTask):
+    """Runs on a worker: the core's truncated CWD and predecessors inside its window, cropped to the finite
+    part; returns (label, ((row0, row1), (col0, col1)), dist, pred) in whole-grid coordinates."""
+    win = task.window
+    res, alloc, cwd0, pred0 = (np.ascontiguousarray(task.rasters[k].read(win))
+                               for k in ("resistance", "alloc", "cwd", "pred"))
+    r = cost_distance_from_zone(res, alloc == task.label, cwd0, pred0, task.cell_size, cutoff=task.cutoff)
+    r0, r1, c0, c1 = _finite_box(r.dist)
+    box = ((win[0][0] + r0, win[0][0] + r1), (win[1][0] + c0, win[1][0] + c1))
+    return task.label, box, r.dist[r0:r1, c0:c1].copy(), r.pred[r0:r1, c0:c1].copy()
+
+
+def _surfaces_on(executor, res, full, cutoff, cell_size, todo):
+    """Per-core surfaces as tasks on ``executor``, each on its core's bounding box plus a halo.
+
+    Every step costs at least cell × min(R), so a cell within the cut-off lies at most
+    k = cut-off / (cell × min R) steps from the core: inside the box grown by k + 2 cells the search makes the
+    same pushes and pops in the same order as on the whole grid (row-major order is kept inside a window and
+    nothing within the cut-off touches the window's edge), hence the same bits — the test checks it.
+    """
+    rasters = {name: executor.share(arr, name) for name, arr in
+               (("resistance", res), ("alloc", full.alloc), ("cwd", full.dist), ("pred", full.pred))}
+    rmin = float(res[np.isfinite(res)].min())
+    boxes = _core_boxes(full)
+    rows, cols = res.shape
+    tasks = []
+    for lab in todo:
+        reach = cutoff[lab] / (cell_size * rmin) * (1 + 1e-9)
+        h = rows + cols if not math.isfinite(reach) else int(math.ceil(reach)) + 2
+        r0, r1, c0, c1 = boxes[lab]
+        win = ((max(0, r0 - h), min(rows, r1 + h)), (max(0, c0 - h), min(cols, c1 + h)))
+        tasks.append(CoreTask(lab, win, float(cutoff[lab]), float(cell_size), rasters))
+    results = executor.map(core_surface, tasks)
+    try:
+        for lab, ((a0, a1), (b0, b1)), d, p in results:
+            dist = np.full(res.shape, np.inf)
+            prd = np.full(res.shape, -1, np.int8)
+            dist[a0:a1, b0:b1], prd[a0:a1, b0:b1] = d, p
+            yield lab, dist, prd
+    finally:
+        getattr(results, "close", lambda: None)()
+
+
+def _core_boxes(full) -> dict[int, tuple[int, int, int, int]]:
+    """Bounding box (row0, row1, col0, col1) of each core's source cells (CWD 0 in the all-cores pass)."""
+    flat = np.flatnonzero((full.dist.ravel() == 0) & (full.alloc.ravel() > 0))
+    labs = full.alloc.ravel()[flat]
+    r, c = np.divmod(flat, full.dist.shape[1])
+    out = {}
+    for lab in np.unique(labs):
+        m = labs == lab
+        out[int(lab)] = (int(r[m].min()), int(r[m].max()) + 1, int(c[m].min()), int(c[m].max()) + 1)
+    return out
 
 
 def _core_cells(cores: np.ndarray, labels: list[int]):

@@ -1,0 +1,225 @@
+"""Dask engine for raster work: a cluster client, an executor the engines plug in, and shared-storage rasters.
+
+Engines (``layers.corridors.corridor``, ``layers.connectivity.omniscape``) stay Dask-agnostic: they take an
+``executor`` with two methods and know nothing else about where their tasks run:
+
+* ``share(array, name) -> SharedRaster`` — puts an input raster where every worker can read it (a tiled
+  Cloud-Optimized GeoTIFF under ``GEOSIG_SHARED_DIR``) and returns a small picklable reference; a task reads
+  only the window it needs with ``ref.read(window)``. Big arrays therefore never travel pickled to workers.
+* ``map(fn, batches) -> iterator`` — runs ``fn(batch)`` for every batch on the cluster and yields the results
+  **in the order of ``batches``** (not as they complete), so a caller that sums them always sums in the same
+  order and gets bit-identical totals whatever the number of workers.
+
+Where the cluster is: ``GEOSIG_DASK_SCHEDULER`` (settings or environment, e.g. ``tcp://host:8786``) → an
+existing scheduler; unset → a ``LocalCluster`` sized to this machine (one single-threaded worker process per
+core, the RAM split between them), created lazily once per process and closed at exit.
+
+Shared storage: ``GEOSIG_SHARED_DIR`` (default ``MEDIA_ROOT/shared``) must be the same path on the web/job
+machine and on every worker (one machine: nothing to do; a cluster: an NFS/SMB mount at the same path).
+Only paths this module wrote are ever opened (``read_window`` refuses anything else); user input never
+reaches it. Django settings are read only in the functions that need them (``settings_*``), so workers import
+this module without a configured Django.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import shutil
+import threading
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+
+Window = tuple[tuple[int, int], tuple[int, int]]  # ((row0, row1), (col0, col1)), half-open
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
+_clients: dict[str, Any] = {}
+_clusters: list = []  # LocalClusters this process started (closed with their clients at exit)
+_lock = threading.Lock()
+
+
+# ------------------------------------------------------------------------------------------- settings
+
+
+def settings_scheduler() -> str:
+    """The scheduler address from Django settings (if configured) or the environment; '' = a LocalCluster."""
+    return str(_setting("GEOSIG_DASK_SCHEDULER", os.environ.get("GEOSIG_DASK_SCHEDULER", "")) or "").strip()
+
+
+def settings_enabled() -> bool:
+    """Whether entry points should send raster work to Dask (``GEOSIG_DASK``; on when a scheduler is named)."""
+    return bool(_setting("GEOSIG_DASK", bool(settings_scheduler())))
+
+
+def settings_shared_dir() -> Path:
+    default = None
+    media = _setting("MEDIA_ROOT", None)
+    if media:
+        default = Path(media) / "shared"
+    value = _setting("GEOSIG_SHARED_DIR", os.environ.get("GEOSIG_SHARED_DIR") or default)
+    if not value:
+        raise RuntimeError("GEOSIG_SHARED_DIR no está configurado (carpeta compartida por todos los workers de Dask).")
+    return Path(value)
+
+
+def _setting(name: str, default):
+    try:
+        from django.conf import settings
+        if settings.configured:
+            return getattr(settings, name, default)
+    except ImportError:  # a bare Dask worker without Django installed
+        pass
+    return default
+
+
+# --------------------------------------------------------------------------------------------- client
+
+
+def get_client(address: str | None = None):
+    """A ``distributed.Client``: to ``address`` / ``GEOSIG_DASK_SCHEDULER`` if set, else to this process's
+    LocalCluster (started on first use: one worker process per core, 1 thread each, RAM split between them)."""
+    from distributed import Client
+
+    address = settings_scheduler() if address is None else address.strip()
+    with _lock:
+        client = _clients.get(address)
+        if client is not None and client.status == "running":
+            return client
+        if address:
+            client = Client(address, set_as_default=False, timeout="20s")
+        else:
+            cluster = local_cluster()
+            _clusters.append(cluster)
+            client = Client(cluster, set_as_default=False)
+        _clients[address] = client
+        return client
+
+
+def local_cluster(n_workers: int | None = None):
+    """A LocalCluster sized to the machine: ``n_workers`` (default: cores) processes × 1 thread, memory split."""
+    import psutil
+    from distributed import LocalCluster
+
+    n = n_workers or os.cpu_count() or 1
+    memory = int(psutil.virtual_memory().total * 0.8 / n)
+    # Random ports on 127.0.0.1 (scheduler and its HTTP server): several processes on one machine never clash.
+    return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory,
+                        dashboard_address=":0", host="127.0.0.1")
+
+
+@atexit.register
+def close_clients() -> None:
+    """Close every client (and the LocalCluster this process started)."""
+    with _lock:
+        for obj in [*_clients.values(), *_clusters]:
+            try:
+                obj.close()
+            except Exception:  # noqa: BLE001 — at exit, a cluster already gone is fine
+                pass
+        _clients.clear()
+        _clusters.clear()
+
+
+# ------------------------------------------------------------------------------------- shared rasters
+
+
+@dataclass(frozen=True)
+class SharedRaster:
+    """A raster written by ``write_cog`` (a path on shared storage); pickles as a few bytes."""
+
+    path: str
+    shape: tuple[int, int]
+    dtype: str
+
+    def read(self, window: Window | None = None) -> np.ndarray:
+        return read_window(self.path, window or ((0, self.shape[0]), (0, self.shape[1])))
+
+
+def write_cog(array: np.ndarray, transform=None, crs=None, name: str = "raster", directory: Path | None = None) -> str:
+    """Write ``array`` as a tiled, ZSTD-compressed Cloud-Optimized GeoTIFF (with overviews) in the shared folder;
+    returns its path. ``name`` is an internal identifier (letters, digits, ``_.-``), never user input. Values
+    (inf, NaN, every dtype GeoTIFF holds) are stored exactly: workers read back the same bits."""
+    import rasterio
+    import rasterio.errors
+    from rasterio.io import MemoryFile
+    from rasterio.shutil import copy as rio_copy
+
+    if not _NAME.match(name):
+        raise ValueError(f"nombre interno no válido: {name!r}")
+    directory = Path(directory) if directory is not None else settings_shared_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    arr = np.ascontiguousarray(array)
+    final = directory / f"{name}.tif"
+    tmp = directory / f".{name}.{uuid.uuid4().hex}.tif"
+    profile = {"driver": "MEM", "height": arr.shape[0], "width": arr.shape[1], "count": 1, "dtype": arr.dtype.name,
+               "transform": transform or rasterio.Affine.identity(), "crs": crs}
+    with warnings.catch_warnings(), MemoryFile() as mem, mem.open(**profile) as ds:
+        # Engine grids are addressed by row/col only; an identity transform is expected, not a mistake.
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        ds.write(arr, 1)
+        # Nearest overviews: an overview of a cost surface must not invent values. Level 1 ZSTD: fast to write.
+        rio_copy(ds, str(tmp), driver="COG", compress="ZSTD", level=1, overview_resampling="nearest",
+                 blocksize=512)
+    os.replace(tmp, final)
+    return str(final)
+
+
+def read_window(path: str, window: Window) -> np.ndarray:
+    """Band 1 of a COG written by ``write_cog``, rows ``window[0]`` × cols ``window[1]`` (half-open)."""
+    import rasterio
+    from rasterio.windows import Window as RioWindow
+
+    p = Path(path)
+    if not p.is_absolute() or p.suffix != ".tif" or str(path).startswith("/vsi") or "://" in str(path):
+        raise ValueError(f"sólo se leen rásteres internos escritos por write_cog: {path!r}")
+    (r0, r1), (c0, c1) = window
+    with rasterio.open(p, driver="GTiff") as ds:  # our own COG: GeoTIFF driver only
+        return ds.read(1, window=RioWindow.from_slices((r0, r1), (c0, c1)))
+
+
+# ------------------------------------------------------------------------------------------- executor
+
+
+class DaskExecutor:
+    """Runs engine tasks on a Dask cluster; inputs go through shared COGs. Use as a context manager: on exit the
+    rasters it shared are deleted. ``map`` yields results in the order of the batches (see module docstring)."""
+
+    def __init__(self, client=None, shared_dir: Path | None = None):
+        self.client = client if client is not None else get_client()
+        self.dir = Path(shared_dir if shared_dir is not None else settings_shared_dir()) / f"run-{uuid.uuid4().hex}"
+
+    @property
+    def workers(self) -> int:
+        return len(self.client.scheduler_info(n_workers=-1)["workers"])
+
+    def share(self, array: np.ndarray, name: str, transform=None, crs=None) -> SharedRaster:
+        # A unique file per call: one executor may serve several runs (or several rasters of one name) at once.
+        path = write_cog(array, transform, crs, f"{name}-{uuid.uuid4().hex[:12]}", directory=self.dir)
+        return SharedRaster(path, (int(array.shape[0]), int(array.shape[1])), np.asarray(array).dtype.name)
+
+    def map(self, fn: Callable, batches: Iterable) -> Iterator:
+        futures = self.client.map(fn, list(batches), pure=False)
+        try:
+            for fut in futures:
+                yield fut.result()
+        finally:
+            # A caller that stops early (cancelled run, error) leaves nothing running on the cluster.
+            self.client.cancel([f for f in futures if not f.done()])
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def executor_from_settings() -> DaskExecutor | None:
+    """A ``DaskExecutor`` when ``GEOSIG_DASK`` is on (the entry points' switch), else None (in-process engine)."""
+    return DaskExecutor() if settings_enabled() else None
