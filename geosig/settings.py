@@ -127,6 +127,14 @@ STORAGES = {
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 MEDIA_URL = "media/"
 
+# Dask for large raster work (layers/distributed.py; README «Dask»). GEOSIG_DASK_SCHEDULER=tcp://host:8786 sends
+# tasks to an existing cluster; empty → a LocalCluster sized to this machine. GEOSIG_DASK turns it on for the
+# entry points (default: on only when a scheduler is named). GEOSIG_SHARED_DIR must be the same path on every
+# worker (inputs reach them as COGs written there).
+GEOSIG_DASK_SCHEDULER = env.str("GEOSIG_DASK_SCHEDULER", default="")
+GEOSIG_DASK = env.bool("GEOSIG_DASK", default=bool(GEOSIG_DASK_SCHEDULER))
+GEOSIG_SHARED_DIR = Path(env.str("GEOSIG_SHARED_DIR", default=str(MEDIA_ROOT / "shared")))
+
 # Where setup copies the real data from (a local mirror of shared/data) and keeps it.
 GEOSIG_DATA_MIRROR = Path(env.str("GEOSIG_DATA_MIRROR", default=str(BASE_DIR.parent / "shared" / "data")))
 GEOSIG_DATA_BASE_URL = env.str("GEOSIG_DATA_BASE_URL", default="")
