@@ -8,8 +8,10 @@ Node convention (stated because the numbers depend on it):
   resistance raster's units, independent of the cell size); ``connectivity`` = 4 or 8;
 * all cells of the source core are shorted into one node (a perfect conductor), likewise the ground core;
   1 A is injected at the source and the ground node is held at 0 V;
-* current density of a cell = ½ Σ |current| over the resistors touching it (Circuitscape's convention, so a
-  cell crossed by 1 A in a straight line carries 1 A).
+* current of a node = the larger of the current flowing into it and out of it over its resistors, and every
+  cell shows its node's current (Circuitscape's convention): a cell crossed by 1 A in a straight line carries
+  1 A (= ½ Σ |current| of its resistors), and every cell of the source and of the ground core carries the
+  core's total current, 1 A.
 
 So a uniform strip of w × l cells of resistance 1, 4-connected, with the two end columns as the cores, has
 R_eff = (l − 1) / w exactly (l − 1 resistors of 1 Ω in series, w rows in parallel): close to l / w for long
@@ -89,7 +91,7 @@ def pinch_points(
     volt_node[live[:-1]] = x
     volt_node[live[-1]] = 0.0
     r_eff = float(volt_node[0])
-    current = _cell_currents(volt_node, node, u, v, g, rows * cols)
+    current = _cell_currents(volt_node, node, u, v, g)
     voltage = np.where(node >= 0, volt_node[np.maximum(node, 0)], np.nan)
     t4 = time.perf_counter()
     timings = {"assembly": t1 - t0, "setup": t2 - t1, "solve": t3 - t2, "currents": t4 - t3}
@@ -176,9 +178,15 @@ def _solve(red, used: str, tol: float):
     return x, len(residuals), t_setup
 
 
-def _cell_currents(volt_node, node, u, v, g, n_cells) -> np.ndarray:
-    """Current on each original cell-to-cell resistor, split half to each end cell."""
-    vu, vv = volt_node[node[u]], volt_node[node[v]]
-    i_edge = np.abs(g * (vu - vv))
-    i_edge[~np.isfinite(i_edge)] = 0.0
-    return 0.5 * (np.bincount(u, i_edge, n_cells) + np.bincount(v, i_edge, n_cells))
+def _cell_currents(volt_node, node, u, v, g) -> np.ndarray:
+    """Each cell shows its node's current, max(in, out) over the node's resistors: a core (one shorted node)
+    shows its total current on every cell, as Circuitscape writes focal nodes."""
+    nu, nv = node[u], node[v]
+    i_edge = g * (volt_node[nu] - volt_node[nv])
+    i_edge[~np.isfinite(i_edge) | (nu == nv)] = 0.0  # off the solved component, or inside a shorted core
+    n = int(node.max()) + 1
+    pos, neg = np.maximum(i_edge, 0.0), np.maximum(-i_edge, 0.0)
+    out = np.bincount(nu, pos, n) + np.bincount(nv, neg, n)
+    inn = np.bincount(nv, pos, n) + np.bincount(nu, neg, n)
+    per_node = np.maximum(inn, out)
+    return np.where(node >= 0, per_node[np.maximum(node, 0)], 0.0)

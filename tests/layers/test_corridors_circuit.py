@@ -117,3 +117,14 @@ def test_window_and_errors():
         pinch_points(res, src, gnd, connectivity=6)
     with pytest.raises(InvalidParameter, match="comparten"):
         pinch_points(res, src, src)
+
+
+def test_core_cells_carry_the_total_current_as_circuitscape():
+    """Circuitscape writes a focal node's total current on each of its cells: here 1 A on every core cell
+    (the old convention, ½ Σ|I| of each cell's own resistors, gave 1/w on the core's column of a strip)."""
+    w, l = 4, 12
+    res, src, gnd = strip(w, l)
+    out = pinch_points(res, src, gnd, connectivity=4)
+    np.testing.assert_allclose(out.current[src], 1.0, rtol=1e-9)
+    np.testing.assert_allclose(out.current[gnd], 1.0, rtol=1e-9)
+    np.testing.assert_allclose(out.current[:, 1:-1], 1 / w, rtol=1e-9)  # interior cells unchanged
