@@ -7,6 +7,7 @@ reprojected explicitly with rasterio and the report lists each reprojection.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -34,6 +35,7 @@ from shapely.geometry import LineString, shape
 from geosig import formats, params
 from geosig.errors import InvalidGeometry, InvalidParameter, NotFound, OutsideValle
 from geosig.numbers import flexible, number
+from layers.distributed import executor_from_settings
 from layers.models import Feature, Layer
 
 from . import network
@@ -240,6 +242,21 @@ def core_options(slug: str | None = None, dem_layer: str = "dem-srtm3") -> dict:
 # ------------------------------------------------------------------------------------------------ run
 
 
+@contextlib.contextmanager
+def _raster_executor(given):
+    """The caller's executor; else a Dask one when settings say so (GEOSIG_DASK), its shared files removed after
+    the run; else None (the engine's threads)."""
+    if given is not None:
+        yield given
+        return
+    ex = executor_from_settings()
+    if ex is None:
+        yield None
+        return
+    with ex:
+        yield ex
+
+
 def run_corridors(
     cores: dict,
     resistance,
@@ -258,6 +275,7 @@ def run_corridors(
     threads: int = 2,
     progress: Callable[[int, str], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    executor=None,
 ) -> CorridorReport:
     """Least-cost corridors, pinch points and network metrics between ``cores``; results written to ``out_dir``.
 
@@ -293,8 +311,10 @@ def run_corridors(
     def sub_progress(p, m):
         progress(5 + int(p * 0.7), m)
 
-    result = corridors(res, coreset.labels, float(cell_size), float(width), max_link_cwd=max_link_cwd,
-                       threads=threads, progress=sub_progress, cancelled=cancelled, validated=True, names=names)
+    with _raster_executor(executor) as ex:
+        result = corridors(res, coreset.labels, float(cell_size), float(width), max_link_cwd=max_link_cwd,
+                           threads=threads, progress=sub_progress, cancelled=cancelled, validated=True,
+                           names=names, executor=ex)
     notes += result.notes
     links = result.link_rows(names)
     current = _pinch_points(res, result, coreset, links, progress, cancelled) if pinch else None
