@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI files served locally: the API docs work offline
     "leaflet",
     "geosig",
+    "procrastinate.contrib.django",  # the job queue's tables and functions (migrations), see jobs/
+    "jobs",
     "territorial",
     "cities",
     "layers",
@@ -302,3 +304,11 @@ POT_CONFLICT_CACHE_MAX_ENTRIES = env.int("POT_CONFLICT_CACHE_MAX_ENTRIES", defau
 POT_CONFLICT_CACHE_MAX_BYTES = env.int("POT_CONFLICT_CACHE_MAX_BYTES", default=256 * 1024 * 1024)
 # Expensive knobs: anonymous visitors get a lower cap of the Theil permutation test (cities).
 CITIES_MAX_PERMUTATIONS_ANON = env.int("CITIES_MAX_PERMUTATIONS_ANON", default=999)
+
+# --- Background jobs (jobs/, Procrastinate on this PostgreSQL) -----------------------------------------
+# A worker sends a heartbeat every JOBS_HEARTBEAT_SECONDS; a worker silent for JOBS_STALE_SECONDS is dead
+# and another worker re-queues (or fails) its jobs. Transient failures retry after 5, 10, 20… seconds.
+JOBS_HEARTBEAT_SECONDS = env.float("JOBS_HEARTBEAT_SECONDS", default=10)
+JOBS_STALE_SECONDS = env.float("JOBS_STALE_SECONDS", default=60)
+JOBS_RETRY_BASE_SECONDS = env.float("JOBS_RETRY_BASE_SECONDS", default=5)
+JOBS_CONCURRENCY = env.int("JOBS_CONCURRENCY", default=1)

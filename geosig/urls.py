@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", title="GeoSIG Valle API",
                                                      template_name="geosig/swagger_ui.html"),
          name="api-docs"),
+    path("", include("jobs.urls")),
     path("", include("territorial.urls")),
     path("", include("territorial.pot.urls")),
     path("", include("layers.urls")),

@@ -9,6 +9,7 @@ class LayersConfig(AppConfig):
     def ready(self):
         from geosig import nav
         from layers import signals  # noqa: F401  (delete a raster layer's file with it)
+        from layers.corridors import runs  # noqa: F401  (registers the «corridors» job kind for the worker)
 
         nav.register("layers-explorer", _("Capas ambientales"), order=30)
         nav.register("corridors-page", _("Corredores ecológicos"), order=40)

@@ -1,27 +1,31 @@
-"""Corridor runs as database records: cache by inputs hash, background execution, progress, cancel.
+"""Corridor runs as database records: cache by inputs hash, execution as a durable job, progress, cancel.
 
-A run executes in a background thread of the web process (the engine releases the GIL in its compiled
-parts; no task queue is needed for a handful of analysts). Results are written into
-``MEDIA_ROOT/corridors/.tmp-<id>/`` and renamed to ``MEDIA_ROOT/corridors/<id>/`` only on success:
-a cancelled or failed run removes its temporary directory, so nothing half-written is ever visible.
+The web process stores the run and enqueues a ``corridors`` job (``jobs``, on PostgreSQL) in the same
+transaction; ``python manage.py geosig_worker`` runs it, so a web worker restart, timeout or deploy no longer
+kills a run. Results are written into the job's work folder (``MEDIA_ROOT/jobs/.tmp-<job>/``) and renamed to
+``MEDIA_ROOT/corridors/<id>/`` only on success: a cancelled, failed or killed run leaves nothing half-written.
+The run row mirrors its job's state (``_mirror``), so the corridor API and page read as before.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import shutil
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from geosig import params
-from geosig.errors import ConflictError, GeoSIGError, InvalidParameter, NotFound, PermissionDeniedError
+from geosig.errors import ConflictError, InvalidParameter, NotFound, PermissionDeniedError
+from jobs import registry as job_kinds
+from jobs import services as jobs
+from jobs.models import Job
+from jobs.registry import JobCancelled
 from layers.models import Layer
 
 from .corridor import Cancelled
@@ -159,84 +163,92 @@ def start_run(params: dict, user=None, background: bool = True) -> tuple[Corrido
                                 "espere a que terminen o cancele una.")
         run = CorridorRun.objects.create(inputs_hash=h, params=params,
                                          created_by=user if getattr(user, "is_authenticated", False) else None)
-    if background:
-        threading.Thread(target=_thread_main, args=(run.pk,), daemon=True, name=f"corridors-{run.pk}").start()
-    else:
+        jobs.enqueue(JOB_KIND, {"run": run.pk}, owner=user)  # same transaction: both rows or neither
+    if not background:
         execute(run.pk)
         run.refresh_from_db()
     return run, False
 
 
-def _thread_main(run_id: int) -> None:
-    try:
-        execute(run_id)
-    finally:
-        connections.close_all()  # this thread's own connection; the request's is untouched
+def _job_of(run_id: int) -> Job | None:
+    return Job.objects.filter(kind=JOB_KIND, params__run=run_id).order_by("-pk").first()
 
 
 def _expire_stale() -> None:
-    """A run still 'running' long after it started lost its process (server restart): mark it failed, so an
-    identical request starts afresh instead of waiting on it forever."""
+    """A run without a live job (a row from before the job queue, or whose job row was deleted) still
+    'running' long after it started lost its process: mark it failed, so an identical request starts afresh.
+    Runs with a job are looked after by the workers (dead workers' jobs are re-queued or failed)."""
     minutes = int(getattr(settings, "CORRIDORS_STALE_MINUTES", 60))
     limit = timezone.now() - timedelta(minutes=minutes)
+    queued = Job.objects.filter(kind=JOB_KIND, state__in=Job.ACTIVE).values_list("params__run", flat=True)
     CorridorRun.objects.filter(status__in=[CorridorRun.Status.PENDING, CorridorRun.Status.RUNNING],
-                               created_at__lt=limit).update(
+                               created_at__lt=limit).exclude(pk__in=[r for r in queued if r]).update(
         status=CorridorRun.Status.FAILED, message="Interrumpida",
         error=f"La corrida no terminó en {minutes} minutos (¿se reinició el servidor?). Vuelva a lanzarla.",
         finished_at=timezone.now())
 
 
 def execute(run_id: int) -> None:
-    run = CorridorRun.objects.get(pk=run_id)
-    root = runs_root()
-    tmp = root / f".tmp-{run.pk}"
-    final = root / str(run.pk)
-    shutil.rmtree(tmp, ignore_errors=True)
-    run.status, run.started_at, run.progress = CorridorRun.Status.RUNNING, timezone.now(), 0
-    run.save(update_fields=["status", "started_at", "progress"])
-    last = {"t": 0.0, "cancel": False, "ct": 0.0}
+    """Run this run's job now, in this process (``CORRIDORS_BACKGROUND = False``, tests), through the same
+    job code the worker runs; a run without a job (older rows) gets one."""
+    job = _job_of(run_id)
+    if job is None or job.state not in Job.ACTIVE:
+        job = jobs.enqueue(JOB_KIND, {"run": run_id})
+    jobs.run_inline(job)
+
+
+JOB_KIND = "corridors"
+RUN_STATUS = {Job.State.QUEUED: CorridorRun.Status.PENDING, Job.State.RUNNING: CorridorRun.Status.RUNNING,
+              Job.State.DONE: CorridorRun.Status.DONE, Job.State.FAILED: CorridorRun.Status.FAILED,
+              Job.State.CANCELLED: CorridorRun.Status.CANCELLED}
+
+
+def _mirror(job: Job) -> None:
+    """The run row follows its job's state (the corridor API and page read the run)."""
+    fields = {"status": RUN_STATUS[job.state], "message": job.message[:300], "error": job.error}
+    if job.state == Job.State.RUNNING:
+        fields.update(started_at=job.started_at, progress=0)
+    elif job.state == Job.State.QUEUED:
+        fields["progress"] = 0
+    elif job.state == Job.State.DONE:
+        fields.update(progress=100, result_dir=job.result.get("result_dir", ""), report=job.result.get("report", {}))
+    elif job.state == Job.State.CANCELLED:
+        fields["message"] = "Cancelada por el usuario"
+    if job.state in Job.FINAL:
+        fields["finished_at"] = job.finished_at
+    CorridorRun.objects.filter(pk=job.params.get("run")).update(**fields)
+
+
+@job_kinds.register(JOB_KIND, label=_("Corredores ecológicos"), retries=1, on_change=_mirror)
+def run_job(ctx, job_params: dict) -> dict:
+    """The worker side: compute the run into the job's work folder, publish it atomically, return the report."""
+    run = CorridorRun.objects.filter(pk=job_params.get("run")).first()
+    if run is None:
+        raise NotFound(f"No existe la corrida de corredores {job_params.get('run')}.")
+    if run.cancel_requested:
+        raise JobCancelled()
+    last = {"t": 0.0}
 
     def progress(pct: int, msg: str) -> None:
+        ctx.progress(pct, msg)  # job row: progress, heartbeat; raises JobCancelled when asked to stop
         now = time.monotonic()
         if now - last["t"] > 0.3 or pct >= 100:
             last["t"] = now
-            CorridorRun.objects.filter(pk=run.pk).update(progress=min(100, max(0, pct)), message=msg[:300])
-
-    def cancelled() -> bool:
-        now = time.monotonic()
-        if not last["cancel"] and now - last["ct"] > 0.3:
-            last["ct"] = now
-            last["cancel"] = CorridorRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
-        return last["cancel"]
+            CorridorRun.objects.filter(pk=run.pk).update(progress=min(100, max(0, int(pct))), message=msg[:300])
 
     p = run.params
     try:
         report = run_corridors(
-            p["cores"], p.get("resistance"), p["cell_size"], p["width"], out_dir=tmp,
+            p["cores"], p.get("resistance"), p["cell_size"], p["width"], out_dir=ctx.workdir,
             point_radius=p.get("point_radius"), max_link_cwd=p.get("max_link_cwd"), dispersal=p.get("dispersal"),
             area_field=p.get("area_field"), margin_m=p.get("margin_m", 5000.0), pinch=p.get("pinch", True),
-            progress=progress, cancelled=cancelled,
+            progress=progress, cancelled=ctx.cancelled,
         )
-        if cancelled():
-            raise Cancelled()
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.rename(final)  # atomic on one filesystem: the results appear complete or not at all
-        CorridorRun.objects.filter(pk=run.pk).update(
-            status=CorridorRun.Status.DONE, progress=100, message="Listo", result_dir=f"corridors/{run.pk}",
-            report=_jsonable(report.as_dict()), finished_at=timezone.now())
     except Cancelled:
-        shutil.rmtree(tmp, ignore_errors=True)
-        CorridorRun.objects.filter(pk=run.pk).update(status=CorridorRun.Status.CANCELLED, message="Cancelada por el usuario",
-                                                     finished_at=timezone.now())
-    except GeoSIGError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        CorridorRun.objects.filter(pk=run.pk).update(status=CorridorRun.Status.FAILED, error=exc.message,
-                                                     message="Error", finished_at=timezone.now())
-    except Exception as exc:  # noqa: BLE001 - a background thread must record any failure, not die silently
-        log.exception("corridor run %s failed", run.pk)
-        shutil.rmtree(tmp, ignore_errors=True)
-        CorridorRun.objects.filter(pk=run.pk).update(status=CorridorRun.Status.FAILED, message="Error",
-                                                     error=f"Error interno: {exc}", finished_at=timezone.now())
+        raise JobCancelled() from None
+    ctx.check_cancelled()
+    result_dir = ctx.publish(runs_root() / str(run.pk))  # one rename: complete results or none
+    return {"result_dir": result_dir, "report": _jsonable(report.as_dict())}
 
 
 def get_run(run_id) -> CorridorRun:
@@ -285,4 +297,8 @@ def cancel_run(run_id, user) -> CorridorRun:
             run.status, run.message = CorridorRun.Status.CANCELLED, "Cancelada"
             fields += ["status", "message"]
         run.save(update_fields=fields)
+        job = _job_of(run.pk)
+        if job is not None and job.state in Job.ACTIVE:
+            jobs.request_cancel(job)  # a queued job leaves the queue; a running one stops at its next stage
+            run.refresh_from_db()
     return run
