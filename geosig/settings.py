@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "cities",
     "layers",
     "plan",
+    "ogc",  # OGC API Features/Tiles/Records over every app above (top of the stack)
 ]
 
 MIDDLEWARE = [
@@ -268,6 +269,7 @@ GEOSIG_THROTTLE_RATES = {
     "conflicts_anon": "20/min", "conflicts": "60/min",  # POT conflict analysis
     "downloads_anon": "30/min", "downloads": "120/min",  # GeoPackage/GeoJSON/CSV/TIF files
     "jobs_anon": "10/min", "jobs": "20/min",  # corridor runs and imports
+    "ogc_anon": "120/min", "ogc": "600/min",  # OGC API items and catalogue records (pages of up to 1000/10000)
     **env.dict("GEOSIG_THROTTLE_RATES", default={}),
 }
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["geosig.throttling.GeoSIGThrottle"]

@@ -44,6 +44,7 @@ def layer_dict(layer: Layer, request, full: bool = False) -> dict:
         "order": layer.order, "tiles": f"{base}tiles/{{z}}/{{x}}/{{y}}.{ext}",
         "downloads": {fmt: f"{base}download.{fmt}" for fmt in
                       (("gpkg", "geojson") if layer.kind == Layer.Kind.VECTOR else ("tif",))},
+        "services": {"xyz": f"{base}tiles/{{z}}/{{x}}/{{y}}.{ext}", **hooks.service_links(layer, request)},
     }
     if full:
         out.update(fields=layer.fields, raster_meta=layer.raster_meta, import_report=layer.import_report,
@@ -55,7 +56,7 @@ LAYER = obj({
     "slug": STR, "title": STR, "description": STR, "theme": STR, "kind": doc.enum(["vector", "raster"]),
     "geometry_type": STR, "source": STR, "licence": STR, "data_date": nullable(STR), "feature_count": INT,
     "extent": nullable(array(NUM)), "style": OBJ, "legend": array(OBJ), "is_demo": BOOL, "is_partial": BOOL,
-    "tiles": STR, "downloads": OBJ,
+    "tiles": STR, "downloads": OBJ, "services": OBJ,
 })
 # A drawn polygon (GeoJSON geometry/Feature) or a named area {"kind": "municipio", "code": "76001"}
 AREA = {"oneOf": [GEOMETRY, obj({"kind": STR, "code": STR})]}

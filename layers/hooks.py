@@ -39,3 +39,20 @@ def resolve_area(kind: str, code: str) -> GEOSGeometry:
     if geom.srid is None:
         geom.srid = 4326
     return geom
+
+
+# Service links: apps above (ogc) add the URLs of a layer in their services (OGC API Features, Tiles, the
+# catalogue record) to the layer's API answer, for the explorer's 'Añadir a QGIS' box.
+SERVICE_LINKS: list[Callable] = []  # (layer, request) → {name: url}
+
+
+def register_service_links(fn: Callable) -> None:
+    if fn not in SERVICE_LINKS:
+        SERVICE_LINKS.append(fn)
+
+
+def service_links(layer, request) -> dict:
+    out = {}
+    for fn in SERVICE_LINKS:
+        out.update(fn(layer, request))
+    return out
