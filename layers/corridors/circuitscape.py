@@ -175,7 +175,7 @@ def node_map(g: np.ndarray, regions: np.ndarray | None) -> tuple[np.ndarray, int
         live = np.unique(reg[(reg != 0) & (g > 0)])
         inreg = np.isin(reg, live)
         # a region is keyed after every cell key; the min of the keys orders it like its first cell
-        key = np.where(inreg, -reg, key)
+        key = np.where(inreg, -(np.searchsorted(live, reg) + 1), key)  # negative: never a cell key
     flat = key.T.ravel()  # column-major, like Julia
     uniq, first = np.unique(flat[flat != 0], return_index=True)
     order = np.argsort(first)  # first appearance (column-major) defines the numbering

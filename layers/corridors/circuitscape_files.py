@@ -224,6 +224,14 @@ def read_value_grid(path: Path, hab: Grid, tmp: Path) -> np.ndarray:
 
 def read_included_pairs(path: Path) -> cs.IncludedPairs:
     """Circuitscape's two formats: a «min/max» matrix of point ids, or «mode include|exclude» and pairs."""
+    try:
+        return _included_pairs(path)
+    except (ValueError, IndexError):
+        raise DataFileError(f"«{path.name}» no es un archivo de pares de Circuitscape legible: «min»/«max» y una "
+                            "matriz de ids, o «mode include|exclude» y pares de ids.", file=path.name) from None
+
+
+def _included_pairs(path: Path) -> cs.IncludedPairs:
     lines = [ln.split() for ln in _text(path).splitlines() if ln.strip()]
     head = lines[0][0].lower() if lines else ""
     if head == "min":
