@@ -23,6 +23,7 @@ def _context(report: BalanceReport, outlines=None, for_pdf=False) -> dict:
         "subregions": report.table("subregiones"),
         "municipalities": report.table("municipios"),
         "theil_table": report.table("theil"),
+        "poverty": report.table("pobreza"),
         "scalogram": report.table("escalograma"),
         "comparison": report.comparison,
         "svg_rank_size": charts.rank_size_svg(report, fmt=fig),

@@ -10,6 +10,7 @@ from pyproj import Transformer
 from tqdm import tqdm
 
 from cities.models import City, CityAttribute, CityFunction, FunctionInventory, Scenario, ScenarioAdjustment, TravelMatrix
+from cities.services import poverty
 from cities.services import scenarios as SC
 from cities.services.balance import (
     BalanceParams, BalanceReport, SystemData, compare, compute_balance, size_trend,
@@ -262,6 +263,10 @@ def balance_report(year: int | None = None, basis: str = "cabecera", scenario: s
         if m.get("scenario"):
             extra = {"label": f"{m['year']} ({m['scenario']['name']})", "population": data.population}
         report.trend = size_trend(years, series, np.array([mu.subregion.code for mu in munis]), params, extra)
+    found = poverty.poverty_and_size()  # always the census year of the NBI (2018), whatever the report's year
+    if found is not None:
+        report.tables.append(poverty.as_table(found))
+        report.meta["poverty"] = poverty.as_meta(found)
     report.meta["label"] = (f"{SYSTEM_NAME}, {m['year']}, {m['basis_label']}"
                             + (f", escenario {m['scenario']['name']}" if m.get("scenario") else ""))
     return report
