@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("territorial.pot.urls")),
     path("", include("layers.urls")),
     path("", include("cities.urls")),
+    path("", include("plan.urls")),
     path("ogc/", include("ogc.urls")),  # OGC API – Features, Tiles, Records (ogc/)
 ]
 

@@ -282,12 +282,17 @@ def _target_entity(kind: str, pk: int) -> int:
     return entity
 
 
-def add_report(user, kind: str, pk: int, data, evidence=None, *, is_demo: bool = False) -> ProgressReport:
-    """A progress report on a project (``value`` = physical progress, %) or a goal (the indicator's value).
-    Permission before parsing; again under the row lock (the project may have changed entity meanwhile)."""
+def require_report_permission(user, kind: str, pk: int) -> None:
+    """Who may report on this project or goal: checked before the request body is read."""
     if not (user and user.is_authenticated):
         raise access.PermissionDeniedError(_("Ingrese para reportar avances."))
     access.require_reporter(user, _target_entity(kind, pk))
+
+
+def add_report(user, kind: str, pk: int, data, evidence=None, *, is_demo: bool = False) -> ProgressReport:
+    """A progress report on a project (``value`` = physical progress, %) or a goal (the indicator's value).
+    Permission before parsing; again under the row lock (the project may have changed entity meanwhile)."""
+    require_report_permission(user, kind, pk)
     data = params.mapping(params.body(data), "body", allowed=REPORT_KEYS)
     limit = {"minimum": 0, "maximum": 100} if kind == "project" else {"minimum": -1e15, "maximum": 1e15}
     value = params.number(data.get("value"), "value", required=True, **limit)
@@ -321,3 +326,58 @@ def add_report(user, kind: str, pk: int, data, evidence=None, *, is_demo: bool =
 def _latest_date(project: Project) -> dt.date:
     last = project.reports.order_by("-date").values_list("date", flat=True).first()
     return last or dt.date.min
+
+
+# ------------------------------------------------------------------ structure
+PROGRAM_KEYS = {"code", "name", "line", "weight", "objectives"}
+
+
+def parse_program(data) -> dict:
+    from plan.models import ProgramLine, SpecificObjective
+
+    data = params.mapping(params.body(data), "body", allowed=PROGRAM_KEYS)
+    out = {"code": params.text(data.get("code"), "code", max_length=60, required=True),
+           "name": params.text(data.get("name"), "name", max_length=300, required=True),
+           "line": _by_code(ProgramLine, data.get("line"), "line"),
+           "weight": params.number(data.get("weight"), "weight", minimum=0, maximum=1e6, default=1.0)}
+    orders = params.id_list(data.get("objectives"), "objectives", max_items=20)
+    found = {o.order: o for o in SpecificObjective.objects.filter(order__in=orders)}
+    missing = [str(n) for n in orders if n not in found]
+    if missing:
+        raise InvalidParameter(_("Objetivos específicos desconocidos: %(o)s.") % {"o": ", ".join(missing)},
+                               parameter="objectives")
+    out["objectives"] = [found[n] for n in orders]
+    return out
+
+
+def save_program(user, data) -> Program:
+    """Create or update a program by its code (the planning office)."""
+    access.require_office(user)
+    values = parse_program(data)
+    objectives = values.pop("objectives")
+    with transaction.atomic():
+        program, created = Program.objects.select_for_update().get_or_create(code=values["code"], defaults=values)
+        if not created:
+            for key, value in values.items():
+                setattr(program, key, value)
+            program.save()
+        program.objectives.set(objectives)
+        record(user, program, "crear" if created else "editar",
+               number=Revision.objects.filter(model="program", object_id=program.pk).count() + 1)
+    versioned.bump(VERSION_NS)
+    return program
+
+
+def upsert_project(user, data, *, is_demo: bool = False) -> Project:
+    """Create the project of ``data["code"]`` or update it (imports)."""
+    code = data.get("code") if isinstance(data, dict) else None
+    existing = Project.objects.filter(code=code).values_list("pk", flat=True).first() if isinstance(code, str) else None
+    if existing:
+        return update_project(user, existing, {k: v for k, v in data.items()})
+    return create_project(user, data, is_demo=is_demo)
+
+
+def upsert_goal(user, data, *, is_demo: bool = False) -> Goal:
+    code = data.get("code") if isinstance(data, dict) else None
+    existing = Goal.objects.filter(code=code).values_list("pk", flat=True).first() if isinstance(code, str) else None
+    return save_goal(user, data, existing, is_demo=is_demo)
