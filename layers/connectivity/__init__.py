@@ -1,0 +1,1 @@
+"""Omnidirectional connectivity (Omniscape method): engine in ``omniscape``; no Django, no municipalities."""

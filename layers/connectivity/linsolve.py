@@ -1,0 +1,130 @@
+"""Direct solvers for the grounded window Laplacians of the Omniscape engine, with the symbolic analysis reused.
+
+Every full (not cut by the grid edge) moving window has the same shape, so its Laplacian has the same sparsity
+pattern when nodata cells are kept as isolated identity rows. The expensive part of a sparse Cholesky that
+depends only on the pattern (fill-reducing nested-dissection ordering, symbolic factorisation) is then done
+once per window shape and thread, and each window pays only the numeric factorisation and two triangular
+solves. Measured on a 201 × 201 circular window (31 416 nodes, 8 neighbours, one core): SuperLU with its best
+ordering 0.28 s per window; MKL PARDISO analysis 0.24 s once, then 0.045 s factorisation + 0.013 s solve.
+
+``pardiso`` (Intel MKL through the ``pypardiso`` wheel) is used when importable; ``splu`` (SciPy SuperLU,
+minimum-degree ordering on AᵀA+A) is the portable fallback and gives the same answer to rounding.
+"""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import splu
+
+try:  # optional: a 5× faster direct solver; SuperLU otherwise
+    from pypardiso import PyPardisoSolver
+except Exception:  # noqa: BLE001 — ImportError, or MKL runtime missing
+    PyPardisoSolver = None
+
+SOLVERS = ("auto", "pardiso", "splu")
+
+
+def available(name: str) -> bool:
+    return name != "pardiso" or PyPardisoSolver is not None
+
+
+def resolve(name: str) -> str:
+    if name == "auto":
+        return "pardiso" if PyPardisoSolver is not None else "splu"
+    return name
+
+
+class Pattern:
+    """The upper triangle (with diagonal) of an SPD matrix of fixed pattern in CSR: ``indptr``, ``indices``."""
+
+    def __init__(self, n: int, rows: np.ndarray, cols: np.ndarray):
+        ids = np.arange(len(rows), dtype=np.float64)
+        m = sp.csr_matrix((ids + 1.0, (rows, cols)), shape=(n, n))  # +1: an id of 0 would be dropped
+        m.sort_indices()
+        self.n = n
+        self.indptr = m.indptr.astype(np.int32)
+        self.indices = m.indices.astype(np.int32)
+        # position in ``data`` of each (row, col) entry given, in the order given
+        self.position = np.empty(len(rows), np.int64)
+        self.position[m.data.astype(np.int64) - 1] = np.arange(len(rows))
+
+
+class Factor:
+    """``factor(data)`` then ``solve(b)`` any number of times; one object per pattern and thread."""
+
+    def __init__(self, pattern: Pattern, solver: str):
+        self.pattern = pattern
+        self.solver = solver
+        self._lu = None
+        self._pd = None
+        self._analysed = False
+
+    def factor(self, data: np.ndarray) -> None:
+        p = self.pattern
+        if self.solver == "pardiso":
+            if self._pd is None:
+                self._pd = _Handle()  # real symmetric positive definite (mtype 2)
+                self._ia = p.indptr + 1  # PARDISO is 1-based
+                self._ja = p.indices + 1
+            self._data = np.ascontiguousarray(data, dtype=np.float64)
+            if not self._analysed:
+                self._call(11, np.zeros(p.n))
+                self._analysed = True
+            self._call(22, np.zeros(p.n))
+            return
+        upper = sp.csr_matrix((data, p.indices, p.indptr), shape=(p.n, p.n))
+        full = (upper + upper.T - sp.diags(upper.diagonal())).tocsc()
+        self._lu = splu(full, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        if self.solver == "pardiso":
+            return self._call(33, np.asfortranarray(b, dtype=np.float64))
+        return self._lu.solve(b)
+
+    def _call(self, phase: int, b: np.ndarray) -> np.ndarray:
+        pd = self._pd
+        x = np.zeros_like(b)
+        err = ctypes.c_int32(0)
+        i32 = ctypes.POINTER(ctypes.c_int32)
+        f64 = ctypes.POINTER(ctypes.c_double)
+        pd._mkl_pardiso(pd.pt.ctypes.data_as(ctypes.POINTER(pd._pt_type[0])), ctypes.byref(ctypes.c_int32(1)),
+                        ctypes.byref(ctypes.c_int32(1)), ctypes.byref(ctypes.c_int32(2)),
+                        ctypes.byref(ctypes.c_int32(phase)), ctypes.byref(ctypes.c_int32(self.pattern.n)),
+                        self._data.ctypes.data_as(f64), self._ia.ctypes.data_as(i32), self._ja.ctypes.data_as(i32),
+                        pd.perm.ctypes.data_as(i32), ctypes.byref(ctypes.c_int32(1)), pd.iparm.ctypes.data_as(i32),
+                        ctypes.byref(ctypes.c_int32(0)), b.ctypes.data_as(f64), x.ctypes.data_as(f64),
+                        ctypes.byref(err))
+        if err.value != 0:
+            raise ArithmeticError(f"PARDISO error {err.value} in phase {phase}")
+        return x
+
+    def release(self) -> None:
+        if self._pd is not None and self._analysed:
+            self._call(-1, np.zeros(self.pattern.n))
+            self._analysed = False
+
+
+_LIB = {}
+
+
+class _Handle:
+    """A PARDISO handle (pt, iparm, perm) on the MKL library loaded once per process (pypardiso finds the
+    library with a subprocess on every instance: too slow to do per window)."""
+
+    def __init__(self):
+        if "proto" not in _LIB:
+            proto = PyPardisoSolver(mtype=2)
+            for name in ("MKL_Set_Num_Threads", "mkl_set_num_threads"):
+                fn = getattr(proto.libmkl, name, None)
+                if fn is not None:  # one MKL thread per solve: the engine's workers give the parallelism
+                    fn(ctypes.c_int(1))
+                    break
+            _LIB["proto"] = proto
+        proto = _LIB["proto"]
+        self._mkl_pardiso = proto._mkl_pardiso
+        self._pt_type = proto._pt_type
+        self.pt = np.zeros(64, dtype=self._pt_type[1])
+        self.iparm = np.zeros(64, dtype=np.int32)
+        self.perm = np.zeros(0, dtype=np.int32)
