@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -35,7 +36,7 @@ from .services import _jsonable, run_corridors
 
 log = logging.getLogger(__name__)
 PARAMS = ("cores", "resistance", "cell_size", "width", "point_radius", "max_link_cwd", "dispersal", "area_field",
-          "margin_m", "pinch")
+          "margin_m", "pinch", "base", "project")
 ENGINE_VERSION = 1  # bump when results of identical inputs would change
 # parameter → (minimum, minimum excluded): the ranges run_corridors / rasterize_cores / corridors / network enforce;
 # every number is also finite and at most MAX_DISTANCE (metres or cost units: far beyond any Valle-sized analysis)
@@ -44,10 +45,11 @@ NUMBER_RANGES = {"cell_size": (1.0, True), "width": (0.0, True), "point_radius":
 MAX_DISTANCE = 1e9
 MAX_CORE_IDS = 5000  # features picked as cores
 MAX_RECIPE = 20  # sources of one resistance recipe
-CORE_KEYS = ("layer", "ids", "classes", "geojson")
+CORE_KEYS = ("layer", "ids", "classes", "geojson", "file", "name_field")
 # what a user may set in one resistance entry ("data" is filled in by the service, never by the request)
 ENTRY_TEXTS = ("layer", "label", "resampling")
 ENTRY_NUMBERS = {"weight": (None, False), "reference": (None, False), "scale": (0.0, True), "buffer": (0.0, False)}
+FILE_REF = re.compile(r"^[0-9a-f]{32}\.(gpkg|geojson|json|zip|tif|tiff|csv)$")  # layers.corridors.inputs.REF
 ACTIVE_LOCK = 0x636F7272  # pg_advisory_xact_lock key serialising the active-run cap ("corr")
 
 
@@ -58,15 +60,22 @@ def normalise(raw: dict) -> dict:
     if unknown:
         raise InvalidParameter(f"Parámetros desconocidos: {', '.join(unknown)}; válidos: {', '.join(PARAMS)}.")
     out = {"cores": _cores(raw.get("cores")), "resistance": _resistance(raw.get("resistance"))}
+    from_file = isinstance(out["resistance"], dict)  # a resistance raster: its own cell size unless one is given
     for k, (minimum, strict) in NUMBER_RANGES.items():
         value = params.number(raw.get(k), k, minimum=minimum, exclusive_minimum=strict, maximum=MAX_DISTANCE,
-                              required=k in ("cell_size", "width"))
+                              required=k == "width" or (k == "cell_size" and not from_file))
         if value is not None:
             out[k] = value
     area_field = params.text(raw.get("area_field"), "area_field", max_length=100)
     if area_field:
         out["area_field"] = area_field
     out["pinch"] = params.boolean(raw.get("pinch"), "pinch", default=True)
+    base = params.number(raw.get("base"), "base", minimum=0.0, maximum=MAX_DISTANCE)
+    if base is not None:
+        out["base"] = base
+    project = params.text(raw.get("project"), "project", max_length=40)
+    if project:
+        out["project"] = project
     return out
 
 
@@ -82,6 +91,23 @@ def _cores(raw) -> dict:
         out["classes"] = params.text_list(cores["classes"], "cores.classes", max_items=500, max_length=200)
     if cores.get("geojson") not in (None, "", {}):
         out["geojson"] = params.json_mapping(cores["geojson"], "cores.geojson")
+    if cores.get("file") not in (None, "", {}):
+        out["file"] = _file_ref(cores["file"], "cores.file")
+    if cores.get("name_field") not in (None, ""):
+        out["name_field"] = params.text(cores["name_field"], "cores.name_field", max_length=100)
+    return out
+
+
+def _file_ref(raw, name: str) -> dict:
+    """{"file": "<hash>.<ext>", "name": original name} of a file in the corridor input store (never a path)."""
+    ref = params.mapping(raw, name, required=True, allowed=("file", "name"))
+    out = {"file": params.text(ref.get("file"), f"{name}.file", max_length=50, required=True)}
+    if not FILE_REF.match(out["file"]):
+        raise InvalidParameter(f"«{name}» debe ser la referencia que devolvió la subida del archivo "
+                               "(POST /api/v1/corridors/inputs/).", parameter=name)
+    label = params.text(ref.get("name"), f"{name}.name", max_length=200)
+    if label:
+        out["name"] = label
     return out
 
 
@@ -91,8 +117,15 @@ def _resistance(raw):
         raw = raw["entries"]
     if raw is None or isinstance(raw, str):
         return params.choice(raw, "resistance", ("derivada",), default="derivada")
+    if isinstance(raw, dict):  # a resistance raster file, or a land-cover raster file + class table file
+        spec = params.mapping(raw, "resistance", required=True, allowed=("raster", "table"))
+        out = {"raster": _file_ref(spec.get("raster"), "resistance.raster")}
+        if spec.get("table") not in (None, "", {}):
+            out["table"] = _file_ref(spec["table"], "resistance.table")
+        return out
     if not isinstance(raw, list):
-        raise InvalidParameter("«resistance» debe ser «derivada» o una lista de fuentes; recibido "
+        raise InvalidParameter("«resistance» debe ser «derivada» o una lista de fuentes (o {\"raster\": archivo "
+                               "subido, \"table\": …}); recibido "
                                f"{type(raw).__name__}.", parameter="resistance")
     if len(raw) > MAX_RECIPE:
         raise InvalidParameter(f"«resistance» admite como máximo {MAX_RECIPE} fuentes.", parameter="resistance")
@@ -239,9 +272,10 @@ def run_job(ctx, job_params: dict) -> dict:
     p = run.params
     try:
         report = run_corridors(
-            p["cores"], p.get("resistance"), p["cell_size"], p["width"], out_dir=ctx.workdir,
+            p["cores"], p.get("resistance"), p.get("cell_size"), p["width"], out_dir=ctx.workdir,
             point_radius=p.get("point_radius"), max_link_cwd=p.get("max_link_cwd"), dispersal=p.get("dispersal"),
             area_field=p.get("area_field"), margin_m=p.get("margin_m", 5000.0), pinch=p.get("pinch", True),
+            base=p.get("base", 1.0), project=p.get("project", "corredores"),
             progress=progress, cancelled=ctx.cancelled,
         )
     except Cancelled:

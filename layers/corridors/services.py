@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ import rasterio
 import rasterio.enums
 import rasterio.warp
 import shapely
+from affine import Affine
 from django.conf import settings
 from matplotlib import colormaps
 from PIL import Image
@@ -33,23 +35,23 @@ from rasterio.windows import from_bounds
 from shapely.geometry import LineString, shape
 
 from geosig import formats, params
-from geosig.errors import InvalidGeometry, InvalidParameter, NotFound, OutsideValle
+from geosig.errors import CRSMismatch, InvalidGeometry, InvalidParameter, NotFound, OutsideValle
 from geosig.numbers import flexible, number
 from layers.distributed import executor_from_settings
 from layers.models import Feature, Layer
 
-from . import network
+from . import inputs, network
 from .circuit import pinch_points
 from .cores import rasterize_cores
 from .corridor import STATUS_LABELS, Cancelled, corridors
 from .costdistance import validate_resistance
-from .grid import DEFAULT_CRS, Grid, check_cell_count, template
-from .resistance import DERIVED_LABEL, DERIVED_RECIPE, SOURCES, build_resistance
+from .grid import DEFAULT_CRS, Grid, align, check_cell_count, template
+from .resistance import DERIVED_LABEL, DERIVED_RECIPE, SOURCES, Surface, build_resistance
 
 RASTER_SOURCES = {"landcover", "raster", "slope", "elevation"}
 VECTOR_SOURCES = {"proximity", "barrier"}
 DEM_SOURCES = {"slope", "elevation"}
-RESISTANCE_MODES = ("derivada", "receta")
+RESISTANCE_MODES = ("derivada", "receta", "archivo")
 
 
 def max_cells() -> int:
@@ -272,6 +274,7 @@ def run_corridors(
     base: float = 1.0,
     dem_layer: str = "dem-srtm3",
     pinch: bool = True,
+    project: str = "corredores",
     threads: int = 2,
     progress: Callable[[int, str], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
@@ -283,21 +286,31 @@ def run_corridors(
     ``resistance``: "derivada" (the default recipe from the DEM, roads and populated centres) or a list of
     entries {"source", "weight", "layer", …} (see ``layers.corridors.resistance``); ``cell_size`` in metres;
     ``width``: corridor width in cost units; ``point_radius``: disc radius (m) for point cores (None = one cell).
+    Files (``layers.corridors.inputs``): ``cores`` {"file": ref, "name_field": …}; ``resistance``
+    {"raster": ref} (a resistance GeoTIFF) or {"raster": ref, "table": ref} (land cover + class table). A
+    resistance raster is analysed on its own grid and CRS (``cell_size`` None or equal to its cell), resampled
+    only when another ``cell_size`` is asked for or its CRS is not in metres; ``base`` applies to recipes.
     """
     t0 = time.perf_counter()
     progress = progress or (lambda p, m: None)
     cancelled = cancelled or (lambda: False)
-    _check_run(cores, cell_size, width, margin_m)
-    entries, res_label = _recipe(resistance)
+    from_file = isinstance(resistance, dict) and "raster" in resistance
+    _check_run(cores, cell_size, width, margin_m, from_file)
     notes: list[str] = []
 
     progress(1, "Leyendo núcleos")
     gdf = _read_cores(cores, point_radius, notes)
-    target, b4326 = _analysis_grid(gdf, cell_size, margin_m, point_radius)
 
     progress(3, "Construyendo la superficie de resistencia")
-    _read_inputs(entries, b4326, dem_layer)
-    surface = build_resistance(entries, target, base=base)
+    if from_file:
+        target, surface, res_label = _file_resistance(resistance, cell_size)
+        b4326 = tuple(transform_bounds(target.crs, CRS.from_epsg(4326), *target.bounds, densify_pts=21))
+    else:
+        entries, res_label = _recipe(resistance)
+        target, b4326 = _analysis_grid(gdf, cell_size, margin_m, point_radius)
+        _read_inputs(entries, b4326, dem_layer)
+        surface = build_resistance(entries, target, base=base)
+    cell_size = target.cell_size
     notes += surface.notes
     res = validate_resistance(surface.array)
     if cancelled():
@@ -325,9 +338,10 @@ def run_corridors(
     progress(93, "Escribiendo resultados")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = _write(out_dir, target, res, result, coreset, gdf, links, net, current, names, float(width))
+    files = _write(out_dir, target, res, result, coreset, gdf, links, net, current, names, float(width),
+                   _project(project))
     grid_info = {"rows": target.shape[0], "cols": target.shape[1], "cell_size": float(cell_size),
-                 "crs": DEFAULT_CRS, "bounds": [round(v, 1) for v in target.bounds],
+                 "crs": target.crs.to_string(), "bounds": [round(v, 1) for v in target.bounds],
                  "bounds_4326": [round(v, 5) for v in b4326], "width": float(width),
                  "max_link_cwd": max_link_cwd, "point_radius": point_radius}
     core_rows = [{k: v for k, v in c.items() if k != "source_index"} for c in coreset.cores]
@@ -340,19 +354,96 @@ def run_corridors(
     return rep
 
 
-def _check_run(cores, cell_size, width, margin_m) -> None:
-    """Refuse a run without positive cell size and width, a non-negative margin and a core selection."""
+def _check_run(cores, cell_size, width, margin_m, from_file: bool = False) -> None:
+    """Refuse a run without positive cell size (optional with a resistance raster: its own cell) and width,
+    a non-negative margin and a core selection."""
     for name, val, minimum in (("cell_size", cell_size, 1.0), ("width", width, 0.0), ("margin_m", margin_m, -1e-9)):
+        if val is None and name == "cell_size" and from_file:
+            continue
         if val is None or not float(val) > minimum:
             raise InvalidParameter(f"Parámetro {name} no válido ({val}); debe ser > {max(minimum, 0):g}.")
-    if not isinstance(cores, dict) or not (cores.get("layer") or cores.get("geojson")):
-        raise InvalidParameter("Indique los núcleos: {\"layer\": <identificador>, \"ids\": […]} y/o "
-                               "{\"geojson\": <FeatureCollection de polígonos dibujados>}.")
+    if not isinstance(cores, dict) or not (cores.get("layer") or cores.get("geojson") or cores.get("file")):
+        raise InvalidParameter("Indique los núcleos: {\"layer\": <identificador>, \"ids\": […]}, "
+                               "{\"file\": <archivo subido>} y/o {\"geojson\": <FeatureCollection de polígonos dibujados>}.")
+
+
+def _project(name) -> str:
+    """The prefix of the output files (Linkage Mapper's project name): letters, digits, «_» and «-»."""
+    name = str(name or "corredores")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", name):
+        raise InvalidParameter(f"Nombre de proyecto «{name[:50]}» no válido: use 1 a 40 letras sin tilde, dígitos, "
+                               "«_» o «-» (es el prefijo de los archivos de salida).", parameter="project")
+    return name
+
+
+def _file_resistance(spec: dict, cell_size) -> tuple[Grid, Surface, str]:
+    """A resistance GeoTIFF (or land cover + class table) → (analysis grid, surface, label). The grid is the
+    raster's own unless another cell size is asked for or its CRS is not in metres."""
+    path, name = inputs.resolve(spec["raster"], "raster")
+    table = None
+    if spec.get("table") is not None:
+        tpath, tname = inputs.resolve(spec["table"], "table")
+        table = (inputs.read_table(tpath, tname), tname)
+    src = inputs.read_raster(path, name, classes=table is not None)
+    notes = list(src.notes)
+    target = _native_target(src, cell_size, name, notes)
+    if target is not src:
+        grid = align(src, target, "nearest" if table else _coarse_or_fine(src, target), name)
+        notes += grid.notes
+    else:
+        grid = src
+    if table:
+        grid = inputs.classes_to_resistance(grid, table[0], name, table[1])
+        label = f"Cobertura «{name}» con la tabla clase → resistencia «{table[1]}»."
+        recipe = [f"resistencia = tabla «{table[1]}» aplicada a las clases de «{name}»"]
+    else:
+        label = f"Ráster de resistencia «{name}» (valores tal cual)."
+        recipe = [f"resistencia = valores de «{name}»"]
+    check_cell_count(target.shape[0], target.shape[1], target.cell_size, max_cells())
+    return target, Surface(grid.array, recipe, notes), label
+
+
+def _native_target(src: Grid, cell_size, name: str, notes: list[str]) -> Grid:
+    crs = src.crs
+    metric = crs.is_projected and (crs.linear_units or "").lower() in ("metre", "meter", "m")
+    if not metric:
+        if not cell_size:
+            raise CRSMismatch(f"El ráster «{name}» está en {crs.to_string()}, que no mide en metros: indique el tamaño "
+                              "de celda (cell_size, en m) para remuestrearlo a EPSG:9377.", parameter="cell_size")
+        b = transform_bounds(crs, CRS.from_user_input(DEFAULT_CRS), *src.bounds, densify_pts=21)
+        notes.append(f"«{name}» está en {crs.to_string()} (no en metros): se analiza en {DEFAULT_CRS} con celdas de "
+                     f"{flexible(cell_size)} m.")
+        return template(b, float(cell_size), DEFAULT_CRS)
+    if cell_size is None or math.isclose(float(cell_size), src.cell_size, rel_tol=1e-9):
+        notes.append(f"Análisis en la grilla propia de «{name}»: {src.shape[0]} × {src.shape[1]} celdas de "
+                     f"{flexible(src.cell_size)} m en {crs.to_string()}, sin remuestreo.")
+        return src
+    cs = float(cell_size)
+    x0, y0, x1, y1 = src.bounds
+    rows, cols = max(1, math.ceil((y1 - y0) / cs - 1e-9)), max(1, math.ceil((x1 - x0) / cs - 1e-9))
+    notes.append(f"Remuestreo pedido: «{name}» tiene celdas de {flexible(src.cell_size)} m; se analiza con celdas de "
+                 f"{flexible(cs)} m en su mismo CRS y origen.")
+    return Grid(np.zeros((rows, cols), np.float32), Affine(cs, 0, x0, 0, -cs, y1), crs)
+
+
+def _coarse_or_fine(src: Grid, target: Grid) -> str:
+    """Average when coarsening (every source cell counts), bilinear when refining or changing CRS."""
+    return "average" if src.crs == target.crs and target.cell_size > src.cell_size else "bilinear"
 
 
 def _read_cores(cores: dict, point_radius, notes: list[str]) -> gpd.GeoDataFrame:
     """The selected features of the cores layer plus the drawn polygons, in EPSG:4326, each named in ``_name``."""
     parts = []
+    if cores.get("file"):
+        path, name = inputs.resolve(cores["file"], "cores")
+        fc = inputs.read_cores(path, name, cores.get("name_field"))
+        if (fc.geometry.geom_type.isin(["Point", "MultiPoint"])).any() and not point_radius:
+            notes.append(f"Núcleos puntuales de «{name}»: la celda bajo cada punto.")
+        if not (cores.get("layer") or cores.get("geojson")):
+            if len(fc) < 2:
+                raise InvalidParameter(f"Se necesitan al menos dos núcleos para trazar corredores; «{name}» tiene uno.")
+            return fc  # in its own CRS: rasterised on the grid without a detour through EPSG:4326
+        parts.append(fc.to_crs(4326))
     if cores.get("layer"):
         core_layer = _layer(cores["layer"], "vector", "los núcleos")
         if core_layer.geometry_type not in (Layer.GeometryType.POINT, Layer.GeometryType.POLYGON):
@@ -514,49 +605,82 @@ def _current_png(out: Path, current: np.ndarray, grid: Grid) -> None:
     (out / "corriente.json").write_text(json.dumps({"bounds": [[lat[0], lon[0]], [lat[1], lon[1]]]}))
 
 
-def _write(out, grid, res, result, coreset, gdf, links, net, current, names, width) -> list[str]:
-    """Every result file of a run in ``out``; returns their names."""
-    files = _write_rasters(out, grid, res, result, current, names)
-    layers = {"nucleos": _cores_gdf(grid, coreset), "rutas_menor_costo": _paths_gdf(grid, result, names),
-              "corredores": _corridors_gdf(grid, result, names, width)}
-    formats.write_gpkg_file({name: gdf for name, gdf in layers.items() if name == "nucleos" or len(gdf)},
-                            out / "corredores.gpkg")
-    files.append("corredores.gpkg")
-    _write_map(out, grid, layers)
-    cols = ["link_id", "core_a", "name_a", "core_b", "name_b", "status", "status_label", "euclid_dist", "cwd",
-            "lcp_length", "cwd_to_euclid", "cwd_to_path", "via_core", "effective_resistance"]
+# Linkage Mapper's link-type codes (lm_config LT_*): 1 = corridor connecting cores, -12 = too long cost-weighted
+# distance, -15 = intermediate core area detected. «no_path» has no Linkage Mapper code (it has no barriers
+# that cut a pair off): GeoSIG writes 0 for it.
+LINK_TYPES = {"ok": 1, "touching": 1, "too_long": -12, "through_core": -15, "no_path": 0}
+LINK_INFO = {1: "Core_core_corridor", -12: "Too_long_CWD", -15: "Intermediate_core", 0: "No_path"}
+# the link table as Linkage Mapper names it (linkTable / _LCPs attributes), GeoSIG's extra columns after
+LINK_COLUMNS = {"Link_ID": "link_id", "Core1": "core_a", "Core2": "core_b", "Core1_Name": "name_a",
+                "Core2_Name": "name_b", "Link_Type": None, "Link_Info": None, "Euc_Dist": "euclid_dist",
+                "CW_Dist": "cwd", "LCP_Length": "lcp_length", "cwd_to_Euc": "cwd_to_euclid",
+                "cwd_to_Path": "cwd_to_path", "Via_Core": "via_core", "Eff_Resist": "effective_resistance",
+                "Status": "status_label"}
+
+
+def lm_link_row(row: dict) -> dict:
+    """A link of the report as a Linkage Mapper link-table row."""
+    code = LINK_TYPES[row["status"]]
+    out = {}
+    for lm, key in LINK_COLUMNS.items():
+        v = code if lm == "Link_Type" else LINK_INFO[code] if lm == "Link_Info" else row.get(key)
+        out[lm] = "" if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
+    return out
+
+
+def truncated_name(project: str, width: float) -> str:
+    """Linkage Mapper's «<project>_corridors_truncated_at_200k»: thousands as k, millions as m."""
+    w = f"{width:.0f}" if float(width).is_integer() else f"{width:g}".replace(".", "_")
+    if w.endswith("000000"):
+        w = w[:-6] + "m"
+    elif w.endswith("000"):
+        w = w[:-3] + "k"
+    return f"{project}_corridors_truncated_at_{w}.tif"
+
+
+def _write(out, grid, res, result, coreset, gdf, links, net, current, names, width, project) -> list[str]:
+    """Every result file of a run in ``out``, named as Linkage Mapper names them; returns their names."""
+    for row in links:
+        row["link_type"] = LINK_TYPES[row["status"]]
+    files = _write_rasters(out, grid, res, result, current, names, width, project)
+    layers = {f"{project}_Cores": _cores_gdf(grid, coreset), f"{project}_LCPs": _paths_gdf(grid, result, names, links),
+              f"{project}_Corridors": _corridors_gdf(grid, result, names, width)}
+    formats.write_gpkg_file({name: g for name, g in layers.items() if name.endswith("_Cores") or len(g)},
+                            out / f"{project}_link_maps.gpkg")
+    files.append(f"{project}_link_maps.gpkg")
+    _write_map(out, grid, list(layers.values()))
     # core names come from a layer's attributes: the CSV writer neutralises formula-looking text
-    rows = [{k: ("" if v is None or (isinstance(v, float) and not math.isfinite(v)) else v) for k, v in row.items()}
-            for row in links]
-    (out / "vinculos.csv").write_bytes(formats.write_csv(formats.Table(cols, rows)))
+    rows = [lm_link_row(row) for row in links]
+    (out / f"{project}_linkTable.csv").write_bytes(formats.write_csv(formats.Table(list(LINK_COLUMNS), rows)))
     cols = ["core", "name", "area", "degree", "current_flow_centrality", "dIIC", "dPC"]
-    (out / "nucleos.csv").write_bytes(formats.write_csv(formats.Table(cols, net["cores"])))
-    files += ["vinculos.csv", "nucleos.csv"]
+    (out / f"{project}_cores.csv").write_bytes(formats.write_csv(formats.Table(cols, net["cores"])))
+    files += [f"{project}_linkTable.csv", f"{project}_cores.csv"]
     return files
 
 
-def _write_rasters(out, grid, res, result, current, names) -> list[str]:
-    """GeoTIFFs of resistance, minimum CWD, allocation, corridor, per-core CWD and current (+ its PNG)."""
-    files = []
+def _write_rasters(out, grid, res, result, current, names, width, project) -> list[str]:
+    """GeoTIFFs of resistance, minimum CWD, allocation, corridors (+ truncated), per-core CWD, current (+ PNG)."""
     f32 = lambda a: np.where(np.isfinite(a), a, -1).astype(np.float32)  # noqa: E731
-    _tif(out / "resistencia.tif", f32(res), grid, "float32", -1)
-    _tif(out / "cwd_minima.tif", f32(result.cwd_min), grid, "float32", -1)
-    _tif(out / "asignacion.tif", result.alloc, grid, "int32", 0)
-    _tif(out / "corredor_nlcc.tif", f32(result.corridor), grid, "float32", -1)
-    files += ["resistencia.tif", "cwd_minima.tif", "asignacion.tif", "corredor_nlcc.tif"]
-    # CWD from each core, one band per core (bounded at its cut-off: -1 beyond), while it stays a sane size.
+    written = {f"{project}_resistance.tif": (f32(res), "float32", -1),
+               f"{project}_cwd_min.tif": (f32(result.cwd_min), "float32", -1),
+               f"{project}_allocation.tif": (result.alloc, "int32", 0),
+               f"{project}_corridors.tif": (f32(result.corridor), "float32", -1),
+               truncated_name(project, width): (f32(np.where(result.corridor <= width, result.corridor, np.inf)),
+                                                "float32", -1)}
+    for name, (arr, dtype, nodata) in written.items():
+        _tif(out / name, arr, grid, dtype, nodata)
+    files = list(written)
+    # CWD from each core (Linkage Mapper's cwd_<core>), float64 so it can be checked against a reference,
+    # bounded at the core's cut-off (-1 beyond), while the set stays a sane size.
     labs = sorted(result.cwd)
     if labs and len(labs) * res.size <= 60_000_000:
-        with rasterio.open(out / "cwd_por_nucleo.tif", "w", driver="GTiff", width=res.shape[1], height=res.shape[0],
-                           count=len(labs), dtype="float32", crs=grid.crs, transform=grid.transform, nodata=-1,
-                           compress="deflate", tiled=True) as dst:
-            for band, lab in enumerate(labs, start=1):
-                dst.write(f32(result.cwd[lab]), band)
-                dst.set_band_description(band, f"CWD desde {names.get(lab, lab)} (núcleo {lab})")
-        files.append("cwd_por_nucleo.tif")
+        for lab in labs:
+            name = f"cwd_{lab}.tif"
+            _tif(out / name, np.where(np.isfinite(result.cwd[lab]), result.cwd[lab], -1.0), grid, "float64", -1)
+            files.append(name)
     if current is not None:
-        _tif(out / "corriente.tif", current, grid, "float32", None)
-        files.append("corriente.tif")
+        _tif(out / f"{project}_current.tif", current, grid, "float32", None)
+        files.append(f"{project}_current.tif")
         _current_png(out, current, grid)
     return files
 
@@ -575,8 +699,8 @@ def _cores_gdf(grid, coreset) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(core_rows, geometry=core_geoms, crs=grid.crs)
 
 
-def _paths_gdf(grid, result, names) -> gpd.GeoDataFrame:
-    """Least-cost paths of the links as lines through the cell centres."""
+def _paths_gdf(grid, result, names, links) -> gpd.GeoDataFrame:
+    """Least-cost paths of the links as lines through the cell centres, with Linkage Mapper's attributes."""
     t = grid.transform
     path_geoms, path_rows = [], []
     for i, lk in enumerate(result.links):
@@ -585,9 +709,7 @@ def _paths_gdf(grid, result, names) -> gpd.GeoDataFrame:
         xs = t.c + (lk.path[:, 1] + 0.5) * t.a
         ys = t.f + (lk.path[:, 0] + 0.5) * t.e
         path_geoms.append(LineString(np.column_stack([xs, ys])))
-        path_rows.append({"link_id": i + 1, "core_a": lk.a, "core_b": lk.b, "status": lk.status,
-                          "name_a": names.get(lk.a), "name_b": names.get(lk.b), "cwd": lk.lcd,
-                          "length_m": lk.path_len})
+        path_rows.append(lm_link_row(links[i]))
     return gpd.GeoDataFrame(path_rows, geometry=path_geoms, crs=grid.crs)
 
 
@@ -602,15 +724,15 @@ def _corridors_gdf(grid, result, names, width) -> gpd.GeoDataFrame:
         for lid, polys in sorted(by_link.items()):
             lk = result.links[lid - 1]
             corr_geoms.append(shapely.union_all(polys))
-            corr_rows.append({"link_id": lid, "core_a": lk.a, "core_b": lk.b, "name_a": names.get(lk.a),
-                              "name_b": names.get(lk.b), "width_cost": width})
+            corr_rows.append({"Link_ID": lid, "Core1": lk.a, "Core2": lk.b, "Core1_Name": names.get(lk.a),
+                              "Core2_Name": names.get(lk.b), "Trunc_Width": width})
     return gpd.GeoDataFrame(corr_rows, geometry=corr_geoms, crs=grid.crs)
 
 
-def _write_map(out, grid, layers: dict) -> None:
+def _write_map(out, grid, layers: list) -> None:
     """mapa.json: cores, paths and corridors as GeoJSON in EPSG:4326 for the map (simplified by half a cell;
     the GeoPackage keeps all)."""
-    cores_gdf, paths_gdf, corr_gdf = layers["nucleos"], layers["rutas_menor_costo"], layers["corredores"]
+    cores_gdf, paths_gdf, corr_gdf = layers
     tol = grid.cell_size / 2
     mapdata = {
         "cores": cores_gdf.assign(geometry=cores_gdf.simplify(tol)).to_crs(4326),

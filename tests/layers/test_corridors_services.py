@@ -14,7 +14,7 @@ from skimage.graph import MCP_Geometric
 from geosig.errors import InvalidParameter, OutsideValle
 from layers.corridors import runs
 from layers.corridors.models import CorridorRun
-from layers.corridors.services import run_corridors
+from layers.corridors.services import STATUS_LABELS, run_corridors
 
 RAW = Path(settings.GEOSIG_RAW_DIR)
 NEEDED = ("dem-srtm3", "runap-centroides", "red-vial-nacional", "centros-poblados")
@@ -42,10 +42,12 @@ def read(path):
 def test_run_on_real_layers_matches_independent_cost_distance(real_layers, tmp_path):
     out = tmp_path / "out"
     rep = run_corridors(PARAMS["cores"], "derivada", 500, 20000, out_dir=out, point_radius=1000)
-    for f in ("resistencia.tif", "cwd_minima.tif", "cwd_por_nucleo.tif", "asignacion.tif", "corredor_nlcc.tif", "corriente.tif",
-              "corredores.gpkg", "vinculos.csv", "nucleos.csv", "informe.json"):
+    # Linkage Mapper's names (project prefix «corredores»), cwd_<core> per core
+    for f in ("corredores_resistance.tif", "corredores_cwd_min.tif", "cwd_1.tif", "corredores_allocation.tif",
+              "corredores_corridors.tif", "corredores_corridors_truncated_at_20k.tif", "corredores_current.tif",
+              "corredores_link_maps.gpkg", "corredores_linkTable.csv", "corredores_cores.csv", "informe.json"):
         assert (out / f).is_file(), f
-    res, transform, crs, nodata = read(out / "resistencia.tif")
+    res, transform, crs, nodata = read(out / "corredores_resistance.tif")
     assert crs.to_epsg() == 9377 and transform.a == 500 and transform.e == -500
     assert "Resistencia derivada" in rep.resistance_label
     assert any("NO son los límites reales" in n for n in rep.notes)
@@ -54,33 +56,34 @@ def test_run_on_real_layers_matches_independent_cost_distance(real_layers, tmp_p
 
     # Independent LCD for every valid link: skimage MCP_Geometric on the written resistance raster, from
     # the core cells (CWD = 0 and allocated to the core) to the nearest cell of the other core.
-    cwd0, *_ = read(out / "cwd_minima.tif")
-    alloc, *_ = read(out / "asignacion.tif")
+    cwd0, *_ = read(out / "corredores_cwd_min.tif")
+    alloc, *_ = read(out / "corredores_allocation.tif")
     r = np.where(res == nodata, np.inf, res.astype(np.float64))
-    with open(out / "vinculos.csv", encoding="utf-8") as fh:
+    with open(out / "corredores_linkTable.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == len(rep.links) >= 3
     checked = 0
     for row in rows:
-        if row["status"] != "ok":
+        if row["Status"] != STATUS_LABELS["ok"]:
             continue
-        a, b = int(row["core_a"]), int(row["core_b"])
+        assert row["Link_Type"] == "1"  # Linkage Mapper: corridor connecting cores
+        a, b = int(row["Core1"]), int(row["Core2"])
         cells_a = np.argwhere((cwd0 == 0) & (alloc == a))
         cells_b = (cwd0 == 0) & (alloc == b)
         costs, _ = MCP_Geometric(r, fully_connected=True, sampling=(500.0, 500.0)).find_costs([tuple(c) for c in cells_a])
-        assert float(row["cwd"]) == pytest.approx(costs[cells_b].min(), rel=1e-5)  # float32 raster on disk
+        assert float(row["CW_Dist"]) == pytest.approx(costs[cells_b].min(), rel=1e-5)  # float32 raster on disk
         # The per-core CWD band equals the independent CWD wherever it was computed (inside the cut-off).
-        with rasterio.open(out / "cwd_por_nucleo.tif") as src:
-            band = src.read(a)
+        with rasterio.open(out / f"cwd_{a}.tif") as src:
+            band = src.read(1)
         inside = band >= 0
         assert inside.sum() > 100
         np.testing.assert_allclose(band[inside], costs[inside], rtol=1e-5, atol=1e-2)
-        assert float(row["effective_resistance"]) > 0
-        assert float(row["cwd_to_euclid"]) == pytest.approx(float(row["cwd"]) / float(row["euclid_dist"]), rel=1e-9)
+        assert float(row["Eff_Resist"]) > 0
+        assert float(row["cwd_to_Euc"]) == pytest.approx(float(row["CW_Dist"]) / float(row["Euc_Dist"]), rel=1e-9)
         checked += 1
     assert checked >= 2
     # The truncated corridor raster: NLCC ≤ width exactly where the polygons are, 0 somewhere on every valid LCP.
-    nlcc, *_ = read(out / "corredor_nlcc.tif")
+    nlcc, *_ = read(out / "corredores_corridors.tif")
     assert (nlcc == 0).sum() >= checked
     mapdata = json.loads((out / "mapa.json").read_text())
     assert len(mapdata["corridors"]["features"]) == checked
@@ -113,7 +116,7 @@ def test_single_core_cell_limit_and_bad_layer(real_layers, tmp_path, settings):
 def test_runs_cache_and_cancel_leave_nothing_half_written(real_layers, media):
     run, cached = runs.start_run(dict(PARAMS), background=False)
     assert not cached and run.status == CorridorRun.Status.DONE and run.progress == 100
-    assert (Path(media) / "corridors" / str(run.pk) / "corredores.gpkg").is_file()
+    assert (Path(media) / "corridors" / str(run.pk) / "corredores_link_maps.gpkg").is_file()
     again, cached = runs.start_run(dict(PARAMS), background=False)
     assert cached and again.pk == run.pk
     other = CorridorRun.objects.create(inputs_hash="x" * 64, params=dict(runs.normalise(dict(PARAMS)), width=25000.0),
@@ -144,17 +147,17 @@ def test_api_start_poll_results_download_cancel(real_layers, client, settings, m
     st = client.get(f"/api/v1/corridors/{run['id']}/").json()
     assert st["progress"] == 100
     res = client.get(f"/api/v1/corridors/{run['id']}/results/").json()
-    assert res["map"]["paths"]["features"] and "vinculos.csv" in res["downloads"]
+    assert res["map"]["paths"]["features"] and "corredores_linkTable.csv" in res["downloads"]
     png = client.get(res["current"]["url"])
     assert png.status_code == 200 and b"".join(png.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
     assert png["Content-Disposition"] == f'inline; filename="corredores_{run["id"]}_corriente.png"'  # the map overlay
     (s, w), (n, e) = res["current"]["bounds"]
     assert -77.0 < w < e < -76.3 and 3.2 < s < n < 3.7  # around Cali
-    tif = client.get(f"/api/v1/corridors/{run['id']}/files/corredor_nlcc.tif")
+    tif = client.get(f"/api/v1/corridors/{run['id']}/files/corredores_corridors.tif")
     assert tif.status_code == 200 and b"".join(tif.streaming_content)[:2] in (b"II", b"MM")
     assert tif["Content-Type"] == "image/tiff"
-    assert tif["Content-Disposition"] == f'attachment; filename="corredores_{run["id"]}_corredor_nlcc.tif"'
-    links = client.get(f"/api/v1/corridors/{run['id']}/files/vinculos.csv")
+    assert tif["Content-Disposition"] == f'attachment; filename="corredores_{run["id"]}_corredores_corridors.tif"'
+    links = client.get(f"/api/v1/corridors/{run['id']}/files/corredores_linkTable.csv")
     assert links["Content-Type"] == "text/csv; charset=utf-8" and "attachment" in links["Content-Disposition"]
     assert client.get(f"/api/v1/corridors/{run['id']}/files/../../etc").status_code == 404
     bad = client.post(f"/api/v1/corridors/{run['id']}/cancel/")
@@ -171,7 +174,7 @@ def test_command_writes_outputs(real_layers, tmp_path):
     out = tmp_path / "cmd"
     call_command("corridors", "--cores", "runap-centroides", "--ids", ",".join(map(str, CALI_CORES)),
                  "--point-radius", "1000", "--cell-size", "500", "--width", "20000", "--no-pinch", "--output", str(out))
-    assert (out / "vinculos.csv").is_file() and not (out / "corriente.tif").exists()
+    assert (out / "corredores_linkTable.csv").is_file() and not (out / "corredores_current.tif").exists()
     with pytest.raises(CommandError, match="derivada"):
         call_command("corridors", "--cores", "runap-centroides", "--resistance", "/no/existe.json",
                      "--cell-size", "500", "--width", "20000", "--output", str(tmp_path / "bad"))

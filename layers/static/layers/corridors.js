@@ -175,9 +175,10 @@
                                           className: "corridor-poly" }).addTo(state.results);
     const cores = L.geoJSON(m.cores, { style: { color: "#1b7837", weight: 2, fillOpacity: 0.6 } })
       .bindTooltip(GeoSIG.tip(function (l) { return l.feature.properties.name + " — " + l.feature.properties.representation; })).addTo(state.results);
-    const paths = L.geoJSON(m.paths, { style: function (f) { return { color: f.properties.status === "ok" ? "#b2182b" : "#999",
-                                       weight: 2, dashArray: f.properties.status === "ok" ? null : "4 4" }; } })
-      .bindTooltip(GeoSIG.tip(function (l) { const p = l.feature.properties; return p.name_a + " – " + p.name_b + ": " + fmt(p.cwd, 0); }))
+    // Linkage Mapper's _LCPs attributes: Link_Type 1 = active corridor, negative = dropped
+    const paths = L.geoJSON(m.paths, { style: function (f) { return { color: f.properties.Link_Type === 1 ? "#b2182b" : "#999",
+                                       weight: 2, dashArray: f.properties.Link_Type === 1 ? null : "4 4" }; } })
+      .bindTooltip(GeoSIG.tip(function (l) { const p = l.feature.properties; return p.Core1_Name + " – " + p.Core2_Name + ": " + fmt(p.CW_Dist, 0); }))
       .addTo(state.results);
     if (res.current) {
       L.imageOverlay(res.current.url, res.current.bounds, { opacity: 0.85, className: "current-overlay" }).addTo(state.results);
