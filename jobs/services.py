@@ -6,6 +6,7 @@ or a dead worker gets a retry). Every transition goes through this module, which
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -211,7 +212,8 @@ def reclaim_orphans(seconds: float | None = None) -> dict:
     stalled = conn.execute_query_all(sql.queries["select_stalled_jobs_by_heartbeat"], queue=None,
                                      task_name=TASK_NAME, seconds_since_heartbeat=seconds)
     for row in stalled:
-        job_id = (row["args"] or {}).get("job_id")
+        args = json.loads(row["args"]) if isinstance(row["args"], str) else row["args"]  # text via Django
+        job_id = (args or {}).get("job_id")
         try:
             with transaction.atomic():
                 _reclaim(conn, row["id"], job_id, out)
