@@ -6,6 +6,7 @@ Engines (``layers.corridors.corridor``, ``layers.connectivity.omniscape``) stay 
 * ``share(array, name) -> SharedRaster`` — puts an input raster where every worker can read it (a tiled
   Cloud-Optimized GeoTIFF under ``GEOSIG_SHARED_DIR``) and returns a small picklable reference; a task reads
   only the window it needs with ``ref.read(window)``. Big arrays therefore never travel pickled to workers.
+  A dataclass of rasters (Omniscape's inputs) is shared field by field (``SharedFields.window``).
 * ``map(fn, batches) -> iterator`` — runs ``fn(batch)`` for every batch on the cluster and yields the results
   **in the order of ``batches``** (not as they complete), so a caller that sums them always sums in the same
   order and gets bit-identical totals whatever the number of workers.
@@ -23,6 +24,7 @@ this module without a configured Django.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import re
 import shutil
@@ -145,8 +147,6 @@ def write_cog(array: np.ndarray, transform=None, crs=None, name: str = "raster",
     (inf, NaN, every dtype GeoTIFF holds) are stored exactly: workers read back the same bits."""
     import rasterio
     import rasterio.errors
-    from rasterio.io import MemoryFile
-    from rasterio.shutil import copy as rio_copy
 
     if not _NAME.match(name):
         raise ValueError(f"nombre interno no válido: {name!r}")
@@ -157,28 +157,53 @@ def write_cog(array: np.ndarray, transform=None, crs=None, name: str = "raster",
     tmp = directory / f".{name}.{uuid.uuid4().hex}.tif"
     profile = {"driver": "MEM", "height": arr.shape[0], "width": arr.shape[1], "count": 1, "dtype": arr.dtype.name,
                "transform": transform or rasterio.Affine.identity(), "crs": crs}
-    with warnings.catch_warnings(), MemoryFile() as mem, mem.open(**profile) as ds:
+    with warnings.catch_warnings():
         # Engine grids are addressed by row/col only; an identity transform is expected, not a mistake.
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        _write_cog(arr, profile, tmp)
+    os.replace(tmp, final)
+    return str(final)
+
+
+def _write_cog(arr, profile, tmp) -> None:
+    from rasterio.io import MemoryFile
+    from rasterio.shutil import copy as rio_copy
+
+    with MemoryFile() as mem, mem.open(**profile) as ds:
         ds.write(arr, 1)
         # Nearest overviews: an overview of a cost surface must not invent values. Level 1 ZSTD: fast to write.
         rio_copy(ds, str(tmp), driver="COG", compress="ZSTD", level=1, overview_resampling="nearest",
                  blocksize=512)
-    os.replace(tmp, final)
-    return str(final)
 
 
 def read_window(path: str, window: Window) -> np.ndarray:
     """Band 1 of a COG written by ``write_cog``, rows ``window[0]`` × cols ``window[1]`` (half-open)."""
     import rasterio
+    import rasterio.errors
     from rasterio.windows import Window as RioWindow
 
     p = Path(path)
     if not p.is_absolute() or p.suffix != ".tif" or str(path).startswith("/vsi") or "://" in str(path):
         raise ValueError(f"sólo se leen rásteres internos escritos por write_cog: {path!r}")
     (r0, r1), (c0, c1) = window
-    with rasterio.open(p, driver="GTiff") as ds:  # our own COG: GeoTIFF driver only
-        return ds.read(1, window=RioWindow.from_slices((r0, r1), (c0, c1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)  # engine grids: rows/cols only
+        with rasterio.open(p, driver="GTiff") as ds:  # our own COG: GeoTIFF driver only
+            return ds.read(1, window=RioWindow.from_slices((r0, r1), (c0, c1)))
+
+
+@dataclass(frozen=True)
+class SharedFields:
+    """A dataclass of same-shape 2-D arrays shared field by field; other fields (None, numbers) travel as they are.
+    ``window`` reads only the requested cells of each raster and returns an instance of the original class."""
+
+    cls: type
+    refs: dict
+    shape: tuple[int, int]
+
+    def window(self, r0: int, r1: int, c0: int, c1: int):
+        win = ((r0, r1), (c0, c1))
+        return self.cls(**{k: v.read(win) if isinstance(v, SharedRaster) else v for k, v in self.refs.items()})
 
 
 # ------------------------------------------------------------------------------------------- executor
@@ -191,24 +216,44 @@ class DaskExecutor:
     def __init__(self, client=None, shared_dir: Path | None = None):
         self.client = client if client is not None else get_client()
         self.dir = Path(shared_dir if shared_dir is not None else settings_shared_dir()) / f"run-{uuid.uuid4().hex}"
+        self._futures: list = []
 
     @property
     def workers(self) -> int:
         return len(self.client.scheduler_info(n_workers=-1)["workers"])
 
-    def share(self, array: np.ndarray, name: str, transform=None, crs=None) -> SharedRaster:
+    def share(self, obj, name: str = "raster", transform=None, crs=None):
+        """A 2-D array → ``SharedRaster``; a dataclass of 2-D arrays (e.g. Omniscape's inputs) → ``SharedFields``,
+        whose ``window(r0, r1, c0, c1)`` rebuilds the dataclass from windowed reads on the worker."""
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            refs = {f.name: self.share(v, f"{name}-{f.name}", transform, crs)
+                    if isinstance(v := getattr(obj, f.name), np.ndarray) and v.ndim == 2 else v
+                    for f in dataclasses.fields(obj)}
+            shapes = {r.shape for r in refs.values() if isinstance(r, SharedRaster)}
+            if len(shapes) != 1:
+                raise ValueError(f"{type(obj).__name__}: se esperaba una sola forma de grilla, hay {shapes}")
+            return SharedFields(type(obj), refs, shapes.pop())
+        arr = np.asarray(obj)
         # A unique file per call: one executor may serve several runs (or several rasters of one name) at once.
-        path = write_cog(array, transform, crs, f"{name}-{uuid.uuid4().hex[:12]}", directory=self.dir)
-        return SharedRaster(path, (int(array.shape[0]), int(array.shape[1])), np.asarray(array).dtype.name)
+        path = write_cog(arr, transform, crs, f"{name}-{uuid.uuid4().hex[:12]}", directory=self.dir)
+        return SharedRaster(path, (int(arr.shape[0]), int(arr.shape[1])), arr.dtype.name)
 
     def map(self, fn: Callable, batches: Iterable) -> Iterator:
         futures = self.client.map(fn, list(batches), pure=False)
+        self._futures.extend(futures)
         try:
             for fut in futures:
                 yield fut.result()
         finally:
             # A caller that stops early (cancelled run, error) leaves nothing running on the cluster.
             self.client.cancel([f for f in futures if not f.done()])
+
+    def cancel(self) -> None:
+        """Cancel every task this executor submitted that has not finished (engines call it on a cancel)."""
+        pending = [f for f in self._futures if not f.done()]
+        if pending:
+            self.client.cancel(pending)
+        self._futures.clear()
 
     def close(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

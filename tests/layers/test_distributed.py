@@ -4,12 +4,16 @@ The reference is the engine's own threaded path (itself checked against skimage'
 test_corridors_corridor.py); here the per-core searches run as window tasks on other processes, reading their
 inputs from shared COGs, and every surface, link and corridor must be identical (np.array_equal, not approx).
 """
+import dataclasses
 import math
 import os
+import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
+from django.conf import settings as django_settings
 
 from layers import distributed
 from layers.corridors.corridor import Cancelled, corridors
@@ -143,3 +147,84 @@ def test_without_a_scheduler_a_local_cluster_sized_to_the_machine(settings, monk
     finally:
         distributed.close_clients()
     assert c.status == "closed"
+
+
+@dataclasses.dataclass
+class Pair:
+    conductance: np.ndarray
+    source: np.ndarray
+    condition1: np.ndarray | None = None
+
+
+def test_shared_dataclass_reads_windows_of_each_field(client, tmp_path):
+    """Omniscape's inputs travel as one COG per field; a window on the worker rebuilds the same dataclass."""
+    rng = np.random.default_rng(3)
+    obj = Pair(rng.uniform(0.1, 5, (80, 120)), rng.uniform(0, 1, (80, 120)))
+    obj.conductance[4, 5] = np.nan
+    with DaskExecutor(client, shared_dir=tmp_path) as ex:
+        shared = ex.share(obj, "inputs")
+        assert shared.shape == (80, 120) and len(list(ex.dir.glob("*.tif"))) == 2
+        sub = shared.window(3, 50, 7, 119)
+        assert type(sub) is Pair and sub.condition1 is None
+        np.testing.assert_array_equal(sub.conductance, obj.conductance[3:50, 7:119])
+        np.testing.assert_array_equal(sub.source, obj.source[3:50, 7:119])
+        # ... and on the workers, where the tasks read it (the shared object pickles as paths, not arrays).
+        sums = list(ex.map(_window_sum, [(shared, r) for r in range(0, 80, 20)]))
+        assert len(pickle.dumps(shared)) < 2000
+    assert sums == [float(np.nansum(obj.conductance[r:r + 20])) for r in range(0, 80, 20)]
+
+
+def _window_sum(args):
+    shared, r = args
+    return float(np.nansum(shared.window(r, r + 20, 0, shared.shape[1]).conductance))
+
+
+CALI_CORES = [17, 216, 221, 225]  # RUNAP centroids south of 4°N, on the DEM (as test_corridors_services.py)
+
+
+@pytest.fixture
+def real_layers(db, media):
+    from layers.services.importing import import_layer
+    from layers.services.shipped import SHIPPED
+
+    for e in SHIPPED:
+        if e["meta"]["slug"] in ("dem-srtm3", "runap-centroides", "red-vial-nacional", "centros-poblados"):
+            import_layer(Path(django_settings.GEOSIG_RAW_DIR) / e["file"], theme=e["theme"], replace=True, metadata=e["meta"])
+
+
+def test_corridor_run_with_dask_in_settings_writes_the_same_results(real_layers, cluster, settings, tmp_path):
+    """The acceptance check of issue #10: a whole corridor run (real DEM, roads, towns, RUNAP cores) with
+    GEOSIG_DASK on and a 2-worker LocalCluster writes the same rasters and tables as the in-process run."""
+    from layers.corridors.services import run_corridors
+
+    def run(out):
+        return run_corridors({"layer": "runap-centroides", "ids": CALI_CORES}, "derivada", 500, 20000,
+                             out_dir=out, point_radius=1000)
+
+    settings.GEOSIG_DASK = False
+    ref = run(tmp_path / "threads")
+    settings.GEOSIG_DASK, settings.GEOSIG_DASK_SCHEDULER = True, cluster.scheduler_address
+    settings.GEOSIG_SHARED_DIR = str(tmp_path / "shared")
+    try:
+        with distributed_pkg.get_task_stream(client=get_client()) as stream:
+            out = run(tmp_path / "dask")
+    finally:
+        distributed.close_clients()
+    ran = [t["key"] for t in stream.data]
+    assert sum("core_surface" in str(k) for k in ran) == 4, ran  # one task per core, on the cluster
+    assert list((tmp_path / "shared").iterdir()) == []  # the run's shared COGs are gone
+    assert sorted(p.name for p in out.out_dir.iterdir()) == sorted(p.name for p in ref.out_dir.iterdir())
+    compared = 0
+    for f in sorted(ref.out_dir.iterdir()):
+        g = out.out_dir / f.name
+        if f.suffix == ".tif":
+            with rasterio.open(f) as a, rasterio.open(g) as b:
+                assert a.count == b.count and a.transform == b.transform
+                assert np.array_equal(a.read(), b.read(), equal_nan=True), f.name
+            compared += 1
+        elif f.suffix == ".csv":
+            assert f.read_bytes() == g.read_bytes(), f.name
+            compared += 1
+    assert compared >= 6
+    assert [(lk["core_a"], lk["core_b"], lk["status"], lk["cwd"]) for lk in out.links] == \
+           [(lk["core_a"], lk["core_b"], lk["status"], lk["cwd"]) for lk in ref.links]
