@@ -4,7 +4,7 @@ Node convention (stated because the numbers depend on it):
 
 * every passable cell centre is a node; barrier cells (NaN/inf) are removed;
 * neighbouring nodes a, b are joined by a resistor of  step × (R_a + R_b) / 2  where step = 1 for the
-  4 cardinal neighbours and √2 for diagonals (cell units, like Circuitscape: the result is in the
+  4 cardinal neighbours and √2 for diagonals (``averaging="conductance"``: step / ((1/R_a + 1/R_b) / 2)) (cell units, like Circuitscape: the result is in the
   resistance raster's units, independent of the cell size); ``connectivity`` = 4 or 8;
 * all cells of the source core are shorted into one node (a perfect conductor), likewise the ground core;
   1 A is injected at the source and the ground node is held at 0 V;
@@ -37,6 +37,7 @@ from geosig.errors import InvalidParameter
 
 CONNECTIVITY = {4: [((0, 1), 1.0), ((1, 0), 1.0)], 8: [((0, 1), 1.0), ((1, 0), 1.0), ((1, 1), math.sqrt(2)), ((1, -1), math.sqrt(2))]}
 SOLVERS = ("auto", "direct", "amg", "amg-sa")
+AVERAGING = ("resistance", "conductance")  # Circuitscape's connect_using_avg_resistances True / False
 
 
 @dataclass
@@ -50,7 +51,7 @@ class CircuitResult:
     timings: dict | None = None  # seconds: assembly, setup (AMG hierarchy / factorisation), solve, currents
 
 
-def _edges(passable: np.ndarray, res: np.ndarray, connectivity: int):
+def _edges(passable: np.ndarray, res: np.ndarray, connectivity: int, averaging: str = "resistance"):
     rows, cols = passable.shape
     idx = np.arange(rows * cols).reshape(rows, cols)
     us, vs, gs = [], [], []
@@ -62,7 +63,9 @@ def _edges(passable: np.ndarray, res: np.ndarray, connectivity: int):
         m = passable[a] & passable[b]
         us.append(idx[a][m])
         vs.append(idx[b][m])
-        gs.append(1.0 / (step * 0.5 * (res[a][m] + res[b][m])))
+        ra, rb = res[a][m], res[b][m]
+        mean_g = 2.0 / (ra + rb) if averaging == "resistance" else 0.5 * (1.0 / ra + 1.0 / rb)
+        gs.append(mean_g / step)
     return np.concatenate(us), np.concatenate(vs), np.concatenate(gs)
 
 
@@ -75,12 +78,17 @@ def pinch_points(
     solver: str = "auto",
     direct_max_nodes: int = 40_000,
     tol: float = 1e-8,
+    averaging: str = "resistance",
 ) -> CircuitResult:
-    """Effective resistance and current density between two cores (boolean masks) inside ``window``."""
-    res, source, ground, passable = _check_inputs(resistance, source, ground, window, connectivity, solver)
+    """Effective resistance and current density between two cores (boolean masks) inside ``window``.
+
+    ``averaging``: the resistor between neighbours uses the mean of their resistances ("resistance", the
+    default here) or of their conductances ("conductance", Circuitscape's default), × step."""
+    res, source, ground, passable = _check_inputs(resistance, source, ground, window, connectivity, solver,
+                                                  averaging)
     rows, cols = res.shape
     t0 = time.perf_counter()
-    u, v, g = _edges(passable, res, connectivity)
+    u, v, g = _edges(passable, res, connectivity, averaging)
     node = _node_numbers(passable, source, ground)
     red, live = _grounded_laplacian(node, u, v, g)
     used = solver if solver != "auto" else ("direct" if red.shape[0] <= direct_max_nodes else "amg")
@@ -99,8 +107,10 @@ def pinch_points(
                          timings)
 
 
-def _check_inputs(resistance, source, ground, window, connectivity, solver):
+def _check_inputs(resistance, source, ground, window, connectivity, solver, averaging="resistance"):
     """Modes first, then values: (resistance, source, ground, passable cells) or a Spanish error."""
+    if averaging not in AVERAGING:
+        raise InvalidParameter(f"Promedio «{averaging}» no válido; use uno de: {', '.join(AVERAGING)}.")
     if connectivity not in CONNECTIVITY:
         raise InvalidParameter(f"Conectividad {connectivity} no válida; use una de: 4, 8.")
     if solver not in SOLVERS:

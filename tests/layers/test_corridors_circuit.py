@@ -128,3 +128,17 @@ def test_core_cells_carry_the_total_current_as_circuitscape():
     np.testing.assert_allclose(out.current[src], 1.0, rtol=1e-9)
     np.testing.assert_allclose(out.current[gnd], 1.0, rtol=1e-9)
     np.testing.assert_allclose(out.current[:, 1:-1], 1 / w, rtol=1e-9)  # interior cells unchanged
+
+
+def test_conductance_averaging_chain_and_error():
+    """averaging="conductance" (Circuitscape's default): each resistor is 1 / mean(1/R_a, 1/R_b)."""
+    rng = np.random.default_rng(8)
+    r = rng.uniform(1, 30, 50)
+    res = r[None, :]
+    src = np.zeros(res.shape, bool)
+    gnd = np.zeros(res.shape, bool)
+    src[0, 0] = gnd[0, -1] = True
+    out = pinch_points(res, src, gnd, connectivity=4, averaging="conductance")
+    assert out.resistance == pytest.approx(float(np.sum(2 / (1 / r[:-1] + 1 / r[1:]))), rel=1e-10)
+    with pytest.raises(InvalidParameter, match="resistance, conductance"):
+        pinch_points(res, src, gnd, averaging="media")
