@@ -37,7 +37,7 @@ from .services import _jsonable, run_corridors
 log = logging.getLogger(__name__)
 PARAMS = ("cores", "resistance", "cell_size", "width", "point_radius", "max_link_cwd", "dispersal", "area_field",
           "margin_m", "pinch", "base", "project")
-ENGINE_VERSION = 1  # bump when results of identical inputs would change
+ENGINE_VERSION = 2  # bump when results of identical inputs would change (2: core cells carry their total current)
 # parameter → (minimum, minimum excluded): the ranges run_corridors / rasterize_cores / corridors / network enforce;
 # every number is also finite and at most MAX_DISTANCE (metres or cost units: far beyond any Valle-sized analysis)
 NUMBER_RANGES = {"cell_size": (1.0, True), "width": (0.0, True), "point_radius": (0.0, False),
