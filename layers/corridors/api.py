@@ -55,6 +55,12 @@ RUN_BODY = obj({
     "cell_size": {**NUM, "exclusiveMinimum": True, "minimum": 1}, "width": _POSITIVE,
     "point_radius": {**NUM, "minimum": 0}, "max_link_cwd": _POSITIVE, "dispersal": _POSITIVE, "area_field": STR,
     "margin_m": {**NUM, "minimum": 0}, "pinch": BOOL,
+    "circuit": {**obj({"connectivity": {"type": "integer", "enum": [4, 8]},
+                       "averaging": doc.enum(["resistance", "conductance"]),
+                       "combine": doc.enum(["max", "cumulative"])}, []),
+                "description": "puntos de estrangulamiento como Circuitscape: 4 u 8 vecinos (8 por defecto), promedio "
+                               "de resistencias o de conductancias («resistance» por defecto), corriente máxima o "
+                               "acumulada sobre los vínculos («max» por defecto)"},
 }, ["cores", "cell_size", "width"])
 
 

@@ -29,6 +29,7 @@ from jobs.models import Job
 from jobs.registry import JobCancelled
 from layers.models import Layer
 
+from .circuit import AVERAGING
 from .corridor import Cancelled
 from .models import CorridorRun
 from .resistance import SOURCES
@@ -36,7 +37,7 @@ from .services import _jsonable, run_corridors
 
 log = logging.getLogger(__name__)
 PARAMS = ("cores", "resistance", "cell_size", "width", "point_radius", "max_link_cwd", "dispersal", "area_field",
-          "margin_m", "pinch", "base", "project")
+          "margin_m", "pinch", "base", "project", "circuit")
 ENGINE_VERSION = 2  # bump when results of identical inputs would change (2: core cells carry their total current)
 # parameter → (minimum, minimum excluded): the ranges run_corridors / rasterize_cores / corridors / network enforce;
 # every number is also finite and at most MAX_DISTANCE (metres or cost units: far beyond any Valle-sized analysis)
@@ -50,6 +51,8 @@ CORE_KEYS = ("layer", "ids", "classes", "geojson", "file", "name_field")
 ENTRY_TEXTS = ("layer", "label", "resampling")
 ENTRY_NUMBERS = {"weight": (None, False), "reference": (None, False), "scale": (0.0, True), "buffer": (0.0, False)}
 FILE_REF = re.compile(r"^[0-9a-f]{32}\.(gpkg|geojson|json|zip|tif|tiff|csv)$")  # layers.corridors.inputs.REF
+CIRCUIT_DEFAULTS = {"connectivity": 8, "averaging": "resistance", "combine": "max"}
+COMBINE = ("max", "cumulative")
 ACTIVE_LOCK = 0x636F7272  # pg_advisory_xact_lock key serialising the active-run cap ("corr")
 
 
@@ -70,6 +73,8 @@ def normalise(raw: dict) -> dict:
     if area_field:
         out["area_field"] = area_field
     out["pinch"] = params.boolean(raw.get("pinch"), "pinch", default=True)
+    if raw.get("circuit") not in (None, "", {}):
+        out["circuit"] = circuit_options(raw["circuit"])
     base = params.number(raw.get("base"), "base", minimum=0.0, maximum=MAX_DISTANCE)
     if base is not None:
         out["base"] = base
@@ -77,6 +82,19 @@ def normalise(raw: dict) -> dict:
     if project:
         out["project"] = project
     return out
+
+
+def circuit_options(raw) -> dict:
+    """{"connectivity": 4|8, "averaging": "resistance"|"conductance", "combine": "max"|"cumulative"} for the
+    pinch points (Circuitscape's connect_four_neighbors_only, connect_using_avg_resistances, and the maximum
+    or the cumulative current over the links); absent keys take the defaults 8, "resistance", "max"."""
+    c = params.mapping(raw, "circuit", allowed=CIRCUIT_DEFAULTS)
+    return {
+        "connectivity": int(params.choice(None if c.get("connectivity") is None else str(c["connectivity"]),
+                                          "circuit.connectivity", ("4", "8"), default="8")),
+        "averaging": params.choice(c.get("averaging"), "circuit.averaging", AVERAGING, default="resistance"),
+        "combine": params.choice(c.get("combine"), "circuit.combine", COMBINE, default="max"),
+    }
 
 
 def _cores(raw) -> dict:
@@ -275,7 +293,7 @@ def run_job(ctx, job_params: dict) -> dict:
             p["cores"], p.get("resistance"), p.get("cell_size"), p["width"], out_dir=ctx.workdir,
             point_radius=p.get("point_radius"), max_link_cwd=p.get("max_link_cwd"), dispersal=p.get("dispersal"),
             area_field=p.get("area_field"), margin_m=p.get("margin_m", 5000.0), pinch=p.get("pinch", True),
-            base=p.get("base", 1.0), project=p.get("project", "corredores"),
+            base=p.get("base", 1.0), project=p.get("project", "corredores"), circuit=p.get("circuit"),
             progress=progress, cancelled=ctx.cancelled,
         )
     except Cancelled:

@@ -279,6 +279,7 @@ def run_corridors(
     progress: Callable[[int, str], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     executor=None,
+    circuit: dict | None = None,
 ) -> CorridorReport:
     """Least-cost corridors, pinch points and network metrics between ``cores``; results written to ``out_dir``.
 
@@ -330,7 +331,7 @@ def run_corridors(
                            names=names, executor=ex)
     notes += result.notes
     links = result.link_rows(names)
-    current = _pinch_points(res, result, coreset, links, progress, cancelled) if pinch else None
+    current = _pinch_points(res, result, coreset, links, progress, cancelled, circuit) if pinch else None
 
     progress(91, "Métricas de red")
     net = _network(res, result, coreset, gdf, float(cell_size), dispersal, area_field, notes)
@@ -501,9 +502,15 @@ def _read_inputs(entries: list[dict], b4326, dem_layer: str) -> None:
             e.setdefault("label", layer.title)
 
 
-def _pinch_points(res, result, coreset, links: list[dict], progress, cancelled) -> np.ndarray:
-    """Maximum circuit current over the "ok" links (each in its own corridor window); each link's row gets
-    its effective resistance and circuit size."""
+PINCH_COMBINE = {"max": np.maximum, "cumulative": np.add}  # Circuitscape's max_curmap / cum_curmap over links
+
+
+def _pinch_points(res, result, coreset, links: list[dict], progress, cancelled, circuit=None) -> np.ndarray:
+    """Circuit current over the "ok" links (each in its own corridor window), combined by maximum (default) or
+    summed (``circuit["combine"] = "cumulative"``); ``circuit`` also sets connectivity (4/8) and averaging of
+    resistances or conductances. Each link's row gets its effective resistance and circuit size."""
+    opts = {"connectivity": 8, "averaging": "resistance", "combine": "max", **(circuit or {})}
+    combine = PINCH_COMBINE[opts["combine"]]
     current = np.zeros(res.shape, np.float32)
     kept = [(i, lk) for i, lk in enumerate(result.links) if lk.status == "ok"]
     for k, (i, lk) in enumerate(kept, start=1):
@@ -513,10 +520,11 @@ def _pinch_points(res, result, coreset, links: list[dict], progress, cancelled) 
         win, mask = _link_window(result, lk)
         a_mask = coreset.labels[win] == lk.a
         b_mask = coreset.labels[win] == lk.b
-        cr = pinch_points(res[win], a_mask, b_mask, window=mask, connectivity=8)
+        cr = pinch_points(res[win], a_mask, b_mask, window=mask, connectivity=opts["connectivity"],
+                          averaging=opts["averaging"])
         links[i]["effective_resistance"] = cr.resistance
         links[i]["circuit_cells"] = cr.nodes
-        np.maximum(current[win], cr.current.astype(np.float32), out=current[win])
+        combine(current[win], cr.current.astype(np.float32), out=current[win])
     return current
 
 

@@ -209,3 +209,29 @@ def test_command_runs_an_ini_and_reports_in_spanish(tmp_path, capsys):
     bad.write_text("scenario = todos\n")
     with pytest.raises(CommandError, match="scenario «todos» no válido; use uno de"):
         call_command("circuitscape", str(bad))
+
+
+# ------------------------------------------------------------------------------------------------ corridors API
+
+
+def test_corridor_runs_take_circuitscape_circuit_options():
+    from layers.corridors import runs
+    base = {"cores": {"layer": "runap-centroides", "ids": [17, 216]}, "cell_size": 500, "width": 20000}
+    assert "circuit" not in runs.normalise(base)  # absent: the engine's defaults, and the same hash as before
+    p = runs.normalise({**base, "circuit": {"connectivity": 4, "averaging": "conductance"}})
+    assert p["circuit"] == {"connectivity": 4, "averaging": "conductance", "combine": "max"}
+    for bad, text in (({"connectivity": 6}, "4, 8"), ({"averaging": "media"}, "resistance, conductance"),
+                      ({"combine": "sum"}, "max, cumulative"), ({"solver": "x"}, "solver")):
+        with pytest.raises(InvalidParameter, match=text):
+            runs.normalise({**base, "circuit": bad})
+
+
+def test_bad_circuit_option_is_a_400_and_stores_nothing(db, client, settings, make_user):
+    from layers.corridors.models import CorridorRun
+    client.force_login(make_user("analista", "Analista CVC"))
+    settings.CORRIDORS_BACKGROUND = False
+    body = {"cores": {"layer": "runap-centroides", "ids": [17, 216]}, "cell_size": 500, "width": 20000,
+            "circuit": {"averaging": "armónico"}}
+    r = client.post("/api/v1/corridors/", body, content_type="application/json")
+    assert r.status_code == 400 and "circuit.averaging" in r.json()["detail"]
+    assert not CorridorRun.objects.exists()

@@ -47,6 +47,11 @@ class Command(BaseCommand):
         parser.add_argument("--area-field", default=None, help="atributo de área de los núcleos para IIC/PC")
         parser.add_argument("--margin", type=float, default=5000.0, help="margen alrededor de los núcleos (m)")
         parser.add_argument("--no-pinch", action="store_true", help="omitir los puntos de estrangulamiento")
+        parser.add_argument("--connectivity", default=None, help="vecinos del circuito: 4 u 8 (8 por defecto)")
+        parser.add_argument("--averaging", default=None,
+                            help="promedio entre vecinos: resistance (por defecto) o conductance (Circuitscape)")
+        parser.add_argument("--combine", default=None,
+                            help="corriente sobre los vínculos: max (por defecto) o cumulative (suma, como Circuitscape)")
         parser.add_argument("--output", required=True, help="directorio de salida")
 
     def handle(self, *args, **o):
@@ -57,6 +62,7 @@ class Command(BaseCommand):
                 "width": o["width"], "point_radius": o["point_radius"], "max_link_cwd": o["max_link_cwd"],
                 "dispersal": o["dispersal"], "area_field": o["area_field"], "margin_m": o["margin"],
                 "pinch": not o["no_pinch"], "base": o["base"], "project": o["project"],
+                "circuit": {k: o[k] for k in ("connectivity", "averaging", "combine") if o[k] is not None},
             })
             out = Path(o["output"])
             tmp = out.with_name(f".{out.name}.tmp")
@@ -67,6 +73,7 @@ class Command(BaseCommand):
                     point_radius=p.get("point_radius"), max_link_cwd=p.get("max_link_cwd"),
                     dispersal=p.get("dispersal"), area_field=p.get("area_field"), margin_m=p["margin_m"],
                     pinch=p["pinch"], base=p.get("base", 1.0), project=p.get("project", "corredores"),
+                    circuit=p.get("circuit"),
                     progress=lambda p, m: self.stderr.write(f"[{p:3d} %] {m}") if o["verbosity"] > 1 else None,
                 )
             except BaseException:
