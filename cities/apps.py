@@ -10,3 +10,6 @@ class CitiesConfig(AppConfig):
         from geosig import nav
 
         nav.register("cities-balance", _("Sistema de ciudades"), order=20)
+        from cities.services import factsheet
+
+        factsheet.register()  # the city-system role on the municipality/subregion fact sheets

@@ -175,3 +175,44 @@ class Download(APIView):
                                        % {"dataset": dataset, "valid": valid})
             body, _ = exports.VECTOR_FORMATS.render(fmt, dataset)
         return formats.attachment(body, f"geosig_valle_{dataset}", fmt)
+
+
+_TABLE = obj({"caption": STR, "columns": array(STR), "rows": array(array(STR))})
+FACTSHEET = obj({
+    "subject": obj({"kind": {**STR, "enum": ["municipio", "subregion"]}, "code": STR, "name": STR,
+                    "divipolas": array(STR)}),
+    "demo": api_doc.BOOL,
+    "sections": array(obj({"key": STR, "title": STR, "order": INT, "content": nullable(obj({
+        "facts": array(array(STR)), "paragraphs": array(STR), "tables": array(_TABLE), "notes": array(STR),
+        "demo": api_doc.BOOL}))})),
+})
+
+
+class FactSheet(APIView):
+    throttle_scope = "reports"  # the first build of a sheet reads every app (conflicts, corridors, balance)
+
+    @extend_schema(summary="Ficha de un municipio o una subregión: lo que el sistema sabe de ese territorio",
+                   description="Las secciones las registra cada aplicación (territorio, ciudades, POT, capas, plan); "
+                               "`content` nulo = sin información registrada. Textos ya traducidos y números ya "
+                               "formateados en el idioma de la solicitud. Página: /fichas/<kind>/<code>/ (PDF con "
+                               "?format=pdf).",
+                   operation_id="factsheet",
+                   parameters=[api_doc.path_str("kind", enum_values=["municipio", "subregion"]),
+                               api_doc.path_str("code", "DIVIPOLA (76001) o código de subregión (sur)")],
+                   responses={200: FACTSHEET, **api_doc.NOT_MODIFIED, **errors(404)})
+    def get(self, request, kind, code):
+        from django.utils.translation import get_language
+
+        from territorial import factsheets
+
+        subj = factsheets.subject(kind, code)
+
+        def build():
+            sheet = factsheets.build_sheet(subj, None)
+            return json.dumps({
+                "subject": {"kind": subj.kind, "code": subj.code, "name": subj.name, "divipolas": list(subj.divipolas)},
+                "demo": bool(sheet["demo"]), "sections": sheet["sections"]}, ensure_ascii=False, default=str)
+
+        entry = versioned.memo("factsheets", ("json", subj.kind, subj.code, get_language(),
+                                              factsheets.data_version(subj)), build)
+        return versioned.respond(request, entry, "application/json")

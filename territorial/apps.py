@@ -17,6 +17,9 @@ class TerritorialConfig(AppConfig):
         from territorial.services.context import map_context
 
         register_map_context(map_context)  # the offline context map under every map of the site
+        from territorial.services import factsheet_sections
+
+        factsheet_sections.register()  # the sections territorial knows; cities and plan add theirs
 
 
 def _municipality_geom(code):

@@ -13,6 +13,11 @@ def explorer(request):
             "indicators": reverse("api-indicators"),
             "search": reverse("api-municipality-search"),
         },
+        "factsheet": reverse("factsheet-municipality", args=["00000"]),
+        "factsheetLabel": _("Ficha completa del municipio (página y PDF)"),
+        "department": _("Departamento"),
+        "national": _("Nacional"),
+        "notPublished": _("no publicado"),
         "subregion": _("Subregión"),
         "code": _("Código DIVIPOLA"),
         "area": _("Área calculada (EPSG:9377)"),
@@ -31,3 +36,59 @@ def explorer(request):
         "inhabitants": _("hab."),
     }
     return render(request, "territorial/explorer.html", {"labels": labels})
+
+
+# ------------------------------------------------------------------ fact sheets (/fichas/…)
+FACTSHEET_NS = "factsheets"
+FACTSHEET_FORMATS = ("html", "pdf")
+
+
+def _factsheet_body(subj) -> str:
+    from django.template.loader import render_to_string
+    from django.utils import timezone
+
+    from territorial import factsheets
+
+    sheet = factsheets.build_sheet(subj, None)
+    generated = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    return render_to_string("territorial/factsheet/_body.html", {
+        "subject": subj, "sections": sheet["sections"], "demo": sheet["demo"], "generated": generated})
+
+
+def factsheet(request, kind, code):
+    """One municipality's or subregion's fact sheet (HTML page, or ``?format=pdf``). The sheet's body (and
+    the PDF) is built once per subject, language and data version; a PDF request counts against the
+    «reports» rate like the other reports (rendering is the heavy part)."""
+    from django.http import HttpResponse
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import get_language
+
+    from geosig import formats, params, throttling, versioned
+    from geosig.errors import GeoSIGError
+    from territorial import factsheets
+
+    try:
+        fmt = params.choice(request.GET.get("format"), "format", FACTSHEET_FORMATS, default="html")
+        if fmt == "pdf":
+            wait = throttling.hit(request, ["reports"])
+            if wait is not None:
+                return throttling.too_many_response(request, wait)
+        subj = factsheets.subject(kind, code)
+        key = (subj.kind, subj.code, get_language(), factsheets.data_version(subj))
+        body = versioned.memo(FACTSHEET_NS, ("html", *key), lambda: _factsheet_body(subj))[0].decode()
+        if fmt == "pdf":
+            html = render_to_string_pdf(subj, body)
+            pdf = versioned.memo(FACTSHEET_NS, ("pdf", *key), lambda: formats.render_pdf(html))[0]
+            return formats.attachment(pdf, f"ficha_{subj.kind}_{subj.code}", "pdf", inline=True)
+    except GeoSIGError as exc:
+        return throttling.limit_response(request, exc, _("Ficha no disponible"))
+    return render(request, "territorial/factsheet/page.html", {"subject": subj, "body": mark_safe(body)})  # noqa: S308  body: our template, autoescaped
+
+
+def render_to_string_pdf(subj, body: str) -> str:
+    from django.template.loader import render_to_string
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import get_language
+
+    return render_to_string("territorial/factsheet/pdf.html", {"subject": subj, "body": mark_safe(body),  # noqa: S308
+                                                               "lang": get_language()})

@@ -112,6 +112,9 @@
       const cap = document.createElement("p"); cap.className = "muted"; cap.textContent = T.populationSeries; info.appendChild(cap);
       info.appendChild(svgChart(series, 300, 130));
       const miss = document.createElement("p"); miss.className = "muted"; miss.textContent = T.censusMissing; info.appendChild(miss);
+      const sheet = document.createElement("a"); sheet.id = "info-factsheet";
+      sheet.href = T.factsheet.replace("00000", encodeURIComponent(p.divipola)); sheet.textContent = T.factsheetLabel;
+      const sp = document.createElement("p"); sp.appendChild(sheet); info.appendChild(sp);
     } catch (e) {
       showError(`${T.notFound}: ${e.message}`);
     }
@@ -137,7 +140,9 @@
       values = {}; for (const v of data.values) values[v.divipola] = v.value;
       breaks = quantileBreaks(Object.values(values), RAMP.length);
       const ind = data.indicator;
-      $("indicator-source").textContent = `${T.source}: ${ind.source}. ${ind.description || ""}`;
+      // the published department / national values beside the map (never averaged here)
+      const refs = (data.references || []).map((r) => `${r.scope === "nacional" ? T.national : T.department} (${r.label}): ${r.published ? GeoSIG.fmt(r.value, 2) : T.notPublished}`);
+      $("indicator-source").textContent = `${T.source}: ${ind.source}. ${ind.description || ""}${refs.length ? " " + refs.join(" · ") + "." : ""}`;
       const lims = [Math.min(...Object.values(values)), ...breaks, Math.max(...Object.values(values))];
       const items = RAMP.map((c, i) => ({ color: c, label: `${GeoSIG.fmt(lims[i], 1)} – ${GeoSIG.fmt(lims[i + 1], 1)}` }));
       setLegend(`${ind.name} (${ind.unit}), ${data.year}`, items);
