@@ -294,7 +294,7 @@ MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes asks
 # Multipart uploads to these URL names may reach GEOSIG_MAX_UPLOAD_BYTES; every other body
 # DATA_UPLOAD_MAX_MEMORY_SIZE.
 GEOSIG_UPLOAD_URL_NAMES = {"api-layers-upload", "layers-upload", "api-pot-import", "api-cities-matrices",
-                           "api-cities-functions", "api-cities-attributes"}
+                           "api-cities-functions", "api-cities-attributes", "api-corridors-inputs"}
 # after AuthenticationMiddleware (the upload limit is for signed-in users), before any process_view reads a body
 MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
                   "geosig.middleware.BodySizeLimitMiddleware")

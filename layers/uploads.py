@@ -6,6 +6,7 @@ Django spools files above FILE_UPLOAD_MAX_MEMORY_SIZE to disk, so a big upload n
 from __future__ import annotations
 
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -43,20 +44,28 @@ def check_size(request) -> None:
 def import_upload(request, data) -> ImportReport:
     check_permission(request.user)
     check_size(request)
+    with save_upload(request, default_name="capa") as (path, name):
+        options = upload_options(data)
+        return import_layer(path, original_name=name, user=request.user, **options)
+
+
+@contextmanager
+def save_upload(request, default_name: str = "archivo"):
+    """The uploaded «file» in a temporary folder, as (path, safe base name); size checked on the file itself.
+    The caller checks permission and Content-Length first (``check_permission``, ``check_size``)."""
     upload = request.FILES.get("file")
     if upload is None:
         raise InvalidParameter("Falta el archivo (campo «file»).")
     if upload.size > settings.GEOSIG_MAX_UPLOAD_BYTES:
         raise UploadTooLarge(f"El archivo pesa {upload.size / 1e6:,.1f} MB; el máximo permitido es "
                              f"{settings.GEOSIG_MAX_UPLOAD_BYTES / 1e6:,.1f} MB. Nada se guardó.")
-    name = get_valid_filename(Path(upload.name).name) or "capa"
-    options = upload_options(data)
+    name = get_valid_filename(Path(upload.name).name) or default_name
     with tempfile.TemporaryDirectory(prefix="geosig-upload-") as tmp:
         path = Path(tmp) / name
         with open(path, "wb") as fh:
             for chunk in upload.chunks():
                 fh.write(chunk)
-        return import_layer(path, original_name=name, user=request.user, **options)
+        yield path, name
 
 
 def upload_options(data) -> dict:

@@ -12,10 +12,11 @@ from geosig import formats, params
 from geosig import openapi as doc
 from geosig.errors import InvalidParameter, NotFound, PermissionDeniedError
 from geosig.openapi import ANY, BOOL, DATETIME, INT, NUM, OBJ, STR, array, errors, nullable, obj
+from layers.uploads import check_size, save_upload
 
-from . import runs
+from . import inputs, runs
 from .models import CorridorRun
-from .services import core_options
+from .services import check_file_inputs, core_options
 
 RUN_PERMISSION = "layers.add_corridorrun"  # groups «Analista CVC» and «Editor de capas» (migration 0005)
 
@@ -50,9 +51,16 @@ RUN = obj({
 RUN_ID = doc.path_id("id", "Número de la corrida")
 _POSITIVE = {**NUM, "exclusiveMinimum": True, "minimum": 0}
 RUN_BODY = obj({
-    "cores": obj({"layer": STR, "ids": array(INT), "geojson": OBJ}, []),
-    "resistance": {"oneOf": [STR, array(OBJ)], "description": "«derivada» (por defecto), una capa ráster o una receta"},
-    "cell_size": {**NUM, "exclusiveMinimum": True, "minimum": 1}, "width": _POSITIVE,
+    "cores": obj({"layer": STR, "ids": array(INT), "geojson": OBJ, "file": obj({"file": STR, "name": STR}),
+                  "name_field": STR}, []),
+    "resistance": {"oneOf": [STR, array(OBJ), obj({"raster": obj({"file": STR, "name": STR}),
+                                                  "table": obj({"file": STR, "name": STR})}, ["raster"])],
+                   "description": "«derivada» (por defecto), una receta, o archivos subidos a inputs/: "
+                                  "{\"raster\": …} (resistencia, en su propia grilla) o {\"raster\": …, \"table\": …} "
+                                  "(cobertura + tabla clase → resistencia)"},
+    "cell_size": {**NUM, "exclusiveMinimum": True, "minimum": 1,
+                  "description": "m; obligatorio salvo con un ráster de resistencia (por defecto su celda)"},
+    "base": {**NUM, "minimum": 0}, "project": STR, "width": _POSITIVE,
     "point_radius": {**NUM, "minimum": 0}, "max_link_cwd": _POSITIVE, "dispersal": _POSITIVE, "area_field": STR,
     "margin_m": {**NUM, "minimum": 0}, "pinch": BOOL,
     "circuit": {**obj({"connectivity": {"type": "integer", "enum": [4, 8]},
@@ -61,7 +69,7 @@ RUN_BODY = obj({
                 "description": "puntos de estrangulamiento como Circuitscape: 4 u 8 vecinos (8 por defecto), promedio "
                                "de resistencias o de conductancias («resistance» por defecto), corriente máxima o "
                                "acumulada sobre los vínculos («max» por defecto)"},
-}, ["cores", "cell_size", "width"])
+}, ["cores", "width"])
 
 
 @extend_schema(summary="Opciones de la página de corredores: capas de núcleos, núcleos candidatos, fuentes de resistencia",
@@ -94,6 +102,7 @@ class RunList(APIView):
         data = params.body(request.data)  # a JSON list or string is refused by name
         if not data:
             raise InvalidParameter(_("Envíe los parámetros de la corrida como JSON."))
+        check_file_inputs(runs.normalise(dict(data)))  # cores outside an uploaded raster: 4xx, no run row
         background = getattr(settings, "CORRIDORS_BACKGROUND", True)
         run, cached = runs.start_run(dict(data), request.user, background=background)
         out = run_dict(run, request)
@@ -153,3 +162,26 @@ class RunFile(APIView):
         fmt = formats.for_extension(path.suffix)
         # the current-flow PNG is the map's overlay image (shown inline); the other results download
         return formats.attachment(path, f"corredores_{run.pk}_{name}", fmt, inline=fmt.key == "png")
+
+
+@extend_schema(
+    summary="Subir un archivo de entrada de corredores: núcleos (GeoPackage, GeoJSON, Shapefile .zip), ráster "
+            "(GeoTIFF de resistencia o de cobertura) o tabla clase → resistencia (CSV)",
+    request={"multipart/form-data": obj({"file": {"type": "string", "format": "binary"},
+                                         "kind": doc.enum(list(inputs.KINDS))}, ["file", "kind"])},
+    responses={201: obj({"file": STR, "name": STR, "kind": STR}), **errors(403, 413, 422)},
+)
+class InputUpload(APIView):
+    """POST multipart (file, kind) → {"file", "name"}: the reference a run body uses in cores.file,
+    resistance.raster or resistance.table. Checked with the same safe readers as layer uploads."""
+
+    throttle_scope = "jobs"
+
+    def post(self, request):
+        require_runner(request.user)  # permission and size before Django reads the body
+        check_size(request)
+        kind = params.choice(request.data.get("kind"), "kind", list(inputs.KINDS), required=True)
+        with save_upload(request, default_name="entrada") as (path, name):
+            inputs.check_name(name, kind)
+            ref = inputs.store(path, name, kind)
+        return Response({**ref, "kind": kind}, status=201)

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from django.conf import settings
 from rasterio.crs import CRS
 
 from geosig import readers
-from geosig.errors import CRSMismatch, DataFileError, InvalidParameter, NotFound
+from geosig.errors import CRSMismatch, DataFileError, InvalidParameter, NotFound, OutsideValle
 from geosig.numbers import flexible, number
 from layers.services.archives import safe_extract
 
@@ -35,10 +36,12 @@ from .grid import Grid
 # kind of input → extensions accepted for it (a Shapefile comes zipped with its .shx/.dbf/.prj)
 KINDS = {
     "cores": (".gpkg", ".geojson", ".json", ".zip"),
-    "raster": (".tif", ".tiff"),
+    "resistance": (".tif", ".tiff"),
+    "landcover": (".tif", ".tiff"),
     "table": (".csv",),
 }
-KIND_ES = {"cores": "núcleos", "raster": "ráster de resistencia o cobertura", "table": "tabla clase → resistencia"}
+KIND_ES = {"cores": "núcleos", "resistance": "ráster de resistencia", "landcover": "ráster de cobertura",
+           "table": "tabla clase → resistencia"}
 REF = re.compile(r"^[0-9a-f]{32}\.(gpkg|geojson|json|zip|tif|tiff|csv)$")
 VECTOR_IN_ZIP = (".shp", ".gpkg", ".geojson", ".json")
 NAME_FIELDS = ("nombre", "name", "NOMBRE", "NAME", "Nombre", "Name", "core_name")
@@ -210,7 +213,7 @@ def read_table(path, name: str) -> dict[float, float]:
             raise DataFileError(f"Tabla «{name}», fila {n}: se esperan dos columnas (clase, resistencia); hay "
                                 f"{len(cells)}.", file=name, row=n)
         k, v = _number(cells[0], delim), _number(cells[1], delim)
-        if n == 1 and (k is None or v is None):
+        if n == 1 and k is None and v is None:
             continue  # header
         if k is None or v is None:
             bad = cells[0] if k is None else cells[1]
@@ -265,6 +268,25 @@ def classes_to_resistance(grid: Grid, table: dict[float, float], name: str, tabl
 # Checks run when a file is stored (upload or command), before a run is started.
 VALIDATORS = {
     "cores": lambda p, n: read_cores(p, n),
-    "raster": lambda p, n: read_raster(p, n, classes=True),  # ≤ 0 is refused in the run: a class raster may hold 0
+    "resistance": lambda p, n: read_raster(p, n),  # values ≤ 0 refused with their count and place
+    "landcover": lambda p, n: read_raster(p, n, classes=True),  # a class raster may hold 0
     "table": read_table,
 }
+
+
+def check_cores_on_raster(cores_ref, raster_ref, kind: str) -> None:
+    """Before a run exists: every core of a cores file must meet the raster's extent (header only)."""
+    cpath, cname = resolve(cores_ref, "cores")
+    rpath, rname = resolve(raster_ref, kind)
+    with readers.open_raster(rpath, name=rname) as ds:
+        if ds.crs is None:
+            return  # refused with its own message when the run reads it
+        crs, b = CRS.from_user_input(ds.crs), ds.bounds
+    gdf = read_cores(cpath, cname).to_crs(crs)
+    box = shapely.box(b.left, b.bottom, b.right, b.top)
+    outside = [n for n, g in zip(gdf["_name"], gdf.geometry) if not g.intersects(box)]
+    if outside:
+        raise OutsideValle(
+            f"{len(outside)} núcleo(s) de «{cname}» quedan fuera del ráster «{rname}» (x {b.left:.0f}–{b.right:.0f}, "
+            f"y {b.bottom:.0f}–{b.top:.0f} en {crs.to_string()}): " + ", ".join(outside[:MAX_LISTED])
+            + ("…" if len(outside) > MAX_LISTED else "") + ".", cores=outside[:MAX_LISTED])

@@ -380,7 +380,7 @@ def _project(name) -> str:
 def _file_resistance(spec: dict, cell_size) -> tuple[Grid, Surface, str]:
     """A resistance GeoTIFF (or land cover + class table) → (analysis grid, surface, label). The grid is the
     raster's own unless another cell size is asked for or its CRS is not in metres."""
-    path, name = inputs.resolve(spec["raster"], "raster")
+    path, name = inputs.resolve(spec["raster"], "landcover" if spec.get("table") is not None else "resistance")
     table = None
     if spec.get("table") is not None:
         tpath, tname = inputs.resolve(spec["table"], "table")
@@ -402,6 +402,14 @@ def _file_resistance(spec: dict, cell_size) -> tuple[Grid, Surface, str]:
         recipe = [f"resistencia = valores de «{name}»"]
     check_cell_count(target.shape[0], target.shape[1], target.cell_size, max_cells())
     return target, Surface(grid.array, recipe, notes), label
+
+
+def check_file_inputs(params: dict) -> None:
+    """Checks of file inputs that need no pixel: cores of a file outside a resistance raster (a 4xx before a run
+    row exists; the run checks everything again on the grid)."""
+    cores, res = params.get("cores") or {}, params.get("resistance")
+    if cores.get("file") and isinstance(res, dict) and res.get("raster"):
+        inputs.check_cores_on_raster(cores["file"], res["raster"], "landcover" if res.get("table") else "resistance")
 
 
 def _native_target(src: Grid, cell_size, name: str, notes: list[str]) -> Grid:

@@ -6,6 +6,7 @@ urlpatterns = [
     path("corredores/", views.page, name="corridors-page"),
     path("api/v1/corridors/", api.RunList.as_view(), name="api-corridors"),
     path("api/v1/corridors/options/", api.Options.as_view(), name="api-corridors-options"),
+    path("api/v1/corridors/inputs/", api.InputUpload.as_view(), name="api-corridors-inputs"),
     path("api/v1/corridors/<int:pk>/", api.RunDetail.as_view(), name="api-corridor-run"),
     path("api/v1/corridors/<int:pk>/cancel/", api.RunCancel.as_view(), name="api-corridor-cancel"),
     path("api/v1/corridors/<int:pk>/results/", api.RunResults.as_view(), name="api-corridor-results"),

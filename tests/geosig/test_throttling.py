@@ -44,6 +44,7 @@ SCOPED = [
     ("downloads", "get", "/api/v1/downloads/nada.csv", None),
     ("downloads", "get", "/api/v1/layers/no-existe/download.gpkg", None),
     ("jobs", "post", "/api/v1/corridors/", {"cores": []}),
+    ("jobs", "post", "/api/v1/corridors/inputs/", {"kind": "cores"}),
     ("overlay", "get", "/api/v1/corridors/options/?layer=no-existe", None),
 ]
 

@@ -131,7 +131,7 @@ def test_native_grid_in_magna_sirgas_west_is_not_reprojected(tmp_path, media):
                            crs="EPSG:3115")
     gdf.to_file(tmp_path / "c.geojson", driver="GeoJSON")
     cores = {"file": inputs.store(tmp_path / "c.geojson", "c.geojson", "cores")}
-    spec = {"raster": inputs.store(tif, "r3115.tif", "raster")}
+    spec = {"raster": inputs.store(tif, "r3115.tif", "resistance")}
     rep = run_corridors(cores, spec, None, 1e9, out_dir=tmp_path / "o", pinch=False)
     assert rep.grid["crs"] == "EPSG:3115" and rep.grid["rows"] == ROWS and rep.grid["cell_size"] == CELL
     assert any("sin remuestreo" in n for n in rep.notes)
@@ -146,7 +146,7 @@ def test_native_grid_in_magna_sirgas_west_is_not_reprojected(tmp_path, media):
 def test_asked_cell_size_resamples_with_a_note(files, tmp_path, media):
     res, tif, gpkg = files
     cores = {"file": inputs.store(gpkg, "nucleos.gpkg", "cores")}
-    spec = {"raster": inputs.store(tif, "resistencia.tif", "raster")}
+    spec = {"raster": inputs.store(tif, "resistencia.tif", "resistance")}
     rep = run_corridors(cores, spec, 200, 1e9, out_dir=tmp_path / "o", pinch=False)
     assert rep.grid["cell_size"] == 200 and rep.grid["rows"] == ROWS // 2 and rep.grid["cols"] == COLS // 2
     assert any("Remuestreo pedido" in n for n in rep.notes)
@@ -159,7 +159,7 @@ def test_land_cover_with_class_table(tmp_path, media):
     gpkg = tmp_path / "n.gpkg"
     cores_gdf(with_point=False).to_file(gpkg, driver="GPKG")
     cores = {"file": inputs.store(gpkg, "n.gpkg", "cores")}
-    spec = {"raster": inputs.store(tif, "cobertura.tif", "raster"), "table": inputs.store(tmp_path / "tabla.csv",
+    spec = {"raster": inputs.store(tif, "cobertura.tif", "landcover"), "table": inputs.store(tmp_path / "tabla.csv",
                                                                                           "tabla.csv", "table")}
     run_corridors(cores, spec, None, 1e9, out_dir=tmp_path / "o", pinch=False, project="lc")
     expected = np.choose(classes.astype(int) - 1, [1.0, 2.5, 10.0, 100.0])
@@ -242,7 +242,7 @@ def test_raster_without_crs_nodata_only_and_geographic(tmp_path, media):
     gpd.GeoDataFrame({"nombre": ["a", "b"]}, geometry=[shapely.Point(-76.59, 3.49), shapely.Point(-76.57, 3.48)],
                      crs=4326).to_file(gpkg, driver="GPKG")
     cores = {"file": inputs.store(gpkg, "n.gpkg", "cores")}
-    spec = {"raster": inputs.store(geo, "geo.tif", "raster")}
+    spec = {"raster": inputs.store(geo, "geo.tif", "resistance")}
     with pytest.raises(CRSMismatch, match="no mide en metros"):
         run_corridors(cores, spec, None, 1e9, out_dir=tmp_path / "o", pinch=False)
     rep = run_corridors(cores, spec, 100, 1e9, out_dir=tmp_path / "o2", pinch=False)
@@ -255,7 +255,7 @@ def test_cores_outside_the_raster(files, tmp_path, media):
     gdf.loc[2, "geometry"] = shapely.Point(X0 - 5000, Y1 + 5000)
     gdf.to_file(tmp_path / "fuera.gpkg", driver="GPKG")
     cores = {"file": inputs.store(tmp_path / "fuera.gpkg", "fuera.gpkg", "cores")}
-    spec = {"raster": inputs.store(tif, "resistencia.tif", "raster")}
+    spec = {"raster": inputs.store(tif, "resistencia.tif", "resistance")}
     with pytest.raises(OutsideValle, match="Núcleo este"):
         run_corridors(cores, spec, None, 1e9, out_dir=tmp_path / "o", pinch=False)
 
@@ -283,6 +283,90 @@ def test_class_table_errors(tmp_path, media):
 
 def test_a_ref_is_never_a_path(media):
     with pytest.raises(InvalidParameter, match="Referencia de archivo no válida"):
-        inputs.resolve({"file": "../../etc/passwd"}, "raster")
+        inputs.resolve({"file": "../../etc/passwd"}, "resistance")
     with pytest.raises(InvalidParameter):
-        inputs.resolve({"file": "0" * 32 + ".gpkg"}, "raster")
+        inputs.resolve({"file": "0" * 32 + ".gpkg"}, "resistance")
+
+
+# ------------------------------------------------------------------------------------------- API
+
+
+def _upload(client, path, kind, name=None):
+    with open(path, "rb") as fh:
+        data = {"kind": kind, "file": fh}
+        if name:
+            fh.name = name
+        return client.post("/api/v1/corridors/inputs/", data)
+
+
+def test_upload_needs_a_cvc_role_before_reading_the_file(files, client, make_user, media):
+    _, tif, _ = files
+    assert _upload(client, tif, "resistance").status_code == 403
+    client.force_login(make_user("sin-rol"))
+    r = _upload(client, tif, "resistance")
+    assert r.status_code == 403 and "Analista CVC" in r.json()["detail"]
+    assert not inputs.store_root().exists()
+
+
+def test_upload_refuses_each_bad_file_in_spanish(files, tmp_path, client, make_user, media):
+    res, tif, gpkg = files
+    client.force_login(make_user("analista", "Analista CVC"))
+    cases = []
+    cases.append((_upload(client, tif, "magia"), 400, "«kind» no admite"))
+    cases.append((_upload(client, tif, "cores"), 400, "no sirve como núcleos"))
+    txt = tmp_path / "falso.tif"
+    txt.write_text("no soy un tiff")
+    cases.append((_upload(client, txt, "resistance"), 422, "no es un GeoTIFF"))
+    with rasterio.open(tmp_path / "sincrs.tif", "w", driver="GTiff", width=4, height=4, count=1, dtype="float32",
+                       transform=T) as dst:
+        dst.write(np.ones((4, 4), np.float32), 1)
+    cases.append((_upload(client, tmp_path / "sincrs.tif", "resistance"), 422, "no declara su sistema de referencia"))
+    write_tif(tmp_path / "vacio.tif", np.full((4, 4), np.nan))
+    cases.append((_upload(client, tmp_path / "vacio.tif", "resistance"), 422, "ninguna celda con dato"))
+    r = res.copy()
+    r[2, 3] = -1
+    write_tif(tmp_path / "neg.tif", r)
+    cases.append((_upload(client, tmp_path / "neg.tif", "resistance"), 400, "1 celda(s) con valor ≤ 0"))
+    (tmp_path / "t.csv").write_text("1;uno\n")
+    cases.append((_upload(client, tmp_path / "t.csv", "table"), 422, "«uno» no es un número"))
+    (tmp_path / "lin.geojson").write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+                                          '"geometry":{"type":"LineString","coordinates":[[-76.5,3.4],[-76.4,3.5]]}}]}')
+    cases.append((_upload(client, tmp_path / "lin.geojson", "cores"), 400, "deben ser polígonos o puntos"))
+    for resp, status, text in cases:
+        assert resp.status_code == status and text in resp.json()["detail"], (status, resp.content.decode())
+    assert not inputs.store_root().exists() or not any(inputs.store_root().iterdir())
+
+
+def test_api_run_on_uploaded_files(files, tmp_path, client, make_user, settings, media):
+    res, tif, gpkg = files
+    settings.CORRIDORS_BACKGROUND = False
+    client.force_login(make_user("analista", "Analista CVC"))
+    cores = _upload(client, gpkg, "cores").json()
+    raster = _upload(client, tif, "resistance").json()
+    assert raster["file"].endswith(".tif") and raster["name"] == "resistencia.tif"
+    body = {"cores": {"file": {"file": cores["file"], "name": cores["name"]}},
+            "resistance": {"raster": {"file": raster["file"], "name": raster["name"]}},
+            "width": 1e9, "pinch": False, "project": "api"}
+    # cores outside the raster: a 400 before any run exists
+    far = cores_gdf(with_point=False)
+    far.loc[0, "geometry"] = shapely.Point(X0 - 10_000, Y1)
+    far.to_file(tmp_path / "lejos.gpkg", driver="GPKG")
+    lejos = _upload(client, tmp_path / "lejos.gpkg", "cores").json()
+    bad = client.post("/api/v1/corridors/", {**body, "cores": {"file": {"file": lejos["file"]}}},
+                      content_type="application/json")
+    assert bad.status_code == 422 and "fuera del ráster «resistencia.tif»" in bad.json()["detail"]
+    r = client.post("/api/v1/corridors/", body, content_type="application/json")
+    assert r.status_code in (200, 202), r.content
+    run = client.get(f"/api/v1/corridors/{r.json()['id']}/").json()
+    assert run["status"] == "done", run
+    results = client.get(f"/api/v1/corridors/{run['id']}/results/").json()
+    assert results["report"]["grid"]["cell_size"] == CELL and results["report"]["grid"]["crs"] == "EPSG:9377"
+    assert {"api_linkTable.csv", "api_corridors.tif", "cwd_1.tif"} <= set(results["downloads"])
+    got = client.get(f"/api/v1/corridors/{run['id']}/files/cwd_1.tif")
+    path = tmp_path / "cwd_1.tif"
+    path.write_bytes(b"".join(got.streaming_content))
+    with rasterio.open(path) as src:
+        cwd = src.read(1)
+    ref = reference_cwd(res, core_masks()[0])
+    reach = np.isfinite(ref)
+    np.testing.assert_allclose(cwd[reach], ref[reach], rtol=1e-9)

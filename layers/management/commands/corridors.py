@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand
 from geosig.errors import InvalidParameter, command_errors
 from layers.corridors import inputs
 from layers.corridors.runs import normalise
-from layers.corridors.services import run_corridors
+from layers.corridors.services import check_file_inputs, run_corridors
 
 class Command(BaseCommand):
     help = "Corredores ecológicos entre núcleos (Linkage Mapper + teoría de circuitos) sobre capas del registro."
@@ -64,6 +64,7 @@ class Command(BaseCommand):
                 "pinch": not o["no_pinch"], "base": o["base"], "project": o["project"],
                 "circuit": {k: o[k] for k in ("connectivity", "averaging", "combine") if o[k] is not None},
             })
+            check_file_inputs(p)  # cores outside the raster: said before the run starts
             out = Path(o["output"])
             tmp = out.with_name(f".{out.name}.tmp")
             shutil.rmtree(tmp, ignore_errors=True)
@@ -115,8 +116,8 @@ class Command(BaseCommand):
             raise InvalidParameter(f"--resistance debe ser «derivada», una receta .json o un GeoTIFF; «{path.name}» "
                                    "no existe.")
         ext = path.suffix.lower()
-        if ext in inputs.KINDS["raster"]:
-            spec = {"raster": inputs.store(path, path.name, "raster")}
+        if ext in inputs.KINDS["resistance"]:
+            spec = {"raster": inputs.store(path, path.name, "landcover" if o["table"] else "resistance")}
             if o["table"]:
                 spec["table"] = inputs.store(Path(o["table"]), Path(o["table"]).name, "table")
             return spec
