@@ -99,8 +99,8 @@ class OmniscapeParams:
                 raise InvalidParameter(f"{name} debe ser un entero ≥ 1.", parameter=name)
         if int(self.buffer) < 0:
             raise InvalidParameter("buffer debe ser un entero ≥ 0.", parameter="buffer")
-        if not (self.r_cutoff > 0):
-            raise InvalidParameter("r_cutoff debe ser > 0 (Inf = sin corte).", parameter="r_cutoff")
+        if not (self.r_cutoff >= 0):
+            raise InvalidParameter("r_cutoff debe ser ≥ 0 (Inf = sin corte).", parameter="r_cutoff")
         if self.block_size % 2 == 0:  # Omniscape.jl: "block_size is even, but must be odd. Using block_size + 1."
             object.__setattr__(self, "notes", self.notes + (
                 f"block_size {self.block_size} es par; se usa {self.block_size + 1} (como Omniscape.jl).",))
@@ -193,7 +193,8 @@ def prepare_inputs(resistance, sources, params: OmniscapeParams, conditions: dic
                                parameter="resistance")
     cond = res if params.resistance_is_conductance else 1.0 / res
     if params.source_from_resistance:
-        src = np.where(finite & (cond >= 1.0 / params.r_cutoff), cond, 0.0)
+        with np.errstate(divide="ignore"):
+            src = np.where(finite & (cond >= 1.0 / np.float64(params.r_cutoff)), cond, 0.0)
     else:
         if sources is None:
             raise InvalidParameter("Falta el ráster de fuentes (source_file), o use source_from_resistance = true.",
