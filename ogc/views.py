@@ -20,6 +20,7 @@ from geosig import params
 from geosig.errors import GeoSIGError, InvalidParameter, NotFound
 from geosig.throttling import hit, too_many_response
 from layers import views as layer_views
+from layers.services.tiles import check_tile
 from ogc import collections as registry
 from ogc import crs as crs_mod
 from ogc import tms
@@ -325,6 +326,7 @@ def tile(request, collection_id, tms_id, z, row, col):
     """The layers app's own tile view: tileMatrix = z, tileRow = y, tileCol = x of the XYZ scheme."""
     tms.check(tms_id)
     c = _tiled(collection_id)
+    check_tile(z, col, row)  # a tile outside the matrix is an OGC exception here, not the XYZ error shape
     if c.layer.kind == "raster":
         return layer_views.raster_tile_view(request, c.layer.slug, z, col, row)
     return layer_views.vector_tile_view(request, c.layer.slug, z, col, row)
