@@ -13,6 +13,7 @@ from territorial import factsheets
 from territorial.models import IndicatorValue
 from territorial.services import sources as S
 from tests.conftest import RAW
+from tests.territorial.test_pot_fixtures import pot_users  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +137,79 @@ def test_schema_documents_the_new_endpoints(client):
     assert {"200", "404"} <= set(op["responses"])
     ind = schema["paths"]["/api/v1/indicators/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert "references" in json.dumps(schema["components"]) or "references" in json.dumps(ind)
+
+
+# ------------------------------------------------------------------ sections fed by POT, layers and corridors
+def _square_m(cx, cy, w, h):
+    from shapely.geometry import box
+
+    return box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+
+
+def test_determinants_section_measures_area_and_length(cities):
+    """A 1 km × 1 km determinant around Cali's cabecera (100 ha, hand-computed) and a 2 km watercourse."""
+    from django.contrib.gis.geos import GEOSGeometry
+    from shapely.geometry import LineString
+
+    from territorial.models import Municipality
+    from territorial.pot.models import Determinant, DeterminantPiece
+    from tests.territorial.test_pot_fixtures import cabecera_m
+
+    cali = Municipality.objects.get(divipola="76001")
+    x, y = cabecera_m(cali)
+    poly = Determinant.objects.create(code="prueba-area", name="Área de prueba", kind="polygon")
+    river = Determinant.objects.create(code="prueba-ronda", name="Ronda de prueba", kind="ronda")
+    DeterminantPiece.objects.create(determinant=poly, geom_m=GEOSGeometry(_square_m(x, y, 1000, 1000).wkt, srid=9377))
+    DeterminantPiece.objects.create(determinant=river, geom_m=GEOSGeometry(
+        LineString([(x - 1000, y + 100), (x + 1000, y + 100)]).wkt, srid=9377))
+    content = factsheets.build_sheet("municipio", "76001")["sections"]
+    rows = next(s["content"] for s in content if s["key"] == "determinantes")["tables"][0]["rows"]
+    share = f"{100 * 1e6 / (cali.area_km2 * 1e6):.2f}".replace(".", ",")
+    assert ["Área de prueba", "100,0\u00a0ha", f"{share}\u00a0%"] in rows
+    assert ["Ronda de prueba — cauces", "2,0\u00a0km", "—"] in rows
+    far = factsheets.build_sheet("municipio", "76109")["sections"]  # Buenaventura: not touched
+    assert next(s["content"] for s in far if s["key"] == "determinantes")["tables"] == []
+
+
+def test_pot_section_lists_the_published_plan(cities, pot_users):
+    from territorial.pot.models import Plan
+    from territorial.pot.services.plans import create_plan
+
+    plan = create_plan(pot_users["planner"], pot_users["cali"], "POT de prueba")
+    none = factsheets.build_sheet("municipio", "76001")["sections"]
+    assert next(s["content"] for s in none if s["key"] == "pot") is None  # a draft is not public
+    Plan.objects.filter(pk=plan.pk).update(status="aprobada")
+    content = next(s["content"] for s in factsheets.build_sheet("municipio", "76001")["sections"] if s["key"] == "pot")
+    assert content["tables"][0]["rows"] == [["Cali", "POT de prueba", "Aprobada", str(plan.version)]]
+
+
+def test_corridors_section_reads_the_latest_run(cities, tmp_path, settings):
+    """A finished run whose map has one corridor (1 × 2 km, 200 ha) and one path (3 km) inside Cali."""
+    import json as _json
+
+    import geopandas as gpd
+    from django.utils import timezone
+    from shapely.geometry import LineString
+
+    from layers.corridors.models import CorridorRun
+    from territorial.models import Municipality
+    from tests.territorial.test_pot_fixtures import cabecera_m
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    x, y = cabecera_m(Municipality.objects.get(divipola="76001"))
+    corridor = gpd.GeoDataFrame([{"Link_ID": 1, "Core1_Name": "Farallones", "Core2_Name": "Otro"}],
+                                geometry=[_square_m(x, y, 1000, 2000)], crs=9377).to_crs(4326)
+    path = gpd.GeoDataFrame([{"Link_ID": 1, "Core1_Name": "Farallones", "Core2_Name": "Otro"}],
+                            geometry=[LineString([(x - 1500, y), (x + 1500, y)])], crs=9377).to_crs(4326)
+    (tmp_path / "corridors" / "1").mkdir(parents=True)
+    (tmp_path / "corridors" / "1" / "mapa.json").write_text(_json.dumps({
+        "cores": {"type": "FeatureCollection", "features": []},
+        "paths": _json.loads(path.to_json()), "corridors": _json.loads(corridor.to_json())}))
+    CorridorRun.objects.create(inputs_hash="x" * 64, status="done", result_dir="corridors/1",
+                               finished_at=timezone.now())
+    sections = factsheets.build_sheet("municipio", "76001")["sections"]
+    rows = next(s["content"] for s in sections if s["key"] == "corredores")["tables"][0]["rows"]
+    assert ["Corredor", "1", "Farallones – Otro", "200,0\u00a0ha"] in rows
+    assert ["Ruta de menor costo", "1", "Farallones – Otro", "3,0\u00a0km"] in rows
+    far = next(s["content"] for s in factsheets.build_sheet("municipio", "76109")["sections"] if s["key"] == "corredores")
+    assert "Ningún corredor" in far["paragraphs"][0]
