@@ -74,7 +74,9 @@ def normalise(raw: dict) -> dict:
         out["area_field"] = area_field
     out["pinch"] = params.boolean(raw.get("pinch"), "pinch", default=True)
     if raw.get("circuit") not in (None, "", {}):
-        out["circuit"] = circuit_options(raw["circuit"])
+        circuit = circuit_options(raw["circuit"])
+        if circuit != CIRCUIT_DEFAULTS:  # the defaults are stored as absent: same hash as a run without them
+            out["circuit"] = circuit
     base = params.number(raw.get("base"), "base", minimum=0.0, maximum=MAX_DISTANCE)
     if base is not None:
         out["base"] = base

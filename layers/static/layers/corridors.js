@@ -125,6 +125,8 @@
     const p = { cores: cores,
                 resistance: sameAsDerived(r) ? "derivada" : r, cell_size: num("cell"), width: num("width"),
                 pinch: $("pinch").checked };
+    if (p.pinch) p.circuit = { connectivity: parseInt($("circuit-connectivity").value, 10),
+                               averaging: $("circuit-averaging").value, combine: $("circuit-combine").value };
     if (state.geometryType === "point" && num("radius")) p.point_radius = num("radius");
     if (num("maxcwd")) p.max_link_cwd = num("maxcwd");
     if (num("dispersal")) p.dispersal = num("dispersal");
