@@ -235,3 +235,26 @@ def test_bad_circuit_option_is_a_400_and_stores_nothing(db, client, settings, ma
     r = client.post("/api/v1/corridors/", body, content_type="application/json")
     assert r.status_code == 400 and "circuit.averaging" in r.json()["detail"]
     assert not CorridorRun.objects.exists()
+
+
+@pytest.mark.parametrize("combine,at_middle_core", [("max", 1.0), ("cumulative", 2.0)])
+def test_pinch_points_over_links_max_or_cumulative(combine, at_middle_core):
+    """Three cores in a 5×9 strip (columns 0, 4, 8), links 1–2 and 2–3: each link carries 1 A, so every cell
+    of the middle core shows 1 A per link — the maximum over links is 1, Circuitscape's cumulative map 2;
+    interior cells carry 1/5 A (5 rows in parallel) from one link only."""
+    from types import SimpleNamespace
+
+    from layers.corridors.services import _pinch_points
+    res = np.ones((5, 9))
+    labels = np.zeros(res.shape, int)
+    labels[:, 0], labels[:, 4], labels[:, 8] = 1, 2, 3
+    cwd = {k: np.zeros(res.shape) for k in (1, 2, 3)}
+    links = [SimpleNamespace(a=1, b=2, lcd=0.0, status="ok"), SimpleNamespace(a=2, b=3, lcd=0.0, status="ok")]
+    result = SimpleNamespace(cwd=cwd, width=1.0, links=links)
+    rows = [{}, {}]
+    cur = _pinch_points(res, result, SimpleNamespace(labels=labels), rows, lambda p, m: None, lambda: False,
+                        {"connectivity": 4, "averaging": "resistance", "combine": combine})
+    np.testing.assert_allclose(cur[:, 4], at_middle_core, rtol=1e-6)
+    np.testing.assert_allclose(cur[:, [0, 8]], 1.0, rtol=1e-6)
+    np.testing.assert_allclose(cur[:, [2, 6]], 0.2, rtol=1e-6)
+    assert rows[0]["effective_resistance"] == pytest.approx(4 / 5)  # 4 unit resistors in series, 5 rows
