@@ -150,12 +150,15 @@ def _read_raster(layer: Layer, bounds_4326, pad_deg: float = 0.01) -> Grid:
     path = layer.raster_path
     if path is None or not path.is_file():
         raise NotFound(f"La capa ráster «{layer.slug}» no tiene archivo en el servidor.")
-    with rasterio.open(path, driver="GTiff") as src:  # stored COG: GeoTIFF driver only
+    with rasterio.open(path, driver="GTiff") as src:  # stored COG (in its source CRS): GeoTIFF driver only
         b = src.bounds
-        x0, y0, x1, y1 = bounds_4326 if src.crs == CRS.from_epsg(4326) else transform_bounds(
-            CRS.from_epsg(4326), src.crs, *bounds_4326)
-        win = from_bounds(max(x0 - pad_deg, b.left), max(y0 - pad_deg, b.bottom), min(x1 + pad_deg, b.right),
-                          min(y1 + pad_deg, b.top), src.transform).round_offsets().round_lengths()
+        geographic = src.crs == CRS.from_epsg(4326)
+        x0, y0, x1, y1 = bounds_4326 if geographic else transform_bounds(
+            CRS.from_epsg(4326), src.crs, *bounds_4326, densify_pts=21)
+        # a margin for the resampling kernel: ~1 km either way, in the raster's own units, and two cells
+        pad = max(pad_deg if src.crs.is_geographic else pad_deg * 111_000.0, 2 * abs(src.transform.a))
+        win = from_bounds(max(x0 - pad, b.left), max(y0 - pad, b.bottom), min(x1 + pad, b.right),
+                          min(y1 + pad, b.top), src.transform).round_offsets().round_lengths()
         arr = src.read(1, window=win, masked=True).astype(np.float64).filled(np.nan)
         return Grid(arr, src.window_transform(win), src.crs, np.nan)
 
@@ -204,9 +207,12 @@ def _on_dem(dem: Layer | None, pts) -> list[bool]:
         return [False] * len(pts)
     with rasterio.open(dem.raster_path, driver="GTiff") as src:
         b = src.bounds
+        xs, ys = [p.x for p in pts], [p.y for p in pts]
+        if src.crs != CRS.from_epsg(4326):  # the DEM is stored in its source CRS
+            xs, ys = rasterio.warp.transform("EPSG:4326", src.crs, xs, ys)
         out = []
-        for p, v in zip(pts, src.sample([(p.x, p.y) for p in pts], masked=True)):
-            inside = b.left < p.x < b.right and b.bottom < p.y < b.top
+        for x, y, v in zip(xs, ys, src.sample(list(zip(xs, ys)), masked=True)):
+            inside = b.left < x < b.right and b.bottom < y < b.top
             out.append(bool(inside and not np.ma.is_masked(v[0])))
     return out
 

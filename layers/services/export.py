@@ -68,9 +68,11 @@ def _raster(layer: Layer, clip: Area | None) -> formats.Raster | Path:
     if clip is None:
         return Path(path)
     with rasterio.open(path, driver="GTiff") as src:
+        geom = shapely.from_wkb(bytes(clip.geom.wkb))
+        if src.crs is not None and src.crs.to_epsg() != 4326:  # the raster is stored in its source CRS
+            geom = gpd.GeoSeries([geom], crs=4326).to_crs(src.crs).iloc[0]
         try:
-            data, transform = mask(src, [shapely.geometry.mapping(shapely.from_wkb(bytes(clip.geom.wkb)))],
-                                   crop=True, all_touched=True, filled=True)
+            data, transform = mask(src, [shapely.geometry.mapping(geom)], crop=True, all_touched=True, filled=True)
         except ValueError as exc:  # polygon does not overlap the raster
             raise InvalidParameter(f"El polígono no se superpone con el ráster «{layer.slug}».") from exc
         profile = src.profile.copy()

@@ -84,11 +84,14 @@ def ensure_hillshade(layer: Layer) -> Path:
 
 def _compute(layer: Layer, path: Path) -> None:
     with rasterio.open(layer.raster_path, driver="GTiff") as src:  # stored COG: GeoTIFF driver only
-        if not src.crs or not src.crs.is_geographic:
-            raise ValueError("El sombreado espera un DEM en coordenadas geográficas.")
+        if not src.crs:
+            raise ValueError("El sombreado espera un DEM con sistema de referencia.")
         dem = src.read(1, masked=True).astype("float64").filled(np.nan)
-        profile, transform = src.profile.copy(), src.transform
-    dx, dy = cell_size_m(transform, dem.shape[0])
+        profile, transform, crs = src.profile.copy(), src.transform, src.crs
+    if crs.is_geographic:
+        dx, dy = cell_size_m(transform, dem.shape[0])
+    else:  # a DEM stored in its projected source CRS (metres)
+        dx, dy = abs(transform.a) * crs.linear_units_factor[1], abs(transform.e) * crs.linear_units_factor[1]
     shade = hillshade(dem, dx, dy)
     out = np.where(np.isfinite(shade), np.clip(np.rint(shade), 1, 255), NODATA).astype("uint8")
     profile.update(driver="GTiff", dtype="uint8", nodata=NODATA, count=1, compress="deflate", tiled=True,

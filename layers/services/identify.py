@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import rasterio
+import rasterio.warp
 from django.db import connection
 
 from geosig import params
@@ -70,7 +71,11 @@ def _sample(layer: Layer, lon: float, lat: float):
     if not (b[0] <= lon <= b[2] and b[1] <= lat <= b[3]):
         return None
     with rasterio.open(layer.raster_path, driver="GTiff") as src:  # stored COG: GeoTIFF driver only
-        value = next(src.sample([(lon, lat)], masked=True))[0]
+        x, y = (lon, lat)
+        if src.crs is not None and src.crs.to_epsg() != 4326:  # stored in its source CRS
+            xs, ys = rasterio.warp.transform("EPSG:4326", src.crs, [lon], [lat])
+            x, y = xs[0], ys[0]
+        value = next(src.sample([(x, y)], masked=True))[0]
     if value is None or value is np.ma.masked:
         return None
     return float(value)

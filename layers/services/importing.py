@@ -1,8 +1,8 @@
 """Import of environmental layers: one public function, ``import_layer``, and a registry of readers.
 
 Pipeline: read (registry by file extension) → check CRS → validate every layer in memory (empty,
-mixed geometry types, invalid geometries, outside the Valle, raster size) → reproject to EPSG:4326 →
-write everything in ONE transaction. Any refusal raises a ``GeoSIGError`` with a Spanish message before
+mixed geometry types, invalid geometries, outside the Valle, raster size) → reproject vectors to EPSG:4326
+(rasters keep their own CRS and grid, as a COG) → write everything in ONE transaction. Any refusal raises a ``GeoSIGError`` with a Spanish message before
 the database (or MEDIA_ROOT) is touched, so a bad file stores nothing. The returned ``ImportReport``
 says, feature by feature, what was repaired or dropped.
 """
@@ -32,8 +32,7 @@ from django.utils.translation import gettext as _
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 from rasterio.shutil import copy as rio_copy
-from rasterio.vrt import WarpedVRT
-from rasterio.warp import Resampling, transform_bounds
+from rasterio.warp import transform_bounds
 
 from geosig import readers
 from geosig.errors import (
@@ -87,7 +86,8 @@ class ImportReport:
         for r in self.layers:
             unit = "píxeles" if r.kind == "raster" else "elementos"
             lines.append(f"- Capa «{r.slug}» ({r.title}), {r.kind}, {r.source_format}: {r.status}; "
-                         f"{r.feature_count:,} {unit}; CRS de origen {r.source_crs} → EPSG:4326.")
+                         f"{r.feature_count:,} {unit}; CRS de origen {r.source_crs}"
+                         + (" (ráster guardado en su CRS y grilla)." if r.kind == "raster" else " → EPSG:4326."))
             lines.append("  Reparado: " + ("; ".join(r.repaired) if r.repaired else "nada") + ".")
             lines.append("  Rechazado: " + ("; ".join(r.rejected) if r.rejected else "nada") + ".")
             for n in r.notes:
@@ -572,13 +572,12 @@ def prepare_raster(src: RasterSource, opts: Options, tmp: Path) -> dict:
             )
         cog = tmp / f"{uuid.uuid4().hex}.tif"
         try:
-            if crs.to_epsg() == 4326:
-                rio_copy(ds, cog, driver="COG", compress="DEFLATE", overview_resampling="average")
+            # Stored in its own CRS and grid (cells, values, nodata unchanged): tiles and previews reproject on
+            # the fly, zonal statistics and corridors read the native cells.
+            if ds.crs is None:
+                _copy_with_crs(ds, crs, tmp, cog)
             else:
-                # nearest keeps the source values (a class raster stays a class raster); documented
-                with WarpedVRT(ds, src_crs=crs, crs="EPSG:4326", resampling=Resampling.nearest) as vrt:
-                    rio_copy(vrt, cog, driver="COG", compress="DEFLATE", overview_resampling="average")
-                rep.notes.append(_("Reproyectado a EPSG:4326 con vecino más cercano (conserva los valores)."))
+                rio_copy(ds, cog, driver="COG", compress="DEFLATE", overview_resampling="average")
         except Exception as exc:
             raise DataFileError(f"No se pudo convertir «{opts.original_name}» a COG: {_clean(exc)}.") from exc
     with readers.open_raster(cog) as out:
@@ -589,7 +588,10 @@ def prepare_raster(src: RasterSource, opts: Options, tmp: Path) -> dict:
             raise DataFileError(f"El ráster «{opts.original_name}» no tiene ningún píxel con datos. Nada se guardó.")
         meta = {
             "width": out.width, "height": out.height, "count": out.count, "dtype": out.dtypes[0],
-            "nodata": out.nodata, "res": list(out.res), "bounds": list(out.bounds),
+            "nodata": out.nodata, "res": list(out.res),
+            # «bounds» stays in EPSG:4326 (tiles, identify and coverage messages test lon/lat against it)
+            "bounds": list(transform_bounds(out.crs, "EPSG:4326", *out.bounds, densify_pts=21)),
+            **native_meta(out),
             "min": float(arr.min()), "max": float(arr.max()), "mean": float(arr.mean()),
             "stats_note": "aproximadas (lectura reducida)" if step > 1 else "exactas",
             "unit": opts.metadata.get("unit", ""),
@@ -599,6 +601,23 @@ def prepare_raster(src: RasterSource, opts: Options, tmp: Path) -> dict:
     rep.feature_count = meta["width"] * meta["height"]
     return {"report": rep, "kind": "raster", "name": src.name, "family": "raster", "cog": cog, "meta": meta,
             "style": style, "bounds": tuple(meta["bounds"]), "fields": [], "class_field": ""}
+
+
+def native_meta(ds) -> dict:
+    """The stored grid of a raster as metadata: CRS, affine transform (a, b, c, d, e, f) and bounds in that CRS."""
+    epsg = ds.crs.to_epsg() if ds.crs else None
+    return {"crs": f"EPSG:{epsg}" if epsg else (ds.crs.to_wkt() if ds.crs else ""),
+            "transform": list(ds.transform)[:6], "native_bounds": list(ds.bounds)}
+
+
+def _copy_with_crs(ds, crs, tmp: Path, cog: Path) -> None:
+    """A raster without CRS, given one by the user (srid): the CRS is written into a GeoTIFF copy first."""
+    plain = tmp / f"{uuid.uuid4().hex}-crs.tif"
+    rio_copy(ds, plain, driver="GTiff")
+    with rasterio.open(plain, "r+", driver="GTiff") as dst:
+        dst.crs = crs
+    with readers.open_raster(plain) as src:
+        rio_copy(src, cog, driver="COG", compress="DEFLATE", overview_resampling="average")
 
 
 PREPARERS = {VectorSource: prepare_vector, RasterSource: prepare_raster}

@@ -2,8 +2,10 @@
 
 ``exactextract`` computes, for every cell the polygon touches, the fraction of the cell it covers;
 min/max use every touched cell, the mean and the histogram weight each cell by that fraction, so a
-cell half inside counts half. Cells are weighted by coverage only, not by their ground area: in
-EPSG:4326 a cell's area changes by < 0.1 % across the Valle (3°–5° N), far below the DEM's accuracy.
+cell half inside counts half. The raster is read on its own stored grid (its source CRS); the polygons
+are reprojected to it. Cells are weighted by coverage only, not by their ground area: in EPSG:4326 a cell's
+area changes by < 0.1 % across the Valle (3°–5° N), far below the DEM's accuracy; projected grids are equal-area
+enough at this scale.
 """
 from __future__ import annotations
 
@@ -38,6 +40,9 @@ def zonal_stats(layer: Layer, geometries, *, bins: int = DEFAULT_BINS) -> list[d
     gdf = gpd.GeoDataFrame({"i": range(len(geoms))}, geometry=geoms, crs=4326)
     with rasterio.open(layer.raster_path, driver="GTiff") as ds:  # stored COG; band 1: the band styles and tiles show
         _check_cells(layer, ds, geoms)
+        # the raster's own cells (stored in its source CRS): the polygons come to it, never the reverse
+        if ds.crs is not None and ds.crs.to_epsg() != 4326:
+            gdf = gdf.to_crs(ds.crs)
         df = exact_extract(RasterioRasterSource(ds, band_idx=1), gdf, ["values", "coverage"], output="pandas")
     vmin, vmax = layer.raster_meta.get("min"), layer.raster_meta.get("max")
     edges = np.linspace(vmin, vmax, int(bins) + 1)

@@ -138,25 +138,6 @@ def test_kml_import(tmp_path):
     assert Layer.objects.get(slug="humedal").source_format == "KML"
 
 
-def test_geotiff_becomes_cog_in_4326_with_metadata(tmp_path, media):
-    values = np.arange(600, dtype="float32").reshape(20, 30)
-    values[0, 0] = -9999  # nodata
-    # given in MAGNA-SIRGAS Bogotá zone (EPSG:3116) to exercise the raster reprojection
-    x, y = Transformer.from_crs(4326, 3116, always_xy=True).transform(-76.55, 3.45)
-    path = synthetic_raster(tmp_path / "dem.tif", values, west=x, north=y, res=100.0, crs="EPSG:3116")
-    report = import_layer(path, theme="relieve", metadata={"unit": "m"})
-    layer = Layer.objects.get(slug="dem")
-    assert layer.kind == "raster" and layer.source_crs.startswith("EPSG:3116")
-    with rasterio.open(layer.raster_path) as src:
-        assert src.crs.to_epsg() == 4326
-        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
-        assert src.nodata == -9999
-    assert layer.raster_meta["min"] == 1.0 and layer.raster_meta["max"] == 599.0  # nearest keeps values
-    assert layer.style["type"] == "ramp" and layer.style["stops"][0][0] == 1.0
-    assert layer.raster_path.parent == media / "layers"
-    assert "vecino más cercano" in " ".join(report.layers[0].notes)
-
-
 def test_reimport_conflict_replace_and_unchanged(tmp_path):
     path = write_vector(tmp_path / "c.geojson", _squares(), "GeoJSON")
     import_layer(path)
