@@ -236,8 +236,14 @@ class Reduced:
         a = a[self.keep][:, self.keep].tocsc()
         self.kind = o.solver if o.solver != "auto" else ("direct" if len(self.keep) <= o.direct_max_nodes else "amg")
         self.tol = o.tol
-        if self.kind == "direct":
-            self.lu = splu(a)
+        if a.shape[0] == 0:
+            self.kind = "empty"
+        elif self.kind == "direct":
+            try:
+                self.lu = splu(a)
+            except RuntimeError:  # e.g. negative ground conductances cancelling the network's own
+                raise InvalidParameter("El sistema del circuito es singular: revise las tierras (conductancias "
+                                       "negativas o nulas) y las fuentes.") from None
         else:
             # Classical AMG on this M-matrix; one hierarchy serves every right-hand side of the component.
             self.ml = pyamg.ruge_stuben_solver(a.tocsr(), max_coarse=500)
@@ -245,6 +251,8 @@ class Reduced:
     def solve(self, b: np.ndarray) -> np.ndarray:
         x = np.zeros(self.n)
         rhs = b[self.keep]
+        if self.kind == "empty":
+            return x
         if self.kind == "direct":
             x[self.keep] = self.lu.solve(rhs)
         else:

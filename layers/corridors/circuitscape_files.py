@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,9 +133,12 @@ def options_from(cfg: dict[str, str]) -> cs.Options:
 
 
 def _text(p: Path) -> str:
-    if p.stat().st_size > MAX_TEXT_BYTES:
-        raise InvalidParameter(f"«{p.name}» pasa de {MAX_TEXT_BYTES // 2**20} MB.")
-    return p.read_text(encoding="utf-8", errors="replace")
+    try:
+        if p.stat().st_size > MAX_TEXT_BYTES:
+            raise InvalidParameter(f"«{p.name}» pasa de {MAX_TEXT_BYTES // 2**20} MB.")
+        return p.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:  # missing, unreadable, a folder
+        raise DataFileError(f"No se pudo leer «{p.name}»: {exc.strerror or exc}.", file=p.name) from None
 
 
 def read_grid(path: Path, tmp: Path) -> Grid:
@@ -143,13 +147,16 @@ def read_grid(path: Path, tmp: Path) -> Grid:
         raise DataFileError(f"No existe el archivo «{path.name}».", file=path.name)
     if path.suffix.lower() == ".gz":
         inner = tmp / f"{len(list(tmp.iterdir()))}-{path.stem}"
-        with gzip.open(path, "rb") as src, open(inner, "wb") as dst:
-            copied = 0
-            while chunk := src.read(1 << 20):
-                copied += len(chunk)
-                if copied > MAX_GZ_BYTES:
-                    raise InvalidParameter(f"«{path.name}» descomprimido pasa de {MAX_GZ_BYTES // 2**20} MB.")
-                dst.write(chunk)
+        try:
+            with gzip.open(path, "rb") as src, open(inner, "wb") as dst:
+                copied = 0
+                while chunk := src.read(1 << 20):
+                    copied += len(chunk)
+                    if copied > MAX_GZ_BYTES:
+                        raise InvalidParameter(f"«{path.name}» descomprimido pasa de {MAX_GZ_BYTES // 2**20} MB.")
+                    dst.write(chunk)
+        except (OSError, EOFError) as exc:  # not gzip, truncated
+            raise DataFileError(f"No se pudo descomprimir «{path.name}»: {exc}.", file=path.name) from None
         path = inner
     with readers.open_raster(path, drivers=readers.GRID_DRIVERS) as ds:
         a = ds.read(1).astype(np.float64)
@@ -347,7 +354,8 @@ def output_prefix(cfg, base: Path, output_dir: Path | None) -> str:
         raise InvalidParameter("Falta output_file en la configuración.")
     p = Path(out.split(".out")[0])
     p = (output_dir / p.name) if output_dir is not None else (p if p.is_absolute() else base / p)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    with _writing(str(p)):
+        p.parent.mkdir(parents=True, exist_ok=True)
     return str(p)
 
 
@@ -368,17 +376,10 @@ def run_config(ini, *, base_dir=None, output_dir=None) -> dict:
     if cfg.get("precision", "double").lower() == "single":
         notes.append("precision = single: se calcula en doble precisión.")
     written: list[Path] = []
-    with tempfile.TemporaryDirectory(prefix="circuitscape-") as tmp:
-        ls, hab = landscape_from(cfg, o, base, Path(tmp))
-
-        def sink(name, grid):
-            path = Path(f"{prefix}_{name}.{'tif' if tif else 'asc'}")
-            (write_tif if tif else write_asc)(path, grid, hab)
-            written.append(path)
-
-        result = cs.compute(ls, o, sink)
+    result = _run(cfg, o, base, prefix, tif, written)
     if result.resistances is not None:
-        written[:0] = write_resistances(prefix, result.resistances, o.mode == "pairwise")
+        with _writing(prefix):
+            written[:0] = write_resistances(prefix, result.resistances, o.mode == "pairwise")
     return {
         "mode": result.mode, "nodes": result.nodes, "solves": result.solves,
         "factorisations": result.factorisations,
@@ -386,4 +387,27 @@ def run_config(ini, *, base_dir=None, output_dir=None) -> dict:
         "files": [str(p) for p in written], "notes": notes + result.notes,
         "seconds": round(time.perf_counter() - t0, 3),
     }
+
+
+@contextmanager
+def _writing(prefix: str):
+    """An output folder that cannot be written, a full disk: a Spanish error, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise DataFileError(f"No se pudieron escribir las salidas «{Path(prefix).name}_…»: "
+                            f"{exc.strerror or exc}.") from None
+
+
+def _run(cfg, o, base, prefix, tif, written) -> cs.CircuitscapeResult:
+    with tempfile.TemporaryDirectory(prefix="circuitscape-") as tmp:
+        ls, hab = landscape_from(cfg, o, base, Path(tmp))
+
+        def sink(name, grid):
+            path = Path(f"{prefix}_{name}.{'tif' if tif else 'asc'}")
+            with _writing(prefix):
+                (write_tif if tif else write_asc)(path, grid, hab)
+            written.append(path)
+
+        return cs.compute(ls, o, sink)
 

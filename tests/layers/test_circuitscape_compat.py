@@ -91,6 +91,54 @@ def test_circuitscape_jl_raster_case(case, tmp_path):
             assert _allowed_missing(ref.name[len(stem) + 1:], stem, cfg, report["resistances"]), ref.name
 
 
+AMG_CASES = ["pairwise/4/sgVerify4", "pairwise/9/sgVerify9", "one_to_all/3/oneToAllVerify3",
+             "all_to_one/4/allToOneVerify4", "advanced/2/mgVerify2"]
+
+
+@pytest.mark.parametrize("case", AMG_CASES, ids=[c.split("/")[-1] for c in AMG_CASES])
+def test_amg_solver_agrees_on_circuitscape_cases(case, tmp_path, monkeypatch):
+    """The AMG + CG path (used above 200 000 nodes) on the same cases, forced: same answers."""
+    from layers.corridors import circuitscape_files
+    monkeypatch.setitem(circuitscape_files.SOLVERS, "cg+amg", "amg")
+    monkeypatch.setitem(circuitscape_files.SOLVERS, "cholmod", "amg")
+    ini = FIX / "input" / "raster" / f"{case}.ini"
+    report = run_config(ini, base_dir=FIX, output_dir=tmp_path)
+    if report["resistances"] is not None:
+        x = np.loadtxt(VERIFY / f"{ini.stem}_resistances.out", ndmin=2)
+        np.testing.assert_allclose(np.asarray(report["resistances"]), x, rtol=0, atol=RES_TOL)
+    maps = list(tmp_path.glob("*.asc"))
+    assert maps
+    for p in maps:
+        assert ((asc(p) - asc(VERIFY / p.name)) ** 2).sum() < MAP_TOL, p.name
+
+
+def test_write_as_tif_writes_the_same_maps_as_geotiff(tmp_path):
+    import rasterio
+    src = (FIX / "input/raster/pairwise/5/sgVerify5.ini").read_text()
+    ini = tmp_path / "sgVerify5.ini"
+    ini.write_text(src + "\nwrite_as_tif = True\n")
+    run_config(ini, base_dir=FIX, output_dir=tmp_path / "out")
+    tifs = sorted((tmp_path / "out").glob("*.tif"))
+    assert len(tifs) == len(list(VERIFY.glob("sgVerify5_*map*.asc")))
+    for t in tifs:
+        with rasterio.open(t) as ds:
+            assert ds.nodata == -9999
+            assert ((ds.read(1) - asc(VERIFY / (t.stem + ".asc"))) ** 2).sum() < MAP_TOL
+
+
+def test_unreadable_inputs_and_unwritable_outputs_are_spanish_errors(tmp_path):
+    src = (FIX / "input/raster/pairwise/5/sgVerify5.ini").read_text()
+    ini = tmp_path / "c.ini"
+    ini.write_text(src.replace("input/raster/pairwise/5/cellmap5x5.asc", str(tmp_path / "roto.asc.gz")))
+    (tmp_path / "roto.asc.gz").write_bytes(b"no es gzip")
+    with pytest.raises(DataFileError, match="No se pudo descomprimir «roto.asc.gz»"):
+        run_config(ini, base_dir=FIX, output_dir=tmp_path / "out")
+    blocker = tmp_path / "archivo"
+    blocker.write_text("x")
+    with pytest.raises(DataFileError, match="No se pudieron escribir las salidas"):
+        run_config(FIX / "input/raster/pairwise/5/sgVerify5.ini", base_dir=FIX, output_dir=blocker / "sub")
+
+
 # ------------------------------------------------------------------------------------------------ by hand
 
 
