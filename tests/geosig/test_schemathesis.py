@@ -37,6 +37,7 @@ Stateful part (``test_stateful``): ``schema.as_state_machine()`` follows the lin
 from the schema (69: ids in responses feeding path parameters), for the planner and the analyst.
 
 Roles: anonymous; planner (a Planificador assigned to Cali, the fixture plan's municipality); reviewer (Revisor CVC);
+plan_office (Oficina de planeación) and plan_entity (Entidad ejecutora, member of the fixture project's entity);
 analyst (Analista CVC: uploads layers, runs corridors). Rate limits are switched off for the run
 (GEOSIG_THROTTLE_ENABLED=False): thousands of requests a minute from one client are the point here.
 
@@ -71,7 +72,7 @@ pytestmark = pytest.mark.django_db
 SCALE = float(os.environ.get("GEOSIG_SCHEMATHESIS_SCALE", "1"))
 MAX_EXAMPLES = {GenerationMode.POSITIVE: round(5 * SCALE), GenerationMode.NEGATIVE: round(3 * SCALE)}
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
-ROLES = ("anonymous", "planner", "reviewer", "analyst")
+ROLES = ("anonymous", "planner", "reviewer", "analyst", "plan_office", "plan_entity")
 
 
 _RAW_SCHEMA: dict = {}
@@ -221,7 +222,30 @@ def api_data(territory, settings, tmp_path):
                  metadata={"title": "Coberturas", "source": "prueba", "licence": "CC BY"})
     import_layer(synthetic_raster(tmp_path / "alt.tif", np.arange(400.0).reshape(20, 20)), metadata={"unit": "m"})
     return {"layers": ("cob", "alt"), "runs": _runs(settings.MEDIA_ROOT), "plan": _plan(P, Municipality, cabecera_m,
-                                                                                         fc, square_feature)}
+                                                                                         fc, square_feature),
+            "portfolio": _portfolio()}
+
+
+def _portfolio():
+    """The plan follow-up (plan app): one published project of the entity «st-ent» with a report carrying
+    evidence, and one goal, so that generated requests meet real rows."""
+    import datetime as dt
+
+    from django.core.files.base import ContentFile
+
+    from plan.models import Entity, Goal, Program, ProgramLine, ProgressReport, Project
+
+    entity, _ = Entity.objects.get_or_create(code="st-ent", defaults={"name": "Entidad de prueba"})
+    program = Program.objects.create(line=ProgramLine.objects.order_by("order").first(), code="st-prog", name="Programa")
+    project = Project.objects.create(code="ST-1", name="Proyecto", program=program, entity=entity, term="corto",
+                                     published=True, start_date=dt.date(2025, 1, 1), end_date=dt.date(2027, 1, 1))
+    report = ProgressReport(project=project, value=10, date=dt.date(2025, 6, 1))
+    report.evidence_file.save("acta.pdf", ContentFile(b"%PDF-1.4\n%%EOF\n"), save=False)
+    report.save()
+    goal = Goal.objects.create(code="ST-M", name="Meta", program=program, entity=entity, indicator="i", unit="%",
+                               baseline_value=1, baseline_year=2023, baseline_source="prueba", target_value=2,
+                               target_year=2027, published=True)
+    return {"project": project.pk, "goal": goal.pk, "report": report.pk}
 
 
 def _plan(P, Municipality, cabecera_m, fc, square_feature):
@@ -263,6 +287,10 @@ def pins(path: str, data: dict) -> dict:
     out = {"divipola": "76001", "number": 1, "name": "resumen.csv", **CALI_TILE}
     if path.startswith("/api/v1/corridors/"):
         out["id"] = data["runs"]["pending" if path.endswith("/cancel/") else "done"]
+    elif path.startswith("/api/v1/plan/"):
+        kind = "goal" if "/goals/" in path else "report" if "/evidence/" in path else "project"
+        out["pk"] = data["portfolio"][kind]
+        out["kind"] = "projects"
     else:
         out["id"] = data["plan"]
     raster = path.endswith(".png") or "download" in path
@@ -300,7 +328,16 @@ def role_users(territory, make_user):
         "planner": planner,
         "reviewer": make_user("st_revisor", "Revisor CVC"),
         "analyst": make_user("st_analista", "Analista CVC"),
+        "plan_office": make_user("st_oficina", "Oficina de planeación"),
+        "plan_entity": _entity_member(make_user("st_entidad", "Entidad ejecutora")),
     }
+
+
+def _entity_member(user):
+    from plan.models import Entity
+
+    Entity.objects.get_or_create(code="st-ent", defaults={"name": "Entidad de prueba"})[0].members.add(user)
+    return user
 
 
 STATEFUL_EXAMPLES = max(1, round(20 * SCALE))
