@@ -39,7 +39,7 @@ class RunReport:
     def __str__(self):
         t = self.result.timings
         lines = [f"Omniscape: {self.result.targets} ventanas en {t['total']:.1f} s "
-                 f"(ensamblaje {t['assembly']:.1f} s, factorización {t['setup']:.1f} s, solución {t['solve']:.1f} s, "
+                 f"(CPU: ensamblaje {t['assembly']:.1f} s, factorización {t['setup']:.1f} s, solución {t['solve']:.1f} s, "
                  f"corrientes {t['currents']:.1f} s).", f"Salidas en {self.out_dir}:"]
         lines += [f"  {f}" for f in self.files]
         lines += [f"Nota: {n}" for n in self.notes]
