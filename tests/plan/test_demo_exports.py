@@ -118,3 +118,15 @@ def test_factsheet_section_lists_the_places_projects(demo):
     expected = set(Project.objects.filter(published=True, municipalities=m).values_list("code", flat=True))
     assert set(codes) == expected
     assert Subregion.objects.exists() and Municipality.objects.count() == 42
+
+
+def test_the_plan_section_is_registered_in_the_fact_sheets(demo):
+    from territorial import factsheets
+
+    sheet = factsheets.build_sheet("subregion", "sur")
+    plan = next(s for s in sheet["sections"] if s["key"] == "plan")
+    assert plan["order"] == 70 and plan["content"]["demo"] is True
+    from plan.models import Project
+
+    expected = set(Project.objects.filter(published=True, municipalities__subregion__code="sur").values_list("code", flat=True))
+    assert {row[0] for row in plan["content"]["tables"][0]["rows"]} == expected
