@@ -103,5 +103,6 @@ if [ "${GEOSIG_SKIP_LOAD:-0}" != 1 ]; then
   $M load_cities
   $M load_layers
   $M load_pot  # POT: determinants, Cali's real (partial) plan, labelled demo plans; fast on rerun
+  $M plan_demo  # plan follow-up: a DEMO portfolio (labelled) when none exists; `plan_demo --remove` takes it out
 fi
 log "Listo."

@@ -48,11 +48,12 @@ def remove() -> dict:
 
 
 def generate(*, rebuild: bool = False) -> dict:
-    """The DEMO portfolio (idempotent: an existing demo is kept unless ``rebuild``)."""
+    """The DEMO portfolio, only when the portfolio is empty (a fresh install) unless ``rebuild``; idempotent."""
     from territorial.models import Municipality
 
-    if exists() and not rebuild:
-        return {"creado": False, "proyectos": Project.objects.filter(is_demo=True).count()}
+    if not rebuild and Project.objects.exists():  # the page already has content (demo or real): keep it
+        return {"creado": False, "proyectos": Project.objects.filter(is_demo=True).count(),
+                "reales": Project.objects.filter(is_demo=False).count()}
     munis = list(Municipality.objects.select_related("subregion").order_by("divipola"))
     if not munis:
         return {"creado": False, "proyectos": 0, "nota": _("No hay municipios cargados.")}
