@@ -39,6 +39,12 @@ PARAMETERS = {
                  "description": "Instante o intervalo RFC 3339 (a/b, ../b, a/..)", "schema": {"type": "string"}},
     "collectionId": {"name": "collectionId", "in": "path", "required": True, "schema": {"type": "string"}},
     "featureId": {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}},
+    "tileMatrixSetId": {"name": "tileMatrixSetId", "in": "path", "required": True,
+                        "schema": {"type": "string", "enum": ["WebMercatorQuad"]}},
+    "tileMatrix": {"name": "tileMatrix", "in": "path", "required": True,
+                   "schema": {"type": "integer", "minimum": 0, "maximum": 22}},
+    "tileRow": {"name": "tileRow", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
+    "tileCol": {"name": "tileCol", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
 }
 JSON_TYPES = {"string": "string", "number": "number", "integer": "integer", "boolean": "boolean", "date-time": "string"}
 
@@ -87,9 +93,35 @@ def openapi_document(root: str, collections: dict) -> dict:
             "responses": _ok("#/components/schemas/feature", "application/geo+json")}},
         "/tileMatrixSets": {"get": {"summary": "Conjuntos de matrices de teselas", "operationId": "tileMatrixSets",
                                     "tags": ["Tiles"], "responses": _ok("#/components/schemas/object")}},
+        "/tileMatrixSets/{tileMatrixSetId}": {"get": {
+            "summary": "Definición de un conjunto de matrices (TMS 2.0)", "operationId": "tileMatrixSet",
+            "tags": ["Tiles"], "parameters": [_ref("tileMatrixSetId")], "responses": _ok("#/components/schemas/object")}},
+        "/collections/{collectionId}/tiles": {"get": {
+            "summary": "Teselas de una capa", "operationId": "tilesets", "tags": ["Tiles"],
+            "parameters": [_ref("collectionId")], "responses": _ok("#/components/schemas/object")}},
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}": {"get": {
+            "summary": "Metadatos del conjunto de teselas", "operationId": "tileset", "tags": ["Tiles"],
+            "parameters": [_ref("collectionId"), _ref("tileMatrixSetId")], "responses": _ok("#/components/schemas/object")}},
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}": {"get": {
+            "summary": "Una tesela (MVT de una capa vectorial, PNG de una ráster)", "operationId": "tile",
+            "tags": ["Tiles"], "parameters": [_ref("collectionId"), _ref("tileMatrixSetId"), _ref("tileMatrix"),
+                                              _ref("tileRow"), _ref("tileCol")],
+            "responses": {**_ok("#/components/schemas/object"), "200": {"description": "Tesela", "content": {
+                "application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}},
+                "image/png": {"schema": {"type": "string", "format": "binary"}}}}, "304": {"description": "Sin cambios"}}}},
+        "/collections/catalogo/items": {"get": {
+            "summary": "Buscar en el catálogo (OGC API – Records)", "operationId": "records", "tags": ["Records"],
+            "parameters": [_ref("limit"), _ref("offset"), _ref("bbox"), _ref("datetime"),
+                           {"name": "q", "in": "query", "required": False, "schema": {"type": "string"},
+                            "description": "Palabras (sin tildes ni mayúsculas), separadas por comas"},
+                           {"name": "type", "in": "query", "required": False, "schema": {"type": "string"}}],
+            "responses": _ok("#/components/schemas/featureCollection", "application/geo+json")}},
     }
     for c in collections.values():
         paths[f"/collections/{c.id}/items"] = _items_path(c)
+    paths["/collections/{collectionId}/queryables"] = {"get": {
+        "summary": "Propiedades filtrables", "operationId": "queryables", "tags": ["Features"],
+        "parameters": [_ref("collectionId")], "responses": _ok("#/components/schemas/object", "application/schema+json")}}
     return {
         "openapi": "3.0.3",
         "info": {"title": "GeoSIG Valle — OGC API (Features, Tiles, Records)", "version": "1.0.0",

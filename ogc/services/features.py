@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.gis.geos import Polygon
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F, Q
 from django.db.models.fields.json import KeyTransform
@@ -65,14 +66,24 @@ def parse_query(collection: Collection, query, user) -> Query:
     return Query(min(limit, max_limit(user)), offset, out_crs, box, interval, filters)
 
 
+INT_RANGE = (-(2 ** 31), 2 ** 31 - 1)  # a filter value PostgreSQL's integer columns can hold
+
+
 def _typed(value, name, kind):
     if kind == INTEGER:
-        return params.integer(value, name, required=True)
+        return params.integer(value, name, required=True, minimum=INT_RANGE[0], maximum=INT_RANGE[1])
     if kind == NUMBER:
-        return params.number(value, name, required=True)
+        return params.number(value, name, required=True, minimum=-1e300, maximum=1e300)
     if kind == BOOLEAN:
         return params.boolean(value, name)
-    return params.text(value, name, max_length=300, required=True)
+    text = params.text(value, name, max_length=300, required=True)
+    if kind == DATETIME:
+        try:
+            return _instant(text, False)
+        except ValueError:
+            raise InvalidParameter(_("«%(name)s» debe ser una fecha u hora RFC 3339 (2024-01-31, 2024-01-31T10:00:00Z); "
+                                     "recibido %(v)s.") % {"name": name, "v": repr(text[:60])}, parameter=name) from None
+    return text
 
 
 def parse_bbox(value, bbox_crs) -> Polygon | None:
@@ -188,7 +199,10 @@ def features_page(collection: Collection, user, q: Query) -> tuple[str, int, int
     """(features JSON array text, numberMatched, numberReturned)."""
     qs = filtered(collection, user, q)
     matched = qs.count()
-    sql, sql_params = page_sql(collection, qs, q)
+    try:
+        sql, sql_params = page_sql(collection, qs, q)
+    except EmptyResultSet:  # Django proved the filter matches nothing (e.g. a negative value of a positive field)
+        return "[]", matched, 0
     with connection.cursor() as cur:
         cur.execute(sql, sql_params)
         text, returned = cur.fetchone()
@@ -197,19 +211,23 @@ def features_page(collection: Collection, user, q: Query) -> tuple[str, int, int
 
 def feature(collection: Collection, user, item_id: str, out_crs) -> str:
     """One feature (GeoJSON text) by its id, or NotFound — hidden ones are not found either."""
-    kind = collection.types.get(collection.id_field.split("__")[-1], STRING_ID := "string")
-    if collection.id_field in ("fid", "id", "pk") or kind in (INTEGER,):
+    missing = NotFound(_("No existe el elemento «%(id)s» en «%(c)s».") % {"id": str(item_id)[:60], "c": collection.id})
+    value = str(item_id)[:100]
+    if collection.id_field in ("fid", "id", "pk"):  # numeric ids: text that is no integer names no feature
         try:
             value = int(item_id)
         except (TypeError, ValueError):
-            raise NotFound(_("No existe el elemento «%(id)s».") % {"id": str(item_id)[:60]}) from None
-    else:
-        value = str(item_id)[:100]
+            raise missing from None
+        if not INT_RANGE[0] <= value <= INT_RANGE[1]:
+            raise missing
     qs = collection.queryset(user).filter(**{collection.id_field: value})
-    sql, sql_params = page_sql(collection, qs, Query(1, 0, out_crs, None, None, {}))
+    try:
+        sql, sql_params = page_sql(collection, qs, Query(1, 0, out_crs, None, None, {}))
+    except EmptyResultSet:
+        raise missing from None
     with connection.cursor() as cur:
         cur.execute(sql, sql_params)
         text, returned = cur.fetchone()
     if not returned:
-        raise NotFound(_("No existe el elemento «%(id)s» en «%(c)s».") % {"id": str(item_id)[:60], "c": collection.id})
+        raise missing
     return text[1:-1].strip()  # the array's only element

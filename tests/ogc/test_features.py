@@ -206,3 +206,14 @@ def test_centros_poblados_and_cabeceras(client, territory):
     assert {f["properties"]["divipola"] for f in body["features"]} == set(
         Municipality.objects.values_list("divipola", flat=True))
     assert get(client, "/ogc/collections/centros-poblados/items", {"is_cabecera": "sí"})[1]["numberMatched"] == 42
+
+
+def test_fuzz_findings_stay_fixed(client, point_layer, pot_plans):
+    """Found by the schemathesis run of test_conformance.py (were 500s): a filter Django proves empty (a negative
+    value of a positive field) is an empty page; a date property filter with a non-date value is a 400."""
+    body = get(client, "/ogc/collections/capa-puntos-prueba/items", {"fid": "-14327499"})[1]
+    assert body["numberMatched"] == 0 and body["features"] == []
+    assert client.get("/ogc/collections/capa-puntos-prueba/items/-5").status_code == 404
+    r, body = get(client, "/ogc/collections/pot-zonas/items", {"approved_at": "lorem ipsum"})
+    assert r.status_code == 400 and "approved_at" in body["description"]
+    assert get(client, "/ogc/collections/pot-zonas/items", {"fid": "1"})[0].status_code == 400  # not a pot property
