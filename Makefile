@@ -11,7 +11,7 @@ demo: setup
 	@echo ""
 	@echo "  GeoSIG Valle: http://$(HOST):$(PORT)/   (Ctrl-C para detener)"
 	@echo ""
-	.venv/bin/gunicorn geosig.wsgi --bind $(HOST):$(PORT) --workers 3 --access-logfile -
+	HOST=$(HOST) PORT=$(PORT) bash scripts/serve.sh  # gunicorn + one job worker; Ctrl-C stops both
 
 test:
 	GEOSIG_SKIP_LOAD=1 bash scripts/setup.sh
