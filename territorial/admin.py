@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
-from territorial.models import Department, Indicator, IndicatorValue, Municipality, Subregion
+from territorial.models import Department, Indicator, IndicatorReference, IndicatorValue, Municipality, Subregion
 
 
 class ReadOnlyGeometryMixin:
@@ -60,3 +60,22 @@ class IndicatorValueAdmin(admin.ModelAdmin):
     list_filter = ("indicator", "year")
     search_fields = ("municipality__name", "municipality__divipola")
     list_select_related = ("indicator", "municipality")
+
+
+@admin.register(IndicatorReference)
+class IndicatorReferenceAdmin(admin.ModelAdmin):
+    """Read-only: the references come from the official rows through the loader (an edit here would
+    put an unpublished figure beside the official ones)."""
+
+    list_display = ("indicator", "year", "scope", "label", "value", "source")
+    list_filter = ("scope", "year")
+    list_select_related = ("indicator",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

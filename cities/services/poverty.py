@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from scipy import stats
 
 from cities.services.balance import Table
-from geosig import numbers
+from geosig import numbers, versioned
 from territorial.models import Indicator, IndicatorValue, Municipality
 from territorial.services.queries import indicator_references
 
@@ -82,8 +82,25 @@ def _values(code: str) -> dict[str, float]:
                 .values_list("municipality__divipola", "value"))
 
 
+_computed: dict = {}  # territorial data version → (rows, association, source, references); one entry
+
+
 def poverty_and_size() -> dict | None:
-    """Subregion rows, the association and its sentence; None when the NBI is not loaded."""
+    """Subregion rows, the association and its sentence (in the active language); None when the NBI is
+    not loaded. The resampling (~0.2 s) runs once per territorial data version and process, not on every
+    balance request."""
+    version = versioned.version("territorial")
+    found = _computed.get(version)
+    if found is None:
+        found = _compute()
+        _computed.clear()
+        _computed[version] = found
+    if found is None:
+        return None
+    return {**found, "statement": statement(found["association"])}
+
+
+def _compute() -> dict | None:
     nbi, pop = _values(NBI_CODE), _values(POPULATION_CODE)
     munis = [m for m in Municipality.objects.select_related("subregion").order_by("subregion__order", "divipola")
              if m.divipola in nbi and m.divipola in pop]
@@ -103,8 +120,8 @@ def poverty_and_size() -> dict | None:
                      "nbi_max_name": worst.name})
     assoc = size_association([pop[m.divipola] for m in munis], [nbi[m.divipola] for m in munis])
     ind = Indicator.objects.get(code=NBI_CODE)
-    return {"year": YEAR, "rows": rows, "association": assoc, "statement": statement(assoc),
-            "source": ind.source, "references": indicator_references(ind, YEAR)}
+    return {"year": YEAR, "rows": rows, "association": assoc, "source": ind.source,
+            "references": indicator_references(ind, YEAR)}
 
 
 COLUMNS = [("subregion", gettext_lazy("Subregión"), ""), ("municipalities", gettext_lazy("Municipios"), ""),
