@@ -12,7 +12,6 @@ import datetime as dt
 import random
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 
 from geosig import versioned
 from plan.models import Budget, Dimension, Entity, Goal, Program, ProgramLine, ProgressReport, Project
@@ -56,17 +55,17 @@ def generate(*, rebuild: bool = False) -> dict:
                 "reales": Project.objects.filter(is_demo=False).count()}
     munis = list(Municipality.objects.select_related("subregion").order_by("divipola"))
     if not munis:
-        return {"creado": False, "proyectos": 0, "nota": _("No hay municipios cargados.")}
+        return {"creado": False, "proyectos": 0, "nota": "No hay municipios cargados."}
     rng = random.Random(SEED)
     with transaction.atomic():
         remove()
         _assign_dimensions()
-        entities = [Entity.objects.create(code=f"demo-entidad-{i}", name=f"{PREFIX}{_('Entidad ejecutora')} {i}",
+        entities = [Entity.objects.create(code=f"demo-entidad-{i}", name=f"{PREFIX}Entidad ejecutora {i}",
                                           is_demo=True) for i in (1, 2, 3)]
         count = 0
         for line in ProgramLine.objects.order_by("order"):
             program = Program.objects.create(line=line, code=f"demo-{line.code}"[:60], is_demo=True, source=SOURCE,
-                                             name=f"{PREFIX}{_('Programa de la línea')} «{line.name}»"[:300])
+                                             name=f"{PREFIX}Programa de la línea «{line.name}»"[:300])
             projects = [_project(rng, program, entities, munis, count + i) for i in range(4)]
             count += len(projects)
             _goal(rng, program, projects[0], entities)
@@ -104,7 +103,7 @@ def _project(rng, program, entities, munis, n: int) -> Project:
     progress = {"formulado": 0, "viabilizado": 0, "terminado": 100}.get(status, round(rng.uniform(5, 95), 1))
     geom = _geometry(rng, munis, n)
     p = Project.objects.create(
-        code=f"DEMO-{n + 1:03d}", name=f"{PREFIX}{_('Proyecto de demostración')} {n + 1}", program=program,
+        code=f"DEMO-{n + 1:03d}", name=f"{PREFIX}Proyecto de demostración {n + 1}", program=program,
         entity=entities[n % len(entities)], term=TERMS[n % 3], start_date=start, end_date=end, status=status,
         progress=progress, weight=rng.choice([1, 1, 2, 3]), geom=geom, published=n % 11 != 10, is_demo=True,
         source=SOURCE, description=SOURCE)
@@ -116,7 +115,7 @@ def _project(rng, program, entities, munis, n: int) -> Project:
         for k, share in enumerate((0.4, 1.0)):
             ProgressReport.objects.create(project=p, value=round(progress * share, 1), is_demo=True,
                                           date=min(dt.date(2026, 6, 30), start + dt.timedelta(days=120 * (k + 1))),
-                                          note=f"{PREFIX}{_('reporte de demostración')}")
+                                          note=f"{PREFIX}reporte de demostración")
     portfolio.record(None, p, "demo")
     return p
 
@@ -125,13 +124,13 @@ def _goal(rng, program, project, entities) -> Goal:
     baseline = round(rng.uniform(10, 60), 1)
     target = round(baseline + rng.uniform(10, 30), 1)
     g = Goal.objects.create(
-        code=f"DEMO-M-{program.pk}", name=f"{PREFIX}{_('Meta de demostración')} ({program.line.name})"[:300],
-        program=program, project=project, entity=project.entity, indicator=f"{PREFIX}{_('indicador de demostración')}",
+        code=f"DEMO-M-{program.pk}", name=f"{PREFIX}Meta de demostración ({program.line.name})"[:300],
+        program=program, project=project, entity=project.entity, indicator=f"{PREFIX}indicador de demostración",
         unit="%", baseline_value=baseline, baseline_year=2023, baseline_source=SOURCE, target_value=target,
         target_year=2027, published=True, is_demo=True)
     for k, year in enumerate((2024, 2025)):
         ProgressReport.objects.create(goal=g, value=round(baseline + (target - baseline) * rng.uniform(0.1, 0.6) * (k + 1), 1),
                                       date=dt.date(year, 12, 31), is_demo=True,
-                                      note=f"{PREFIX}{_('reporte de demostración')}")
+                                      note=f"{PREFIX}reporte de demostración")
     portfolio.record(None, g, "demo")
     return g

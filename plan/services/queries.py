@@ -5,10 +5,8 @@ import json
 
 from django.db.models import Prefetch
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from geosig import params
-from geosig.errors import InvalidParameter
 from plan.models import STATUSES, TERMS, Goal, ProgressReport, Project
 from plan.services import access, links, semaphore
 
@@ -131,9 +129,3 @@ def goal_semaphore_filter(items: list[dict], value) -> list[dict]:
     key = params.choice(value, "semaphore", list(semaphore.STATES))
     return [g for g in items if g["semaphore"] == key] if key else items
 
-
-def require_int(value, name):
-    v = params.identifier(value, name)
-    if v is None:
-        raise InvalidParameter(_("Falta «%(n)s».") % {"n": name})
-    return v

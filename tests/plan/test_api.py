@@ -255,3 +255,28 @@ def test_templates_and_structure(client, structure):
     names = {ln["name"] for ln in s["unassigned_lines"]}
     assert {n for _c, n in seed.LINES} <= names  # the plan does not say which dimension: seeded unassigned
     assert len(s["objectives"]) == 5 and "asignación" in s["note"]
+
+
+def test_the_office_draws_a_project_in_the_admin(client, make_user, structure):
+    """The admin's Leaflet form (what the office draws) saves the geometry, derives the municipalities and keeps
+    a revision with the author."""
+    from plan.models import Project, Revision
+
+    office = make_user("oficina_admin", "Oficina de planeación", is_staff=True)
+    client.force_login(office)
+    assert client.get("/admin/plan/project/add/").status_code == 200
+    geometry, expected = _square_on_shared_limit("76001", "76892")
+    form = {"code": "ADM-1", "name": "Dibujado", "description": "", "program": structure["program"].pk,
+            "entity": structure["a"].pk, "term": "corto", "status": "formulado", "progress": "0", "weight": "1",
+            "geom": json.dumps(geometry), "published": "on", "source": "",
+            "budgets-TOTAL_FORMS": "1", "budgets-INITIAL_FORMS": "0", "budgets-MIN_NUM_FORMS": "0",
+            "budgets-MAX_NUM_FORMS": "1000", "budgets-0-year": "2026", "budgets-0-funding_source": "SGP",
+            "budgets-0-amount_cop": "1500000000",
+            "links-TOTAL_FORMS": "0", "links-INITIAL_FORMS": "0", "links-MIN_NUM_FORMS": "0", "links-MAX_NUM_FORMS": "1000"}
+    r = client.post("/admin/plan/project/add/", form)
+    assert r.status_code == 302, r.content.decode()[:3000]
+    project = Project.objects.get(code="ADM-1")
+    assert set(project.municipalities.values_list("divipola", flat=True)) == expected
+    assert project.budgets.get().amount_cop == 1_500_000_000
+    rev = Revision.objects.get(model="project", object_id=project.pk)
+    assert rev.author == office and rev.data["budgets"] == [[2026, "SGP", 1500000000]]
