@@ -199,7 +199,7 @@ def corridors(
     adj = adjacency(full.alloc, full.dist, res, cell_size)
     _note_isolated(adj, labels, names, notes)
     cutoff = _cutoffs(adj, width, max_link_cwd)
-    per_core, pred = _per_core_surfaces(res, full, cutoff, cell_size, threads, progress, cancelled, executor)
+    per_core, pred = _per_core_surfaces(res, full, cutoff, cell_size, threads, progress, cancelled, executor, adj)
 
     progress(82, "Vínculos, rutas de menor costo y corredores")
     core_cells, edge_cells = _core_cells(cores, labels)
@@ -242,7 +242,7 @@ def _cutoffs(adj: dict, width: float, max_link_cwd: float | None) -> dict[int, f
     return cutoff
 
 
-def _per_core_surfaces(res, full, cutoff, cell_size, threads, progress, cancelled, executor=None):
+def _per_core_surfaces(res, full, cutoff, cell_size, threads, progress, cancelled, executor=None, adj=()):
     """Cost-distance (and predecessor) surface of every core, truncated at its cut-off: on ``threads`` threads,
     or as window tasks of ``executor`` (see ``_surfaces_on``)."""
     per_core: dict[int, np.ndarray] = {}
@@ -252,7 +252,7 @@ def _per_core_surfaces(res, full, cutoff, cell_size, threads, progress, cancelle
     if executor is None:
         results = _surfaces_threaded(res, full, cutoff, cell_size, threads, todo, cancelled)
     else:
-        results = _surfaces_on(executor, res, full, cutoff, cell_size, todo)
+        results = _surfaces_on(executor, res, full, cutoff, cell_size, todo, adj)
     try:
         for done, (lab, dist, prd) in enumerate(results, start=1):
             if dist is None or cancelled():
@@ -284,50 +284,124 @@ def _surfaces_threaded(res, full, cutoff, cell_size, threads, todo, cancelled):
 
 @dataclass(frozen=True)
 class CoreTask:
-    """One core's search as a task: its window of the grid and the shared rasters to read it from."""
+    """One core's search as a task: where to look on the grid and the shared rasters to read it from.
+
+    Windows are ((row0, row1), (col0, col1)) of the whole grid: ``window`` is the first guess, ``limit`` a window
+    that provably holds every cell within the cut-off, ``zone`` the bounding box of the core's allocation zone.
+    """
 
     label: int
-    window: tuple[tuple[int, int], tuple[int, int]]  # ((row0, row1), (col0, col1)) of the whole grid
+    window: tuple[tuple[int, int], tuple[int, int]]
+    limit: tuple[tuple[int, int], tuple[int, int]]
+    zone: tuple[tuple[int, int], tuple[int, int]]
     cutoff: float
     cell_size: float
     rasters: dict  # name → reference with .read(window): resistance, alloc, cwd, pred of the all-cores pass
 
 
+_worker_scratch = threading.local()  # heap buffers kept between the tasks of one worker thread
+
+
 def core_surface(task: CoreTask):
-    """Runs on a worker: the core's truncated CWD and predecessors inside its window, cropped to the finite
-    part; returns (label, ((row0, row1), (col0, col1)), dist, pred) in whole-grid coordinates."""
-    win = task.window
-    res, alloc, cwd0, pred0 = (np.ascontiguousarray(task.rasters[k].read(win))
-                               for k in ("resistance", "alloc", "cwd", "pred"))
-    r = cost_distance_from_zone(res, alloc == task.label, cwd0, pred0, task.cell_size, cutoff=task.cutoff)
-    r0, r1, c0, c1 = _finite_box(r.dist)
+    """Runs on a worker: the core's truncated CWD and predecessors, cropped to their finite part; returns
+    (label, ((row0, row1), (col0, col1)), dist, pred, windows tried) in whole-grid coordinates.
+
+    The search on a window is the whole-grid search, operation for operation, unless it settles a cell on the
+    window's inner ring (where a step could leave it): only then can the whole grid differ, and the window is
+    doubled on the touched sides and the search repeated (never beyond ``limit``, where nothing can touch).
+    """
+    win, tries = task.window, 1
+    while True:
+        dist, pred = _window_search(task, win)
+        grown = _grow(win, _touched(dist, win, task.limit), task.limit)
+        if grown == win:
+            break
+        win, tries = grown, tries + 1
+    r0, r1, c0, c1 = _finite_box(dist)
     box = ((win[0][0] + r0, win[0][0] + r1), (win[1][0] + c0, win[1][0] + c1))
-    return task.label, box, r.dist[r0:r1, c0:c1].copy(), r.pred[r0:r1, c0:c1].copy()
+    return task.label, box, dist[r0:r1, c0:c1].copy(), pred[r0:r1, c0:c1].copy(), tries
 
 
-def _surfaces_on(executor, res, full, cutoff, cell_size, todo):
-    """Per-core surfaces as tasks on ``executor``, each on its core's bounding box plus a halo.
+def _window_search(task: CoreTask, win):
+    """``cost_distance_from_zone`` on one window; the all-cores rasters are read only over the core's zone."""
+    (a0, a1), (b0, b1) = win
+    res = np.ascontiguousarray(task.rasters["resistance"].read(win), dtype=np.float64)
+    zone = np.zeros(res.shape, bool)
+    cwd0 = np.zeros(res.shape)
+    pred0 = np.full(res.shape, -1, np.int8)
+    (z0, z1), (y0, y1) = task.zone
+    zr, zc = (max(a0, z0), min(a1, z1)), (max(b0, y0), min(b1, y1))
+    if zr[0] < zr[1] and zc[0] < zc[1]:
+        # Outside its zone a core's cells are never read by the zone-start search: no need to fetch them.
+        sub = (slice(zr[0] - a0, zr[1] - a0), slice(zc[0] - b0, zc[1] - b0))
+        zone[sub] = task.rasters["alloc"].read((zr, zc)) == task.label
+        cwd0[sub] = task.rasters["cwd"].read((zr, zc))
+        pred0[sub] = task.rasters["pred"].read((zr, zc))
+    if not hasattr(_worker_scratch, "buf"):
+        _worker_scratch.buf = {}
+    r = cost_distance_from_zone(res, zone, cwd0, pred0, task.cell_size, cutoff=task.cutoff,
+                                scratch=_sized(_worker_scratch.buf, res.size))
+    return r.dist, r.pred
 
-    Every step costs at least cell × min(R), so a cell within the cut-off lies at most
-    k = cut-off / (cell × min R) steps from the core: inside the box grown by k + 2 cells the search makes the
-    same pushes and pops in the same order as on the whole grid (row-major order is kept inside a window and
-    nothing within the cut-off touches the window's edge), hence the same bits — the test checks it.
+
+def _sized(buf: dict, n: int) -> dict:
+    """Views of n cells on buffers kept at the largest size seen (a fresh 400 MB heap per task costs page faults)."""
+    if buf.get("cap", 0) < n:
+        buf.update(cap=n, hkey=np.empty(n, np.float64), hitem=np.empty(n, np.int32), pos=np.empty(n, np.int32))
+    return {"n": n, "hkey": buf["hkey"][:n], "hitem": buf["hitem"][:n], "pos": buf["pos"][:n]}
+
+
+def _touched(dist, win, limit) -> tuple[bool, bool, bool, bool]:
+    """Which sides (top, bottom, left, right) of ``win`` have a settled cell on them, where ``limit`` goes on."""
+    fin = np.isfinite
+    return (win[0][0] > limit[0][0] and bool(fin(dist[0]).any()),
+            win[0][1] < limit[0][1] and bool(fin(dist[-1]).any()),
+            win[1][0] > limit[1][0] and bool(fin(dist[:, 0]).any()),
+            win[1][1] < limit[1][1] and bool(fin(dist[:, -1]).any()))
+
+
+def _grow(win, sides, limit):
+    (a0, a1), (b0, b1) = win
+    h, w = a1 - a0, b1 - b0
+    top, bottom, left, right = sides
+    return ((max(limit[0][0], a0 - h) if top else a0, min(limit[0][1], a1 + h) if bottom else a1),
+            (max(limit[1][0], b0 - w) if left else b0, min(limit[1][1], b1 + w) if right else b1))
+
+
+def _surfaces_on(executor, res, full, cutoff, cell_size, todo, adj=()):
+    """Per-core surfaces as tasks on ``executor``, each on a window of the grid (see ``core_surface``).
+
+    First guess: the bounding box of the zones of the core and of its neighbours, grown by half. Limit: every step costs at
+    least cell × min(R), so a cell within the cut-off lies at most k = cut-off / (cell × min R) steps from the
+    core; the core's box grown by k + 2 cells can never be touched. The test checks the bits against threads.
     """
     rasters = {name: executor.share(arr, name) for name, arr in
                (("resistance", res), ("alloc", full.alloc), ("cwd", full.dist), ("pred", full.pred))}
     rmin = float(res[np.isfinite(res)].min())
-    boxes = _core_boxes(full)
+    cores, zones = _core_boxes(full), _zone_boxes(full.alloc, list(cutoff))
+    near = {lab: {lab} for lab in cutoff}
+    for a, b in adj:
+        near.setdefault(a, {a}).add(b)
+        near.setdefault(b, {b}).add(a)
     rows, cols = res.shape
     tasks = []
     for lab in todo:
         reach = cutoff[lab] / (cell_size * rmin) * (1 + 1e-9)
         h = rows + cols if not math.isfinite(reach) else int(math.ceil(reach)) + 2
-        r0, r1, c0, c1 = boxes[lab]
-        win = ((max(0, r0 - h), min(rows, r1 + h)), (max(0, c0 - h), min(cols, c1 + h)))
-        tasks.append(CoreTask(lab, win, float(cutoff[lab]), float(cell_size), rasters))
+        r0, r1, c0, c1 = cores[lab]
+        limit = ((max(0, r0 - h), min(rows, r1 + h)), (max(0, c0 - h), min(cols, c1 + h)))
+        guess = [zones[c] for c in near[lab] if c in zones] + [((r0, r1), (c0, c1))]
+        g0, g1 = min(g[0][0] for g in guess), max(g[0][1] for g in guess)
+        h0, h1 = min(g[1][0] for g in guess), max(g[1][1] for g in guess)
+        # Half the size again on every side: on the benchmark grids a surface overshoots its neighbours' zones by
+        # up to ~0.5 of their box, and a window that proves too small costs a second search.
+        dr, dc = (g1 - g0) // 2 + 2, (h1 - h0) // 2 + 2
+        win = ((max(limit[0][0], g0 - dr), min(limit[0][1], g1 + dr)),
+               (max(limit[1][0], h0 - dc), min(limit[1][1], h1 + dc)))
+        tasks.append(CoreTask(lab, win, limit, zones[lab], float(cutoff[lab]), float(cell_size), rasters))
     results = executor.map(core_surface, tasks)
     try:
-        for lab, ((a0, a1), (b0, b1)), d, p in results:
+        for lab, ((a0, a1), (b0, b1)), d, p, _tries in results:
             dist = np.full(res.shape, np.inf)
             prd = np.full(res.shape, -1, np.int8)
             dist[a0:a1, b0:b1], prd[a0:a1, b0:b1] = d, p
@@ -345,6 +419,23 @@ def _core_boxes(full) -> dict[int, tuple[int, int, int, int]]:
     for lab in np.unique(labs):
         m = labs == lab
         out[int(lab)] = (int(r[m].min()), int(r[m].max()) + 1, int(c[m].min()), int(c[m].max()) + 1)
+    return out
+
+
+def _zone_boxes(alloc: np.ndarray, labels: list[int]) -> dict[int, tuple[tuple[int, int], tuple[int, int]]]:
+    """Bounding box ((row0, row1), (col0, col1)) of each label's allocation zone, in one pass over the grid."""
+    ordered = np.array(sorted(labels), dtype=np.int64)
+    idx = np.searchsorted(ordered, alloc)  # label k → its rank; 0 and unknown labels land on a spare row
+    idx[(idx >= len(ordered)) | (ordered[np.minimum(idx, len(ordered) - 1)] != alloc)] = len(ordered)
+    rows_hit = np.zeros((len(ordered) + 1, alloc.shape[0]), bool)
+    cols_hit = np.zeros((len(ordered) + 1, alloc.shape[1]), bool)
+    rows_hit[idx, np.arange(alloc.shape[0])[:, None]] = True
+    cols_hit[idx, np.arange(alloc.shape[1])[None, :]] = True
+    out = {}
+    for k, lab in enumerate(ordered):
+        rr, cc = np.flatnonzero(rows_hit[k]), np.flatnonzero(cols_hit[k])
+        if len(rr):
+            out[int(lab)] = ((int(rr[0]), int(rr[-1]) + 1), (int(cc[0]), int(cc[-1]) + 1))
     return out
 
 

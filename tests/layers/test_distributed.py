@@ -16,7 +16,8 @@ import rasterio
 from django.conf import settings as django_settings
 
 from layers import distributed
-from layers.corridors.corridor import Cancelled, corridors
+from layers.corridors.corridor import Cancelled, CoreTask, _cutoffs, adjacency, core_surface, corridors
+from layers.corridors.costdistance import cost_distance, cost_distance_from_zone, validate_resistance
 from layers.distributed import DaskExecutor, SharedRaster, get_client, read_window, write_cog
 
 distributed_pkg = pytest.importorskip("distributed")
@@ -82,6 +83,30 @@ def test_corridor_run_on_two_workers_is_identical_to_threads(client, tmp_path):
     for mine, theirs in zip(out.links, ref.links):  # least-cost paths are traced from the predecessors
         assert (mine.path is None and theirs.path is None) or np.array_equal(mine.path, theirs.path)
     assert sum(lk.status == "ok" for lk in ref.links) >= 5
+
+
+def test_a_window_too_small_grows_until_nothing_within_the_cut_off_touches_it(tmp_path):
+    """The guard behind the windows: start a core's search on its own cells only; the task must widen the window
+    (more than once) and still return exactly the whole-grid surface."""
+    res, cores = long_valley(11)
+    v = validate_resistance(res)
+    full = cost_distance(v, cores, 30.0, allocation=True, predecessors=True, validated=True)
+    adj = adjacency(full.alloc, full.dist, v, 30.0)
+    cutoff = _cutoffs(adj, 3000.0, None)
+    lab = 3
+    whole = cost_distance_from_zone(v, full.alloc == lab, full.dist, full.pred, 30.0, cutoff=cutoff[lab])
+    rasters = {k: SharedRaster(write_cog(a, name=k, directory=tmp_path), a.shape, a.dtype.name)
+               for k, a in (("resistance", v), ("alloc", full.alloc), ("cwd", full.dist), ("pred", full.pred))}
+    (r0, r1), (c0, c1) = np.nonzero(cores == lab)[0][[0, -1]], np.nonzero((cores == lab).any(0))[0][[0, -1]]
+    zr, zc = np.nonzero((full.alloc == lab).any(1))[0], np.nonzero((full.alloc == lab).any(0))[0]
+    task = CoreTask(lab, ((r0, r1 + 1), (c0, c1 + 1)), ((0, v.shape[0]), (0, v.shape[1])),
+                    ((zr[0], zr[-1] + 1), (zc[0], zc[-1] + 1)), cutoff[lab], 30.0, rasters)
+    got, ((a0, a1), (b0, b1)), dist, pred, tries = core_surface(task)
+    assert got == lab and tries >= 3
+    expected = np.full(v.shape, np.inf)
+    expected[a0:a1, b0:b1] = dist
+    assert np.array_equal(expected, whole.dist)
+    assert np.array_equal(pred, whole.pred[a0:a1, b0:b1]) and (whole.pred[np.isinf(whole.dist)] == -1).all()
 
 
 def test_a_cancelled_run_stops_and_leaves_nothing_shared(client, tmp_path):
