@@ -61,6 +61,9 @@ def _tile(request, slug, z, x, y, render_fn, content_type):
     etag = '"' + hashlib.md5(f"{layer.pk}:{layer.updated_at.isoformat()}:{z}/{x}/{y}".encode()).hexdigest() + '"'
     if request.headers.get("If-None-Match") == etag:
         return HttpResponseNotModified()
+    if render_fn is None:  # either kind (OGC API Tiles): MVT for a vector layer, PNG for a raster one
+        render_fn, content_type = ((vector_tile, "application/vnd.mapbox-vector-tile") if layer.kind == Layer.Kind.VECTOR
+                                   else (lambda *a: raster_tile(*a) or empty_png(), "image/png"))
     try:
         data = render_fn(layer, z, x, y)
     except GeoSIGError as exc:
@@ -74,6 +77,11 @@ def _tile(request, slug, z, x, y, render_fn, content_type):
 
 def vector_tile_view(request, slug, z, x, y):
     return _tile(request, slug, z, x, y, vector_tile, "application/vnd.mapbox-vector-tile")
+
+
+def layer_tile_view(request, slug, z, x, y):
+    """The tile of a layer of either kind, chosen by the layer (the OGC API Tiles endpoint uses it)."""
+    return _tile(request, slug, z, x, y, None, None)
 
 
 def raster_tile_view(request, slug, z, x, y):

@@ -325,11 +325,11 @@ def tileset(request, collection_id, tms_id):
 def tile(request, collection_id, tms_id, z, row, col):
     """The layers app's own tile view: tileMatrix = z, tileRow = y, tileCol = x of the XYZ scheme."""
     tms.check(tms_id)
-    c = _tiled(collection_id)
     check_tile(z, col, row)  # a tile outside the matrix is an OGC exception here, not the XYZ error shape
-    if c.layer.kind == "raster":
-        return layer_views.raster_tile_view(request, c.layer.slug, z, col, row)
-    return layer_views.vector_tile_view(request, c.layer.slug, z, col, row)
+    if not collection_id.startswith("capa-"):
+        _tiled(collection_id)  # raises the OGC 404 (only layers have tiles)
+    # straight to the layers' own tile view, which reads the layer row once and picks MVT or PNG by its kind
+    return layer_views.layer_tile_view(request, collection_id.removeprefix("capa-"), z, col, row)
 
 
 # ------------------------------------------------------------------------------------------------ Records
