@@ -27,13 +27,18 @@ def page(request):
         "legend": _("Corredores"),
         "current": _("Densidad de corriente (puntos de estrangulamiento; claro = alta)"),
         "needTwo": _("Seleccione al menos dos núcleos."),
+        "uploading": _("Subiendo y revisando «{name}»…"),
+        "uploaded": _("«{name}» listo."),
+        "coverHint": _("Si el GeoTIFF es de cobertura, elija primero la tabla clase → resistencia."),
+        "fileResistance": _("Se usa el ráster subido; la receta de abajo no se aplica."),
         "status": {k: _(v) for k, v in STATUS_LABELS.items()},
         "sourceLabels": {"slope": _("Pendiente (°)"), "elevation": _("Elevación (km bajo ref.)"),
                          "proximity": _("Proximidad"), "barrier": _("Barrera"), "landcover": _("Cobertura (tabla)"),
                          "raster": _("Ráster de resistencia")},
     }
     return render(request, "layers/corridors.html", {
-        "api": {"options": reverse("api-corridors-options"), "runs": reverse("api-corridors")},
+        "api": {"options": reverse("api-corridors-options"), "runs": reverse("api-corridors"),
+                "inputs": reverse("api-corridors-inputs")},
         "js_strings": strings,
         "can_run": request.user.has_perm("layers.add_corridorrun"),
     })

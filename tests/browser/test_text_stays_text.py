@@ -213,7 +213,7 @@ def _fake_results():
     a, b = HOSTILE + " 1", HOSTILE + " 2"
     pt = lambda x, y, **p: {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]}, "properties": p}  # noqa: E731
     line = {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[-76.6, 3.5], [-76.5, 3.4]]},
-            "properties": {"name_a": a, "name_b": b, "status": "ok", "cwd": 1234.0}}
+            "properties": {"Core1_Name": a, "Core2_Name": b, "Link_Type": 1, "CW_Dist": 1234.0}}  # _LCPs attributes
     link = {"name_a": a, "name_b": b, "status": "ok", "euclid_dist": 15000, "cwd": 1234.0, "lcp_length": 16000,
             "cwd_to_euclid": 0.08, "cwd_to_path": 0.07, "effective_resistance": 0.5}
     return {

@@ -9,7 +9,7 @@
   const $ = function (id) { return document.getElementById(id); };
   const drawn = L.featureGroup().addTo(map);
   const state = { options: null, selected: new Set(), markers: L.layerGroup().addTo(map), results: L.layerGroup().addTo(map),
-                  run: null, timer: null, geometryType: "point" };
+                  run: null, timer: null, geometryType: "point", files: { cores: null, raster: null, table: null } };
 
   function el(tag, attrs, children) {
     const e = document.createElement(tag);
@@ -117,6 +117,11 @@
   function params() {
     const r = recipe();
     const cores = {};
+    if (state.files.cores) {
+      cores.file = state.files.cores;
+      const nf = $("cores-name-field").value.trim();
+      if (nf) cores.name_field = nf;
+    }
     if (state.selected.size) {
       cores.layer = $("core-layer").value;
       cores.ids = Array.from(state.selected).sort(function (a, b) { return a - b; });
@@ -125,6 +130,11 @@
     const p = { cores: cores,
                 resistance: sameAsDerived(r) ? "derivada" : r, cell_size: num("cell"), width: num("width"),
                 pinch: $("pinch").checked };
+    if (state.files.raster) {  // a raster of one's own: on its grid unless the box is unticked
+      p.resistance = { raster: state.files.raster };
+      if (state.files.table) p.resistance.table = state.files.table;
+      if ($("res-native").checked) delete p.cell_size;
+    }
     if (p.pinch) p.circuit = { connectivity: parseInt($("circuit-connectivity").value, 10),
                                averaging: $("circuit-averaging").value, combine: $("circuit-combine").value };
     if (state.geometryType === "point" && num("radius")) p.point_radius = num("radius");
@@ -136,7 +146,7 @@
 
   async function start() {
     showError("");
-    if (state.selected.size + drawn.getLayers().length < 2) { showError(T.needTwo); return; }
+    if (!state.files.cores && state.selected.size + drawn.getLayers().length < 2) { showError(T.needTwo); return; }
     $("results").hidden = true; state.results.clearLayers();
     try {
       const run = await GeoSIG.fetchJSON(API.runs, { method: "POST", body: JSON.stringify(params()),
@@ -256,6 +266,43 @@
   $("clear-drawn").addEventListener("click", function () { drawn.clearLayers(); renderCores(); });
   $("res-add").addEventListener("click", function () { addRow({ source: "proximity", weight: 1 }); });
   $("res-reset").addEventListener("click", resetRecipe);
+  // ------------------------------------------------------------------ files (checked by the server's safe readers)
+  async function upload(input, kind, slot, statusId, clearId) {
+    const f = input.files[0];
+    if (!f) return;
+    showError("");
+    $(statusId).textContent = T.uploading.replace("{name}", f.name);
+    const body = new FormData();
+    body.append("kind", kind);
+    body.append("file", f);
+    try {
+      const ref = await GeoSIG.fetchJSON(API.inputs, { method: "POST", body: body, headers: { "X-CSRFToken": GeoSIG.csrfToken() } });
+      state.files[slot] = { file: ref.file, name: ref.name };
+      $(statusId).textContent = T.uploaded.replace("{name}", ref.name) + (slot === "cores" ? "" : " " + T.fileResistance);
+      $(clearId).hidden = false;
+    } catch (err) {
+      state.files[slot] = null; input.value = ""; $(statusId).textContent = "";
+      showError(err.message + (kind === "resistance" ? " " + T.coverHint : ""));
+    }
+  }
+  function clearFiles(slots, inputs, statusId, clearId) {
+    slots.forEach(function (k) { state.files[k] = null; });
+    inputs.forEach(function (id) { $(id).value = ""; });
+    $(statusId).textContent = ""; $(clearId).hidden = true;
+  }
+  $("cores-file").addEventListener("change", function () { upload($("cores-file"), "cores", "cores", "cores-file-status", "cores-file-clear"); });
+  $("cores-file-clear").addEventListener("click", function () { clearFiles(["cores"], ["cores-file"], "cores-file-status", "cores-file-clear"); });
+  $("res-file").addEventListener("change", function () {
+    upload($("res-file"), $("res-table-file").files.length ? "landcover" : "resistance", "raster", "res-file-status", "res-file-clear");
+  });
+  $("res-table-file").addEventListener("change", async function () {
+    await upload($("res-table-file"), "table", "table", "res-file-status", "res-file-clear");
+    // the raster is a land cover, not a resistance: checked again as classes (0 may be a class)
+    if (state.files.table && $("res-file").files.length) await upload($("res-file"), "landcover", "raster", "res-file-status", "res-file-clear");
+  });
+  $("res-file-clear").addEventListener("click", function () {
+    clearFiles(["raster", "table"], ["res-file", "res-table-file"], "res-file-status", "res-file-clear");
+  });
   $("run").addEventListener("click", start);
   $("cancel").addEventListener("click", cancel);
   loadOptions(null).catch(function (e) { showError(e.message); });
