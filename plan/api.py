@@ -159,6 +159,26 @@ class ProjectDetail(APIView):
         return Response(status=204)
 
 
+class ProjectGeometry(APIView):
+    throttle_scope = "jobs"
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(summary="Subir la geometría de un proyecto (GeoPackage, Shapefile .zip o GeoJSON; cualquier CRS "
+                           "declarado): reemplaza la actual y vuelve a derivar los municipios",
+                   operation_id="plan_project_geometry", parameters=[ID],
+                   request={"multipart/form-data": obj({"file": {"type": "string", "format": "binary"}}, ["file"])},
+                   responses={200: PROJECT_FEATURE, **errors(403, 404, 413, 422)})
+    def post(self, request, pk):
+        access.require_office(request.user)  # before the upload is read
+        check_size(request)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidParameter(_("Adjunte el archivo (campo «file»): GeoPackage, Shapefile en .zip o GeoJSON."),
+                                   parameter="file")
+        project = portfolio.set_project_geometry(request.user, pk, upload.read(), upload.name)
+        return Response(_feature(project, request.user))
+
+
 class _Reports(APIView):
     kind = "project"
     parser_classes = [JSONParser, MultiPartParser, FormParser]

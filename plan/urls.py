@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/v1/plan/structure/", api.Structure.as_view(), name="api-plan-structure"),
     path("api/v1/plan/projects/", api.ProjectList.as_view(), name="api-plan-projects"),
     path("api/v1/plan/projects/<int:pk>/", api.ProjectDetail.as_view(), name="api-plan-project"),
+    path("api/v1/plan/projects/<int:pk>/geometry/", api.ProjectGeometry.as_view(), name="api-plan-project-geometry"),
     path("api/v1/plan/projects/<int:pk>/reports/", api.ProjectReports.as_view(), name="api-plan-project-reports"),
     path("api/v1/plan/goals/", api.GoalList.as_view(), name="api-plan-goals"),
     path("api/v1/plan/goals/<int:pk>/", api.GoalDetail.as_view(), name="api-plan-goal"),

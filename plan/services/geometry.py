@@ -74,3 +74,16 @@ def municipalities_for(geom: GEOSGeometry) -> list:
         if total > 0 and _measure(part) / total >= MIN_SHARE:
             out.append(m)
     return out or candidates[:1]
+
+
+def from_upload(content: bytes, filename: str) -> GEOSGeometry:
+    """The project geometry from an uploaded GeoPackage, zipped Shapefile or GeoJSON, read through the safe
+    readers (geosig.readers via the POT exchange reader: content vs extension, CRS required, reprojected to
+    EPSG:4326); all its features are merged into one (multi)geometry."""
+    from shapely import wkb
+
+    from territorial.pot.services.exchange import read_upload
+
+    gdf = read_upload(content, filename)
+    merged = gdf.geometry.union_all()
+    return check(GEOSGeometry(memoryview(wkb.dumps(merged)), srid=4326))

@@ -207,6 +207,21 @@ def _apply_project(project: Project, values: dict) -> None:
         ProjectLink.objects.bulk_create(ProjectLink(project=project, kind=k, ref=r, label=lb) for k, r, lb in link_rows)
 
 
+def set_project_geometry(user, pk: int, content: bytes, filename: str) -> Project:
+    """Replace a project's geometry with the one of an uploaded file; municipalities derived again."""
+    access.require_office(user)
+    geom = geometry.from_upload(content, filename)
+    with transaction.atomic():
+        project = Project.objects.select_for_update().filter(pk=pk).first()
+        if project is None:
+            raise NotFound(_("No existe el proyecto %(id)s.") % {"id": pk})
+        project.version += 1
+        _apply_project(project, {"geom": geom})
+        record(user, project, "subir geometría")
+    versioned.bump(VERSION_NS)
+    return project
+
+
 def delete_project(user, pk: int) -> None:
     access.require_office(user)
     with transaction.atomic():

@@ -280,3 +280,26 @@ def test_the_office_draws_a_project_in_the_admin(client, make_user, structure):
     assert project.budgets.get().amount_cop == 1_500_000_000
     rev = Revision.objects.get(model="project", object_id=project.pk)
     assert rev.author == office and rev.data["budgets"] == [[2026, "SGP", 1500000000]]
+
+
+def test_a_geometry_uploaded_in_another_crs_is_reprojected_and_assigned(client, office, structure, tmp_path):
+    """The square on the Cali | Yumbo limit written as a GeoPackage in EPSG:9377: read through the safe readers,
+    reprojected to EPSG:4326, municipalities as the independent overlay says."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from shapely.geometry import shape
+
+    geometry, expected = _square_on_shared_limit("76001", "76892")
+    path = tmp_path / "obra.gpkg"
+    gpd.GeoDataFrame({"n": [1]}, geometry=[shape(geometry)], crs=4326).to_crs(9377).to_file(path, driver="GPKG")
+    project = _project(structure)
+    client.force_login(office)
+    url = f"/api/v1/plan/projects/{project.pk}/geometry/"
+    r = client.post(url, {"file": SimpleUploadedFile("obra.gpkg", path.read_bytes())})
+    assert r.status_code == 200, r.content
+    assert {m["divipola"] for m in r.json()["properties"]["municipalities"]} == expected
+    x0, y0 = r.json()["geometry"]["coordinates"][0][0]
+    assert -77.6 < x0 < -75.6 and 3.0 < y0 < 5.1  # lon/lat again
+    fake = SimpleUploadedFile("obra.gpkg", b"no soy un geopackage")
+    assert client.post(url, {"file": fake}).status_code in (400, 422)
+    client.logout()
+    assert client.post(url, {"file": SimpleUploadedFile("obra.gpkg", path.read_bytes())}).status_code == 403
