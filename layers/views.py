@@ -31,6 +31,10 @@ def explorer(request):
             "summaryTitle": _("Resumen de superposición"),
             "noFeaturesArea": _("Sin elementos en el área."), "emptyLayers": _("Sin elementos en el área"),
             "noMatch": _("Ninguna capa coincide con la búsqueda."),
+            "addToQgis": _("Añadir a QGIS (copie la URL en Capa → Añadir capa):"),
+            "services": {"xyz": _("Teselas XYZ"), "ogc_features": _("OGC API – Features"),
+                         "ogc_collection": _("Colección OGC"), "ogc_tiles": _("OGC API – Tiles"),
+                         "ogc_record": _("Registro de metadatos"), "iso19139": _("ISO 19139 (NTC 4611)")},
         },
     })
 

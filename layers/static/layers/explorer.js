@@ -98,6 +98,12 @@
       if (i) downloads.appendChild(document.createTextNode(" · "));
       downloads.appendChild(el("a", { href: url, text: fmt.toUpperCase() }));
     });
+    // 'Añadir a QGIS': the layer's service URLs as plain text to copy (read-only fields, no markup)
+    const services = el("div", { class: "qgis-box" }, [el("p", { class: "muted", text: T.addToQgis })]);
+    Object.entries(meta.services || {}).forEach(function ([name, url]) {
+      const field = el("input", { type: "text", readonly: "readonly", value: url, "aria-label": (T.services[name] || name) + " " + meta.title });
+      services.appendChild(el("label", { class: "muted" }, [(T.services[name] || name) + " ", field]));
+    });
     const details = el("details", {}, [
       el("summary", { text: meta.theme_label + " · " + (meta.kind === "raster" ? "ráster" : meta.feature_count + " " + T.count.toLowerCase()) }),
       el("p", { class: "muted", text: meta.source }),
@@ -105,6 +111,7 @@
       meta.derivation_note ? el("p", { class: "muted", text: meta.derivation_note }) : null,
       el("p", { class: "muted", text: (meta.licence || "") + (meta.data_date ? " · " + meta.data_date : "") }),
       downloads,
+      services,
     ]);
     const r = el("div", { class: "layer-row", id: "row-" + meta.slug }, [
       el("div", { class: "layer-head" }, [box, el("label", { for: "chk-" + meta.slug }, [meta.title + " ", ...badges])]),
