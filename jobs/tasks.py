@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 from procrastinate import RetryDecision
 from procrastinate.contrib.django import app
 from procrastinate.retry import BaseRetryStrategy
@@ -25,9 +25,10 @@ class TransientRetry(BaseRetryStrategy):
 
 @app.task(name=services.TASK_NAME, queue=services.QUEUE, pass_context=True, retry=TransientRetry())
 def run_job(context, job_id: int) -> None:
-    # Procrastinate runs sync tasks in a fresh thread: open this thread's connection cleanly, close it after.
+    # Procrastinate runs sync tasks in its thread pool: each thread keeps its own connection between jobs
+    # (CONN_MAX_AGE), dropped here if it broke or aged, as Django does around a request.
     close_old_connections()
     try:
         services.execute(job_id, worker=f"{socket.gethostname()}:{os.getpid()}:{context.worker_name or ''}")
     finally:
-        connection.close()
+        close_old_connections()

@@ -47,6 +47,8 @@ class Command(BaseCommand):
                     queues=[services.QUEUE], name=name, concurrency=max(1, concurrency), wait=not burst,
                     update_heartbeat_interval=heartbeat, stalled_worker_timeout=services.stale_seconds(),
                     delete_jobs="successful", install_signal_handlers=True,
+                    # LISTEN/NOTIFY wakes the worker at once; this poll only bounds a missed wake-up
+                    fetch_job_polling_interval=float(getattr(settings, "JOBS_POLL_SECONDS", 1)),
                 )
         finally:
             stop.set()
