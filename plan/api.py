@@ -71,6 +71,11 @@ FILTER_PARAMS = [P(k, str, description=d) for k, d in (
 ID = doc.path_id("pk", "Identificador")
 
 
+def _optional(schema: dict) -> dict:
+    """The same body with every key optional (PATCH): OpenAPI 3.0 refuses an empty ``required`` list."""
+    return {k: v for k, v in schema.items() if k != "required"}
+
+
 def _user(request):
     return request.user
 
@@ -143,7 +148,7 @@ class ProjectDetail(APIView):
 
     @extend_schema(summary="Modificar un proyecto (oficina de planeación); «version» evita pisar otro guardado",
                    operation_id="plan_project_update", parameters=[ID],
-                   request=doc.json_body({**PROJECT_BODY, "required": []}),
+                   request=doc.json_body(_optional(PROJECT_BODY)),
                    responses={200: PROJECT_FEATURE, **errors(403, 404, 409, 422)})
     def patch(self, request, pk):
         access.require_office(request.user)
@@ -251,7 +256,7 @@ class GoalDetail(APIView):
         return Response(queries.goal_dict(g, show_reporter=access.is_office(request.user)))
 
     @extend_schema(summary="Modificar una meta (oficina de planeación)", operation_id="plan_goal_update",
-                   parameters=[ID], request=doc.json_body({**GOAL_BODY, "required": []}),
+                   parameters=[ID], request=doc.json_body(_optional(GOAL_BODY)),
                    responses={200: GOAL, **errors(403, 404, 409)})
     def patch(self, request, pk):
         access.require_office(request.user)
