@@ -561,7 +561,7 @@ class LocalExecutor:
 
     def close(self):
         if self._pool is not None:
-            self._pool.shutdown(wait=False)
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def run_omniscape(resistance, sources, params: OmniscapeParams, *, conditions: dict | None = None,
@@ -598,7 +598,7 @@ def run_omniscape(resistance, sources, params: OmniscapeParams, *, conditions: d
             progress(1 + int(98 * done / max(1, len(targets))), f"Ventanas resueltas: {done}/{len(targets)}")
             if cancelled():
                 raise Cancelled()
-    except Cancelled:
+    except BaseException:  # our Cancelled, the caller's own (e.g. jobs' JobCancelled), or an error: stop the rest
         if hasattr(executor, "cancel"):
             executor.cancel()
         raise

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import rasterio
 
 from geosig.errors import InvalidParameter
 from layers.connectivity import linsolve
+from layers.connectivity import omniscape as om
 from layers.connectivity.omniscape import (Cancelled, LocalExecutor, OmniscapeParams, classify_normalized,
                                            make_batches, plan_targets, prepare_inputs, run_omniscape,
                                            solve_targets)
@@ -274,3 +276,39 @@ def test_splu_and_pardiso_agree_when_both_present():
     a = run_omniscape(grid(RES), grid(SRC), OmniscapeParams(solver="pardiso", **p))
     b = run_omniscape(grid(RES), grid(SRC), OmniscapeParams(solver="splu", **p))
     np.testing.assert_allclose(a.cum_currmap, b.cum_currmap, rtol=1e-9)
+
+
+class JobStop(Exception):
+    """Stands for the jobs app's JobCancelled: a ``cancelled`` callable may raise its own exception."""
+
+
+def test_a_cancel_that_raises_its_own_exception_stops_every_worker():
+    p = OmniscapeParams(block_size=3, workers=2, batch_size=2, **BASE)
+    calls = []
+
+    solved_after = []
+
+    def cancelled():  # like JobContext.check_cancelled: once asked, every later check raises
+        calls.append(1)
+        if len(calls) > 4:
+            raise JobStop()
+        return False
+
+    real = om._one_target
+
+    def counting(*args, **kw):
+        if len(calls) > 4:
+            solved_after.append(1)
+        return real(*args, **kw)
+
+    om._one_target = counting
+    try:
+        with pytest.raises(JobStop):
+            run_omniscape(grid(RES), grid(SRC), p, cancelled=cancelled)
+    finally:
+        om._one_target = real
+    n = len(calls)
+    time.sleep(0.5)
+    assert len(calls) == n  # nothing kept running after the run raised
+    # checked before every target: at most the block each worker had already cleared to start
+    assert len(solved_after) <= p.workers
