@@ -50,11 +50,13 @@ def build(subject) -> dict | None:
         if row is None:
             return None
         t = row.get("time_to_intermediate_h")
+        own = row.get("nearest_intermediate") == row["name"]  # itself an intermediate city or larger
         facts = [(_("Rango por población (%(year)s)") % {"year": year}, f"{row['rank']} / {len(roles['municipios'])}"),
                  (_("Clase de tamaño"), _(row["size_class"])),
                  (_("Participación en la población del Valle"), numbers.pct_label(row["share_pct"], 2)),
-                 (_("Ciudad intermedia (o mayor) más cercana"), row.get("nearest_intermediate") or "—"),
-                 (_("Tiempo a esa ciudad"), "—" if t is None else f"{numbers.number(t, 2)} h"),
+                 (_("Ciudad intermedia (o mayor) más cercana"),
+                  _("la propia cabecera") if own else (row.get("nearest_intermediate") or "—")),
+                 (_("Tiempo a esa ciudad"), "—" if t is None or own else f"{numbers.number(t, 2)} h"),
                  (_("Accesibilidad de Hansen"), f"{numbers.number(row['hansen'])} hab")]
     else:
         row = roles["subregiones"].get(subject.code)

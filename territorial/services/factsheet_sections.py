@@ -63,7 +63,7 @@ def _reference_text(ref) -> str:
 
 def indicators(subj) -> dict | None:
     """NBI 2018 and IDF 2023 (and their parts) with the department and national references."""
-    rows, notes = [], []
+    rows, notes, seen = [], [], set()
     refs = {(r.indicator.code, r.scope): r for r in IndicatorReference.objects.select_related("indicator")
             .filter(indicator__code__in=HEADLINE)}
     values = {c: _values(subj, c) for c in HEADLINE}
@@ -81,8 +81,9 @@ def indicators(subj) -> dict | None:
             vs = [v for (d, y), v in got.items() if y == year]
             cells = [f"{numbers.number(min(vs), 2)} – {numbers.number(max(vs), 2)}"]
         rows.append([ind.name, str(year), *cells, ind.unit, _reference_text(dep), _reference_text(nat)])
-        for r in (dep, nat):
-            if r is not None and r.note and r.note not in notes:
+        for r in (dep, nat):  # one note per source and scope (the parts of a table share their provenance)
+            if r is not None and r.note and (ind.source, r.scope) not in seen:
+                seen.add((ind.source, r.scope))
                 notes.append(f"{r.label}: {r.note}")
         if ind.source not in notes:
             notes.append(ind.source)
