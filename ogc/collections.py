@@ -15,7 +15,8 @@ from typing import Callable
 
 from django.apps import apps
 from django.contrib.gis.db.models import Extent
-from django.db.models import Count, F, Max, OuterRef, Subquery
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from geosig.errors import NotFound
@@ -165,13 +166,13 @@ def _plan_projects():
         return []
     import importlib
 
-    for module in ("plan.services.projects", "plan.services", "plan.queries", "plan.models"):
+    for module in ("plan.services.queries", "plan.services"):
         try:
             fn = getattr(importlib.import_module(module), "published_projects_queryset", None)
         except ImportError:
             continue
         if fn is not None:
-            return [_model_collection("plan-proyectos", _("Proyectos del plan (seguimiento)"),
+            return [_model_collection("proyectos-plan", _("Proyectos del plan (seguimiento)"),
                                       _("Proyectos publicados del seguimiento del plan."), fn)]
     return []
 
@@ -207,12 +208,17 @@ _cache: dict = {}
 _lock = threading.Lock()
 
 
-def registry_version() -> tuple:
-    """Changes when a layer is imported, replaced or deleted (count and last update of the registry)."""
-    from layers.models import Layer
+VERSION_SQL = """
+SELECT (SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') FROM layers_layer),
+       (SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') FROM territorial_plan WHERE status = 'aprobada')
+"""
 
-    agg = Layer.objects.aggregate(n=Count("id"), last=Max("updated_at"))
-    return agg["n"], agg["last"].isoformat() if agg["last"] else ""
+
+def registry_version() -> tuple:
+    """Changes when a layer is imported, replaced or deleted, or a plan approved or replaced (one query)."""
+    with connection.cursor() as cur:
+        cur.execute(VERSION_SQL)
+        return cur.fetchone()
 
 
 def all_collections() -> dict[str, Collection]:
@@ -236,8 +242,9 @@ def all_collections() -> dict[str, Collection]:
 
 def _extent(c: Collection):
     try:
-        box = c.queryset(None).aggregate(e=Extent(c.geom))["e"]
-    except Exception:  # noqa: BLE001 — an empty or odd table just gets the department's box
+        with transaction.atomic():  # a provider's table that cannot be aggregated must not break the request
+            box = c.queryset(None).aggregate(e=Extent(c.geom))["e"]
+    except DatabaseError:
         box = None
     return tuple(box) if box else VALLE_BBOX
 

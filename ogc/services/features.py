@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Polygon
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime

@@ -9,7 +9,6 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from ogc import views
 
 pytestmark = pytest.mark.django_db
 
