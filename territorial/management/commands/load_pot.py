@@ -12,10 +12,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="recalcular determinantes y regenerar los planes demo")
         parser.add_argument("--slope-threshold", type=float, default=None, help="umbral de pendiente alta (grados)")
+        parser.add_argument("--warm-now", action="store_true",
+                            help="calcular aquí los conflictos del departamento en vez de encolarlos para el trabajador")
 
     def handle(self, *args, **opts):
         with command_errors():
             threshold = params.number(opts["slope_threshold"], "--slope-threshold", minimum=0, maximum=90,
                                       exclusive_minimum=True)
-            report = load_pot(force=opts["force"], slope_threshold_deg=threshold)
+            report = load_pot(force=opts["force"], slope_threshold_deg=threshold, warm_now=opts["warm_now"])
         self.stdout.write(str(report))

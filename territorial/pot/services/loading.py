@@ -192,8 +192,10 @@ def generate_demo_plans(divipolas=None, rebuild: bool = False) -> PotLoadReport:
     return report
 
 
-def load_pot(force: bool = False, slope_threshold_deg: float | None = None) -> PotLoadReport:
-    """Setup entry point: fast on rerun (determinants and demo plans are kept unless ``force``)."""
+def load_pot(force: bool = False, slope_threshold_deg: float | None = None, warm_now: bool = False) -> PotLoadReport:
+    """Setup entry point: fast on rerun (determinants and demo plans are kept unless ``force``). The
+    department-wide conflict recomputation (~40 s) is queued as a job for ``geosig_worker`` (``make demo``
+    starts one), or computed here with ``warm_now``."""
     report = PotLoadReport()
     missing = [d.code for d in Determinant.objects.all() if force or d.piece_count == 0]
     if missing:
@@ -204,7 +206,14 @@ def load_pot(force: bool = False, slope_threshold_deg: float | None = None) -> P
     report.lines += generate_demo_plans(rebuild=force).lines
     # Warm the per-plan conflict cache with what the conflicts page asks first (published plans, default
     # parameters, with geometry): the first visit then reads cached rows instead of waiting ~30 s.
-    warm = analyse_conflicts(None, with_geometry=True)
-    report.lines.append(f"Conflictos del departamento precalculados: {len(warm.findings)} hallazgos "
-                        f"({warm.seconds:.1f} s).")
+    if warm_now:
+        warm = analyse_conflicts(None, with_geometry=True)
+        report.lines.append(f"Conflictos del departamento precalculados: {len(warm.findings)} hallazgos "
+                            f"({warm.seconds:.1f} s).")
+    else:
+        from territorial.pot.jobs import enqueue_department
+
+        job, new = enqueue_department()
+        report.lines.append(f"Conflictos del departamento: trabajo n.º {job.pk} {'en cola' if new else 'ya estaba en cola'}"
+                            " (lo calcula `python manage.py geosig_worker`; `make demo` arranca uno).")
     return report
