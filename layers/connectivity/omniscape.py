@@ -18,7 +18,8 @@ numbers, so they are stated):
   edge (Omniscape.jl does this; kept so its published outputs are reproduced);
 * sources below ``source_threshold`` are 0; from resistance, source = 1/R where R ≤ ``r_cutoff``;
 * conditional connectivity compares each source cell's present condition with the median (``within``) or mode
-  (``equal``; ties: first value in column order) of the target block's (future) condition.
+  (``equal``; ties as StatsBase: the first value to reach the top count, in column order) of the target
+  block's (future) condition.
 
 The engine is pure numpy/scipy/numba; one public entry ``run_omniscape``; ``solve_targets`` is the unit of work
 an executor distributes (see /work/helpers/OMNI-CONTRACT.md and the README of this package).
@@ -418,12 +419,17 @@ def _match_conditions(src, sub: OmniscapeInputs, gr, gc, params: OmniscapeParams
 
 
 def _mode(values: np.ndarray) -> float:
-    """Most frequent value; ties go to the one met first (column order)."""
+    """Most frequent value, ties as StatsBase.mode breaks them: the value that first reaches the top count while
+    the values are read in order (column order here)."""
     if len(values) == 0:
         return np.nan
-    uniq, first, counts = np.unique(values, return_index=True, return_counts=True)
-    best = np.flatnonzero(counts == counts.max())
-    return float(uniq[best[np.argmin(first[best])]])
+    counts: dict = {}
+    best, top = values[0], 0
+    for v in values.tolist():
+        c = counts[v] = counts.get(v, 0) + 1
+        if c > top:
+            best, top = v, c
+    return float(best)
 
 
 def _one_target(sub: OmniscapeInputs, origin, t, full_shape, params: OmniscapeParams, timings):

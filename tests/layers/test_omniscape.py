@@ -93,6 +93,21 @@ def test_published_test4a_conditional_two_conditions_four_neighbours():
     assert isapprox(r.cum_currmap, grid("output_verify/test4a/cum_currmap.tif"))
 
 
+def test_published_test5_equal_comparison_with_mode_ties():
+    """config5: two ``equal`` conditions on land cover; 24 of the 100 blocks tie for the mode (StatsBase's rule)."""
+    p = OmniscapeParams(radius=5, block_size=3, source_threshold=0.2, conditional=True, n_conditions=2,
+                        comparison1="equal", comparison2="equal")
+    lc = grid("input/landcover.tif")
+    r = run_omniscape(grid(RES), grid(SRC), p, conditions=dict(condition1=lc, condition2=lc))
+    assert isapprox(r.cum_currmap, grid("output_verify/test5/cum_currmap.tif"))
+
+
+def test_mode_ties_like_statsbase():
+    assert om._mode(np.array([1.0, 2.0, 2.0, 1.0])) == 2.0  # 2 reaches count 2 first
+    assert om._mode(np.array([3.0, 1.0, 1.0, 3.0, 3.0])) == 3.0
+    assert np.isnan(om._mode(np.array([])))
+
+
 def test_published_test6_conductance_and_one_condition():
     p = OmniscapeParams(radius=5, block_size=3, source_threshold=0.2, resistance_is_conductance=True,
                         conditional=True, condition1_lower=-0.5, condition1_upper=0.5)
