@@ -53,11 +53,11 @@ _POSITIVE = {**NUM, "exclusiveMinimum": True, "minimum": 0}
 RUN_BODY = obj({
     "cores": obj({"layer": STR, "ids": array(INT), "geojson": OBJ, "file": obj({"file": STR, "name": STR}),
                   "name_field": STR}, []),
-    "resistance": {"oneOf": [STR, array(OBJ), obj({"raster": obj({"file": STR, "name": STR}),
-                                                  "table": obj({"file": STR, "name": STR})}, ["raster"])],
+    "resistance": {"oneOf": [STR, array(OBJ), obj({"raster": obj({"file": STR, "name": STR}), "layer": STR,
+                                                  "table": obj({"file": STR, "name": STR})}, [])],
                    "description": "«derivada» (por defecto), una receta, o archivos subidos a inputs/: "
                                   "{\"raster\": …} (resistencia, en su propia grilla) o {\"raster\": …, \"table\": …} "
-                                  "(cobertura + tabla clase → resistencia)"},
+                                  "(cobertura + tabla clase → resistencia); {\"layer\": capa ráster del registro}"},
     "cell_size": {**NUM, "exclusiveMinimum": True, "minimum": 1,
                   "description": "m; obligatorio salvo con un ráster de resistencia (por defecto su celda)"},
     "base": {**NUM, "minimum": 0}, "project": STR, "width": _POSITIVE,

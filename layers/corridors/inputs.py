@@ -116,7 +116,7 @@ def resolve(ref: dict | str, kind: str) -> tuple[Path, str]:
 def read_cores(path, name: str, name_field: str | None = None) -> gpd.GeoDataFrame:
     """Core areas of a file (polygons or points, any declared CRS) with their names in ``_name``."""
     path = Path(path)
-    if path.suffix.lower() == ".zip" or Path(name).suffix.lower() == ".zip":
+    if path.suffix.lower() == ".zip":
         with tempfile.TemporaryDirectory(prefix="geosig-cores-") as tmp:
             files = safe_extract(path, Path(tmp))
             data = [f for f in files if f.suffix.lower() in VECTOR_IN_ZIP and not f.name.startswith(".")]
@@ -125,11 +125,12 @@ def read_cores(path, name: str, name_field: str | None = None) -> gpd.GeoDataFra
                     f"El zip «{name}» debe contener exactamente un archivo de núcleos ({', '.join(VECTOR_IN_ZIP)}); "
                     f"contiene {len(data)}.", file=name)
             return read_cores(data[0], data[0].name, name_field)
-    layers = [n for n, g in readers.list_layers(path, name=name) if g is not None]
+    opened_as = path.name  # the file's own extension decides the driver; ``name`` is for messages
+    layers = [n for n, g in readers.list_layers(path, name=opened_as) if g is not None]
     if len(layers) != 1:
         raise DataFileError(f"«{name}» debe tener exactamente una capa con geometría para los núcleos; tiene "
                             f"{len(layers)}" + (f" ({', '.join(layers[:MAX_LISTED])})" if layers else "") + ".", file=name)
-    gdf = readers.read_vector(path, name=name, layer=layers[0])
+    gdf = readers.read_vector(path, name=opened_as, layer=layers[0])
     gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)].reset_index(drop=True)
     if len(gdf) == 0:
         raise DataFileError(f"«{name}» no tiene núcleos (ningún elemento con geometría).", file=name)
@@ -151,10 +152,13 @@ def read_cores(path, name: str, name_field: str | None = None) -> gpd.GeoDataFra
 # ------------------------------------------------------------------------------------------- rasters
 
 
-def read_raster(path, name: str, *, classes: bool = False) -> Grid:
+def read_raster(path, name: str, *, classes: bool = False, label: str | None = None) -> Grid:
     """Band 1 of a GeoTIFF as a Grid in its own CRS and grid (NaN = nodata), checked: a CRS, square cells,
-    a size within the limit, some data and — for a resistance, not a class raster — every value > 0."""
-    with readers.open_raster(path, name=name) as ds:
+    a size within the limit, some data and — for a resistance, not a class raster — every value > 0.
+    ``name`` gives the extension (the upload's name); ``label``, when given, names the raster in messages."""
+    # opened by its own file name's extension (a stored input's name is its hash + the checked extension)
+    name = label or name
+    with readers.open_raster(path, name=Path(path).name) as ds:
         if ds.crs is None:
             raise CRSMismatch(f"El ráster «{name}» no declara su sistema de referencia (CRS); guárdelo con su CRS "
                               "(p. ej. EPSG:9377 o EPSG:3115).")
@@ -278,7 +282,7 @@ def check_cores_on_raster(cores_ref, raster_ref, kind: str) -> None:
     """Before a run exists: every core of a cores file must meet the raster's extent (header only)."""
     cpath, cname = resolve(cores_ref, "cores")
     rpath, rname = resolve(raster_ref, kind)
-    with readers.open_raster(rpath, name=rname) as ds:
+    with readers.open_raster(rpath, name=rpath.name) as ds:
         if ds.crs is None:
             return  # refused with its own message when the run reads it
         crs, b = CRS.from_user_input(ds.crs), ds.bounds

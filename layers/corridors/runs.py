@@ -138,8 +138,14 @@ def _resistance(raw):
     if raw is None or isinstance(raw, str):
         return params.choice(raw, "resistance", ("derivada",), default="derivada")
     if isinstance(raw, dict):  # a resistance raster file, or a land-cover raster file + class table file
-        spec = params.mapping(raw, "resistance", required=True, allowed=("raster", "table"))
-        out = {"raster": _file_ref(spec.get("raster"), "resistance.raster")}
+        spec = params.mapping(raw, "resistance", required=True, allowed=("raster", "layer", "table"))
+        if spec.get("layer") not in (None, ""):  # a registry raster layer, analysed on its stored (native) grid
+            if spec.get("raster") not in (None, "", {}):
+                raise InvalidParameter("«resistance»: indique «raster» (archivo subido) o «layer» (capa del registro), "
+                                       "no ambos.", parameter="resistance")
+            out = {"layer": params.text(spec["layer"], "resistance.layer", max_length=80)}
+        else:
+            out = {"raster": _file_ref(spec.get("raster"), "resistance.raster")}
         if spec.get("table") not in (None, "", {}):
             out["table"] = _file_ref(spec["table"], "resistance.table")
         return out
@@ -181,6 +187,8 @@ def inputs_hash(params: dict) -> str:
     res = params.get("resistance")
     if isinstance(res, list):
         slugs |= {e.get("layer") for e in res if isinstance(e, dict) and e.get("layer")}
+    elif isinstance(res, dict):
+        slugs.add(res.get("layer"))  # a file is named by its content hash; a registry raster by its last change
     else:
         slugs |= {"dem-srtm3", "red-vial-nacional", "centros-poblados"}
     stamps = {s: str(Layer.objects.filter(slug=s).values_list("updated_at", flat=True).first()) for s in sorted(x for x in slugs if x)}

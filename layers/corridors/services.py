@@ -294,14 +294,15 @@ def run_corridors(
     entries {"source", "weight", "layer", …} (see ``layers.corridors.resistance``); ``cell_size`` in metres;
     ``width``: corridor width in cost units; ``point_radius``: disc radius (m) for point cores (None = one cell).
     Files (``layers.corridors.inputs``): ``cores`` {"file": ref, "name_field": …}; ``resistance``
-    {"raster": ref} (a resistance GeoTIFF) or {"raster": ref, "table": ref} (land cover + class table). A
+    {"raster": ref} (a resistance GeoTIFF), {"raster": ref, "table": ref} (land cover + class table), or
+    {"layer": slug} / {"layer": slug, "table": ref} (a registry raster). A
     resistance raster is analysed on its own grid and CRS (``cell_size`` None or equal to its cell), resampled
     only when another ``cell_size`` is asked for or its CRS is not in metres; ``base`` applies to recipes.
     """
     t0 = time.perf_counter()
     progress = progress or (lambda p, m: None)
     cancelled = cancelled or (lambda: False)
-    from_file = isinstance(resistance, dict) and "raster" in resistance
+    from_file = isinstance(resistance, dict) and ("raster" in resistance or "layer" in resistance)
     _check_run(cores, cell_size, width, margin_m, from_file)
     notes: list[str] = []
 
@@ -386,12 +387,20 @@ def _project(name) -> str:
 def _file_resistance(spec: dict, cell_size) -> tuple[Grid, Surface, str]:
     """A resistance GeoTIFF (or land cover + class table) → (analysis grid, surface, label). The grid is the
     raster's own unless another cell size is asked for or its CRS is not in metres."""
-    path, name = inputs.resolve(spec["raster"], "landcover" if spec.get("table") is not None else "resistance")
+    if spec.get("layer"):  # a registry raster, stored on its own grid since issue 15
+        layer = _layer(spec["layer"], "raster", "la resistencia")
+        path, name = layer.raster_path, layer.title
+        if path is None or not path.is_file():
+            raise NotFound(f"La capa ráster «{layer.slug}» no tiene archivo en el servidor.")
+        opened_as = path.name
+    else:
+        path, name = inputs.resolve(spec["raster"], "landcover" if spec.get("table") is not None else "resistance")
+        opened_as = path.name  # the stored file's extension, whatever name the request gave
     table = None
     if spec.get("table") is not None:
         tpath, tname = inputs.resolve(spec["table"], "table")
         table = (inputs.read_table(tpath, tname), tname)
-    src = inputs.read_raster(path, name, classes=table is not None)
+    src = inputs.read_raster(path, opened_as, classes=table is not None, label=name)
     notes = list(src.notes)
     target = _native_target(src, cell_size, name, notes)
     if target is not src:
@@ -414,7 +423,7 @@ def check_file_inputs(params: dict) -> None:
     """Checks of file inputs that need no pixel: cores of a file outside a resistance raster (a 4xx before a run
     row exists; the run checks everything again on the grid)."""
     cores, res = params.get("cores") or {}, params.get("resistance")
-    if cores.get("file") and isinstance(res, dict) and res.get("raster"):
+    if cores.get("file") and isinstance(res, dict) and res.get("raster"):  # (a registry layer: checked in the run)
         inputs.check_cores_on_raster(cores["file"], res["raster"], "landcover" if res.get("table") else "resistance")
 
 

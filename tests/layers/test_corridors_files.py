@@ -370,3 +370,25 @@ def test_api_run_on_uploaded_files(files, tmp_path, client, make_user, settings,
     ref = reference_cwd(res, core_masks()[0])
     reach = np.isfinite(ref)
     np.testing.assert_allclose(cwd[reach], ref[reach], rtol=1e-9)
+
+
+def test_registry_raster_as_resistance_is_read_on_its_stored_grid(db, tmp_path, media):
+    """A resistance GeoTIFF in EPSG:3115 imported into the registry (stored natively since issue 15) is the
+    resistance of a run: analysed on its own cells, equal to MCP_Geometric."""
+    from layers.services.importing import import_layer
+
+    t = Affine(CELL, 0, 1_050_000.0, 0, -CELL, 880_000.0)  # near Cali in MAGNA-SIRGAS Colombia Oeste
+    res = resistance_array(7)
+    import_layer(write_tif(tmp_path / "resistencia-oeste.tif", res, crs="EPSG:3115", transform=t))
+    gdf = gpd.GeoDataFrame({"nombre": ["a", "b"]}, geometry=[block_polygon(*BLOCKS[0], t=t), block_polygon(*BLOCKS[2], t=t)],
+                           crs="EPSG:3115")
+    gdf.to_file(tmp_path / "c.gpkg", driver="GPKG")
+    out = tmp_path / "o"
+    call_command("corridors", "--cores", str(tmp_path / "c.gpkg"), "--resistance", "resistencia-oeste",
+                 "--width", "1000000000", "--no-pinch", "--output", str(out))
+    with rasterio.open(out / "cwd_2.tif") as src:
+        assert src.crs.to_epsg() == 3115 and src.transform == t
+        cwd = src.read(1)
+    ref = reference_cwd(res, core_masks(False)[2])
+    reach = np.isfinite(ref)
+    np.testing.assert_allclose(cwd[reach], ref[reach], rtol=1e-9)

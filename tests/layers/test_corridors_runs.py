@@ -54,7 +54,7 @@ def test_normalise_accepts_the_edges_and_parses_booleans_strictly():
     ({"resistance": [{"source": "slope", "data": "x"}]}, "claves desconocidas: data"),
     ({"resistance": [{"source": "landcover", "table": {"a": 1}}]}, r"«table \(clase\)» debe ser un número"),
     ({"resistance": 5}, "«resistance» debe ser «derivada» o una lista"),
-    ({"resistance": {"a": 1}}, "claves desconocidas: a. Válidas: raster, table"),
+    ({"resistance": {"a": 1}}, "claves desconocidas: a. Válidas: layer, raster, table"),
     ({"resistance": {"raster": {"file": "../../etc/passwd.tif"}}}, "la referencia que devolvió la subida"),
     ({"resistance": {"raster": "x.tif"}}, "«resistance.raster» debe ser un objeto JSON"),
     ({"cores": {"file": {"file": "/etc/passwd", "name": "x"}}}, "la referencia que devolvió la subida"),

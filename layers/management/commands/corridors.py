@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand
 
 from geosig.errors import InvalidParameter, command_errors
 from layers.corridors import inputs
+from layers.models import Layer
 from layers.corridors.runs import normalise
 from layers.corridors.services import check_file_inputs, run_corridors
 
@@ -112,9 +113,14 @@ class Command(BaseCommand):
                 raise InvalidParameter("--table acompaña a un GeoTIFF de cobertura en --resistance, no a «derivada».")
             return res
         path = Path(res)
+        if not path.is_file() and Layer.objects.filter(slug=res, kind=Layer.Kind.RASTER).exists():
+            spec = {"layer": res}  # a registry raster, on its stored grid
+            if o["table"]:
+                spec["table"] = inputs.store(Path(o["table"]), Path(o["table"]).name, "table")
+            return spec
         if not path.is_file():
-            raise InvalidParameter(f"--resistance debe ser «derivada», una receta .json o un GeoTIFF; «{path.name}» "
-                                   "no existe.")
+            raise InvalidParameter(f"--resistance debe ser «derivada», una receta .json, un GeoTIFF o una capa ráster "
+                                   f"del registro; «{path.name}» no existe.")
         ext = path.suffix.lower()
         if ext in inputs.KINDS["resistance"]:
             spec = {"raster": inputs.store(path, path.name, "landcover" if o["table"] else "resistance")}
