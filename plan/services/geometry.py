@@ -13,7 +13,7 @@ from django.contrib.gis.gdal.error import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.utils.translation import gettext as _
 
-from geosig.errors import InvalidGeometry, OutsideValle
+from geosig.errors import CRSMismatch, InvalidGeometry, OutsideValle
 
 MIN_SHARE = 0.01
 ALLOWED = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon")
@@ -43,7 +43,10 @@ def check(geom: GEOSGeometry, *, srid: int | None = None) -> GEOSGeometry:
         raise InvalidGeometry(_("La geometría tiene demasiados vértices (máximo %(n)s).") % {"n": MAX_VERTICES})
     if srid and srid != 4326:
         geom.srid = srid
-        geom = geom.transform(4326, clone=True)  # the CRS declared at the boundary, reprojected explicitly
+        try:
+            geom = geom.transform(4326, clone=True)  # the CRS declared at the boundary, reprojected explicitly
+        except (GDALException, GEOSException, ValueError) as exc:
+            raise CRSMismatch(_("No se pudo reproyectar desde EPSG:%(s)s: %(e)s") % {"s": srid, "e": str(exc)[:120]}) from None
     geom.srid = 4326
     if not geom.valid:
         raise InvalidGeometry(_("Geometría no válida: %(r)s") % {"r": geom.valid_reason})

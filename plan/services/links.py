@@ -19,17 +19,23 @@ class LinkKind:
     url: Callable[[str], str | None]
 
 
+def _pk(ref: str) -> int | None:
+    """A database id written as text; anything else (letters, «²», 40 digits) is no id."""
+    return int(ref) if ref.isascii() and ref.isdecimal() and len(ref) <= 18 else None
+
+
 def _corridor_run(ref):
     from layers.corridors.models import CorridorRun
 
-    run = CorridorRun.objects.filter(pk=int(ref)).first() if ref.isdigit() else None
+    run = CorridorRun.objects.filter(pk=_pk(ref)).first() if _pk(ref) else None
     return None if run is None else f"{_('Corrida de corredores')} {run.pk}"
 
 
 def _pot_plan(ref):
     from territorial.pot.models import Plan
 
-    plan = Plan.objects.select_related("municipality").filter(pk=int(ref)).first() if ref.isdigit() else None
+    # only an approved plan: the link and its name are shown on the public page, drafts are not public
+    plan = Plan.objects.select_related("municipality").filter(pk=_pk(ref), status="aprobada").first() if _pk(ref) else None
     return None if plan is None else f"{plan.name} ({plan.municipality.name})"
 
 
@@ -51,7 +57,7 @@ def _url(name, *args):
 
 KINDS: dict[str, LinkKind] = {
     "corridor_run": LinkKind(gettext_lazy("Corrida de corredores"), _corridor_run, lambda r: _url("corridors-page")),
-    "pot_plan": LinkKind(gettext_lazy("Plan POT"), _pot_plan, lambda r: _url("pot-editor", int(r))),
+    "pot_plan": LinkKind(gettext_lazy("Plan POT"), _pot_plan, lambda r: _url("pot-editor", _pk(r) or 0)),
     "city_scenario": LinkKind(gettext_lazy("Escenario del sistema de ciudades"), _city_scenario,
                               lambda r: _url("cities-balance")),
 }
