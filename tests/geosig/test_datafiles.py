@@ -49,5 +49,6 @@ def test_project_manifest_lists_every_staged_file():
     entries = read_manifest()
     paths = {e.path for e in entries}
     assert "boundaries/valle_municipios_mgn2021.geojson" in paths
-    assert len(paths) == len(entries) == 23
+    assert "facts/nbi_cnpv2018_municipios_colombia.csv" in paths and "facts/idf_dnp2023_municipios_colombia.csv" in paths
+    assert len(paths) == len(entries) == 27  # 23 + DANE NBI 2018 and DNP IDF 2023 (flat CSV and official workbook)
     assert all(len(e.sha256) == 64 for e in entries)

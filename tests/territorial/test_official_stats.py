@@ -5,6 +5,7 @@ Independent answers: the staged CSVs read here with the csv module, the figures 
 and the official workbooks read cell by cell (openpyxl) for the department rows.
 """
 import csv
+from pathlib import Path
 import json
 
 import openpyxl
@@ -131,3 +132,24 @@ def test_dnp_rango_follows_the_final_score():
         k, v = r["Rango"][0], float(r["Nuevo IDF"])
         assert lower[k] <= v < upper[k], r["divipola"]
     assert any(float(r["Nuevo IDF (sin bonos)"]) < 60 <= float(r["Nuevo IDF"]) for r in rows)
+
+
+def test_manifest_checksums_are_the_published_ones():
+    """The manifest's sha256 of the four files equal the ones the data README §10 publishes, and the
+    copied files hash to them (the mirror's README read here, not the manifest reader)."""
+    import hashlib
+    import re
+
+    from django.conf import settings
+
+    path = Path(settings.GEOSIG_DATA_MIRROR) / "README.md"
+    if not path.exists():  # data downloaded from GEOSIG_DATA_BASE_URL: no mirror README to compare with
+        pytest.skip("sin espejo de datos")
+    readme = path.read_text(encoding="utf-8")
+    published = dict((p, h) for h, p in re.findall(r"^([0-9a-f]{64})  (facts/\S+)$", readme, flags=re.M))
+    with open(Path(settings.BASE_DIR) / "data" / "raw" / "MANIFEST.csv", newline="", encoding="utf-8") as fh:
+        manifest = {r["path"]: r["sha256"] for r in csv.DictReader(fh)}
+    for t in S.OFFICIAL_TABLES:
+        for rel in (t.csv, t.workbook):
+            assert manifest[rel] == published[rel], rel
+            assert hashlib.sha256((RAW / rel).read_bytes()).hexdigest() == published[rel], rel
