@@ -310,14 +310,8 @@ def run_corridors(
     gdf = _read_cores(cores, point_radius, notes)
 
     progress(3, "Construyendo la superficie de resistencia")
-    if from_file:
-        target, surface, res_label = _file_resistance(resistance, cell_size)
-        b4326 = tuple(transform_bounds(target.crs, CRS.from_epsg(4326), *target.bounds, densify_pts=21))
-    else:
-        entries, res_label = _recipe(resistance)
-        target, b4326 = _analysis_grid(gdf, cell_size, margin_m, point_radius)
-        _read_inputs(entries, b4326, dem_layer)
-        surface = build_resistance(entries, target, base=base)
+    target, b4326, surface, res_label = _surface(resistance, from_file, gdf, cell_size, margin_m, point_radius,
+                                                 dem_layer, base)
     cell_size = target.cell_size
     notes += surface.notes
     res = validate_resistance(surface.array)
@@ -360,6 +354,19 @@ def run_corridors(
     rep.files.append("informe.json")
     progress(100, "Listo")
     return rep
+
+
+def _surface(resistance, from_file, gdf, cell_size, margin_m, point_radius, dem_layer, base):
+    """(analysis grid, its EPSG:4326 bounds, resistance surface, label): a raster's own grid, or a recipe on a
+    square EPSG:9377 grid around the cores."""
+    if from_file:
+        target, surface, label = _file_resistance(resistance, cell_size)
+        b4326 = tuple(transform_bounds(target.crs, CRS.from_epsg(4326), *target.bounds, densify_pts=21))
+        return target, b4326, surface, label
+    entries, label = _recipe(resistance)
+    target, b4326 = _analysis_grid(gdf, cell_size, margin_m, point_radius)
+    _read_inputs(entries, b4326, dem_layer)
+    return target, b4326, build_resistance(entries, target, base=base), label
 
 
 def _check_run(cores, cell_size, width, margin_m, from_file: bool = False) -> None:
