@@ -253,3 +253,23 @@ def test_corridor_run_with_dask_in_settings_writes_the_same_results(real_layers,
     assert compared >= 6
     assert [(lk["core_a"], lk["core_b"], lk["status"], lk["cwd"]) for lk in out.links] == \
            [(lk["core_a"], lk["core_b"], lk["status"], lk["cwd"]) for lk in ref.links]
+
+
+def test_omniscape_on_two_workers_is_bit_identical_to_the_serial_run(client, tmp_path):
+    """The second client of the engine (issue #10): Omniscape.jl's test1 grid on a 2-process LocalCluster. The
+    executor yields partial sums in batch order, so the engine adds them in the serial order: equal bits, not
+    merely close (the agreement with Omniscape.jl's published outputs is tested in test_omniscape*.py)."""
+    from layers.connectivity.omniscape import OmniscapeParams, run_omniscape
+
+    from .test_omniscape import BASE, RES, SRC, grid
+
+    p = OmniscapeParams(block_size=2, calc_flow_potential=True, calc_normalized_current=True, batch_size=4, **BASE)
+    serial = run_omniscape(grid(RES), grid(SRC), p)
+    threads = run_omniscape(grid(RES), grid(SRC), dataclasses.replace(p, workers=2))
+    with DaskExecutor(client, shared_dir=tmp_path) as ex:
+        dask = run_omniscape(grid(RES), grid(SRC), p, executor=ex)
+    assert dask.targets == serial.targets > 20  # several batches, spread over both workers
+    for out in (dask, threads):
+        for name in ("cum_currmap", "flow_potential", "normalized"):
+            assert np.array_equal(getattr(out, name), getattr(serial, name), equal_nan=True), name
+    assert np.nanmax(serial.cum_currmap) > 0
