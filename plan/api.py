@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from django.http import FileResponse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -345,5 +346,5 @@ class Evidence(APIView):
         name = r.evidence_file.name
         ext = "." + name.rsplit(".", 1)[-1].lower()
         resp = FileResponse(r.evidence_file.open("rb"), content_type=CONTENT_TYPES.get(ext, "application/octet-stream"))
-        resp["Content-Disposition"] = f'attachment; filename="evidencia_{r.pk}{ext}"'
+        resp["Content-Disposition"] = content_disposition_header(True, f"evidencia_{r.pk}{ext}")
         return resp

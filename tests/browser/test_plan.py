@@ -56,14 +56,22 @@ def test_public_page_for_an_anonymous_visitor(page, live_server, demo_portfolio,
     assert external_requests(page, live_server) == []
 
 
+HOSTILE = '<img src=x onerror="document.body.dataset.pwned=1">'
+
+
 def test_project_page_shows_timeline_and_no_report_form_to_the_public(page, live_server, demo_portfolio):
-    from plan.models import Project
+    from plan.models import Goal, Project
 
     project = Project.objects.filter(published=True, reports__isnull=False).distinct().first()
+    project.reports.update(note=HOSTILE)
+    Goal.objects.filter(project=project).update(name=HOSTILE)
+    Project.objects.filter(pk=project.pk).update(name=HOSTILE)  # user text reaches the page as text
     page.goto(f"{live_server.url}/plan/proyectos/{project.pk}/")
     page.wait_for_selector("body[data-plan-ready='1']", state="attached", timeout=30_000)
     assert page.locator("#timeline li").count() == project.reports.count()
     assert page.locator("#report-form").count() == 0
-    assert project.code in page.locator("h1").inner_text()
+    assert project.code in page.locator("h1").inner_text() and HOSTILE in page.locator("h1").inner_text()
+    assert HOSTILE in page.locator("#timeline").inner_text()
+    assert page.locator("img[src=x]").count() == 0 and page.evaluate("document.body.dataset.pwned") is None
     hidden = Project.objects.filter(published=False).first()
     assert page.goto(f"{live_server.url}/plan/proyectos/{hidden.pk}/").status == 404

@@ -303,3 +303,29 @@ def test_a_geometry_uploaded_in_another_crs_is_reprojected_and_assigned(client, 
     assert client.post(url, {"file": fake}).status_code in (400, 422)
     client.logout()
     assert client.post(url, {"file": SimpleUploadedFile("obra.gpkg", path.read_bytes())}).status_code == 403
+
+
+def test_links_to_analyses_exist_and_a_draft_pot_plan_is_not_linked(client, office, structure):
+    from cities.models import Scenario
+    from territorial.models import Municipality
+    from territorial.pot.models import Plan
+
+    Scenario.objects.create(name="tendencia-2035", kind="trend", horizon_year=2035)
+    draft = Plan.objects.create(municipality=Municipality.objects.get(divipola="76001"), name="Borrador")
+    client.force_login(office)
+    body = _project_body(structure, links=[{"kind": "city_scenario", "ref": "tendencia-2035"}])
+    r = client.post("/api/v1/plan/projects/", body, content_type="application/json")
+    assert r.status_code == 201
+    link = r.json()["properties"]["links"][0]
+    assert link["kind"] == "city_scenario" and "tendencia-2035" in link["label"] and link["url"] == "/ciudades/"
+    body = _project_body(structure, code="P-3", links=[{"kind": "pot_plan", "ref": str(draft.pk)}])
+    r = client.post("/api/v1/plan/projects/", body, content_type="application/json")
+    assert r.status_code == 400 and "análisis 1" in r.json()["detail"]
+
+
+def test_the_page_in_english(client, structure):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get("/plan/").content.decode()
+    assert "Plan follow-up: public accountability" in html and "Progress by dimension" in html
+    r = client.get("/api/v1/plan/projects/", {"term": "eterno"})
+    assert r.status_code == 400 and "Valid values" in r.json()["detail"]
