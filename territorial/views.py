@@ -15,6 +15,8 @@ def explorer(request):
         },
         "factsheet": reverse("factsheet-municipality", args=["00000"]),
         "factsheetLabel": _("Ficha completa del municipio (página y PDF)"),
+        "factsheetSubregion": reverse("factsheet-subregion", args=["xxxxx"]),
+        "factsheetSubregionLabel": _("Ficha de la subregión"),
         "department": _("Departamento"),
         "national": _("Nacional"),
         "notPublished": _("no publicado"),

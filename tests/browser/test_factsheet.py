@@ -24,6 +24,7 @@ def test_factsheet_page_and_pdf(browser, live_server, loaded_territory_tx, tmp_p
         page.fill("#search", "Buenaventura")
         page.dispatch_event("#search", "change")
         page.wait_for_selector("#info-factsheet", timeout=20000)
+        assert page.get_attribute("#info-factsheet-subregion", "href") == "/fichas/subregion/buenaventura/"
         page.click("#info-factsheet")
         page.wait_for_selector("#factsheet-title")
         assert page.inner_text("#factsheet-title") == "Ficha municipal: Buenaventura"

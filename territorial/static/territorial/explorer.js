@@ -114,7 +114,10 @@
       const miss = document.createElement("p"); miss.className = "muted"; miss.textContent = T.censusMissing; info.appendChild(miss);
       const sheet = document.createElement("a"); sheet.id = "info-factsheet";
       sheet.href = T.factsheet.replace("00000", encodeURIComponent(p.divipola)); sheet.textContent = T.factsheetLabel;
-      const sp = document.createElement("p"); sp.appendChild(sheet); info.appendChild(sp);
+      const sub = document.createElement("a"); sub.id = "info-factsheet-subregion";
+      sub.href = T.factsheetSubregion.replace("xxxxx", encodeURIComponent(p.subregion_code));
+      sub.textContent = `${T.factsheetSubregionLabel} ${p.subregion}`;
+      const sp = document.createElement("p"); sp.append(sheet, " · ", sub); info.appendChild(sp);
     } catch (e) {
       showError(`${T.notFound}: ${e.message}`);
     }
