@@ -77,10 +77,6 @@ def _optional(schema: dict) -> dict:
     return {k: v for k, v in schema.items() if k != "required"}
 
 
-def _user(request):
-    return request.user
-
-
 def _feature(p, user, *, detail=False) -> dict:
     return {"type": "Feature", "id": p.pk, "geometry": json.loads(p.geom.geojson) if p.geom else None,
             "properties": queries.project_dict(p, detail=detail)}
@@ -272,10 +268,10 @@ class Progress(APIView):
                                         "semaphores": OBJ, "projects": INT}), **errors()})
     def get(self, request):
         qs, _f = queries.filter_projects(queries.projects_for(request.user), request.query_params)
-        th, today = semaphore.thresholds(), None
+        th = semaphore.thresholds()
         counts = {k: 0 for k in semaphore.STATES}
         for p in qs:
-            counts[queries.project_dict(p, th, today)["semaphore"]] += 1
+            counts[queries.project_dict(p, th)["semaphore"]] += 1
         ids = list(qs.values_list("pk", flat=True))
         from plan.models import Project
 

@@ -329,3 +329,28 @@ def test_the_page_in_english(client, structure):
     assert "Plan follow-up: public accountability" in html and "Progress by dimension" in html
     r = client.get("/api/v1/plan/projects/", {"term": "eterno"})
     assert r.status_code == 400 and "Valid values" in r.json()["detail"]
+
+
+def test_an_entity_imports_reports_only_for_its_projects(client, structure, reporters):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from plan.models import ProgressReport
+
+    mine = _project(structure, entity="a", code="MIO")
+    _project(structure, entity="b", code="AJENO")
+    header = "tipo,codigo,valor,fecha,nota\n"
+    client.force_login(reporters["a"])
+    bad = header + "proyecto,MIO,20,2026-01-10,bien\nproyecto,AJENO,30,2026-01-10,no es mío\n"
+    r = client.post("/api/v1/plan/import/", {"kind": "reports", "file": SimpleUploadedFile("r.csv", bad.encode())})
+    assert r.status_code == 403 and "fila 3" in r.json()["detail"]  # every bad row is a permission refusal
+    assert ProgressReport.objects.count() == 0
+    mixed = bad + "proyecto,MIO,-5,2026-01-10,negativo\n"
+    r = client.post("/api/v1/plan/import/", {"kind": "reports", "file": SimpleUploadedFile("r.csv", mixed.encode())})
+    assert r.status_code == 400 and [e["row"] for e in r.json()["context"]["errors"]] == [3, 4]
+    good = header + "proyecto,MIO,20,2026-01-10,bien\nproyecto,MIO,35,2026-02-10,mejor\n"
+    r = client.post("/api/v1/plan/import/", {"kind": "reports", "file": SimpleUploadedFile("r.csv", good.encode())})
+    assert r.status_code == 200
+    mine.refresh_from_db()
+    assert mine.progress == 35 and mine.reports.count() == 2
+    r = client.post("/api/v1/plan/import/", {"kind": "projects", "file": SimpleUploadedFile("p.csv", b"codigo\n")})
+    assert r.status_code == 403  # the portfolio itself is the office's
