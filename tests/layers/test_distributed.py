@@ -273,3 +273,14 @@ def test_omniscape_on_two_workers_is_bit_identical_to_the_serial_run(client, tmp
         for name in ("cum_currmap", "flow_potential", "normalized"):
             assert np.array_equal(getattr(out, name), getattr(serial, name), equal_nan=True), name
     assert np.nanmax(serial.cum_currmap) > 0
+
+
+def test_the_environment_names_the_scheduler_where_settings_do_not(settings, monkeypatch, tmp_path):
+    del settings.GEOSIG_DASK_SCHEDULER, settings.GEOSIG_DASK, settings.GEOSIG_SHARED_DIR
+    monkeypatch.setenv("GEOSIG_DASK_SCHEDULER", " tcp://10.0.0.5:8786 ")
+    monkeypatch.delenv("GEOSIG_SHARED_DIR", raising=False)
+    assert distributed.settings_scheduler() == "tcp://10.0.0.5:8786"
+    assert distributed.settings_enabled()  # naming a scheduler turns Dask on unless GEOSIG_DASK says otherwise
+    assert distributed.settings_shared_dir() == Path(settings.MEDIA_ROOT) / "shared"
+    monkeypatch.delenv("GEOSIG_DASK_SCHEDULER")
+    assert distributed.settings_scheduler() == "" and not distributed.settings_enabled()
