@@ -217,3 +217,11 @@ def test_fuzz_findings_stay_fixed(client, point_layer, pot_plans):
     r, body = get(client, "/ogc/collections/pot-zonas/items", {"approved_at": "lorem ipsum"})
     assert r.status_code == 400 and "approved_at" in body["description"]
     assert get(client, "/ogc/collections/pot-zonas/items", {"fid": "1"})[0].status_code == 400  # not a pot property
+
+
+def test_errors_follow_the_language_cookie(client, territory, settings):
+    r, body = get(client, ITEMS, {"crs": "EPSG:1"})
+    assert body["description"].startswith("«crs» no es un sistema de referencia ofrecido")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    r, body = get(client, ITEMS, {"crs": "EPSG:1"})
+    assert r.status_code == 400 and body["description"].startswith("«crs» is not an offered reference system")
