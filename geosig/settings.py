@@ -315,3 +315,5 @@ JOBS_STALE_SECONDS = env.float("JOBS_STALE_SECONDS", default=60)
 JOBS_RETRY_BASE_SECONDS = env.float("JOBS_RETRY_BASE_SECONDS", default=5)
 JOBS_CONCURRENCY = env.int("JOBS_CONCURRENCY", default=1)
 JOBS_POLL_SECONDS = env.float("JOBS_POLL_SECONDS", default=1)  # bounds a missed NOTIFY wake-up
+# An uploaded layer file above this size is imported by a worker (a job), not inside the request.
+GEOSIG_IMPORT_JOB_BYTES = env.int("GEOSIG_IMPORT_JOB_BYTES", default=20 * 1024 * 1024)

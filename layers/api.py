@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from django.utils.translation import gettext as _
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +12,8 @@ from geosig import openapi as doc
 from geosig import params
 from geosig.errors import NotFound
 from geosig.openapi import BOOL, GEOMETRY, INT, NUM, OBJ, STR, array, errors, nullable, obj, query
+from jobs.api import JOB, job_dict
+from jobs.models import Job
 from layers import hooks
 from layers.models import Layer
 from layers.services import styles
@@ -163,7 +165,9 @@ def _file(export):
         "relieve", "amenazas", "infraestructura", "asentamientos", "ordenamiento", "otro"]), "layer": STR,
         "srid": INT, "invalid": doc.enum(["repair", "reject"]), "encoding": STR, "title": STR, "source": STR,
         "licence": STR, "data_date": STR, "description": STR, "replace": BOOL}, ["file"])},
-    responses={201: obj({"source": STR, "layers": array(OBJ)}), **errors(403, 413, 422)},
+    responses={201: obj({"source": STR, "layers": array(OBJ)}),
+               202: OpenApiResponse(JOB, description="Archivo grande: la importación quedó en cola como trabajo"),
+               **errors(403, 413, 422)},
 )
 class Upload(APIView):
     """POST multipart (file, theme, layer, srid, invalid, encoding, title, source, licence, data_date);
@@ -175,5 +179,7 @@ class Upload(APIView):
         check_permission(request.user)
         check_size(request)  # before request.data reads the body
         report = import_upload(request, request.data)
+        if isinstance(report, Job):  # above GEOSIG_IMPORT_JOB_BYTES: imported by a worker; poll the job
+            return Response(job_dict(report, request), status=202)
         return Response(report.as_dict(), status=201)
 

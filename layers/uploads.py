@@ -15,7 +15,7 @@ from django.utils.text import get_valid_filename
 from geosig import params
 from geosig.errors import InvalidParameter, PermissionDeniedError, UploadTooLarge
 from layers.models import Layer, Theme
-from layers.services.importing import INVALID_POLICIES, ImportReport, import_layer
+from layers.services.importing import INVALID_POLICIES, import_layer
 
 PERMISSION = "layers.upload_layer"
 
@@ -41,11 +41,16 @@ def check_size(request) -> None:
         )
 
 
-def import_upload(request, data) -> ImportReport:
+def import_upload(request, data):
+    """The import report, or — for a file above ``GEOSIG_IMPORT_JOB_BYTES`` — the queued import ``Job``."""
+    from layers import imports_queue
+
     check_permission(request.user)
     check_size(request)
     with save_upload(request, default_name="capa") as (path, name):
         options = upload_options(data)
+        if path.stat().st_size > imports_queue.threshold():
+            return imports_queue.enqueue_import(path, name, options, request.user)
         return import_layer(path, original_name=name, user=request.user, **options)
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from geosig import openapi
 from geosig.errors import GeoSIGError, PermissionDeniedError
 from geosig.throttling import throttle
+from jobs.models import Job
 from layers.models import Layer, Theme
 from layers.services.tiles import empty_png, raster_tile, vector_tile
 from layers.uploads import check_permission, import_upload
@@ -53,6 +54,8 @@ def upload(request):
             report = import_upload(request, request.POST)
         except GeoSIGError as exc:
             return render(request, "layers/upload.html", {**context, "error": exc.message}, status=exc.status)
+        if isinstance(report, Job):  # a big file: imported by a worker (README «Trabajos en segundo plano»)
+            return render(request, "layers/upload.html", {**context, "queued_job": report})
         return render(request, "layers/upload.html", {**context, "report": report})
     return render(request, "layers/upload.html", context)
 
