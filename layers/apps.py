@@ -11,6 +11,8 @@ class LayersConfig(AppConfig):
         from layers import signals  # noqa: F401  (delete a raster layer's file with it)
         from layers.corridors import runs  # noqa: F401  (registers the «corridors» job kind for the worker)
         from layers import imports_queue  # noqa: F401  (registers the «layer_import» job kind: big uploads)
+        from layers.connectivity import runs as _omni  # noqa: F401  (registers the «connectivity» job kind)
 
         nav.register("layers-explorer", _("Capas ambientales"), order=30)
         nav.register("corridors-page", _("Corredores ecológicos"), order=40)
+        nav.register("connectivity-page", _("Conectividad omnidireccional"), order=45)

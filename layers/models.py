@@ -114,3 +114,4 @@ class Feature(models.Model):
 
 
 from layers.corridors.models import CorridorRun  # noqa: E402,F401  (corridors, issue 6)
+from layers.connectivity.models import ConnectivityRun  # noqa: E402,F401  (Omniscape runs, issue 10)

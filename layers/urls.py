@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/v1/overlay/areas/", api.OverlayAreas.as_view(), name="api-overlay-areas"),
     path("api/v1/identify/", api.Identify.as_view(), name="api-identify"),
     path("", include("layers.corridors.urls")),  # corridors (issue 6)
+    path("", include("layers.connectivity.urls")),  # Omniscape (issue 10)
 ]

@@ -13,6 +13,7 @@ class TerritorialConfig(AppConfig):
 
         hooks.register_area_resolver("municipio", _("Municipio"), _municipality_geom, _municipality_choices)
         hooks.register_area_resolver("subregion", _("Subregión"), _subregion_geom, _subregion_choices)
+        hooks.register_area_resolver("departamento", _("Departamento"), _department_geom, _department_choices)
         from geosig.context import register_map_context
         from territorial.services.context import map_context
 
@@ -32,6 +33,18 @@ def _municipality_choices():
     from territorial.models import Municipality
 
     return list(Municipality.objects.order_by("name").values_list("divipola", "name"))
+
+
+def _department_geom(code):
+    from territorial.models import Department
+
+    return Department.objects.filter(code=code).values_list("geom", flat=True).first()
+
+
+def _department_choices():
+    from territorial.models import Department
+
+    return list(Department.objects.exclude(geom=None).values_list("code", "name"))
 
 
 def _subregion_geom(code):

@@ -135,7 +135,7 @@ def restore_layer_roles():
     from django.contrib.auth.models import Group, Permission
 
     for module in ("layers.migrations.0002_roles", "layers.migrations.0005_corridor_roles",
-                   "layers.migrations.0006_corridor_cancel_any"):
+                   "layers.migrations.0006_corridor_cancel_any", "layers.migrations.0009_connectivity_roles"):
         for name, codenames in importlib.import_module(module).ROLES.items():
             group, _ = Group.objects.get_or_create(name=name)
             group.permissions.add(*Permission.objects.filter(content_type__app_label="layers", codename__in=codenames))

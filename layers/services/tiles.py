@@ -94,21 +94,29 @@ def tile_bounds_4326(z: int, x: int, y: int) -> tuple[float, float, float, float
 def raster_tile(layer: Layer, z: int, x: int, y: int) -> bytes:
     if layer.kind != Layer.Kind.RASTER:
         raise InvalidParameter(f"La capa «{layer.slug}» es vectorial: pida teselas .pbf.")
+    return render_raster_tile(layer.raster_path, z, x, y, layer.style, layer.raster_meta.get("bounds"))
+
+
+def render_raster_tile(path, z: int, x: int, y: int, style: dict, bounds_4326=None,
+                       resampling: Resampling = Resampling.bilinear) -> bytes:
+    """A GeoTIFF on the server (any CRS) warped to the 256-px Web-Mercator tile and coloured with ``style``'s ramp
+    (nodata transparent); ``bounds_4326`` skips opening the file for tiles away from it. Also used for analysis
+    results (Omniscape maps; their class map with ``Resampling.nearest``)."""
     check_tile(z, x, y)
     bounds = tile_bounds_3857(z, x, y)
     lon0, lat0, lon1, lat1 = tile_bounds_4326(z, x, y)
-    rb = layer.raster_meta.get("bounds")
+    rb = bounds_4326
     if rb and (lon1 <= rb[0] or lon0 >= rb[2] or lat1 <= rb[1] or lat0 >= rb[3]):
         return empty_png()  # no need to open the file for tiles away from the raster
     transform = from_bounds(*bounds, TILE_PX, TILE_PX)
-    with rasterio.open(layer.raster_path, driver="GTiff") as src:  # stored COG: GeoTIFF driver only
+    with rasterio.open(path, driver="GTiff") as src:  # files we wrote: GeoTIFF driver only
         nodata = src.nodata
         # bilinear for continuous surfaces when zoomed in; the overview (average) when zoomed out
         with WarpedVRT(src, crs="EPSG:3857", transform=transform, width=TILE_PX, height=TILE_PX,
-                       resampling=Resampling.bilinear, src_nodata=nodata, nodata=nodata,
+                       resampling=resampling, src_nodata=nodata, nodata=nodata,
                        add_alpha=nodata is None) as vrt:
             data = vrt.read(1, masked=True)
-    rgba = styles.apply_ramp(data, layer.style)
+    rgba = styles.apply_ramp(data, style)
     return encode_png(rgba)
 
 
