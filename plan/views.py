@@ -17,7 +17,8 @@ def _strings() -> dict:
             "unassigned": _("Líneas sin dimensión asignada"), "reportOk": _("Reporte guardado."),
             "entity": _("Entidad"), "status": _("Estado"), "program": _("Programa"), "line": _("Línea"),
             "dimension": _("Dimensión"), "dates": _("Fechas"), "semaphore": _("Semáforo"),
-            "budget": _("Presupuesto total (COP)"), "places": _("Municipios y subregiones")}
+            "budget": _("Presupuesto total (COP)"), "places": _("Municipios y subregiones"),
+            "goalValue": _("Valor reportado"), "goalSave": _("Reportar valor de la meta")}
 
 
 def public_page(request):
@@ -41,7 +42,8 @@ def project_page(request, pk):
     except NotFound as exc:
         raise Http404(exc.message) from None
     config = {"api": {"project": reverse("api-plan-project", args=[pk]),
-                      "reports": reverse("api-plan-project-reports", args=[pk])},
+                      "reports": reverse("api-plan-project-reports", args=[pk]),
+                      "goalReports": reverse("api-plan-goal-reports", args=[0])},
               "strings": _strings()}
     return render(request, "plan/project.html", {"project": project, "config": config,
                                                  "can_report": access.can_report(request.user, project.entity_id)})

@@ -75,3 +75,39 @@ def test_project_page_shows_timeline_and_no_report_form_to_the_public(page, live
     assert page.locator("img[src=x]").count() == 0 and page.evaluate("document.body.dataset.pwned") is None
     hidden = Project.objects.filter(published=False).first()
     assert page.goto(f"{live_server.url}/plan/proyectos/{hidden.pk}/").status == 404
+
+
+def test_the_responsible_entity_reports_from_the_project_page(page, live_server, demo_portfolio, make_user):
+    """A member of the project's entity reports the project's progress and a goal's value through the page;
+    a member of another entity gets no form."""
+    from plan.models import Entity, Goal, Project
+    from tests.conftest import browser_login
+
+    goal = Goal.objects.filter(project__published=True).select_related("project").first()
+    project = goal.project
+    before_reports, before_goal = project.reports.count(), goal.reports.count()
+    member = make_user("ejecutora", "Entidad ejecutora")
+    project.entity.members.add(member)
+    other = make_user("otra_ejecutora", "Entidad ejecutora")
+    Entity.objects.exclude(pk=project.entity_id).first().members.add(other)
+    url = f"/plan/proyectos/{project.pk}/"
+    browser_login(page, live_server, "ejecutora", url)
+    page.wait_for_selector("body[data-plan-ready='1']", state="attached", timeout=30_000)
+    page.fill("#r-value", "55.5")
+    page.fill("#r-date", "2026-03-01")
+    page.fill("#r-note", "acta de obra")
+    page.click("#report-form button[type=submit]")
+    wait_for_js(page, f"document.querySelectorAll('#timeline li').length === {before_reports + 1}")
+    project.refresh_from_db()
+    assert project.progress == 55.5 and project.reports.latest("created_at").reporter == member
+    page.fill(f"#g-value-{goal.pk}", "42")
+    page.click("#goals .goal-form button[type=submit]")
+    for _ in range(100):  # the POST is asynchronous: poll the database (10 s at most)
+        if goal.reports.count() > before_goal:
+            break
+        page.wait_for_timeout(100)
+    assert goal.reports.count() == before_goal + 1 and goal.reports.latest("created_at").value == 42
+    page.context.clear_cookies()
+    browser_login(page, live_server, "otra_ejecutora", url)
+    page.wait_for_selector("body[data-plan-ready='1']", state="attached", timeout=30_000)
+    assert page.locator("#report-form").count() == 0 and page.locator(".goal-form").count() == 0

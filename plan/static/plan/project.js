@@ -14,11 +14,13 @@
   }
   function link(href, text) { const a = el("a", null, text); a.href = href; a.rel = "noopener noreferrer"; return a; }
 
+  let shape = null;
   function draw(d) {
     const p = d.properties;
+    if (shape) map.removeLayer(shape);
     if (d.geometry) {
-      const g = L.geoJSON(d.geometry, { pointToLayer: function (f, ll) { return L.circleMarker(ll, { radius: 9 }); } }).addTo(map);
-      map.fitBounds(g.getBounds(), { maxZoom: 13, padding: [20, 20] });
+      shape = L.geoJSON(d.geometry, { pointToLayer: function (f, ll) { return L.circleMarker(ll, { radius: 9 }); } }).addTo(map);
+      map.fitBounds(shape.getBounds(), { maxZoom: 13, padding: [20, 20] });
     }
     const facts = document.getElementById("facts");
     facts.replaceChildren();
@@ -51,6 +53,7 @@
       row.appendChild(document.createTextNode(" " + g.name + " — " + g.indicator + ": " + S.target + " " +
         GeoSIG.fmt(g.target.value, 2) + " " + g.unit + " (" + g.target.year + ")"));
       goals.appendChild(row);
+      if (d.can_report) goals.appendChild(goalForm(g));
     });
     if (!d.goals.length) goals.appendChild(el("p", "muted", S.noData));
     const body = document.querySelector("#budgets tbody");
@@ -68,6 +71,31 @@
         (h.author ? " · " + h.author : "")));
     });
     document.body.dataset.planReady = "1";
+  }
+
+  // The responsible entity (or the office) reports a goal's value here: value and date, JSON to the API.
+  function goalForm(g) {
+    const f = el("form", "goal-form");
+    const id = "g-value-" + g.id;
+    const label = el("label", null, S.goalValue + " (" + g.unit + ")");
+    label.htmlFor = id;
+    const value = el("input"); value.type = "number"; value.step = "any"; value.required = true; value.id = id;
+    const date = el("input"); date.type = "date"; date.setAttribute("aria-label", S.dates);
+    const btn = el("button", null, S.goalSave); btn.type = "submit";
+    const msg = el("p", "muted"); msg.setAttribute("role", "status");
+    [label, value, date, btn, msg].forEach(function (n) { f.appendChild(n); });
+    f.addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      const body = { value: Number(value.value) };
+      if (date.value) body.date = date.value;
+      try {
+        await GeoSIG.fetchJSON(cfg.api.goalReports.replace("/0/", "/" + g.id + "/"), { method: "POST",
+          body: JSON.stringify(body), headers: { "Content-Type": "application/json", Accept: "application/json",
+                                                 "X-CSRFToken": GeoSIG.csrfToken() } });
+        draw(await GeoSIG.fetchJSON(cfg.api.project));
+      } catch (e) { msg.textContent = e.message; msg.className = "error"; }
+    });
+    return f;
   }
 
   const form = document.getElementById("report-form");
