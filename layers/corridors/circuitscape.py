@@ -16,8 +16,10 @@ option has been checked. The conventions are Circuitscape.jl's (v5), so its publ
   points in different components are −1, between points in the same node 0.
 
 Graphs: one graph, one factorisation (or one AMG hierarchy) per connected component, reused for every pair of a
-run when the focal points are single cells; focal *regions* change the graph for each pair (the two regions
-are shorted) and one-to-all/all-to-one ground different nodes for each point, so those factor once per solve.
+pairwise run with single-cell focal points, and for every point of a one-to-all/all-to-one run (the focal nodes
+held at 0 V change from point to point: a small dense system over the focal nodes, see ``_FocalSolver``).
+Pairwise focal *regions* change the graph itself for each pair (the two regions are shorted): one factorisation
+per pair there, as in Circuitscape.
 """
 from __future__ import annotations
 
@@ -578,6 +580,9 @@ def _focal(ls: Landscape, o: Options, sink: Sink) -> CircuitscapeResult:
     strengths = None if ls.strengths is None else np.asarray(ls.strengths, dtype=np.float64)
     if inc is not None and strengths is not None:
         strengths = strengths[np.isin(strengths[:, 0], inc.ids)]
+    if strengths is not None and len(strengths) < len(points):
+        raise InvalidParameter(f"El archivo de intensidades de fuente tiene {len(strengths)} filas; se "
+                               f"necesita una por punto focal ({len(points)}).")
     point_map = np.zeros(g.shape, np.int64)
     point_map[points[:, 0], points[:, 1]] = points[:, 2]
     labels = list(dict.fromkeys(int(p) for p in points[:, 2]))
@@ -586,44 +591,105 @@ def _focal(ls: Landscape, o: Options, sink: Sink) -> CircuitscapeResult:
         r, c = points[points[:, 2] == p][0][:2]
         unique_map[r, c] = p
     net = network(g, _focal_polymap(ls.polygons, points, point_map), o)
-    lap = net.laplacian()
+    solver = _FocalSolver(net, net.node[points[:, 0], points[:, 1]], o)
     cum = _Cumulative(g.shape, o.write_max_cur_maps)
     res = np.zeros(len(labels))
-    solves = 0
     for i, n in enumerate(labels):
-        pmap = point_map.copy()
-        if inc is not None:
-            want = 0 if inc.mode == "include" else 1
-            for j, other in enumerate(inc.ids):
-                if i != j and i < len(inc.ids) and inc.matrix[i, j] == want:
-                    pmap[pmap == other] = 0
-        smap = None
-        if strengths is not None:
-            if len(strengths) < max(len(points), len(labels)):
-                raise InvalidParameter(f"El archivo de intensidades de fuente tiene {len(strengths)} filas; se "
-                                       f"necesita una por punto focal ({len(points)}).")
-            st = strengths.copy()
-            st[pmap[points[:, 0], points[:, 1]] == 0, 1] = 1.0
-            smap = np.zeros(g.shape)
-            smap[points[:, 0], points[:, 1]] = st[: len(points), 1]
-        if pmap.sum() == n:
+        pmap, smap = _point_maps(inc, i, point_map, points, strengths)
+        if pmap.sum() == n:  # no partner left after the included-pairs file
             res[i] = -1
             continue
         strength = strengths[i, 1] if strengths is not None else 1.0
         src, gnd, policy = _focal_problem(ls, o, pmap, unique_map, n, strength, smap)
-        sources, grounds, finite = _resolve(_node_sums(net, src), _node_sums(net, gnd), policy)
-        check = net.node[points[i, 0], points[i, 1]] if i < len(points) else -2
-        volt, solved, facts = _advanced_solve(net, lap, sources, grounds, finite, o, only_node=int(check) if check >= 0 else -2)
-        solves += facts
+        sources, grounds, _ = _resolve(_node_sums(net, src), _node_sums(net, gnd), policy)
+        check = net.node[points[i, 0], points[i, 1]] if i < len(points) else -1
+        volt, solved = solver.solve(sources, grounds, int(check))
         res[i] = _focal_resistance(o, net, volt, solved, src)
         if o.write_volt_maps:
             sink(f"voltmap_{n}", to_cells(net, volt, solved))
-        curr = to_cells(net, node_currents(net, volt, finite), solved) if o.write_cur_maps else np.zeros(g.shape)
+        curr = to_cells(net, node_currents(net, volt), solved) if o.write_cur_maps else np.zeros(g.shape)
         if o.write_cur_maps or o.write_cum_cur_map_only:
             sink(f"curmap_{n}", curr)
         cum.add(curr)
     cum.emit(o, sink)
-    return CircuitscapeResult(o.mode, np.column_stack([labels, res]), net.n, solves, solves)
+    return CircuitscapeResult(o.mode, np.column_stack([labels, res]), net.n, solver.solves, solver.factorisations)
+
+
+def _point_maps(inc, i, point_map, points, strengths):
+    """Point map of the i-th point's solve (partners left out by the included-pairs file removed) and, with
+    variable strengths, the strength of each point cell (1 for removed points), as Circuitscape."""
+    pmap = point_map.copy()
+    if inc is not None and i < len(inc.ids):
+        want = 0 if inc.mode == "include" else 1
+        for j, other in enumerate(inc.ids):
+            if i != j and inc.matrix[i, j] == want:
+                pmap[pmap == other] = 0
+    if strengths is None:
+        return pmap, None
+    st = strengths[: len(points), 1].copy()
+    st[pmap[points[:, 0], points[:, 1]] == 0] = 1.0
+    smap = np.zeros(point_map.shape)
+    smap[points[:, 0], points[:, 1]] = st
+    return pmap, smap
+
+
+class _FocalSolver:
+    """One factorisation per component for all the solves of a one-to-all/all-to-one run.
+
+    Each solve holds a different set G of focal nodes at 0 V. With L_r⁻¹ (the component's Laplacian grounded at
+    one reference node, factorised once) and Z = L_r⁻¹ restricted to the focal nodes (one solve per focal node,
+    once), the currents y leaving through G and the voltage shift c solve the small system
+    Z_GG y − c = (L_r⁻¹ s)_G, Σ y = Σ s; then v = L_r⁻¹ (s − y on G) + c. Exactly Circuitscape's system
+    (G removed, sources s), without refactoring per point."""
+
+    def __init__(self, net: Network, focal_nodes: np.ndarray, o: Options):
+        self.net, self.o, self.lap = net, o, net.laplacian()
+        self.focal = np.unique(focal_nodes[focal_nodes >= 0])
+        self.parts: dict[int, tuple] = {}
+        self.solves = self.factorisations = 0
+
+    def _part(self, c: int):
+        if c not in self.parts:
+            local = np.flatnonzero(self.net.comp == c)
+            fixed = np.zeros(len(local), bool)
+            fixed[0] = True
+            red = Reduced(self.lap[local][:, local], fixed, self.o)
+            terminals = np.searchsorted(local, self.focal[self.net.comp[self.focal] == c])
+            z = np.empty((len(terminals), len(terminals)))
+            for k, t in enumerate(terminals):
+                e = np.zeros(len(local))
+                e[t] = 1.0
+                z[:, k] = red.solve(e)[terminals]
+            self.factorisations += 1
+            self.solves += len(terminals)
+            self.parts[c] = (local, red, {int(t): k for k, t in enumerate(terminals)}, z)
+        return self.parts[c]
+
+    def solve(self, sources, grounds, check: int):
+        """Voltages (0 off the solved component) and the solved nodes; only the component of ``check``."""
+        net = self.net
+        volt, solved = np.zeros(net.n), np.zeros(net.n, bool)
+        if check < 0:
+            return volt, solved
+        in_c = net.comp == net.comp[check]
+        s, gr = sources[in_c], grounds[in_c]
+        if s.sum() == 0 or gr.sum() == 0:
+            return volt, solved
+        local, red, index, z = self._part(int(net.comp[check]))
+        held = np.flatnonzero(np.isinf(gr))
+        k = [index[int(h)] for h in held]
+        m = len(k)
+        a = np.zeros((m + 1, m + 1))
+        a[:m, :m], a[:m, m], a[m, :m] = z[np.ix_(k, k)], -1.0, 1.0
+        u = red.solve(s)
+        y = np.linalg.solve(a, np.r_[u[held], s.sum()])
+        f = s.copy()
+        f[held] -= y[:m]
+        v = red.solve(f) + y[m]
+        v[held] = 0.0
+        self.solves += 2
+        volt[local], solved[local] = v, True
+        return volt, solved
 
 
 def _focal_resistance(o, net, volt, solved, src) -> float:

@@ -306,3 +306,20 @@ def test_pinch_points_over_links_max_or_cumulative(combine, at_middle_core):
     np.testing.assert_allclose(cur[:, [0, 8]], 1.0, rtol=1e-6)
     np.testing.assert_allclose(cur[:, [2, 6]], 0.2, rtol=1e-6)
     assert rows[0]["effective_resistance"] == pytest.approx(4 / 5)  # 4 unit resistors in series, 5 rows
+
+
+def test_focal_modes_factor_each_component_once():
+    """One-to-all on 6 points of one component: 1 factorisation (6 solves for the focal block + 2 per point),
+    and the same resistances as grounding each point's partners by hand with a fresh solve."""
+    hab = np.random.default_rng(5).uniform(1, 9, (20, 20))
+    cells = [(0, 0), (19, 19), (0, 19), (19, 0), (10, 10), (5, 14)]
+    pts = np.array([[r, c, k + 1] for k, (r, c) in enumerate(cells)])
+    out = cs.compute(cs.Landscape(hab, True, points=pts), cs.Options(mode="one-to-all", connectivity=4))
+    assert out.factorisations == 1 and out.solves == 6 + 2 * 6
+    net = cs.network(cs.conductances(cs.Landscape(hab, True)), None, cs.Options(connectivity=4))
+    lap = net.laplacian().toarray()
+    nodes = [net.node[r, c] for r, c in cells]
+    for i, n in enumerate(nodes):  # by hand: delete the grounded rows/columns, inject 1 A at the source
+        keep = [k for k in range(net.n) if k not in set(nodes) - {n}]
+        v = np.linalg.solve(lap[np.ix_(keep, keep)], np.eye(len(keep))[keep.index(n)])
+        assert out.resistances[i, 1] == pytest.approx(v[keep.index(n)], rel=1e-9)
