@@ -491,15 +491,13 @@ def _resolve(sources, grounds, policy):
     return sources, grounds, (finite if finite.any() else None)
 
 
-def _advanced_solve(net, lap, sources, grounds, finite, o, only_node=-1):
+def _advanced_solve(net, lap, sources, grounds, finite, o):
     """Voltages (0 off the solved components), solved component mask, and factorisations made."""
     volt = np.zeros(net.n)
     solved = np.zeros(net.n, bool)
     facts = 0
     for c in np.unique(net.comp):
         in_c = net.comp == c
-        if only_node != -1 and (only_node < 0 or not in_c[only_node]):
-            continue
         local = np.flatnonzero(in_c)
         s, gr = sources[local], grounds[local]
         if s.sum() == 0 or gr.sum() == 0:
