@@ -2,8 +2,10 @@
 write GeoTIFF / GeoPackage / CSV / JSON results.
 
 ``run_corridors`` is the one public computation (used by the API runner and the ``corridors`` command).
-Everything is computed on a square grid in EPSG:9377 (metres); inputs in other CRS/resolutions are
-reprojected explicitly with rasterio and the report lists each reprojection.
+Recipes are computed on a square grid in EPSG:9377 (metres); inputs in other CRS/resolutions are
+reprojected explicitly with rasterio and the report lists each reprojection. A resistance raster (an
+uploaded file or a registry layer) is analysed on its own grid and CRS unless another cell size is asked for.
+Outputs are named as Linkage Mapper names them (``<project>_linkTable.csv``, ``<project>_corridors.tif``, …).
 """
 from __future__ import annotations
 

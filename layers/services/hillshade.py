@@ -72,7 +72,7 @@ def hillshade_path(layer: Layer) -> Path:
 
 
 def ensure_hillshade(layer: Layer) -> Path:
-    """The stored hillshade of ``layer`` (a DEM in EPSG:4326), computed the first time it is asked for."""
+    """The stored hillshade of ``layer`` (a DEM, geographic or projected), computed the first time it is asked for."""
     path = hillshade_path(layer)
     if path.is_file():
         return path
