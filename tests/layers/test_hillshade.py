@@ -61,3 +61,31 @@ def test_agrees_with_gdaldem_on_a_projected_dem(tmp_path):
     # GDAL writes 1 + 254·(cos … ) so that 0 stays nodata, then rounds to a byte
     assert np.abs(1 + ours[inner] * 254 / 255 - theirs[inner]).max() <= 0.51
     assert np.isfinite(ours[inner]).all() and theirs[inner].std() > 20  # a rough surface, fully compared
+
+
+@pytest.mark.django_db
+def test_stored_hillshade_of_a_dem_kept_in_its_projected_crs(tmp_path, media):
+    """A DEM imported in EPSG:9377 stays in EPSG:9377 (issue 15): its stored hillshade uses the metric cell
+    and agrees with gdaldem run on the same file."""
+    from layers.models import Layer
+    from layers.services.hillshade import ensure_hillshade
+    from layers.services.importing import import_layer
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:50, 0:70]
+    z = (250 * np.sin(xx / 8.0) * np.cos(yy / 6.0) + 1000 + rng.normal(0, 4, xx.shape)).astype("float32")
+    src = tmp_path / "dem9377.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=70, height=50, count=1, dtype="float32", crs="EPSG:9377",
+                       transform=from_origin(4_600_000, 1_950_000, 30, 30)) as dst:
+        dst.write(z, 1)
+    import_layer(src, theme="relieve")
+    with rasterio.open(ensure_hillshade(Layer.objects.get(slug="dem9377"))) as r:
+        ours = r.read(1).astype(float)
+        assert r.crs.to_epsg() == 9377
+    ref = tmp_path / "hs.tif"
+    subprocess.run(["gdaldem", "hillshade", "-q", "-az", "315", "-alt", "45", str(src), str(ref)], check=True)
+    with rasterio.open(ref) as r:
+        theirs = r.read(1).astype(float)
+    inner = (slice(1, -1), slice(1, -1))
+    # stored as round(255·cos …) clipped to 1..255; GDAL as 1 + 254·cos …
+    assert np.abs(1 + ours[inner] * 254 / 255 - theirs[inner]).max() <= 1.6
