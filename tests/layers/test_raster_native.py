@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
+import shapely.geometry
+import shapely.ops
 from django.core.management import call_command
 from PIL import Image
 from pyproj import Transformer
@@ -71,7 +73,7 @@ def test_identify_zonal_tiles_and_export_read_the_native_cells(tmp_path, media, 
     lon, lat = to_ll.transform(t.c + 11.5 * CELL, t.f - 7.5 * CELL)
     assert _sample(layer, lon, lat) == pytest.approx(float(values[7, 11]))
     # zonal: a polygon made of cells 10..19 × 20..29 in EPSG:3115, given in lon/lat (densified edges)
-    box = shapely.box(t.c + 20 * CELL, t.f - 20 * CELL, t.c + 30 * CELL, t.f - 10 * CELL).segmentize(1.0)
+    box = shapely.box(t.c + 20 * CELL, t.f - 20 * CELL, t.c + 30 * CELL, t.f - 10 * CELL).segmentize(50.0)
     poly = shapely.ops.transform(lambda x, y: to_ll.transform(x, y), box)
     (s,) = zonal_stats(layer, poly)
     block = values[10:20, 20:30].astype("float64")
@@ -94,6 +96,16 @@ def test_identify_zonal_tiles_and_export_read_the_native_cells(tmp_path, media, 
     out.write_bytes(b"".join(r.streaming_content))
     with rasterio.open(out) as src:
         assert src.crs.to_epsg() == 3115 and np.array_equal(src.read(1), values)
+    # clipped download: the polygon (lon/lat) is brought to EPSG:3115 and cuts the native cells 10..19 × 20..29
+    inset = shapely.box(t.c + 20 * CELL + 1, t.f - 20 * CELL + 1, t.c + 30 * CELL - 1, t.f - 10 * CELL - 1).segmentize(50.0)
+    clip = shapely.ops.transform(lambda x, y: to_ll.transform(x, y), inset)
+    r = client.post("/api/v1/layers/alt/download.tif", {"geometry": shapely.geometry.mapping(clip)},
+                    content_type="application/json")
+    assert r.status_code == 200, r.content[:300]
+    out.write_bytes(r.content)
+    with rasterio.open(out) as src:
+        assert src.crs.to_epsg() == 3115 and src.shape == (10, 10)
+        assert np.array_equal(src.read(1), values[10:20, 20:30])
 
 
 def test_migration_records_the_grid_and_flags_rasters_stored_reprojected(tmp_path, media):
