@@ -129,13 +129,15 @@
     const res = await GeoSIG.fetchJSON(run.urls.results);
     const rep = res.report;
     const choice = $("map-choice"); choice.replaceChildren();
-    Object.keys(res.maps).forEach(function (key, i) {
+    // fixed order (the stored report's keys come back sorted by the database): current, potential, normalised, classes
+    const keys = ["corriente", "potencial", "normalizada", "clases"].filter(function (k) { return k in res.maps; });
+    keys.forEach(function (key, i) {
       const r = el("input", { type: "radio", name: "omni-map", value: key, id: "map-" + key });
       if (i === 0) r.checked = true;
       r.addEventListener("change", function () { showMap(key, res); });
       choice.appendChild(el("label", { for: "map-" + key }, [r, " " + (T.maps[key] || res.maps[key].title)]));
     });
-    showMap(Object.keys(res.maps)[0], res);
+    showMap(keys[0], res);
     const b = rep.grid.bounds_4326;
     map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [10, 10] });
     const o = rep.omniscape;
