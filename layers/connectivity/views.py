@@ -22,9 +22,8 @@ def page(request):
                  "normalizada": _("Corriente normalizada"), "clases": _("Clases de corriente normalizada")},
         "classes": {"impedido": _("Impedido"), "difuso": _("Difuso"), "canalizado": _("Canalizado"),
                     "intensificado": _("Intensificado")},
-        "cells": _("celdas"), "drawn": _("Polígono dibujado"), "needArea": _("Elija un área o dibuje un polígono."),
+        "drawn": _("Polígono dibujado"), "needArea": _("Elija un área o dibuje un polígono."),
         "uploading": _("Subiendo y revisando «{name}»…"), "uploaded": _("«{name}» listo."),
-        "legendHigh": _("alto"), "legendLow": _("bajo"),
     }
     return render(request, "layers/connectivity.html", {
         "api": {"runs": reverse("api-connectivity"), "areas": reverse("api-overlay-areas"),
