@@ -1,8 +1,8 @@
 """Omniscape.jl INI files: parse them as Omniscape.jl does and turn them into ``OmniscapeParams`` + file names.
 
 Omniscape.jl reads ``key = value`` lines, ignores ``[section]`` headers and takes paths relative to the folder the
-user runs it from; the same here, so a config made for Omniscape.jl runs unchanged (rasters must be GeoTIFF:
-``geosig.readers`` opens no other raster format). Unknown keys are an error here (Omniscape.jl only warns) so
+user runs it from; the same here, so a config made for Omniscape.jl runs unchanged (rasters: GeoTIFF or ESRI ASCII
+grid ``.asc``, opened by ``geosig.readers`` with ``GRID_DRIVERS``). Unknown keys are an error here (Omniscape.jl only warns) so
 a typo never passes silently.
 """
 from __future__ import annotations

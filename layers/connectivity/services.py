@@ -11,7 +11,7 @@ import numpy as np
 
 from geosig.errors import InvalidParameter
 from geosig.formats import Raster, write_geotiff
-from geosig.readers import open_raster
+from geosig.readers import GRID_DRIVERS, open_raster
 
 from .config import OmniscapeConfig, read_reclass_table
 from .omniscape import OmniscapeResult, run_omniscape
@@ -47,7 +47,7 @@ class RunReport:
 
 
 def read_grid(path: Path) -> Grid:
-    with open_raster(path) as ds:
+    with open_raster(path, drivers=GRID_DRIVERS) as ds:  # GeoTIFF or ESRI ASCII grid, as Omniscape.jl reads
         arr = ds.read(1, masked=True).astype(np.float64).filled(np.nan)
         return Grid(arr, ds.transform, ds.crs, path.name)
 

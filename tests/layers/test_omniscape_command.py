@@ -87,6 +87,18 @@ def test_config3_unchanged_reproduces_published_outputs(workdir, capsys):
     assert "write_as_tif = false" in text and "ventanas" in text
 
 
+def test_config3_reads_the_original_ascii_grid(workdir):
+    """Omniscape.jl's config3.ini with its own .asc input (only its «Unsupported arguments» section left out:
+    unknown keys are an error here): the published outputs are reproduced within its tolerance."""
+    shutil.copy(FIX / "input_asc" / "resistance1.asc", workdir / "input" / "resistance1.asc")
+    (workdir / "config3.ini").write_text(CONFIG3.replace("input/resistance1.tif", "input/resistance1.asc"))
+    call_command("omniscape", "config3.ini")
+    cum, transform, _, nodata = read(workdir / "test3" / "cum_currmap.tif")
+    assert cum.shape == (23, 30) and (transform.a, transform.e) == (1, -1) and nodata == -9999
+    assert isapprox(cum, grid("output_verify/test3/cum_currmap.asc"))
+    assert isapprox(read(workdir / "test3" / "flow_potential.tif")[0], grid("output_verify/test3/flow_potential.asc"))
+
+
 def test_config1_with_workers_and_existing_project_folder(workdir):
     (workdir / "config.ini").write_text(CONFIG1)
     (workdir / "out" / "test1").mkdir(parents=True)  # Omniscape.jl never overwrites: test1_1
@@ -120,14 +132,14 @@ def test_unsupported_key_lists_the_supported_ones(workdir):
     assert "resistance_is_conductance" in str(exc.value) and "block_size" in str(exc.value)
 
 
-def test_missing_required_key_and_non_geotiff_input(workdir):
+def test_missing_required_key_and_unsupported_raster_format(workdir):
     (workdir / "a.ini").write_text("radius = 5\nproject_name = x\n")
     with pytest.raises(CommandError, match="resistance_file"):
         call_command("omniscape", "a.ini")
-    (workdir / "r.asc").write_text("ncols 2\nnrows 1\nxllcorner 0\nyllcorner 0\ncellsize 1\nNODATA_value -9999\n1 2\n")
-    (workdir / "b.ini").write_text("resistance_file = r.asc\nradius = 1\nproject_name = x\n"
+    (workdir / "r.xyz").write_text("0 0 1\n1 0 2\n")  # GeoTIFF and ESRI ASCII grids only (no XYZ, VRT…)
+    (workdir / "b.ini").write_text("resistance_file = r.xyz\nradius = 1\nproject_name = x\n"
                                    "source_from_resistance = true\n")
-    with pytest.raises(CommandError, match="r.asc"):
+    with pytest.raises(CommandError, match=r"r\.xyz.*\.asc"):
         call_command("omniscape", "b.ini")
     assert not (workdir / "x").exists()
 
