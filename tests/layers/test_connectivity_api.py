@@ -235,3 +235,52 @@ def test_schema_lists_the_endpoints(client, db):
               "/api/v1/connectivity/{id}/results/", "/api/v1/connectivity/{id}/files/{name}",
               "/api/v1/connectivity/{id}/tiles/{map}/{z}/{x}/{y}.png"):
         assert p in paths, p
+
+
+@pytest.mark.django_db(transaction=True)
+def test_uploaded_resistance_raster_runs_on_its_own_grid_and_stays_private(client, make_user, media, tmp_path):
+    """A resistance GeoTIFF (EPSG:9377, 100 m) uploaded through the corridors' inputs endpoint: no area needed, the
+    run is on the raster's own grid, and the maps equal Omniscape on the very array that was uploaded."""
+    rng = np.random.default_rng(7)
+    values = rng.uniform(1, 20, (15, 18))
+    values[4, 5:9] = np.nan  # a nodata barrier
+    path = tmp_path / "resistencia.tif"
+    x0, y0 = TO_9377.transform(-76.55, 3.45)
+    with rasterio.open(path, "w", driver="GTiff", width=18, height=15, count=1, dtype="float64", crs="EPSG:9377",
+                       transform=rasterio.transform.from_origin(round(x0, -2), round(y0, -2), 100, 100),
+                       nodata=-9999) as dst:
+        dst.write(np.where(np.isfinite(values), values, -9999), 1)
+    owner = make_user("analista", "Analista CVC")
+    client.force_login(owner)
+    with open(path, "rb") as f:
+        ref = client.post("/api/v1/corridors/inputs/", {"kind": "resistance", "file": f}).json()
+    body = {"resistance": {"raster": {"file": ref["file"], "name": ref["name"]}}, "radius": 3, "block_size": 1}
+    r = client.post("/api/v1/connectivity/", body, content_type="application/json")
+    assert r.status_code == 202, r.content
+    drain()
+    run = ConnectivityRun.objects.get(pk=r.json()["id"])
+    assert run.public is False and client.get(f"/api/v1/connectivity/{run.pk}/").json()["status"] == "done"
+    ref_res = run_omniscape(values, None, OmniscapeParams(radius=3, source_from_resistance=True,
+                                                          calc_flow_potential=True, calc_normalized_current=True))
+    folder = Path(media) / "connectivity" / str(run.pk)
+    for name, expected in (("cum_currmap.tif", ref_res.cum_currmap), ("normalized_cum_currmap.tif", ref_res.normalized)):
+        got, transform, crs = read(folder / name)
+        assert crs.to_epsg() == 9377 and transform.a == 100 and got.shape == (15, 18)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, equal_nan=True, err_msg=name)
+    client.force_login(make_user("otra", "Analista CVC"))
+    assert client.get(f"/api/v1/connectivity/{run.pk}/results/").status_code == 404  # uploaded data: owner only
+
+
+@pytest.mark.django_db
+def test_an_area_beyond_the_dem_is_computed_where_it_has_data_and_labelled_partial(real_layers, tmp_path):
+    """A square across 4°N: the DEM (south of 4°N) covers only part of it; the run says PARCIAL with the share."""
+    from layers.connectivity import analysis, runs
+
+    params = runs.normalise({**BODY, "area": {"geojson": square(-76.3, 4.0, 16_000)}, "cell_size": 2000,
+                             "radius": 2, "block_size": 1})
+    report = analysis.run_connectivity(params, tmp_path / "out")
+    res, *_ = read(tmp_path / "out" / "resistencia.tif")
+    cum, *_ = read(tmp_path / "out" / "cum_currmap.tif")
+    assert report["partial"] is True and 0.2 < report["missing_share"] < 0.8
+    assert any(n.startswith("PARCIAL") and "4°N" in n for n in report["notes"])
+    assert np.array_equal(np.isfinite(cum), np.isfinite(res))  # results exactly where there is resistance
