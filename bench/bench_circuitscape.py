@@ -82,7 +82,8 @@ def main():
     rel = float(np.max(np.abs(ours[both] - base[both]) / base[both])) if both.any() else float("nan")
     print(f"grid {a.size}×{a.size} ({np.isfinite(res).sum():,} nodes), {a.points} points "
           f"({a.points * (a.points - 1) // 2} pairs), solver {solver}, median of {a.repeats}")
-    print(f"  one factorisation per component: {t_reuse:8.3f} s  ({r.factorisations} factorisation(s), {r.solves} solves)")
+    print(f"  one factorisation per component: {t_reuse:8.3f} s  ({r.factorisations} factorisation(s), "
+          f"{r.solves} solves)")
     print(f"  one solve from scratch per pair: {t_pair:8.3f} s")
     print(f"  ratio reuse / per-pair: {t_reuse / t_pair:.3f}   max relative difference: {rel:.2e}")
 

@@ -139,7 +139,8 @@ def _check(ls: Landscape, o: Options) -> None:
     for name in ("polygons", "mask", "sources", "grounds"):
         grid = getattr(ls, name)
         if grid is not None and np.shape(grid) != hab.shape:
-            raise InvalidParameter(f"La cuadrícula «{name}» ({np.shape(grid)}) no tiene el tamaño del hábitat {hab.shape}.")
+            raise InvalidParameter(f"La cuadrícula «{name}» ({np.shape(grid)}) no tiene el tamaño del hábitat "
+                                   f"{hab.shape}.")
     if o.mode == "advanced":
         if ls.sources is None or ls.grounds is None:
             raise InvalidParameter("El modo avanzado necesita un archivo de fuentes y uno de tierras.")
@@ -148,7 +149,7 @@ def _check(ls: Landscape, o: Options) -> None:
     if pts is None or len(pts) == 0:
         raise InvalidParameter("Este modo necesita un archivo de puntos o regiones focales.")
     pts = np.asarray(pts)
-    if (pts[:, 0] < 0).any() or (pts[:, 1] < 0).any() or (pts[:, 0] >= hab.shape[0]).any() or (pts[:, 1] >= hab.shape[1]).any():
+    if (pts[:, :2] < 0).any() or (pts[:, 0] >= hab.shape[0]).any() or (pts[:, 1] >= hab.shape[1]).any():
         raise InvalidParameter("Al menos un punto focal cae fuera del mapa de hábitat.")
     if len(np.unique(pts[pts[:, 2] >= 0, 2])) < 2:
         raise InvalidParameter("Se necesitan al menos dos puntos focales válidos (ids distintos).")
@@ -217,7 +218,8 @@ def network(g: np.ndarray, regions: np.ndarray | None, o: Options) -> Network:
         ga, gb = g[a][keep], g[b][keep]
         with np.errstate(divide="ignore"):
             if o.averaging == "resistance":
-                w = np.where((ga > 0) & (gb > 0), 2.0 / (1.0 / np.where(ga > 0, ga, 1) + 1.0 / np.where(gb > 0, gb, 1)), 0.0)
+                both = (ga > 0) & (gb > 0)  # a region cell on no data (conductance 0) conducts nothing
+                w = np.where(both, 2.0 / (1.0 / np.where(both, ga, 1) + 1.0 / np.where(both, gb, 1)), 0.0)
             else:
                 w = (ga + gb) / 2.0
         us.append(na[keep]), vs.append(nb[keep]), ws.append(w / step)
@@ -525,7 +527,8 @@ def _advanced(ls: Landscape, o: Options, sink: Sink) -> CircuitscapeResult:
     if o.write_volt_maps:
         sink("voltmap", to_cells(net, volt, solved))
     if o.write_cur_maps or o.write_cum_cur_map_only:
-        sink("curmap", to_cells(net, node_currents(net, volt, finite), solved) if o.write_cur_maps else np.zeros(g.shape))
+        cur = to_cells(net, node_currents(net, volt, finite), solved) if o.write_cur_maps else np.zeros(g.shape)
+        sink("curmap", cur)
     notes = [] if solved.any() else ["Ningún componente tiene a la vez fuentes y tierras: no se resolvió nada."]
     return CircuitscapeResult("advanced", None, net.n, facts, facts, notes=notes)
 
