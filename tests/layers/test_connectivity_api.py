@@ -284,3 +284,37 @@ def test_an_area_beyond_the_dem_is_computed_where_it_has_data_and_labelled_parti
     assert report["partial"] is True and 0.2 < report["missing_share"] < 0.8
     assert any(n.startswith("PARCIAL") and "4°N" in n for n in report["notes"])
     assert np.array_equal(np.isfinite(cum), np.isfinite(res))  # results exactly where there is resistance
+
+
+@pytest.mark.django_db
+def test_with_geosig_dask_the_windows_run_on_a_dask_cluster_with_the_same_numbers(real_layers, tmp_path, settings):
+    distributed = pytest.importorskip("distributed")
+    from layers.connectivity import analysis, runs
+
+    params = runs.normalise({**BODY, "radius": 3, "block_size": 1})
+    threaded = analysis.run_connectivity(params, tmp_path / "hilos")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  host="127.0.0.1") as cluster:
+        settings.GEOSIG_DASK, settings.GEOSIG_DASK_SCHEDULER = True, cluster.scheduler_address
+        settings.GEOSIG_SHARED_DIR = str(tmp_path / "compartida")
+        seen = []
+        real = distributed.Client.map
+
+        def spy(self, fn, *args, **kwargs):
+            seen.append(len(args[0]))
+            return real(self, fn, *args, **kwargs)
+
+        distributed.Client.map = spy
+        try:
+            on_dask = analysis.run_connectivity(params, tmp_path / "dask")
+        finally:
+            distributed.Client.map = real
+            from layers.distributed import close_clients
+
+            close_clients()
+    assert seen and seen[0] >= 1  # the batches went to the cluster
+    assert on_dask["omniscape"]["targets"] == threaded["omniscape"]["targets"] > 100
+    for name in ("cum_currmap.tif", "flow_potential.tif", "normalized_cum_currmap.tif"):
+        a, *_ = read(tmp_path / "hilos" / name)
+        b, *_ = read(tmp_path / "dask" / name)
+        np.testing.assert_allclose(b, a, rtol=1e-12, equal_nan=True, err_msg=name)
