@@ -323,3 +323,15 @@ def test_focal_modes_factor_each_component_once():
         keep = [k for k in range(net.n) if k not in set(nodes) - {n}]
         v = np.linalg.solve(lap[np.ix_(keep, keep)], np.eye(len(keep))[keep.index(n)])
         assert out.resistances[i, 1] == pytest.approx(v[keep.index(n)], rel=1e-9)
+
+
+def test_log_transform_and_null_currents_on_pair_maps():
+    """log_transform_maps: log10 of the current where > 0, −9999 elsewhere; set_null_currents_to_nodata: −9999
+    on cells with no habitat. A 1×5 chain with a gap: 1 A through cells 0–2 (log10 1 = 0)."""
+    hab = np.array([[1.0, 1.0, 1.0, np.nan, 1.0]])
+    ls = cs.Landscape(hab, True, points=np.array([[0, 0, 1], [0, 2, 2], [0, 4, 3]]))
+    maps = {}
+    cs.compute(ls, cs.Options(write_cur_maps=True, log_transform=True, null_currents_to_nodata=True),
+               lambda name, grid: maps.__setitem__(name, grid))
+    np.testing.assert_allclose(maps["curmap_1_2"], [[0.0, 0.0, 0.0, -9999, -9999]])
+    assert "curmap_1_3" not in maps  # disconnected: −1 and no map
