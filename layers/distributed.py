@@ -24,6 +24,7 @@ this module without a configured Django.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import os
 import re
@@ -275,3 +276,18 @@ class DaskExecutor:
 def executor_from_settings() -> DaskExecutor | None:
     """A ``DaskExecutor`` when ``GEOSIG_DASK`` is on (the entry points' switch), else None (in-process engine)."""
     return DaskExecutor() if settings_enabled() else None
+
+
+@contextlib.contextmanager
+def raster_executor(given=None):
+    """For entry points (services, jobs): the caller's executor; else a Dask one when ``GEOSIG_DASK`` is on, its
+    shared files removed when the block ends; else None (the engine computes in this process)."""
+    if given is not None:
+        yield given
+        return
+    ex = executor_from_settings()
+    if ex is None:
+        yield None
+        return
+    with ex:
+        yield ex

@@ -28,6 +28,7 @@ from geosig.numbers import flexible, number
 from layers.corridors import services as corridor_services
 from layers.corridors.grid import DEFAULT_CRS, Grid, template
 from layers.corridors.resistance import DERIVED_LABEL, build_resistance
+from layers.distributed import raster_executor
 from layers.models import Layer
 from layers.services import areas
 from layers.services.styles import RAMPS, _sample
@@ -179,7 +180,7 @@ def run_connectivity(params: dict, out_dir: Path, *, executor=None, progress=Non
     def sub(p, m):
         progress(5 + int(p * 0.88), m)
 
-    with corridor_services._raster_executor(executor) as ex:
+    with raster_executor(executor) as ex:
         result = run_omniscape(grid.array, None, omni, executor=ex, progress=sub, cancelled=cancelled)
     progress(94, "Escribiendo resultados")
     classes = classify_normalized(result.normalized)

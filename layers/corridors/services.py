@@ -9,7 +9,6 @@ Outputs are named as Linkage Mapper names them (``<project>_linkTable.csv``, ``<
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import re
@@ -39,7 +38,7 @@ from shapely.geometry import LineString, shape
 from geosig import formats, params
 from geosig.errors import CRSMismatch, InvalidGeometry, InvalidParameter, NotFound, OutsideValle
 from geosig.numbers import flexible, number
-from layers.distributed import executor_from_settings
+from layers.distributed import raster_executor
 from layers.models import Feature, Layer
 
 from . import inputs, network
@@ -252,21 +251,6 @@ def core_options(slug: str | None = None, dem_layer: str = "dem-srtm3") -> dict:
 # ------------------------------------------------------------------------------------------------ run
 
 
-@contextlib.contextmanager
-def _raster_executor(given):
-    """The caller's executor; else a Dask one when settings say so (GEOSIG_DASK), its shared files removed after
-    the run; else None (the engine's threads)."""
-    if given is not None:
-        yield given
-        return
-    ex = executor_from_settings()
-    if ex is None:
-        yield None
-        return
-    with ex:
-        yield ex
-
-
 def run_corridors(
     cores: dict,
     resistance,
@@ -328,7 +312,7 @@ def run_corridors(
     def sub_progress(p, m):
         progress(5 + int(p * 0.7), m)
 
-    with _raster_executor(executor) as ex:
+    with raster_executor(executor) as ex:
         result = corridors(res, coreset.labels, float(cell_size), float(width), max_link_cwd=max_link_cwd,
                            threads=threads, progress=sub_progress, cancelled=cancelled, validated=True,
                            names=names, executor=ex)
