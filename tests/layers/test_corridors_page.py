@@ -8,6 +8,7 @@ from django.conf import settings
 
 from layers.corridors.models import CorridorRun
 from tests.conftest import browser_login, external_requests
+from tests.jobs.live import job_worker  # noqa: F401  (runs are jobs: a real worker computes them)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 RAW = Path(settings.GEOSIG_RAW_DIR)
@@ -30,7 +31,7 @@ def test_anonymous_cannot_run(page, live_server, real_layers_tx):
     assert "Ingrese" in page.inner_text("#login-hint")
 
 
-def test_run_show_results_and_cancel(page, live_server, real_layers_tx, media, make_user):
+def test_run_show_results_and_cancel(page, live_server, real_layers_tx, media, job_worker, make_user):
     make_user("analista", "Analista CVC")
     browser_login(page, live_server, "analista", "/corredores/")
     page.wait_for_selector("#core-list input[data-fid='17']")
@@ -91,7 +92,7 @@ def _draw_square(page, lon, lat, d):
         page.wait_for_timeout(150)
 
 
-def test_draw_two_cores_and_run(page, live_server, real_layers_tx, make_user):
+def test_draw_two_cores_and_run(page, live_server, real_layers_tx, job_worker, make_user):
     make_user("analista", "Analista CVC")
     browser_login(page, live_server, "analista", "/corredores/")
     page.wait_for_selector("#core-list input[data-fid='17']")
