@@ -27,7 +27,7 @@ from geosig.errors import InvalidParameter, OutsideValle
 from geosig.numbers import flexible, number
 from layers.corridors import services as corridor_services
 from layers.corridors.grid import DEFAULT_CRS, Grid, template
-from layers.corridors.resistance import DERIVED_LABEL, build_resistance
+from layers.corridors.resistance import build_resistance
 from layers.distributed import raster_executor
 from layers.models import Layer
 from layers.services import areas
@@ -42,7 +42,8 @@ MAPS = {  # map key → (file, title, ramp colours)
     "normalizada": ("normalized_cum_currmap.tif", "Corriente normalizada", None),
     "clases": ("clases_corriente_normalizada.tif", "Clases de corriente normalizada", None),
 }
-CLASS_COLOURS = ("#2c7bb6", "#d9d9d9", "#fdae61", "#d7191c")  # impeded, diffuse, channelised, intensified
+# impeded, diffuse (pale yellow: visible on the grey relief), channelised, intensified
+CLASS_COLOURS = ("#2c7bb6", "#ffffbf", "#fdae61", "#d7191c")
 CLASS_LABELS = {"impedido": "Impedido", "difuso": "Difuso", "canalizado": "Canalizado",
                 "intensificado": "Intensificado"}
 OUTPUT_NODATA = -9999.0
@@ -209,9 +210,7 @@ def run_connectivity(params: dict, out_dir: Path, *, executor=None, progress=Non
 
 
 def _notes(params, res_label, notes, used, missing, result, grid) -> list[str]:
-    out = [res_label]
-    if params.get("resistance", "derivada") in (None, "derivada"):
-        out.append(f"Resistencia derivada: {DERIVED_LABEL}")
+    out = [res_label]  # the derived recipe's label already says what it is and that it is not calibrated
     out.append("Fuente de corriente = 1 / resistencia en cada celda (source_from_resistance de Omniscape"
                + (f", solo donde R ≤ {flexible(params['r_cutoff'])})." if params.get("r_cutoff") is not None else
                   ", sin corte r_cutoff)."))
