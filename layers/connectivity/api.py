@@ -30,6 +30,7 @@ def run_dict(run: ConnectivityRun, request) -> dict:
         "message": job.message if job else "", "error": job.error if job else "",
         "cancel_requested": bool(job and job.cancel_requested), "created_at": run.created_at,
         "finished_at": job.finished_at if job else None, "params": run.params, "public": run.public,
+        "area_label": (run.report or {}).get("area", ""),
         "urls": {"self": base, "cancel": base + "cancel/", "results": base + "results/"},
     }
 
@@ -37,7 +38,7 @@ def run_dict(run: ConnectivityRun, request) -> dict:
 RUN = obj({
     "id": INT, "job": nullable(INT), "status": doc.enum(STATES), "status_label": STR, "progress": NUM,
     "message": STR, "error": STR, "cancel_requested": BOOL, "created_at": DATETIME,
-    "finished_at": nullable(DATETIME), "params": OBJ, "public": BOOL,
+    "finished_at": nullable(DATETIME), "params": OBJ, "public": BOOL, "area_label": STR,
     "urls": obj({"self": STR, "cancel": STR, "results": STR}),
 })
 RUN_ID = doc.path_id("id", "Número de la corrida")

@@ -22,6 +22,7 @@ def page(request):
                  "normalizada": _("Corriente normalizada"), "clases": _("Clases de corriente normalizada")},
         "classes": {"impedido": _("Impedido"), "difuso": _("Difuso"), "canalizado": _("Canalizado"),
                     "intensificado": _("Intensificado")},
+        "radiusShort": _("radio {r}, bloque {b}"),
         "drawn": _("Polígono dibujado"), "needArea": _("Elija un área o dibuje un polígono."),
         "uploading": _("Subiendo y revisando «{name}»…"), "uploaded": _("«{name}» listo."),
     }

@@ -81,4 +81,11 @@ def test_run_on_a_municipality_shows_maps_legends_classes_and_downloads(page, li
     assert page.locator("#downloads a").count() == len(run.report["files"])
     # usable on a phone: the panel's controls stay within the viewport's width
     assert page.evaluate("document.querySelector('#run').getBoundingClientRect().right") <= size[0]
+    # anyone may view a finished public run: anonymous, it is listed and opens with its maps
+    page.context.clear_cookies()
+    page.goto(live_server.url + "/conectividad/")
+    page.click(f"#recent button[data-run='{run.pk}']")
+    page.wait_for_selector("#results:not([hidden])", timeout=30_000)
+    assert "Cali" in page.inner_text("#recent") and page.locator("#classes tbody tr").count() == 4
+    assert page.locator("#legend .legend-row").count() == len(run.report["maps"]["corriente"]["legend"])
     assert external_requests(page, live_server) == []

@@ -185,6 +185,20 @@
     if (state.files.table && $("res-file").files.length) await upload($("res-file"), "landcover", "raster");
   });
 
+  // ------------------------------------------------------------------ finished public runs (anyone may view them)
+  async function loadRecent() {
+    const data = await GeoSIG.fetchJSON(API.runs);
+    const list = $("recent"); list.replaceChildren();
+    data.runs.filter(function (r) { return r.status === "done"; }).forEach(function (r) {
+      const b = el("button", { type: "button", class: "link recent-run", "data-run": String(r.id),
+                               text: "#" + r.id + " " + (r.area_label || T.drawn) + " — " + T.radiusShort.replace("{r}", r.params.radius)
+                                     .replace("{b}", r.params.block_size) });
+      b.addEventListener("click", function () { showError(""); clearMaps(); state.run = null; follow(r); });
+      list.appendChild(el("li", {}, [b]));
+    });
+    $("recent-box").hidden = !list.children.length;
+  }
+
   // ------------------------------------------------------------------ init
   $("area-kind").addEventListener("change", fillCodes);
   $("draw").addEventListener("click", function () {
@@ -198,4 +212,5 @@
   if (DEM) L.rectangle([[DEM[1], DEM[0]], [DEM[3], DEM[2]]], { color: "#888", weight: 1, fill: false, dashArray: "4 4",
                                                            interactive: false }).addTo(map);
   loadAreas().catch(function (e) { showError(e.message); });
+  loadRecent().catch(function (e) { showError(e.message); });
 })();
