@@ -3,8 +3,9 @@ map tiles. Thin views over ``runs`` and ``analysis``."""
 from __future__ import annotations
 
 from django.http import HttpResponse
+from rasterio.enums import Resampling
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -85,8 +86,8 @@ class RunList(APIView):
         return Response({"runs": [run_dict(r, request) for r in qs]})
 
 
-@extend_schema(summary="Estado y avance de una corrida", parameters=[RUN_ID], responses={200: RUN, **errors(404)},
-               operation_id="connectivity_run_detail")
+@extend_schema(summary="Estado y avance de una corrida", parameters=[RUN_ID], responses={200: RUN, **errors(404)})
+@extend_schema_view(get=extend_schema(operation_id="connectivity_run_detail"))
 class RunDetail(APIView):
     def get(self, request, pk):
         return Response(run_dict(runs.get_run(pk, request.user), request))
@@ -142,8 +143,6 @@ class RunTile(APIView):
         spec = (run.report or {}).get("maps", {}).get(map)
         if spec is None or runs.status(run) != Job.State.DONE:
             raise NotFound(f"La corrida {run.pk} no tiene el mapa «{map}»; mapas: {', '.join(MAP_KEYS)}.")
-        from rasterio.enums import Resampling
-
         resampling = Resampling.nearest if spec["kind"] == "classes" else Resampling.bilinear
         data = render_raster_tile(runs.result_file(run, spec["file"]), z, x, y, spec["style"],
                                   run.report["grid"]["bounds_4326"], resampling) or empty_png()

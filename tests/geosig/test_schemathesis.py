@@ -223,7 +223,37 @@ def api_data(territory, settings, tmp_path):
     import_layer(synthetic_raster(tmp_path / "alt.tif", np.arange(400.0).reshape(20, 20)), metadata={"unit": "m"})
     return {"layers": ("cob", "alt"), "runs": _runs(settings.MEDIA_ROOT), "plan": _plan(P, Municipality, cabecera_m,
                                                                                          fc, square_feature),
-            "portfolio": _portfolio()}
+            "portfolio": _portfolio(), "connectivity": _connectivity(settings.MEDIA_ROOT)}
+
+
+def _connectivity(media_root):
+    """A finished public Omniscape run over Cali (10 × 10 cells of 1 km, real result files) and a queued one."""
+    import numpy as np
+    from affine import Affine
+
+    from jobs import services as jobs
+    from jobs.models import Job
+    from layers.connectivity import analysis
+    from layers.connectivity.models import ConnectivityRun
+    from layers.connectivity.omniscape import OmniscapeParams, classify_normalized, run_omniscape
+    from layers.corridors.grid import Grid
+
+    res = np.linspace(1, 10, 100).reshape(10, 10)
+    grid = Grid(res, Affine(1000, 0, 4_600_000, 0, -1000, 1_950_000), "EPSG:9377", np.nan)
+    result = run_omniscape(res, None, OmniscapeParams(radius=2, source_from_resistance=True, calc_flow_potential=True,
+                                                      calc_normalized_current=True))
+    folder = media_root / "connectivity" / "st"
+    folder.mkdir(parents=True)
+    maps = analysis._write_maps(folder, grid, result, classify_normalized(result.normalized))
+    report = {"maps": maps, "grid": {"bounds_4326": [-76.6, 3.3, -76.4, 3.5]}, "classes": [], "notes": [],
+              "files": [m["file"] for m in maps.values()]}
+    done_job = jobs.enqueue("connectivity", {"run": 0})
+    Job.objects.filter(pk=done_job.pk).update(state="done", progress=100)
+    done = ConnectivityRun.objects.create(cache_key="st-done", params={"radius": 2}, job=done_job,
+                                          result_dir="connectivity/st", report=report)
+    queued = ConnectivityRun.objects.create(cache_key="st-queued", params={"radius": 2},
+                                            job=jobs.enqueue("connectivity", {"run": 0}))
+    return {"done": done.pk, "queued": queued.pk}
 
 
 def _portfolio():
@@ -287,6 +317,9 @@ def pins(path: str, data: dict) -> dict:
     out = {"divipola": "76001", "number": 1, "name": "resumen.csv", **CALI_TILE}
     if path.startswith("/api/v1/corridors/"):
         out["id"] = data["runs"]["pending" if path.endswith("/cancel/") else "done"]
+    elif path.startswith("/api/v1/connectivity/"):
+        out["id"] = data["connectivity"]["queued" if path.endswith("/cancel/") else "done"]
+        out.update(name="cum_currmap.tif", map="corriente")
     elif path.startswith("/api/v1/plan/"):
         kind = "goal" if "/goals/" in path else "report" if "/evidence/" in path else "project"
         out["pk"] = data["portfolio"][kind]
