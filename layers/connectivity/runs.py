@@ -128,17 +128,16 @@ def start_run(raw: dict, user) -> tuple[ConnectivityRun, bool]:
             analysis.area_grid(polygon, params["cell_size"])  # too many cells: a 400 here, not a failed job
     key = cache_key(params, shapely_wkb(polygon))
     with transaction.atomic():
-        run = ConnectivityRun.objects.select_for_update().filter(cache_key=key).first()
+        run, created = ConnectivityRun.objects.select_for_update().filter(cache_key=key).first(), False
         if run is None:
             try:
                 with transaction.atomic():
                     run = ConnectivityRun.objects.create(cache_key=key, params=params, owner=_user(user),
                                                          public=not _uses_files(params))
-            except IntegrityError:  # a parallel identical request created it first
+                    created = True
+            except IntegrityError:  # a parallel identical request created it first: wait for it, then read it
                 run = ConnectivityRun.objects.select_for_update().get(cache_key=key)
-        elif _reusable(run):
-            return run, True
-        elif run.job_id and run.job.state in Job.ACTIVE:
+        if not created and (_reusable(run) or (run.job_id and run.job.state in Job.ACTIVE)):
             return run, True
         run.owner, run.result_dir, run.report, run.notes = _user(user), "", {}, []
         run.job = jobs.enqueue(JOB_KIND, {"run": run.pk}, owner=user)  # same transaction: both or neither
@@ -210,7 +209,7 @@ def _mirror(job: Job) -> None:
             notes=job.result.get("report", {}).get("notes", []))
 
 
-@job_kinds.register(JOB_KIND, label=_("Conectividad omnidireccional (Omniscape)"), retries=0, on_change=_mirror)
+@job_kinds.register(JOB_KIND, label=_("Conectividad omnidireccional (Omniscape)"), retries=1, on_change=_mirror)
 def run_job(ctx, job_params: dict) -> dict:
     """Worker side: compute into the job's folder, publish it with one rename, return the report."""
     run = ConnectivityRun.objects.filter(pk=job_params.get("run")).first()

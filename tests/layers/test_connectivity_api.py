@@ -318,3 +318,37 @@ def test_with_geosig_dask_the_windows_run_on_a_dask_cluster_with_the_same_number
         a, *_ = read(tmp_path / "hilos" / name)
         b, *_ = read(tmp_path / "dask" / name)
         np.testing.assert_allclose(b, a, rtol=1e-12, equal_nan=True, err_msg=name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_identical_starts_make_one_run_and_one_job(make_user, monkeypatch):
+    import threading
+    import time
+
+    from django.db import connections
+
+    from layers.connectivity import runs
+
+    user = make_user("analista", "Analista CVC")
+    create = ConnectivityRun.objects.create
+
+    def slow_create(**kw):
+        time.sleep(0.5)  # both requests pass the lookup before either inserts, as on a loaded server
+        return create(**kw)
+
+    monkeypatch.setattr(ConnectivityRun.objects, "create", slow_create)
+    out, barrier = [], threading.Barrier(2)
+
+    def start():
+        try:
+            barrier.wait()
+            out.append(runs.start_run(dict(BODY), user))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join(30) for t in threads]
+    assert len(out) == 2 and out[0][0].pk == out[1][0].pk
+    assert sorted(cached for _, cached in out) == [False, True]
+    assert ConnectivityRun.objects.count() == 1 and Job.objects.filter(kind="connectivity").count() == 1
