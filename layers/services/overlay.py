@@ -8,6 +8,12 @@ polygon contributes the area it was measured with at import (``Feature.area_m2``
 large polygons over detailed layers do not pay for thousands of needless intersections. The test is
 written ``ST_Covers(area, feature)`` — constant first — so PostGIS prepares the area polygon once per
 query (``ST_CoveredBy(feature, area)`` measured 3× slower); the cut uses the stored EPSG:9377 copy.
+
+A detailed area (more than ``SUBDIVIDE_ABOVE`` vertices, e.g. a protected area of 10⁵ vertices) is cut into
+``ST_Subdivide`` pieces first, for polygon layers, and so is each feature that crosses its edge: small pieces
+whose boxes overlap are intersected, instead of whole polygons (GEOS pays for every vertex of both inputs on
+each cut). Pieces do not overlap, so the sum of the piece intersections is the intersection's area (to
+rounding; bench/bench_overlay_detailed.py).
 """
 from __future__ import annotations
 
@@ -42,6 +48,23 @@ GROUP BY f.class_value
 ORDER BY measure DESC, f.class_value
 """
 
+SUBDIVIDE_ABOVE = 5000  # vertices of the area polygon
+PIECE_VERTICES = 256
+# Polygon layers over a detailed area: covered features as above; the others summed over the area's pieces.
+SQL_PIECES = """
+WITH b AS (SELECT g4, ST_Transform(g4, {srid}) AS g9 FROM (SELECT ST_GeomFromEWKB(%(g)s) AS g4) a),
+s AS MATERIALIZED (SELECT ST_Subdivide(b.g9, %(piece)s) AS p FROM b),
+hit AS MATERIALIZED (
+    SELECT f.id, f.class_value, ST_Covers(b.g4, f.geom) AS inside, {inside} AS whole, {g9} AS g9
+    FROM layers_feature f, b WHERE f.layer_id = %(layer)s AND ST_Intersects(f.geom, b.g4)),
+fp AS MATERIALIZED (SELECT h.id, ST_Subdivide(h.g9, %(piece)s) AS q FROM hit h WHERE NOT h.inside),
+cut AS (SELECT fp.id, SUM(ST_Area(ST_Intersection(fp.q, s.p))) AS m FROM fp JOIN s ON fp.q && s.p GROUP BY fp.id)
+SELECT h.class_value, SUM(CASE WHEN h.inside THEN h.whole ELSE COALESCE(c.m, 0) END) AS measure, COUNT(*) AS n
+FROM hit h LEFT JOIN cut c ON c.id = h.id
+GROUP BY h.class_value
+ORDER BY measure DESC, h.class_value
+"""
+
 
 def overlay_summary(area, *, layers: list[str] | None = None) -> dict:
     """``area``: GeoJSON polygon, GEOSGeometry or {"kind", "code"}; ``layers``: slugs (default: all)."""
@@ -69,9 +92,13 @@ def _vector(layer: Layer, target: Area) -> dict:
         raise InvalidParameter(f"Tipo de geometría «{layer.geometry_type}» sin medida de superposición.")
     unit, cut, inside = _MEASURE[layer.geometry_type]
     srid = settings.GEOSIG_MEASURE_SRID
-    sql = SQL.format(srid=srid, inside=inside, cut=cut.format(g9=G9.format(srid=srid)))
+    g9 = G9.format(srid=srid)
+    if unit == "area_m2" and target.geom.num_coords > SUBDIVIDE_ABOVE:
+        sql = SQL_PIECES.format(srid=srid, inside=inside, g9=g9)
+    else:
+        sql = SQL.format(srid=srid, inside=inside, cut=cut.format(g9=g9))
     with connection.cursor() as cur:
-        cur.execute(sql, {"g": bytes(target.geom.ewkb), "layer": layer.pk})
+        cur.execute(sql, {"g": bytes(target.geom.ewkb), "layer": layer.pk, "piece": PIECE_VERTICES})
         rows = cur.fetchall()
     colours = _class_colours(layer.style)
     classes = []

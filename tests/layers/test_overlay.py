@@ -106,3 +106,32 @@ def test_overlay_of_a_subregion(territory, layers):
     out = overlay_summary({"kind": "subregion", "code": sub.code}, layers=["cob"])
     assert out["area"]["area_km2"] == pytest.approx(sub.area_km2, rel=1e-6)
     assert sub.name in out["area"]["label"]
+
+
+def test_detailed_area_is_cut_into_pieces_with_the_same_areas(layers, monkeypatch):
+    """An area of > SUBDIVIDE_ABOVE vertices (a wiggly edge, as a real protected area) is summed over its
+    ST_Subdivide pieces: same class areas as the whole-polygon query and as shapely on the same geometries."""
+    import numpy as np
+
+    from layers.services import overlay
+
+    rng = np.random.default_rng(7)
+    ring = shapely.segmentize(AREA.buffer(1500, quad_segs=64).exterior, 5.0)
+    xy = shapely.get_coordinates(ring)[:-1]
+    xy = xy + rng.uniform(-1.5, 1.5, xy.shape)  # below ⅓ of the 5 m step: still a simple ring
+    wiggly = shapely.Polygon(np.vstack([xy, xy[:1]]))
+    assert wiggly.is_valid and shapely.get_num_coordinates(wiggly) > overlay.SUBDIVIDE_ABOVE
+    area_4326 = to_4326([wiggly]).iloc[0]
+    pieces = {c["value"]: c["area_m2"] for c in overlay_summary(shapely.geometry.mapping(area_4326),
+                                                                layers=["cob"])["layers"][0]["classes"]}
+    monkeypatch.setattr(overlay, "SUBDIVIDE_ABOVE", 10**9)
+    whole = {c["value"]: c["area_m2"] for c in overlay_summary(shapely.geometry.mapping(area_4326),
+                                                               layers=["cob"])["layers"][0]["classes"]}
+    # independent: the same 4326 geometries projected by pyproj and cut by shapely
+    a9 = gpd.GeoSeries([area_4326], crs=4326).to_crs(9377).iloc[0]
+    feats = gpd.GeoSeries(to_4326([square_9377(0, 0, 10_000), square_9377(-4000, 1000, 2000)]), crs=4326).to_crs(9377)
+    expected = {"A": shapely.intersection(feats.iloc[0], a9).area, "B": shapely.intersection(feats.iloc[1], a9).area}
+    assert set(pieces) == set(whole) == {"A", "B"}
+    for k in expected:
+        assert pieces[k] == pytest.approx(whole[k], rel=1e-9)
+        assert pieces[k] == pytest.approx(expected[k], rel=1e-9)

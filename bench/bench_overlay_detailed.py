@@ -1,0 +1,179 @@
+"""Overlay benchmark with detailed polygons (issue 15, part 5), as CVC's layers are: not the small synthetic blobs of
+bench_layers.py but a protected area of ~200,000 vertices and a land-cover-like layer of large, complex polygons.
+
+How the data are built (deterministic, seed 42, from the loaded territory; labelled DEMO, never stored beyond the run):
+
+* protected area (PA): the union of the municipalities of the first subregion-sized block (the 8 municipalities with
+  the smallest DIVIPOLA codes) in EPSG:9377, buffered −500 m, its boundary densified (shapely.segmentize) to about
+  200,000 vertices and every vertex moved by a random offset below 0.3 × the segment length (a wiggly, natural-
+  looking edge), made valid;
+* land cover (LC): 6,000 Voronoi cells over the department, each given one of 6 classes by a smooth random field
+  plus noise, dissolved by class and split into connected parts (so polygons are irregular, with holes and long
+  shared edges), clipped to the department, edges densified to ≤ 60 m.
+
+Compared, on the same data, all areas in EPSG:9377:
+(1) LC inside the PA:  our overlay service (layers.services.overlay.overlay_summary, PA as the area)
+    vs geopandas.overlay(PA, LC) + area per class;
+(2) LC × 42 municipalities: 42 overlay_summary calls vs geopandas.overlay(municipalities, LC) + area per (muni, class);
+(3) PA (as a stored layer) × 42 municipalities: the same, the detailed polygon now being the layer's feature.
+Medians of --repeat runs, ratio geopandas / ours (target ≥ 5×), and the largest relative difference of class areas.
+
+Run:  DATABASE_URL=postgis://… .venv/bin/python bench/bench_overlay_detailed.py [--repeat 3]
+Needs the territory (manage.py load_territory).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geosig.settings")
+os.environ.setdefault("DEBUG", "false")
+import django  # noqa: E402
+
+django.setup()
+
+import geopandas as gpd  # noqa: E402
+import numpy as np  # noqa: E402
+import shapely  # noqa: E402
+from django.contrib.gis.geos import GEOSGeometry  # noqa: E402
+
+from layers.models import Layer  # noqa: E402
+from layers.services.importing import import_layer  # noqa: E402
+from layers.services.overlay import overlay_summary  # noqa: E402
+from territorial.models import Municipality  # noqa: E402
+
+CLASSES = ["bosque", "pastos", "cultivos", "urbano", "agua", "arbustal"]
+LC_SLUG, PA_SLUG = "bench-cobertura-detallada", "bench-area-protegida-detallada"
+
+
+def timed(fn, repeat):
+    out, times = None, []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return out, times
+
+
+def municipalities() -> gpd.GeoDataFrame:
+    rows = list(Municipality.objects.order_by("divipola").values_list("divipola", "geom"))
+    if len(rows) != 42:
+        sys.exit("Load the territory first: manage.py load_territory")
+    return gpd.GeoDataFrame({"divipola": [r[0] for r in rows]},
+                            geometry=[shapely.from_wkb(bytes(r[1].wkb)) for r in rows], crs=4326)
+
+
+def protected_area(munis9: gpd.GeoDataFrame, vertices=200_000, seed=42) -> shapely.Geometry:
+    rng = np.random.default_rng(seed)
+    base = shapely.union_all(munis9.geometry.values[:8]).buffer(-500)
+    base = max(getattr(base, "geoms", [base]), key=lambda g: g.area)  # one polygon, the largest part
+    seg = base.exterior.length / vertices
+    ring = shapely.segmentize(base.exterior, seg)
+    xy = shapely.get_coordinates(ring)[:-1]
+    xy = xy + rng.uniform(-0.3 * seg, 0.3 * seg, xy.shape)
+    poly = shapely.make_valid(shapely.Polygon(np.vstack([xy, xy[:1]])))
+    return max(getattr(poly, "geoms", [poly]), key=lambda g: g.area) if poly.geom_type != "Polygon" else poly
+
+
+def land_cover(munis9: gpd.GeoDataFrame, cells=6_000, seed=42) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    dept = shapely.union_all(munis9.geometry.values)
+    minx, miny, maxx, maxy = dept.bounds
+    pts = shapely.points(rng.uniform(minx, maxx, cells), rng.uniform(miny, maxy, cells))
+    vor = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=dept.envelope))
+    cx, cy = shapely.get_coordinates(shapely.centroid(vor)).T
+    u, v = (cx - minx) / (maxx - minx), (cy - miny) / (maxy - miny)
+    field = np.sin(7 * u) + np.cos(5 * v + 3 * u) + 0.6 * rng.standard_normal(len(vor))
+    cls = np.digitize(field, np.quantile(field, np.linspace(0, 1, len(CLASSES) + 1)[1:-1]))
+    parts, labels = [], []
+    for k, name in enumerate(CLASSES):
+        merged = shapely.intersection(shapely.union_all(vor[cls == k]), dept)
+        for p in shapely.get_parts(merged):
+            if p.geom_type == "Polygon" and p.area > 1.0:
+                parts.append(shapely.segmentize(p, 60.0))
+                labels.append(name)
+    return gpd.GeoDataFrame({"clase": labels}, geometry=parts, crs=9377)
+
+
+def store(gdf: gpd.GeoDataFrame, slug: str, tmp: Path, class_field: str | None) -> None:
+    Layer.objects.filter(slug=slug).delete()
+    path = tmp / f"{slug}.gpkg"
+    gdf.to_crs(4326).to_file(path, driver="GPKG", engine="pyogrio")
+    t = time.perf_counter()
+    meta = {"slug": slug, "title": f"DEMO {slug}", "is_demo": True}
+    if class_field:
+        meta["class_field"] = class_field
+    import_layer(path, metadata=meta)
+    print(f"  import_layer {slug}: {len(gdf):,} features, {shapely.get_num_coordinates(gdf.geometry.values).sum():,} "
+          f"vertices, {time.perf_counter() - t:.1f} s")
+
+
+def ours_table(areas: dict, slug: str) -> dict:
+    return {key: {c["value"] or "": c["area_m2"] for c in overlay_summary(geom, layers=[slug])["layers"][0]["classes"]}
+            for key, geom in areas.items()}
+
+
+def gp_table(left: gpd.GeoDataFrame, right: gpd.GeoDataFrame, key: str, cls: str) -> dict:
+    # what an analyst would write: both in EPSG:9377, overlay, area per (zone, class)
+    inter = gpd.overlay(left.to_crs(9377), right.to_crs(9377), how="intersection", keep_geom_type=True)
+    inter["a"] = inter.area
+    out: dict = {}
+    for (k, c), a in inter.groupby([key, cls])["a"].sum().items():
+        out.setdefault(k, {})[c] = float(a)
+    return out
+
+
+def compare(name, areas, slug, left, right, key, cls, repeat):
+    ours_out, t_ours = timed(lambda: ours_table(areas, slug), repeat)
+    gp_out, t_gp = timed(lambda: gp_table(left, right, key, cls), repeat)
+    diff = 0.0
+    for k in set(ours_out) | set(gp_out):
+        for c in set(ours_out.get(k, {})) | set(gp_out.get(k, {})):
+            a, b = ours_out.get(k, {}).get(c, 0.0), gp_out.get(k, {}).get(c, 0.0)
+            diff = max(diff, abs(a - b) / max(abs(a), abs(b), 1.0))
+    mo, mg = statistics.median(t_ours), statistics.median(t_gp)
+    print(f"  {name}: ours median {mo:.3f} s (runs {', '.join(f'{t:.2f}' for t in t_ours)}); geopandas.overlay "
+          f"median {mg:.3f} s (runs {', '.join(f'{t:.2f}' for t in t_gp)}) → geopandas / ours = {mg / mo:.2f}× "
+          f"(target ≥ 5×); max relative area difference {diff:.1e} (target ≤ 1e-9)", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    munis = municipalities()
+    munis9 = munis.to_crs(9377)
+    t = time.perf_counter()
+    pa = protected_area(munis9)
+    lc = land_cover(munis9)
+    print(f"Data (DEMO, built in {time.perf_counter() - t:.1f} s): protected area {shapely.get_num_coordinates(pa):,} "
+          f"vertices, {pa.area / 1e6:,.0f} km²; land cover {len(lc):,} polygons, "
+          f"{shapely.get_num_coordinates(lc.geometry.values).sum():,} vertices (max {shapely.get_num_coordinates(lc.geometry.values).max():,} in one)")
+    pa_gdf = gpd.GeoDataFrame({"nombre": ["DEMO área protegida"]}, geometry=[pa], crs=9377)
+    with tempfile.TemporaryDirectory() as tmp:
+        store(lc, LC_SLUG, Path(tmp), "clase")
+        store(pa_gdf, PA_SLUG, Path(tmp), None)
+    # the area given to the service is the same polygon as stored (4326 WKB round trip), as a user's upload would be
+    pa4326 = GEOSGeometry(memoryview(pa_gdf.to_crs(4326).geometry.iloc[0].wkb), srid=4326)
+    muni_areas = {code: GEOSGeometry(memoryview(g.wkb), srid=4326) for code, g in zip(munis.divipola, munis.geometry)}
+    pa_left = gpd.GeoDataFrame({"zona": ["pa"]}, geometry=[shapely.from_wkb(bytes(pa4326.wkb))], crs=4326)
+    lc4326 = lc.to_crs(4326)
+    pa_right = pa_gdf.to_crs(4326).assign(clase="")
+    print(f"Load average {os.getloadavg()[0]:.1f} (2 shared cores: absolute times are inflated; read the ratios)")
+    compare("(1) land cover inside the protected area", {"pa": pa4326}, LC_SLUG, pa_left, lc4326, "zona", "clase",
+            args.repeat)
+    compare("(2) land cover × 42 municipalities", muni_areas, LC_SLUG, munis, lc4326, "divipola", "clase", args.repeat)
+    compare("(3) protected area × 42 municipalities", muni_areas, PA_SLUG, munis, pa_right, "divipola", "clase",
+            args.repeat)
+    Layer.objects.filter(slug__in=[LC_SLUG, PA_SLUG]).delete()
+    print(f"Load average at the end: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
