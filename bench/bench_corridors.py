@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -176,6 +177,38 @@ def part_corridor(n: int, threads: int) -> dict:
     }
 
 
+def direct_pardiso(sub, src, gnd, repeats):
+    """The same grounded Laplacian factorised by MKL PARDISO (layers.connectivity.linsolve, nested dissection):
+    why pinch points keep AMG at 10⁶ nodes. The factor depends on the pair (its cores are shorted), so it is not
+    reused across the links of a run."""
+    from layers.connectivity import linsolve
+    from layers.corridors import circuit
+
+    if not linsolve.available("pardiso"):
+        print("  (PARDISO not installed: direct comparison skipped)")
+        return
+    res, s, g, passable = circuit._check_inputs(sub, src, gnd, None, 8, "auto")
+    u, v, w = circuit._edges(passable, res, 8)
+    red, _ = circuit._grounded_laplacian(circuit._node_numbers(passable, s, g), u, v, w)
+    b = np.zeros(red.shape[0])
+    b[0] = 1.0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        up = sp.triu(red, format="coo")
+        pat = linsolve.Pattern(red.shape[0], up.row, up.col)
+        data = np.empty(len(up.data))
+        data[pat.position] = up.data
+        f = linsolve.Factor(pat, "pardiso")
+        t1 = time.perf_counter()
+        f.factor(data)
+        t2 = time.perf_counter()
+        x = f.solve(b)
+        t3 = time.perf_counter()
+        print(f"  PARDISO direct: pattern {t1 - t0:.2f} s, factorisation {t2 - t1:.2f} s, solve {t3 - t2:.2f} s, "
+              f"{int(f._pd.iparm[17]):,} factor non-zeros, R_eff {x[0]:.6g}")
+        f.release()
+
+
 def peak_rss_gb() -> float:
     """VmHWM of this process. (ru_maxrss would carry over the parent's peak across fork+exec.)"""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -263,6 +296,7 @@ def main():
         print(f"  {solver:6s} {pp.nodes:,} nodes: median {pt:.2f} s per circuit (assembly + AMG setup + CG solve), "
               f"runs {[round(x, 2) for x in pruns]}, {pp.iterations} CG iterations, R_eff {pp.resistance:.6g}; "
               f"last run split {{{', '.join(f'{k} {v:.2f}' for k, v in pp.timings.items())}}} s")
+    direct_pardiso(sub, src, gnd, args.repeats)
 
     print("\n(4) Growth with raster size")
     print("  cells   cost-distance(s)  corridor-run(s)  peak RSS(GB)")
