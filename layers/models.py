@@ -113,5 +113,20 @@ class Feature(models.Model):
         return f"{self.layer.slug}#{self.fid}"
 
 
+class FeaturePiece(models.Model):
+    """ST_Subdivide pieces (≤ 256 vertices) of a polygon feature's EPSG:9377 geometry, stored at import: an
+    overlay measures the pieces wholly inside the area as they are and cuts only the small pieces crossing its
+    edge, instead of one whole detailed polygon (a protected area of 10⁵ vertices) per request."""
+
+    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="pieces")
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="+")
+    geom = models.GeometryField(_("pieza (EPSG:9377)"), srid=9377, spatial_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["layer"])]
+        verbose_name = _("pieza de elemento")
+        verbose_name_plural = _("piezas de elementos")
+
+
 from layers.corridors.models import CorridorRun  # noqa: E402,F401  (corridors, issue 6)
 from layers.connectivity.models import ConnectivityRun  # noqa: E402,F401  (Omniscape runs, issue 10)

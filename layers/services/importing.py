@@ -26,7 +26,7 @@ import rasterio
 import shapely
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, Polygon
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from pyproj import CRS
@@ -43,7 +43,7 @@ from geosig.errors import (
     InvalidParameter,
     OutsideValle,
 )
-from layers.models import Feature, Layer, Theme
+from layers.models import Feature, FeaturePiece, Layer, Theme
 from layers.services import styles
 from layers.services.archives import safe_extract
 
@@ -690,7 +690,20 @@ def _write(prep: dict, opts: Options, user, new_files: list, old_files: list) ->
         if stored != rep.feature_count or stored != len(objs):
             raise RuntimeError(f"Capa «{layer.slug}»: se prepararon {rep.feature_count} elementos y se guardaron "
                                f"{stored}; la importación se deshizo.")
+        if prep["family"] == "polygon":
+            _store_pieces(layer)
     return rep
+
+
+def _store_pieces(layer: Layer) -> None:
+    """The layer's polygons cut into ST_Subdivide pieces in EPSG:9377 (see FeaturePiece; used by the overlay)."""
+    with connection.cursor() as cur:
+        cur.execute(f"INSERT INTO {FeaturePiece._meta.db_table} (feature_id, layer_id, geom) "
+                    f"SELECT id, layer_id, ST_Subdivide(geom_measure, %s) FROM {Feature._meta.db_table} "
+                    f"WHERE layer_id = %s AND geom_measure IS NOT NULL", [PIECE_VERTICES, layer.pk])
+
+
+PIECE_VERTICES = 256
 
 
 def _clean(exc) -> str:

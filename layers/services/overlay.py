@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 
 from geosig.errors import InvalidParameter
-from layers.models import Layer
+from layers.models import FeaturePiece, Layer
 from layers.services.areas import Area, parse_area
 from layers.services.selection import layers_by_slug
 from layers.services.zonal import zonal_stats
@@ -65,6 +65,29 @@ GROUP BY h.class_value
 ORDER BY measure DESC, h.class_value
 """
 
+# Polygon layers with pieces stored at import (FeaturePiece): pieces covered by the area count whole, pieces
+# crossing its edge are cut against the area (or its own pieces when it is detailed); no whole feature is cut.
+SQL_STORED_PIECES = """
+WITH b AS (SELECT ST_Transform(ST_GeomFromEWKB(%(g)s), {srid}) AS g9),
+s AS MATERIALIZED ({area_pieces}),
+hit AS MATERIALIZED (
+    SELECT p.feature_id, p.geom, ST_Covers(b.g9, p.geom) AS inside
+    FROM layers_featurepiece p, b WHERE p.layer_id = %(layer)s AND ST_Intersects(b.g9, p.geom)),
+per AS (
+    SELECT feature_id, SUM(m) AS m FROM (
+        SELECT feature_id, ST_Area(geom) AS m FROM hit WHERE inside
+        UNION ALL
+        SELECT h.feature_id, ST_Area(ST_Intersection(h.geom, s.p)) FROM hit h JOIN s ON h.geom && s.p
+        WHERE NOT h.inside) x
+    GROUP BY feature_id)
+SELECT f.class_value, SUM(per.m) AS measure, COUNT(*) AS n
+FROM per JOIN layers_feature f ON f.id = per.feature_id
+GROUP BY f.class_value
+ORDER BY measure DESC, f.class_value
+"""
+AREA_WHOLE = "SELECT b.g9 AS p FROM b"
+AREA_PIECES = "SELECT ST_Subdivide(b.g9, %(piece)s) AS p FROM b"
+
 
 def overlay_summary(area, *, layers: list[str] | None = None) -> dict:
     """``area``: GeoJSON polygon, GEOSGeometry or {"kind", "code"}; ``layers``: slugs (default: all)."""
@@ -93,7 +116,10 @@ def _vector(layer: Layer, target: Area) -> dict:
     unit, cut, inside = _MEASURE[layer.geometry_type]
     srid = settings.GEOSIG_MEASURE_SRID
     g9 = G9.format(srid=srid)
-    if unit == "area_m2" and target.geom.num_coords > SUBDIVIDE_ABOVE:
+    detailed = target.geom.num_coords > SUBDIVIDE_ABOVE
+    if unit == "area_m2" and FeaturePiece.objects.filter(layer=layer).exists():
+        sql = SQL_STORED_PIECES.format(srid=srid, area_pieces=AREA_PIECES if detailed else AREA_WHOLE)
+    elif unit == "area_m2" and detailed:
         sql = SQL_PIECES.format(srid=srid, inside=inside, g9=g9)
     else:
         sql = SQL.format(srid=srid, inside=inside, cut=cut.format(g9=g9))

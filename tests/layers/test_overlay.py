@@ -110,9 +110,11 @@ def test_overlay_of_a_subregion(territory, layers):
 
 def test_detailed_area_is_cut_into_pieces_with_the_same_areas(layers, monkeypatch):
     """An area of > SUBDIVIDE_ABOVE vertices (a wiggly edge, as a real protected area) is summed over its
-    ST_Subdivide pieces: same class areas as the whole-polygon query and as shapely on the same geometries."""
+    ST_Subdivide pieces; a polygon layer's own pieces (stored at import) are used when present. Every path gives
+    the class areas shapely computes on the same geometries (pyproj to EPSG:9377), to 1e-9."""
     import numpy as np
 
+    from layers.models import Feature, FeaturePiece
     from layers.services import overlay
 
     rng = np.random.default_rng(7)
@@ -122,16 +124,28 @@ def test_detailed_area_is_cut_into_pieces_with_the_same_areas(layers, monkeypatc
     wiggly = shapely.Polygon(np.vstack([xy, xy[:1]]))
     assert wiggly.is_valid and shapely.get_num_coordinates(wiggly) > overlay.SUBDIVIDE_ABOVE
     area_4326 = to_4326([wiggly]).iloc[0]
-    pieces = {c["value"]: c["area_m2"] for c in overlay_summary(shapely.geometry.mapping(area_4326),
-                                                                layers=["cob"])["layers"][0]["classes"]}
-    monkeypatch.setattr(overlay, "SUBDIVIDE_ABOVE", 10**9)
-    whole = {c["value"]: c["area_m2"] for c in overlay_summary(shapely.geometry.mapping(area_4326),
-                                                               layers=["cob"])["layers"][0]["classes"]}
-    # independent: the same 4326 geometries projected by pyproj and cut by shapely
     a9 = gpd.GeoSeries([area_4326], crs=4326).to_crs(9377).iloc[0]
     feats = gpd.GeoSeries(to_4326([square_9377(0, 0, 10_000), square_9377(-4000, 1000, 2000)]), crs=4326).to_crs(9377)
     expected = {"A": shapely.intersection(feats.iloc[0], a9).area, "B": shapely.intersection(feats.iloc[1], a9).area}
-    assert set(pieces) == set(whole) == {"A", "B"}
-    for k in expected:
-        assert pieces[k] == pytest.approx(whole[k], rel=1e-9)
-        assert pieces[k] == pytest.approx(expected[k], rel=1e-9)
+
+    # the import stored the pieces of the polygons, and they add up to each feature
+    for f in Feature.objects.filter(layer__slug="cob"):
+        pieces = [shapely.from_wkb(bytes(p.wkb)) for p in FeaturePiece.objects.filter(feature=f).values_list("geom", flat=True)]
+        assert pieces and sum(p.area for p in pieces) == pytest.approx(f.area_m2, rel=1e-9)
+
+    def classes():
+        out = overlay_summary(shapely.geometry.mapping(area_4326), layers=["cob"])["layers"][0]["classes"]
+        return {c["value"]: c["area_m2"] for c in out}
+
+    results = [classes()]  # stored pieces × area pieces
+    monkeypatch.setattr(overlay, "SUBDIVIDE_ABOVE", 10**9)
+    results.append(classes())  # stored pieces × whole area
+    monkeypatch.setattr(overlay, "SUBDIVIDE_ABOVE", 5000)
+    FeaturePiece.objects.filter(layer__slug="cob").delete()
+    results.append(classes())  # features cut into pieces on the fly × area pieces
+    monkeypatch.setattr(overlay, "SUBDIVIDE_ABOVE", 10**9)
+    results.append(classes())  # the whole-polygon query
+    for got in results:
+        assert set(got) == {"A", "B"}
+        for k in expected:
+            assert got[k] == pytest.approx(expected[k], rel=1e-9)
