@@ -255,6 +255,8 @@ FORMATS: dict[str, Format] = {f.key: f for f in (
     Format("pdf", "application/pdf", "pdf", render_pdf),
     Format("tif", "image/tiff", "tif", write_geotiff),
     Format("png", "image/png", "png", write_as_is),
+    Format("jpg", "image/jpeg", "jpg", write_as_is),  # evidence photos of the plan follow-up
+    Format("xml", "application/xml; charset=utf-8", "xml", write_as_is, text=True),  # ISO 19139 records
 )}
 
 

@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from geosig import params
+from geosig import formats, params
 from geosig.errors import GeoSIGError, InvalidParameter, NotFound
 from geosig.throttling import hit, too_many_response
 from layers import views as layer_views
@@ -383,7 +383,5 @@ def record_item(request, record_id):
     r = records.get(record_id)
     f = params.choice(request.GET.get("f") or "json", "f", ["json", "xml", "iso19139"])
     if f in ("xml", "iso19139") or "application/xml" in request.headers.get("Accept", ""):
-        resp = HttpResponse(iso19139.to_xml(r, root_url(request)), content_type="application/xml; charset=utf-8")
-        resp["Content-Disposition"] = f'inline; filename="{r.id}.iso19139.xml"'
-        return resp
+        return formats.attachment(iso19139.to_xml(r, root_url(request)), f"{r.id}.iso19139", "xml", inline=True)
     return _json(record_dict(r, root_url(request)), GEOJSON)

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from django.http import FileResponse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -339,8 +338,6 @@ class Evidence(APIView):
         target = r and (r.project or r.goal)
         if target is None or not access.visible(request.user, type(target).objects.filter(pk=target.pk)).exists():
             raise NotFound(_("No existe la evidencia %(id)s.") % {"id": pk})
-        name = r.evidence_file.name
-        ext = "." + name.rsplit(".", 1)[-1].lower()
-        resp = FileResponse(r.evidence_file.open("rb"), content_type=CONTENT_TYPES.get(ext, "application/octet-stream"))
-        resp["Content-Disposition"] = content_disposition_header(True, f"evidencia_{r.pk}{ext}")
-        return resp
+        ext = r.evidence_file.name.rsplit(".", 1)[-1].lower()
+        # the registry's format of the stored extension (checked by its first bytes at upload)
+        return formats.attachment(Path(r.evidence_file.path), f"evidencia_{r.pk}", {"jpeg": "jpg"}.get(ext, ext))

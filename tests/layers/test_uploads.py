@@ -33,9 +33,11 @@ def test_roles_exist_with_permissions():
     assert {p.codename for p in analyst.permissions.filter(content_type__app_label="layers")} == {
         "view_layer", "upload_layer", "view_feature",
         "add_corridorrun", "change_corridorrun", "view_corridorrun",  # corridor runs (migration 0005)
+        "add_connectivityrun", "view_connectivityrun",  # omnidirectional connectivity (migration 0009)
     }
     editor_perms = {p.codename for p in editor.permissions.all()}
-    assert {"upload_layer", "change_layer", "delete_layer", "add_corridorrun", "cancel_any_corridorrun"} <= editor_perms
+    assert {"upload_layer", "change_layer", "delete_layer", "add_corridorrun", "cancel_any_corridorrun",
+            "add_connectivityrun"} <= editor_perms
 
 
 def test_anonymous_cannot_upload(client, geojson):
