@@ -90,6 +90,23 @@ def page(browser, live_server):
     pg.on("request", lambda req: pg.requested_urls.append(req.url))
     yield pg
     context.close()
+    _end_queries_left_by_the_page()
+
+
+def _end_queries_left_by_the_page():
+    """A request the closed page left running in a live-server thread (slow on a loaded machine) may still
+    hold locks (a foreign-key check, a row lock) when the transactional test's flush truncates every table:
+    PostgreSQL then breaks the deadlock by failing the flush, and the next tests inherit its rows. End those
+    backends (never idle ones, which hold no locks) before the flush."""
+    from django.db import connection
+
+    try:
+        cur = connection.cursor()
+    except RuntimeError:  # a test without database access: no flush follows
+        return
+    with cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND state <> 'idle'")
 
 
 def wait_for_js(page, expression, timeout=30_000):
