@@ -68,7 +68,7 @@ FILTER_PARAMS = [P(k, str, description=d) for k, d in (
     ("subregion", "código de subregión"), ("municipality", "DIVIPOLA"), ("entity", "código de entidad"))] + [
     P("term", {"type": "string", "enum": [t for t, _l in TERMS]}),
     P("status", {"type": "string", "enum": [s for s, _l in STATUSES]})]
-ID = doc.path_id("pk", "Identificador")
+ID = doc.path_id("id", "Identificador")  # drf-spectacular shows a <pk> route as {id}
 
 
 def _optional(schema: dict) -> dict:

@@ -322,7 +322,7 @@ def pins(path: str, data: dict) -> dict:
         out.update(name="cum_currmap.tif", map="corriente")
     elif path.startswith("/api/v1/plan/"):
         kind = "goal" if "/goals/" in path else "report" if "/evidence/" in path else "project"
-        out["pk"] = data["portfolio"][kind]
+        out["id"] = data["portfolio"][kind]
         out["kind"] = "projects"
     else:
         out["id"] = data["plan"]
