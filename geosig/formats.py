@@ -334,6 +334,18 @@ class Offer:
         return out.render(*args, **kwargs), out.format
 
 
+def static_text(path: str) -> str:
+    """The text of one of the project's static files (Leaflet, a map script), to inline into a standalone HTML
+    file that must work offline and without the site."""
+    from django.contrib.staticfiles import finders
+
+    found = finders.find(path)
+    if not found:
+        raise InvalidParameter(f"Falta el archivo estático {path} (ejecute collectstatic).")
+    with open(found, encoding="utf-8") as fh:
+        return fh.read()
+
+
 # ------------------------------------------------------------------ responses
 MAX_STEM = 120
 

@@ -3,14 +3,12 @@ content, ``geosig.formats`` writes it. The HTML file is self-contained: inline S
 interactive map, Leaflet's own JS/CSS inlined from the local static files (no CDN, opens offline)."""
 from __future__ import annotations
 
-from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
 from cities.services import charts
 from cities.services.balance import PARAM_DOCS, BalanceReport
 from cities.services.loading import road_routes
 from geosig import formats
-from geosig.errors import InvalidParameter
 from territorial.models import Municipality
 
 
@@ -51,14 +49,6 @@ def _roads_source():
     return road_routes()["source"]
 
 
-def _static_text(path: str) -> str:
-    found = finders.find(path)
-    if not found:
-        raise InvalidParameter(f"Falta el archivo estático {path} (ejecute collectstatic).")
-    with open(found, encoding="utf-8") as fh:
-        return fh.read()
-
-
 def map_data(report: BalanceReport, outlines=None) -> dict:
     return {"cities": report.meta.get("map", []), "links": report.links, "places": report.places,
             "outlines": outlines or [], "roads": road_routes()["routes"]}
@@ -66,8 +56,8 @@ def map_data(report: BalanceReport, outlines=None) -> dict:
 
 def _html_text(report: BalanceReport, outlines=None) -> str:
     ctx = _context(report, outlines)
-    ctx.update({"leaflet_css": _static_text("leaflet/leaflet.css"), "leaflet_js": _static_text("leaflet/leaflet.js"),
-                "map_js": _static_text("cities/balance_map.js"), "map_data": map_data(report, outlines)})
+    ctx.update({"leaflet_css": formats.static_text("leaflet/leaflet.css"), "leaflet_js": formats.static_text("leaflet/leaflet.js"),
+                "map_js": formats.static_text("cities/balance_map.js"), "map_data": map_data(report, outlines)})
     return render_to_string("cities/report.html", ctx)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -70,14 +69,6 @@ def _layers(data) -> dict:
     return {"proyectos_plan": _frame(data)}
 
 
-def _static_text(path: str) -> str:
-    found = finders.find(path)
-    if not found:
-        raise InvalidParameter(f"Falta el archivo estático {path} (ejecute collectstatic).")
-    with open(found, encoding="utf-8") as fh:
-        return fh.read()
-
-
 def _html(data) -> str:
     features = [{"type": "Feature", "geometry": json.loads(p.geom.geojson) if p.geom else None,
                  "properties": {k: d[k] for k in ("code", "name", "is_demo", "status", "status_label", "progress",
@@ -88,8 +79,8 @@ def _html(data) -> str:
         "projects": [d for _p, d in data["projects"]], "demo": data["demo"],
         "generated": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
         "map_data": {"type": "FeatureCollection", "features": features},
-        "leaflet_css": _static_text("leaflet/leaflet.css"), "leaflet_js": _static_text("leaflet/leaflet.js"),
-        "map_js": _static_text("plan/portfolio_map.js")})
+        "leaflet_css": formats.static_text("leaflet/leaflet.css"), "leaflet_js": formats.static_text("leaflet/leaflet.js"),
+        "map_js": formats.static_text("plan/portfolio_map.js")})
 
 
 OFFER = formats.Offer(csv_es=_table, xlsx=_sheets, gpkg=_layers, geojson=_layers, html=_html)
