@@ -79,7 +79,10 @@ def _layer_records() -> list[Record]:
             _("Advertencias: %(c)s") % {"c": layer.caveat} if layer.caveat else "",
             _("Cobertura parcial.") if layer.is_partial else "",
             _("Datos de demostración (DEMO).") if layer.is_demo else "",
-            _("Importado de %(f)s (%(fmt)s, CRS de origen %(crs)s), guardado en EPSG:4326.")
+            # rasters keep their source grid and CRS (COG); vector features are stored in EPSG:4326
+            (_("Importado de %(f)s (%(fmt)s, CRS de origen %(crs)s), guardado en su propia grilla y CRS (COG).")
+             if layer.kind == Layer.Kind.RASTER else
+             _("Importado de %(f)s (%(fmt)s, CRS de origen %(crs)s), guardado en EPSG:4326."))
             % {"f": layer.source_file or "—", "fmt": layer.source_format or "—", "crs": layer.source_crs or "—"},
         ) if x)
         cid = f"capa-{layer.slug}"
