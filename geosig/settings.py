@@ -317,3 +317,17 @@ JOBS_CONCURRENCY = env.int("JOBS_CONCURRENCY", default=1)
 JOBS_POLL_SECONDS = env.float("JOBS_POLL_SECONDS", default=1)  # bounds a missed NOTIFY wake-up
 # An uploaded layer file above this size is imported by a worker (a job), not inside the request.
 GEOSIG_IMPORT_JOB_BYTES = env.int("GEOSIG_IMPORT_JOB_BYTES", default=20 * 1024 * 1024)
+
+# --- Omnidirectional connectivity (Omniscape, layers/connectivity/) -------------------------------------
+# Cap on the analysed grid: the cost grows with cells × window; a bigger request is a 400 naming the cell size
+# that would fit (checked at the request, from a raster's header, and again in the job).
+CONNECTIVITY_MAX_CELLS = env.int("CONNECTIVITY_MAX_CELLS", default=4_000_000)
+# Threads a connectivity job solves windows with (the machine's cores; the worker runs one job at a time).
+CONNECTIVITY_THREADS = env.int("CONNECTIVITY_THREADS", default=2)
+# How often a running job reads its cancel flag (s); 0 = before every target block (one indexed read).
+CONNECTIVITY_CANCEL_POLL_SECONDS = env.float("CONNECTIVITY_CANCEL_POLL_SECONDS", default=0.0)
+
+# --- OGC API Features (ogc/) ---------------------------------------------------------------------------
+# Largest page of items: a larger ``limit`` is capped, not refused (OGC); visitors without a session get less.
+OGC_MAX_LIMIT = env.int("OGC_MAX_LIMIT", default=10000)
+OGC_MAX_LIMIT_ANON = env.int("OGC_MAX_LIMIT_ANON", default=1000)
