@@ -200,9 +200,9 @@ def request_cancel(job: Job) -> Job:
 
 # --------------------------------------------------------------------------- orphans of dead workers
 def reclaim_orphans(seconds: float | None = None) -> dict:
-    """Jobs left 'running' by a worker that stopped sending heartbeats (killed, machine lost): re-queued if
-    attempts remain, else failed with a clear message; temporary folders of jobs not running are removed.
-    Safe to run from several workers at once (row locks)."""
+    """Jobs left 'running' by a worker that stopped sending heartbeats (killed, machine lost), or by a
+    ``run_inline`` process that died: re-queued if attempts remain, else failed with a clear message;
+    temporary folders of jobs not running are removed. Safe to run from several workers at once (row locks)."""
     from procrastinate import sql
     from procrastinate.contrib.django.django_connector import DjangoConnector
 
@@ -220,6 +220,7 @@ def reclaim_orphans(seconds: float | None = None) -> dict:
         except DatabaseError as exc:  # another worker got there first (the queue row is no longer 'doing')
             log.info("orphan queue job %s skipped: %s", row["id"], exc)
     out["failed"] += _fail_lost(seconds)
+    _reclaim_inline(seconds, out)
     out["folders"] = _remove_dead_folders()
     if out["requeued"] or out["failed"] or out["folders"]:
         log.warning("reclaimed orphans: %s", out)
@@ -271,6 +272,66 @@ def _fail_lost(seconds: float) -> list[int]:
                 _orphan_failed(locked)
                 failed.append(job.pk)
     return failed
+
+
+def _reclaim_inline(seconds: float, out: dict) -> None:
+    """Jobs run by ``run_inline`` (worker "inline:host:pid") have no queue entry, so no queue heartbeat: their
+    process is dead when, on this host, the pid is gone (or now belongs to a process started after the job);
+    on another host, when the job's own heartbeat is older than ``seconds``. Such a job goes back to the queue
+    for a worker if attempts remain, else fails, like a dead worker's; its work folder is removed."""
+    from procrastinate.contrib.django import app
+
+    limit = timezone.now() - timedelta(seconds=seconds)
+    for job in Job.objects.filter(state=Job.State.RUNNING, worker__startswith="inline:"):
+        if not _inline_dead(job, limit):
+            continue
+        with transaction.atomic():
+            locked = Job.objects.select_for_update().get(pk=job.pk)
+            if (locked.state, locked.worker, locked.attempts) != (Job.State.RUNNING, job.worker, job.attempts):
+                continue  # finished or restarted meanwhile
+            kind = registry.KINDS.get(locked.kind)
+            if kind and locked.attempts <= kind.retries and not locked.cancel_requested:
+                shutil.rmtree(locked.workdir, ignore_errors=True)
+                locked.queue_job_id = app.configure_task(TASK_NAME, queue=QUEUE).defer(job_id=locked.pk)
+                locked.save(update_fields=["queue_job_id"])
+                _set(locked, Job.State.QUEUED, progress=0, message=_(
+                    "El proceso que lo ejecutaba se detuvo; vuelve a la cola (intento %(n)d).")
+                    % {"n": locked.attempts + 1})
+                out["requeued"].append(locked.pk)
+            else:
+                _orphan_failed(locked)
+                out["failed"].append(locked.pk)
+
+
+def _inline_dead(job: Job, limit) -> bool:
+    parts = job.worker.split(":")
+    stale = job.heartbeat_at is None or job.heartbeat_at < limit
+    if len(parts) != 3 or parts[1] != socket.gethostname() or not parts[2].isdigit():
+        return stale  # another machine's process: only its heartbeat tells
+    started = _process_start(int(parts[2]))
+    if started is None:
+        return True  # no such process here
+    # the pid was reused by a process started after the job (1 s: the start time's resolution)
+    return job.started_at is not None and started > job.started_at.timestamp() + 1
+
+
+def _process_start(pid: int) -> float | None:
+    """Start time (epoch seconds) of process ``pid`` on this machine, None if it does not exist; where /proc
+    is missing, 0.0 for a live pid (existence only)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # exists, another user's
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22: start time in clock ticks after boot
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return 0.0
 
 
 def _remove_dead_folders() -> int:
