@@ -22,9 +22,10 @@ from rasterio.crs import CRS
 from rasterio.features import geometry_mask
 from rasterio.warp import transform_bounds, transform_geom
 
-from geosig import formats
+from geosig import formats, readers
 from geosig.errors import InvalidParameter, OutsideValle
 from geosig.numbers import flexible, number
+from layers.corridors import inputs as corridor_inputs
 from layers.corridors import services as corridor_services
 from layers.corridors.grid import DEFAULT_CRS, Grid, template
 from layers.corridors.resistance import build_resistance
@@ -155,6 +156,81 @@ def clip_to_area(grid: Grid, polygon_4326) -> tuple[Grid, float]:
     t = grid.transform @ rasterio.Affine.translation(c0, r0)
     missing = float(np.mean(~np.isfinite(grid.array[inside])))
     return Grid(arr[r0:r1, c0:c1], t, grid.crs, np.nan), missing
+
+
+def check_raster_cells(resistance: dict, polygon_4326, cell_size) -> None:
+    """Before a run exists: the size of the grid a resistance raster (uploaded or a registry layer) would give —
+    its own grid, or the one ``cell_size`` asks for, cut to the area's cells — from the raster's header, no pixel
+    read. Over CONNECTIVITY_MAX_CELLS (or an area that covers no cell) is a 4xx with no run and no job; the job
+    checks the real grid again (``run_connectivity``)."""
+    if resistance.get("layer"):
+        layer = corridor_services._layer(resistance["layer"], "raster", "la resistencia")
+        path, name = layer.raster_path, layer.title
+        if path is None or not path.is_file():
+            return  # the job says the file is missing
+    else:
+        path, name = corridor_inputs.resolve(resistance["raster"],
+                                             "landcover" if resistance.get("table") is not None else "resistance")
+    with readers.open_raster(path, name=path.name) as ds:
+        if ds.crs is None:
+            return  # refused with its own message when the job reads it
+        shape, transform, crs = _raster_target(ds.width, ds.height, ds.transform, CRS.from_user_input(ds.crs),
+                                               ds.bounds, cell_size)
+    if shape is None:
+        return  # a CRS not in metres without cell_size: the job refuses it naming the raster
+    rows, cols = shape
+    if polygon_4326 is not None:
+        rows, cols = _area_window(polygon_4326, rows, cols, transform, crs)
+    check_cells(rows, cols, abs(transform.a))
+
+
+def _raster_target(width, height, transform, crs, bounds, cell_size):
+    """(shape, transform, CRS) of the analysis grid of a raster, from its header: the same rules as
+    ``corridors.services._native_target`` (own grid; another cell in its CRS; EPSG:9377 when not in metres), without
+    allocating the grid (an oversize request must not cost its memory)."""
+    metric = crs.is_projected and (crs.linear_units or "").lower() in ("metre", "meter", "m")
+    if not metric:
+        if not cell_size:
+            return None, None, None
+        cs = float(cell_size)
+        x0, y0, x1, y1 = transform_bounds(crs, CRS.from_user_input(DEFAULT_CRS), *bounds, densify_pts=21)
+        left, top = math.floor(x0 / cs) * cs, math.ceil(y1 / cs) * cs  # as grid.template snaps
+        shape = (max(1, math.ceil((top - y0) / cs)), max(1, math.ceil((x1 - left) / cs)))
+        return shape, rasterio.Affine(cs, 0, left, 0, -cs, top), CRS.from_user_input(DEFAULT_CRS)
+    if cell_size is None or math.isclose(float(cell_size), abs(transform.a), rel_tol=1e-9):
+        return (height, width), transform, crs
+    cs = float(cell_size)
+    x0, y0, x1, y1 = bounds
+    shape = (max(1, math.ceil((y1 - y0) / cs - 1e-9)), max(1, math.ceil((x1 - x0) / cs - 1e-9)))
+    return shape, rasterio.Affine(cs, 0, x0, 0, -cs, y1), crs
+
+
+# Above this many cells in the area's bounding window the exact count (a mask of the window) is not worth its
+# memory: the window's cell count is then the answer (it differs from the exact one only by slivers of the area
+# thinner than a cell reaching out of it).
+EXACT_WINDOW_FACTOR = 4
+
+
+def _area_window(polygon_4326, rows: int, cols: int, transform, crs) -> tuple[int, int]:
+    """(rows, cols) of the grid ``clip_to_area`` keeps: the bounding box of the cells whose centre is in the area.
+    Counted on the window of cell centres inside the area's bounding box, exactly (the same mask) when small."""
+    geom = transform_geom("EPSG:4326", crs.to_string(), shapely.geometry.mapping(polygon_4326))
+    gx0, gy0, gx1, gy1 = shapely.geometry.shape(geom).bounds
+    inv = ~transform
+    cs_, rs_ = zip(*(inv @ (x, y) for x in (gx0, gx1) for y in (gy0, gy1)))
+    c0, c1 = max(0, math.ceil(min(cs_) - 0.5)), min(cols - 1, math.floor(max(cs_) - 0.5))
+    r0, r1 = max(0, math.ceil(min(rs_) - 0.5)), min(rows - 1, math.floor(max(rs_) - 0.5))
+    if c0 > c1 or r0 > r1:
+        raise OutsideValle("El área no cubre ninguna celda de la resistencia elegida.")
+    h, w = r1 - r0 + 1, c1 - c0 + 1
+    if h * w <= max_cells() or h * w > EXACT_WINDOW_FACTOR * max_cells():
+        return h, w
+    inside = ~geometry_mask([geom], out_shape=(h, w), transform=transform @ rasterio.Affine.translation(c0, r0),
+                            all_touched=False)
+    if not inside.any():
+        raise OutsideValle("El área no cubre ninguna celda de la resistencia elegida.")
+    rows_in, cols_in = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    return int(rows_in[-1] - rows_in[0] + 1), int(cols_in[-1] - cols_in[0] + 1)
 
 
 # ------------------------------------------------------------------------------------------------ run

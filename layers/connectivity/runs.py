@@ -126,6 +126,8 @@ def start_run(raw: dict, user) -> tuple[ConnectivityRun, bool]:
         polygon, _label = analysis.resolve_area(params["area"])
         if not isinstance(params["resistance"], dict):
             analysis.area_grid(polygon, params["cell_size"])  # too many cells: a 400 here, not a failed job
+    if isinstance(params["resistance"], dict):  # a raster: its header gives the grid (the job checks it again)
+        analysis.check_raster_cells(params["resistance"], polygon, params.get("cell_size"))
     key = cache_key(params, shapely_wkb(polygon))
     with transaction.atomic():
         run, created = ConnectivityRun.objects.select_for_update().filter(cache_key=key).first(), False
