@@ -257,6 +257,7 @@ FORMATS: dict[str, Format] = {f.key: f for f in (
     Format("png", "image/png", "png", write_as_is),
     Format("jpg", "image/jpeg", "jpg", write_as_is),  # evidence photos of the plan follow-up
     Format("xml", "application/xml; charset=utf-8", "xml", write_as_is, text=True),  # ISO 19139 records
+    Format("zip", "application/zip", "zip", write_as_is),  # archives a job already wrote (fact sheets in a batch)
 )}
 
 

@@ -216,3 +216,52 @@ class FactSheet(APIView):
         entry = versioned.memo("factsheets", ("json", subj.kind, subj.code, get_language(),
                                               factsheets.data_version(subj)), build)
         return versioned.respond(request, entry, "application/json")
+
+
+# ------------------------------------------------------------------ fact sheets in a batch (a job)
+FACTSHEET_BATCH_BODY = obj({
+    "municipalities": {**array(STR), "description": "Códigos DIVIPOLA; sin municipios ni subregiones: todas las fichas"},
+    "subregions": {**array(STR), "description": "Códigos de subregión (sur, norte…)"},
+}, [])
+
+
+def _batch_job(job, request) -> dict:
+    from django.urls import reverse
+
+    from jobs.api import job_dict
+
+    out = job_dict(job, request)
+    out["urls"]["download"] = request.build_absolute_uri(reverse("api-factsheet-batch-download", args=[job.pk]))
+    return out
+
+
+class FactSheetBatch(APIView):
+    """POST → 202 with the job: every sheet (or the ones named) as PDFs in one ZIP, rendered by a worker."""
+
+    throttle_scope = "jobs"
+
+    @extend_schema(summary="Fichas en lote: PDF de los municipios y subregiones en un ZIP (personal o rol POT)",
+                   description="Encola un trabajo; su estado en /api/v1/jobs/<id>/ y el ZIP en urls.download "
+                               "cuando termina.",
+                   operation_id="factsheet_batch", request=api_doc.json_body(FACTSHEET_BATCH_BODY),
+                   responses={202: api_doc.OBJ, **errors(401, 403)})
+    def post(self, request):
+        from territorial.services import factsheet_batch
+
+        factsheet_batch.require_starter(request.user)  # before the body is read or anything stored
+        data = params.body(request.data) or {}
+        job = factsheet_batch.start_batch(request.user, data.get("municipalities"), data.get("subregions"))
+        return Response(_batch_job(job, request), status=202)
+
+
+class FactSheetBatchDownload(APIView):
+    throttle_scope = "downloads"
+
+    @extend_schema(summary="ZIP de un lote de fichas terminado (su dueño o el personal)", operation_id="factsheet_batch_zip",
+                   parameters=[api_doc.path_id("id", "Número del trabajo")],
+                   responses={**api_doc.binary("application/zip"), **errors(403, 404, 409)})
+    def get(self, request, pk):
+        from territorial.services import factsheet_batch
+
+        path = factsheet_batch.batch_zip(pk, request.user)
+        return formats.attachment(path, f"fichas_lote_{pk}", "zip")

@@ -21,6 +21,7 @@ class TerritorialConfig(AppConfig):
         from territorial.services import factsheet_sections
 
         factsheet_sections.register()  # the sections territorial knows; cities and plan add theirs
+        from territorial import jobs  # noqa: F401  (registers the «factsheets» batch job kind for the worker)
 
 
 def _municipality_geom(code):

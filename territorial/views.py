@@ -41,33 +41,19 @@ def explorer(request):
 
 
 # ------------------------------------------------------------------ fact sheets (/fichas/…)
-FACTSHEET_NS = "factsheets"
 FACTSHEET_FORMATS = ("html", "pdf")
-
-
-def _factsheet_body(subj) -> str:
-    from django.template.loader import render_to_string
-    from django.utils import timezone
-
-    from territorial import factsheets
-
-    sheet = factsheets.build_sheet(subj, None)
-    generated = timezone.localtime().strftime("%Y-%m-%d %H:%M")
-    return render_to_string("territorial/factsheet/_body.html", {
-        "subject": subj, "sections": sheet["sections"], "demo": sheet["demo"], "generated": generated})
 
 
 def factsheet(request, kind, code):
     """One municipality's or subregion's fact sheet (HTML page, or ``?format=pdf``). The sheet's body (and
-    the PDF) is built once per subject, language and data version; a PDF request counts against the
-    «reports» rate like the other reports (rendering is the heavy part)."""
-    from django.http import HttpResponse
+    the PDF) is built once per subject, language and data version (services.factsheet_render); a PDF request
+    counts against the «reports» rate like the other reports (rendering is the heavy part)."""
     from django.utils.safestring import mark_safe
-    from django.utils.translation import get_language
 
-    from geosig import formats, params, throttling, versioned
+    from geosig import formats, params, throttling
     from geosig.errors import GeoSIGError
     from territorial import factsheets
+    from territorial.services import factsheet_render
 
     try:
         fmt = params.choice(request.GET.get("format"), "format", FACTSHEET_FORMATS, default="html")
@@ -76,21 +62,30 @@ def factsheet(request, kind, code):
             if wait is not None:
                 return throttling.too_many_response(request, wait)
         subj = factsheets.subject(kind, code)
-        key = (subj.kind, subj.code, get_language(), factsheets.data_version(subj))
-        body = versioned.memo(FACTSHEET_NS, ("html", *key), lambda: _factsheet_body(subj))[0].decode()
         if fmt == "pdf":
-            html = render_to_string_pdf(subj, body)
-            pdf = versioned.memo(FACTSHEET_NS, ("pdf", *key), lambda: formats.render_pdf(html))[0]
+            pdf = factsheet_render.sheet_pdf(subj)
             return formats.attachment(pdf, f"ficha_{subj.kind}_{subj.code}", "pdf", inline=True)
+        body = factsheet_render.sheet_body(subj)
     except GeoSIGError as exc:
         return throttling.limit_response(request, exc, _("Ficha no disponible"))
-    return render(request, "territorial/factsheet/page.html", {"subject": subj, "body": mark_safe(body)})  # noqa: S308  body: our template, autoescaped
+    return render(request, "territorial/factsheet/page.html", {
+        "subject": subj, "body": mark_safe(body), "batch": _batch_config(request)})  # noqa: S308  body: our template, autoescaped
 
 
-def render_to_string_pdf(subj, body: str) -> str:
-    from django.template.loader import render_to_string
-    from django.utils.safestring import mark_safe
-    from django.utils.translation import get_language
+def _batch_config(request) -> dict | None:
+    """What the sheet page needs to offer «every sheet in a ZIP» (only to those who may start it)."""
+    from territorial.services import factsheet_batch
 
-    return render_to_string("territorial/factsheet/pdf.html", {"subject": subj, "body": mark_safe(body),  # noqa: S308
-                                                               "lang": get_language()})
+    if not factsheet_batch.may_start(request.user):
+        return None
+    return {
+        "start": reverse("api-factsheet-batch"),
+        "strings": {
+            "queued": _("Lote en cola; lo genera el servidor de trabajos."),
+            "progress": _("Generando fichas: {pct} % — {message}"),
+            "done": _("Lote listo: {n} fichas."),
+            "download": _("Descargar ZIP"),
+            "failed": _("El lote no se pudo generar: {error}"),
+            "cancelled": _("Lote cancelado."),
+        },
+    }

@@ -246,6 +246,18 @@ def _check_xml(data):
     assert root.tag == "{http://www.isotc211.org/2005/gmd}MD_Metadata" and root[0].text == "Tuluá"
 
 
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("ficha_municipio_76834.pdf", b"%PDF-1.7 Tulu\xc3\xa1")
+    return buf.getvalue()
+
+
+def _check_zip(data):
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.namelist() == ["ficha_municipio_76834.pdf"] and zf.read(zf.namelist()[0]).startswith(b"%PDF")
+
+
 RASTER = formats.Raster(np.array([[[1, 2], [3, 4]]], dtype="uint8"), {
     "width": 2, "height": 2, "count": 1, "dtype": "uint8", "crs": "EPSG:4326",
     "transform": rasterio.transform.from_origin(-76.6, 3.5, 0.01, 0.01)})
@@ -264,6 +276,7 @@ SAMPLES = {
     "jpg": (_jpeg(), _check_jpg),
     "xml": ('<gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd"><gmd:fileIdentifier>Tuluá'
             "</gmd:fileIdentifier></gmd:MD_Metadata>".encode("utf-8"), _check_xml),
+    "zip": (_zip(), _check_zip),
 }
 
 
