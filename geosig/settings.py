@@ -317,6 +317,9 @@ JOBS_CONCURRENCY = env.int("JOBS_CONCURRENCY", default=1)
 JOBS_POLL_SECONDS = env.float("JOBS_POLL_SECONDS", default=1)  # bounds a missed NOTIFY wake-up
 # An uploaded layer file above this size is imported by a worker (a job), not inside the request.
 GEOSIG_IMPORT_JOB_BYTES = env.int("GEOSIG_IMPORT_JOB_BYTES", default=20 * 1024 * 1024)
+# Uploaded corridor/connectivity input files (MEDIA_ROOT/corridors/inputs/) older than this and read by no queued
+# or running job are removed by the workers' cleanup: the store would otherwise only grow.
+CORRIDOR_INPUTS_RETENTION_HOURS = env.float("CORRIDOR_INPUTS_RETENTION_HOURS", default=48)
 
 # --- Omnidirectional connectivity (Omniscape, layers/connectivity/) -------------------------------------
 # Cap on the analysed grid: the cost grows with cells × window; a bigger request is a 400 naming the cell size

@@ -5,6 +5,7 @@ Procrastinate task (``jobs.tasks.run_job``) dispatches by the job row's ``kind``
 """
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from dataclasses import dataclass
@@ -39,6 +40,28 @@ def register(kind: str, *, label, retries: int = 2, on_change: Callable | None =
         KINDS[kind] = Kind(kind, label, fn, retries, on_change)
         return fn
     return wrap
+
+
+# Housekeeping a worker runs at start and on each reclaim pass (every JOBS_STALE_SECONDS), and
+# ``geosig_worker --cleanup`` once: apps register ``fn() -> dict`` (what it removed) from ``AppConfig.ready()``,
+# so ``jobs`` knows nothing of their files (the corridor input store, for one).
+CLEANUPS: dict[str, Callable[[], dict]] = {}
+
+
+def register_cleanup(name: str, fn: Callable[[], dict]) -> None:
+    CLEANUPS[name] = fn
+
+
+def run_cleanups() -> dict:
+    """{name: report} of every registered cleanup; one that fails is logged and the others still run."""
+    out = {}
+    for name, fn in CLEANUPS.items():
+        try:
+            out[name] = fn()
+        except Exception:  # noqa: BLE001 - housekeeping must not stop the worker; the next pass retries
+            logging.getLogger("jobs.worker").exception("cleanup %s failed", name)
+            out[name] = {"error": True}
+    return out
 
 
 def get(kind: str) -> Kind:
