@@ -11,14 +11,8 @@
   window.GeoSIGConnectivityMap = map;
   const $ = function (id) { return document.getElementById(id); };
   const drawn = L.featureGroup().addTo(map);
-  const state = { kinds: [], run: null, timer: null, tiles: null, legendCtl: null, files: { raster: null, table: null } };
-
-  function el(tag, attrs, children) {
-    const e = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(function ([k, v]) { if (k === "text") e.textContent = v; else e.setAttribute(k, v); });
-    (children || []).forEach(function (c) { if (c !== null && c !== undefined) e.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
-    return e;
-  }
+  const state = { kinds: [], run: null, tiles: null, legendCtl: null, files: { raster: null, table: null } };
+  const el = GeoSIG.el;  // geosig/jobpage.js
   function fmt(n, d) { return (n === null || n === undefined) ? "—" : GeoSIG.fmt(n, d); }
   function showError(msg) { const e = $("error"); e.textContent = msg || ""; e.hidden = !msg; }
   function num(id) { const v = $(id).value; return v === "" ? null : Number(v); }
@@ -76,22 +70,14 @@
       follow(run);
     } catch (err) { showError(err.message); setRunning(false); }
   }
-  function follow(run) {
-    state.run = Object.assign(state.run || {}, run);
-    $("bar").value = run.progress;
-    if (run.status === "queued" || run.status === "running") {
-      setRunning(true);
-      $("status").textContent = T.running + " (" + run.progress + " %): " + (run.message || "");
-      state.timer = setTimeout(async function () {
-        try { follow(await GeoSIG.fetchJSON(run.urls.self)); } catch (err) { showError(err.message); setRunning(false); }
-      }, 700);
-      return;
-    }
-    setRunning(false);
-    if (run.status === "done") { if (!state.run.cached) $("status").textContent = T.done; loadResults(run).catch(function (e) { showError(e.message); }); }
-    else if (run.status === "cancelled") { $("status").textContent = T.cancelled; }
-    else { $("status").textContent = T.failed; showError(run.error); }
-  }
+  // polling and states: geosig/jobpage.js; a poll's answer is merged into the started run (it keeps «cached»)
+  const runPage = {
+    active: ["queued", "running"], strings: T, setRunning: setRunning, showError: showError,
+    update: function (run) { state.run = Object.assign(state.run || {}, run); },
+    cached: function () { return state.run.cached; },
+    done: function (run) { loadResults(run).catch(function (e) { showError(e.message); }); },
+  };
+  function follow(run) { GeoSIG.followRun(run, runPage); }
   async function cancel() {
     if (!state.run) return;
     try {

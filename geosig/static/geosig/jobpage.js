@@ -1,0 +1,39 @@
+/* Pages that start a background job and follow it (corridors, connectivity): build DOM from data as text, and
+ * poll a run until it ends. Loaded after shell.js, before the page's own script; adds GeoSIG.el and GeoSIG.followRun. */
+(function () {
+  "use strict";
+
+  // el("td", { class: "x", text: "…" }, [child, "text"]): attributes as attributes, strings as text nodes — server
+  // and user strings never reach innerHTML.
+  function el(tag, attrs, children) {
+    const e = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(function ([k, v]) { if (k === "text") e.textContent = v; else e.setAttribute(k, v); });
+    (children || []).forEach(function (c) { if (c !== null && c !== undefined) e.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
+    return e;
+  }
+
+  // A run's progress in #bar and #status, polled from run.urls.self every 700 ms while its status is one of
+  // page.active; then page.done(run), or the cancelled / failed state with the run's error. page = { active: [states],
+  // strings: { running, done, cancelled, failed }, setRunning(on), showError(msg), done(run),
+  // cached(run) → true when #status already says the result was reused, update(run) (optional, first, each poll) }.
+  function followRun(run, page) {
+    const $ = function (id) { return document.getElementById(id); };
+    if (page.update) page.update(run);
+    $("bar").value = run.progress;
+    if (page.active.indexOf(run.status) >= 0) {
+      page.setRunning(true);
+      $("status").textContent = page.strings.running + " (" + run.progress + " %): " + (run.message || "");
+      page.timer = setTimeout(async function () {
+        try { followRun(await GeoSIG.fetchJSON(run.urls.self), page); } catch (err) { page.showError(err.message); page.setRunning(false); }
+      }, 700);
+      return;
+    }
+    page.setRunning(false);
+    if (run.status === "done") { if (!page.cached(run)) $("status").textContent = page.strings.done; page.done(run); }
+    else if (run.status === "cancelled") { $("status").textContent = page.strings.cancelled; }
+    else { $("status").textContent = page.strings.failed; page.showError(run.error); }
+  }
+
+  window.GeoSIG.el = el;
+  window.GeoSIG.followRun = followRun;
+})();
