@@ -12,8 +12,10 @@ from geosig import formats, params
 from geosig import openapi as doc
 from geosig.errors import InvalidParameter, NotFound, PermissionDeniedError
 from geosig.openapi import ANY, BOOL, DATETIME, INT, NUM, OBJ, STR, array, errors, nullable, obj
+from jobs.models import Job
 from layers.uploads import check_size, save_upload
 
+from . import circuitscape_runs as cs_runs
 from . import inputs, runs
 from .models import CorridorRun
 from .services import check_file_inputs, core_options
@@ -28,6 +30,13 @@ def require_runner(user) -> None:
     if not user.has_perm(RUN_PERMISSION):
         raise PermissionDeniedError(_("Su usuario no tiene el rol para calcular corredores (grupo «Analista CVC» o "
                                       "«Editor de capas»)."))
+
+
+def cs_runs_formats() -> dict:
+    """Circuitscape's outputs by extension: text grids and tables as plain text, GeoTIFF as registered."""
+    plain = {ext: formats.Format(ext, "text/plain; charset=utf-8", ext, formats.write_as_is, text=True)
+             for ext in ("asc", "out")}
+    return {".asc": plain["asc"], ".out": plain["out"], ".tif": formats.FORMATS["tif"]}
 
 
 DOWNLOAD_TYPES = sorted({formats.FORMATS[k].content_type for k in ("png", "tif", "gpkg", "csv", "json")})
@@ -185,3 +194,101 @@ class InputUpload(APIView):
             inputs.check_name(name, kind)
             ref = inputs.store(path, name, kind)
         return Response({**ref, "kind": kind}, status=201)
+
+
+# ------------------------------------------------------------------------ Circuitscape's raster scenarios
+
+CS_FILE = {"oneOf": [STR, obj({"file": STR, "name": STR, "kind": STR}, ["file"])],
+           "description": "referencia devuelta por POST /api/v1/corridors/inputs/ (tipo grid o list)"}
+CS_BODY = obj({
+    "scenario": {**doc.enum(list(cs_runs.SCENARIOS)), "description": "modo de Circuitscape"},
+    "output_file": {**STR, "description": "prefijo de las salidas (por defecto «circuitscape»)"},
+    **{k: {**CS_FILE, "description": f"{CS_FILE['description']}; modos: {', '.join(s)}"
+                                     + (f"; activa {sw}" if sw else "")}
+       for k, (_kinds, s, sw) in cs_runs.FILES.items()},
+    **{k: {**BOOL, "default": d} for k, d in cs_runs.FLAGS.items()},
+    **{k: {**doc.enum(list(v)), "default": d} for k, (v, d) in cs_runs.CHOICES.items()},
+}, ["scenario", "habitat_file"])
+CS_RUN = obj({
+    "id": INT, "state": doc.enum([s.value for s in Job.State]), "state_label": STR, "progress": INT,
+    "message": STR, "error": STR, "cancel_requested": BOOL, "created_at": DATETIME,
+    "finished_at": nullable(DATETIME), "options": OBJ, "report": nullable(OBJ), "downloads": OBJ,
+    "urls": obj({"self": STR, "cancel": STR}),
+})
+CS_DOWNLOAD_TYPES = sorted({f.content_type for f in cs_runs_formats().values()})
+
+
+def cs_run_dict(job: Job, request) -> dict:
+    base = request.build_absolute_uri(reverse("api-circuitscape-run", args=[job.pk]))
+    report = (job.result or {}).get("report") if job.state == Job.State.DONE else None
+    return {
+        "id": job.pk, "state": job.state, "state_label": str(job.get_state_display()), "progress": job.progress,
+        "message": job.message, "error": job.error, "cancel_requested": job.cancel_requested,
+        "created_at": job.created_at, "finished_at": job.finished_at, "options": job.params.get("options", {}),
+        "report": report, "downloads": {f: f"{base}files/{f}" for f in (report or {}).get("files", [])},
+        "urls": {"self": base, "cancel": base + "cancel/"},
+    }
+
+
+def _require_login(request) -> None:
+    if not request.user.is_authenticated:
+        raise PermissionDeniedError(_("Ingrese con el usuario que lanzó la corrida de Circuitscape."))
+
+
+@extend_schema(methods=["POST"], summary="Correr un escenario ráster de Circuitscape (pairwise, one-to-all, "
+                                         "all-to-one, advanced) con sus opciones (rol «Analista CVC» o «Editor de capas»)",
+               request=doc.json_body(CS_BODY),
+               responses={202: CS_RUN, 200: OpenApiResponse({**CS_RUN, "properties": {**CS_RUN["properties"],
+                                                                                       "cached": BOOL}},
+                                                            description="Corrida idéntica ya calculada o en curso"),
+                          **errors(403, 404, 409, 422)})
+@extend_schema(methods=["GET"], summary="Sus últimas 20 corridas de Circuitscape",
+               responses={200: obj({"runs": array(CS_RUN)}), **errors(403)})
+class CircuitscapeList(APIView):
+    """POST Circuitscape's options (its .ini keys as JSON, files as upload references) → 202 with the job."""
+
+    throttle_scope = {"POST": "jobs"}
+
+    def post(self, request):
+        require_runner(request.user)
+        data = params.body(request.data)
+        background = getattr(settings, "CORRIDORS_BACKGROUND", True)
+        job, cached = cs_runs.start(dict(data), request.user, background=background)
+        return Response({**cs_run_dict(job, request), "cached": cached}, status=200 if cached else 202)
+
+    def get(self, request):
+        _require_login(request)
+        return Response({"runs": [cs_run_dict(j, request) for j in cs_runs.recent(request.user)]})
+
+
+@extend_schema(summary="Estado y resultados de una corrida de Circuitscape (su dueño o el personal)",
+               parameters=[RUN_ID], responses={200: CS_RUN, **errors(403, 404)})
+@extend_schema_view(get=extend_schema(operation_id="circuitscape_run_detail"))
+class CircuitscapeDetail(APIView):
+    def get(self, request, pk):
+        _require_login(request)
+        return Response(cs_run_dict(cs_runs.get(pk, request.user), request))
+
+
+@extend_schema(summary="Cancelar una corrida de Circuitscape", parameters=[RUN_ID], request=None,
+               responses={200: CS_RUN, **errors(403, 404, 409)})
+class CircuitscapeCancel(APIView):
+    throttle_scope = "jobs"
+
+    def post(self, request, pk):
+        _require_login(request)
+        return Response(cs_run_dict(cs_runs.cancel(pk, request.user), request))
+
+
+@extend_schema(summary="Un archivo de resultados de Circuitscape, con su nombre de Circuitscape "
+                       "(_resistances.out, _cum_curmap.asc, _curmap_<n>.asc, _voltmap_<n>.asc…)",
+               parameters=[RUN_ID, doc.path_str("name", "Nombre del archivo")],
+               responses={**doc.binary(*CS_DOWNLOAD_TYPES), **errors(403, 404)})
+class CircuitscapeFile(APIView):
+    throttle_scope = "downloads"
+
+    def get(self, request, pk, name):
+        _require_login(request)
+        path = cs_runs.output_file(cs_runs.get(pk, request.user), name)
+        fmt = cs_runs_formats()[path.suffix.lower()]
+        return formats.attachment(path, name, fmt)

@@ -115,6 +115,11 @@ def compute(landscape: Landscape, options: Options, sink: Sink | None = None) ->
     return result
 
 
+def check(landscape: Landscape, options: Options) -> None:
+    """``compute``'s checks alone: the API refuses bad inputs with a 4xx before a job exists."""
+    _check(landscape, options)
+
+
 # ------------------------------------------------------------------------------------------------ checks
 
 

@@ -366,8 +366,23 @@ def run_config(ini, *, base_dir=None, output_dir=None) -> dict:
     """Run a Circuitscape raster .ini and write its outputs; returns the report (files, table, counts, notes).
 
     Relative paths in the .ini are read from ``base_dir`` (default: the current folder, as Circuitscape)."""
+    return run_settings(read_ini(ini), base_dir=base_dir, output_dir=output_dir)
+
+
+def check_settings(cfg: dict[str, str], *, base_dir=None) -> cs.Options:
+    """Every option and input of a configuration read and checked, nothing computed nor written (the API's
+    4xx before a job exists); returns the engine options."""
+    o = options_from(cfg)
+    with tempfile.TemporaryDirectory(prefix="circuitscape-") as tmp:
+        ls, _hab = landscape_from(cfg, o, Path(base_dir) if base_dir is not None else Path.cwd(), Path(tmp))
+        cs.check(ls, o)
+    return o
+
+
+def run_settings(cfg: dict[str, str], *, base_dir=None, output_dir=None, on_map=None) -> dict:
+    """``run_config`` on a configuration already read (``read_ini``'s dict, or the API's); ``on_map(path)``
+    is called after each map is written (a job's progress and cancel point)."""
     t0 = time.perf_counter()
-    cfg = read_ini(ini)
     o = options_from(cfg)  # every mode and value checked before any file is read
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     prefix = output_prefix(cfg, base, Path(output_dir) if output_dir is not None else None)
@@ -376,7 +391,7 @@ def run_config(ini, *, base_dir=None, output_dir=None) -> dict:
     if cfg.get("precision", "double").lower() == "single":
         notes.append("precision = single: se calcula en doble precisión.")
     written: list[Path] = []
-    result = _run(cfg, o, base, prefix, tif, written)
+    result = _run(cfg, o, base, prefix, tif, written, on_map)
     if result.resistances is not None:
         with _writing(prefix):
             written[:0] = write_resistances(prefix, result.resistances, o.mode == "pairwise")
@@ -399,7 +414,7 @@ def _writing(prefix: str):
                             f"{exc.strerror or exc}.") from None
 
 
-def _run(cfg, o, base, prefix, tif, written) -> cs.CircuitscapeResult:
+def _run(cfg, o, base, prefix, tif, written, on_map=None) -> cs.CircuitscapeResult:
     with tempfile.TemporaryDirectory(prefix="circuitscape-") as tmp:
         ls, hab = landscape_from(cfg, o, base, Path(tmp))
 
@@ -408,6 +423,8 @@ def _run(cfg, o, base, prefix, tif, written) -> cs.CircuitscapeResult:
             with _writing(prefix):
                 (write_tif if tif else write_asc)(path, grid, hab)
             written.append(path)
+            if on_map is not None:
+                on_map(path)
 
         return cs.compute(ls, o, sink)
 

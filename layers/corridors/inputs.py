@@ -22,6 +22,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import rasterio
 import shapely
 from django.conf import settings
 from rasterio.crs import CRS
@@ -39,10 +40,16 @@ KINDS = {
     "resistance": (".tif", ".tiff"),
     "landcover": (".tif", ".tiff"),
     "table": (".csv",),
+    # Circuitscape's own inputs (habitat, focal points/regions, polygons, mask, sources, grounds; lists of
+    # points, pairs or source strengths): its grids, and its text lists
+    "grid": (".asc", ".tif", ".tiff"),
+    "list": (".txt",),
 }
 KIND_ES = {"cores": "núcleos", "resistance": "ráster de resistencia", "landcover": "ráster de cobertura",
-           "table": "tabla clase → resistencia"}
-REF = re.compile(r"^[0-9a-f]{32}\.(gpkg|geojson|json|zip|tif|tiff|csv)$")
+           "table": "tabla clase → resistencia", "grid": "cuadrícula de Circuitscape (ASCII de ESRI o GeoTIFF)",
+           "list": "lista de texto de Circuitscape"}
+REF = re.compile(r"^[0-9a-f]{32}\.(gpkg|geojson|json|zip|tif|tiff|csv|asc|txt)$")
+LIST_HEADS = ("min", "max", "mode")  # the words of Circuitscape's included-pairs files; every other token a number
 VECTOR_IN_ZIP = (".shp", ".gpkg", ".geojson", ".json")
 NAME_FIELDS = ("nombre", "name", "NOMBRE", "NAME", "Nombre", "Name", "core_name")
 MAX_TABLE_ROWS = 1000
@@ -269,12 +276,57 @@ def classes_to_resistance(grid: Grid, table: dict[float, float], name: str, tabl
     return Grid(out, grid.transform, grid.crs, np.nan, list(grid.notes))
 
 
+def read_grid(path, name: str) -> None:
+    """A Circuitscape grid (ESRI ASCII .asc or GeoTIFF, no CRS needed, as Circuitscape): opens with its
+    extension's driver only, within the cell limit, with some data. Its role (habitat, points…) and its
+    size against the habitat are checked when a run names it."""
+    with readers.open_raster(path, name=Path(path).name, drivers=readers.GRID_DRIVERS) as ds:
+        cap = int(getattr(settings, "CORRIDORS_MAX_CELLS", 20_000_000))
+        if ds.width * ds.height > cap:
+            raise InvalidParameter(f"La cuadrícula «{name}» tiene {number(ds.width * ds.height)} celdas ({ds.width} × "
+                                   f"{ds.height}); el máximo es {number(cap)}.")
+        try:
+            arr = ds.read(1, masked=True)
+        except rasterio.errors.RasterioError as exc:  # a truncated or malformed grid after a good header
+            raise DataFileError(f"No se pudo leer la cuadrícula «{name}»: {readers.clean_error(exc, path, name)}.",
+                                file=name) from None
+    if arr.count() == 0:
+        raise DataFileError(f"La cuadrícula «{name}» no tiene ninguna celda con dato (todo es nodata).", file=name)
+
+
+def read_list(path, name: str) -> None:
+    """A Circuitscape text list (points «id x y», sources/grounds «valor x y», source strengths «id valor»,
+    included pairs «min/max» matrix or «mode include|exclude» + pairs): UTF-8 numbers, line by line."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataFileError(f"«{name}» no es un texto UTF-8: una lista de Circuitscape tiene números por línea.",
+                            file=name) from None
+    rows = 0
+    for n, line in enumerate(text.splitlines(), start=1):
+        parts = line.replace(",", " ").split()
+        if not parts or (n <= 2 and parts[0].lower() in LIST_HEADS):
+            continue
+        for p in parts:
+            try:
+                ok = math.isfinite(float(p))
+            except ValueError:
+                ok = False
+            if not ok:
+                raise DataFileError(f"«{name}», línea {n}: «{p[:40]}» no es un número.", file=name, row=n)
+        rows += 1
+    if not rows:
+        raise DataFileError(f"«{name}» no tiene ninguna línea de números.", file=name)
+
+
 # Checks run when a file is stored (upload or command), before a run is started.
 VALIDATORS = {
     "cores": lambda p, n: read_cores(p, n),
     "resistance": lambda p, n: read_raster(p, n),  # values ≤ 0 refused with their count and place
     "landcover": lambda p, n: read_raster(p, n, classes=True),  # a class raster may hold 0
     "table": read_table,
+    "grid": read_grid,
+    "list": read_list,
 }
 
 

@@ -364,3 +364,8 @@ def cancel_run(run_id, user) -> CorridorRun:
             jobs.request_cancel(job)  # a queued job leaves the queue; a running one stops at its next stage
             run.refresh_from_db()
     return run
+
+
+# Circuitscape's raster scenarios are a job kind of their own, registered with this one (layers.apps imports
+# this module for the worker): imported last, it uses ACTIVE_LOCK above.
+from . import circuitscape_runs  # noqa: E402,F401

@@ -42,3 +42,30 @@ def page(request):
         "js_strings": strings,
         "can_run": request.user.has_perm("layers.add_corridorrun"),
     })
+
+
+def circuitscape_page(request):
+    """Circuitscape's raster scenarios with every option of the command; the form talks to
+    /api/v1/corridors/inputs/ and /api/v1/corridors/circuitscape/."""
+    from .circuitscape_runs import CHOICES, FILES, FLAGS, REQUIRED
+
+    strings = {
+        "uploading": _("Subiendo y revisando «{name}»…"),
+        "uploaded": _("«{name}» listo."),
+        "running": _("Calculando"),
+        "cached": _("Resultado reutilizado de una corrida idéntica."),
+        "done": _("Terminado"),
+        "failed": _("La corrida falló"),
+        "cancelled": _("Cancelada: no se guardó ningún resultado."),
+        "summary": _("Modo {mode}: {nodes} nodos, {solves} soluciones, {secs} s."),
+        "needFile": _("Falta el archivo: {label}."),
+        "point": _("Punto"),
+        "resistance": _("Resistencia efectiva"),
+    }
+    return render(request, "layers/circuitscape.html", {
+        "api": {"runs": reverse("api-circuitscape"), "inputs": reverse("api-corridors-inputs")},
+        "js_strings": strings,
+        "files": {k: {"kinds": list(v[0]), "scenarios": list(v[1])} for k, v in FILES.items()},
+        "required": REQUIRED, "flags": FLAGS, "choices": {k: list(v[0]) for k, v in CHOICES.items()},
+        "can_run": request.user.has_perm("layers.add_corridorrun"),
+    })

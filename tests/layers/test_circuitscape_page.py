@@ -36,3 +36,42 @@ def test_circuit_options_are_sent_and_stored(page, live_server, core_layers_tx, 
     run = CorridorRun.objects.get()
     assert run.params["circuit"] == {"connectivity": 4, "averaging": "conductance", "combine": "cumulative"}
     page.click("#cancel")
+
+
+FIX = Path(__file__).parent / "fixtures" / "circuitscape"
+
+
+def test_circuitscape_modes_page_runs_one_to_all_on_a_phone(page, live_server, make_user, settings, media):
+    """/corredores/circuitscape/ at 390×844: a one-to-all run of Circuitscape.jl's case oneToAllVerify1 (its
+    files uploaded through the form, its options chosen) shows Circuitscape.jl's published resistances and
+    offers the outputs under Circuitscape's names; nothing is wider than the phone's screen."""
+    import numpy as np
+
+    settings.CORRIDORS_BACKGROUND = False
+    make_user("analista", "Analista CVC")
+    page.set_viewport_size({"width": 390, "height": 844})
+    browser_login(page, live_server, "analista", "/corredores/circuitscape/")
+    page.wait_for_selector("#cs-scenario")
+    assert page.is_hidden("#cs-advanced") and page.is_visible("#cs-point_file")  # pairwise by default
+    page.select_option("#cs-scenario", "advanced")
+    assert page.is_visible("#cs-advanced") and page.is_visible("#cs-source_file") and page.is_hidden("#cs-point_file")
+    page.select_option("#cs-scenario", "one-to-all")
+    case = FIX / "input/raster/one_to_all/1"
+    for key, name in (("habitat_file", "cellmap.asc"), ("point_file", "points.asc"), ("polygon_file", "polygons.asc")):
+        page.set_input_files(f"#cs-{key}", str(case / name))
+        page.wait_for_selector(f"[data-key={key}] .cs-file-status:has-text('listo')")
+    page.select_option("#cs-connect_four_neighbors_only", "true")
+    page.select_option("#cs-connect_using_avg_resistances", "true")
+    page.check("[data-flag=write_volt_maps]")
+    page.fill("#cs-output_file", "oneToAllVerify1")
+    page.click("#cs-run")
+    page.wait_for_selector("#cs-results:not([hidden])", timeout=60_000)
+    expected = np.loadtxt(FIX / "output_verify/oneToAllVerify1_resistances.out", ndmin=2)
+    rows = page.eval_on_selector_all("#cs-resistances tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+    assert [int(r[0]) for r in rows] == [int(x) for x in expected[:, 0]]
+    shown = [float(r[1].replace(".", "").replace(",", ".")) for r in rows]  # es-CO: 1.234,5
+    np.testing.assert_allclose(shown, expected[:, 1], atol=1e-5)
+    names = page.eval_on_selector_all("#cs-downloads a", "as => as.map(a => a.textContent)")
+    assert "oneToAllVerify1_resistances.out" in names and "oneToAllVerify1_cum_curmap.asc" in names
+    assert any(n.startswith("oneToAllVerify1_voltmap_") for n in names)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
