@@ -11,12 +11,7 @@
   const state = { options: null, selected: new Set(), markers: L.layerGroup().addTo(map), results: L.layerGroup().addTo(map),
                   run: null, timer: null, geometryType: "point", files: { cores: null, raster: null, table: null } };
 
-  function el(tag, attrs, children) {
-    const e = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(function ([k, v]) { if (k === "text") e.textContent = v; else e.setAttribute(k, v); });
-    (children || []).forEach(function (c) { if (c !== null && c !== undefined) e.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
-    return e;
-  }
+  const el = GeoSIG.el;  // geosig/jobpage.js
   function fmt(n, d) { return (n === null || n === undefined) ? "—" : GeoSIG.fmt(n, d); }
   function showError(msg) { const e = $("error"); e.textContent = msg || ""; e.hidden = !msg; }
 
@@ -156,21 +151,10 @@
       follow(run);
     } catch (err) { showError(err.message); setRunning(false); }
   }
-  function follow(run) {
-    $("bar").value = run.progress;
-    if (run.status === "pending" || run.status === "running") {
-      setRunning(true);
-      $("status").textContent = T.running + " (" + run.progress + " %): " + (run.message || "");
-      state.timer = setTimeout(async function () {
-        try { follow(await GeoSIG.fetchJSON(run.urls.self)); } catch (err) { showError(err.message); setRunning(false); }
-      }, 700);
-      return;
-    }
-    setRunning(false);
-    if (run.status === "done") { if (!run.cached) $("status").textContent = T.done; loadResults(run); }
-    else if (run.status === "cancelled") { $("status").textContent = T.cancelled; }
-    else { $("status").textContent = T.failed; showError(run.error); }
-  }
+  // polling and states: geosig/jobpage.js (a corridor run's queued state is «pending»)
+  const runPage = { active: ["pending", "running"], strings: T, setRunning: setRunning, showError: showError,
+                    cached: function (run) { return run.cached; }, done: function (run) { loadResults(run); } };
+  function follow(run) { GeoSIG.followRun(run, runPage); }
   async function cancel() {
     if (!state.run) return;
     try {
