@@ -135,10 +135,10 @@ class IndicatorReference(models.Model):
 # The POT models live in territorial/pot/models.py but belong to this app: importing them here registers
 # them when Django loads territorial's models (and keeps ``from territorial.models import Plan`` working).
 from territorial.pot.models import (  # noqa: E402,F401
-    ConflictCache, Determinant, DeterminantPiece, DeterminantRule, Plan, PlannerAssignment, PlanVersion,
+    ConflictCache, ConflictRow, Determinant, DeterminantPiece, DeterminantRule, Plan, PlannerAssignment, PlanVersion,
     PlanWaiver, PotRulesSettings, ReviewComment, Zone, ZonePiece,
 )
 
 __all__ = ["Department", "Subregion", "Municipality", "Indicator", "IndicatorValue", "IndicatorReference",
            "PlannerAssignment", "Plan", "Zone", "ZonePiece", "PlanVersion", "ReviewComment", "PlanWaiver",
-           "PotRulesSettings", "Determinant", "DeterminantPiece", "DeterminantRule", "ConflictCache"]
+           "PotRulesSettings", "Determinant", "DeterminantPiece", "DeterminantRule", "ConflictCache", "ConflictRow"]

@@ -216,21 +216,32 @@ class ReviewComment(models.Model):
 
 
 class ConflictCache(models.Model):
-    """Per-plan conflict rows of the plan-local modes (internal, determinants), keyed by the plan version
-    and the parameters: a department-wide report recomputes only the plans saved since the last one.
-    Verdicts are not stored (the matrix is applied when reading), so editing the matrix needs no purge."""
+    """One per-plan entry of a conflict mode, keyed by the plan version and the parameters: a
+    department-wide report recomputes only the plans saved since the last one. Its findings are
+    ConflictRow rows, written set-based by one INSERT … SELECT. Verdicts are not stored (the matrix is
+    applied when reading), so editing the matrix needs no purge."""
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="conflict_cache")
     mode = models.CharField(max_length=20)
     key = models.CharField(max_length=200)  # parameters + determinant signature
     plan_version = models.PositiveIntegerField()
-    # zlib-compressed JSON: jsonb would re-parse megabytes of GeoJSON per write, and quoting a text
-    # parameter of that size costs more than the compression
-    rows = models.BinaryField(default=b"")
+    size_bytes = models.BigIntegerField(default=0)  # stored size of its rows (attributes + geometry), for the cap
     created_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["plan", "mode", "key"], name="uniq_conflict_cache")]
+
+
+class ConflictRow(models.Model):
+    """One finding of a cache entry, as the SQL computed it: its columns (``attrs``), its area in m²
+    (EPSG:9377) and its geometry kept as PostGIS geometry in EPSG:9377. GeoJSON is produced only for the
+    rows a response returns, never when computing (it used to be most of a department's cost)."""
+
+    entry = models.ForeignKey(ConflictCache, on_delete=models.CASCADE, related_name="conflict_rows")
+    area_m2 = models.FloatField(null=True)
+    attrs = models.JSONField(default=dict)
+    # read by id only: no spatial index to maintain on every insert
+    geom = models.GeometryField(srid=9377, null=True, spatial_index=False)
 
 
 class Determinant(models.Model):
@@ -295,5 +306,5 @@ class DeterminantRule(models.Model):
 __all__ = [
     "PlannerAssignment", "Plan", "Zone", "ZonePiece", "PlanVersion", "ReviewComment", "PlanWaiver",
     "PotRulesSettings",
-    "Determinant", "DeterminantPiece", "DeterminantRule", "ConflictCache",
+    "Determinant", "DeterminantPiece", "DeterminantRule", "ConflictCache", "ConflictRow",
 ]

@@ -26,8 +26,8 @@ def _entries(plan, mode="internal"):
     return ConflictCache.objects.filter(plan=plan, mode=mode)
 
 
-def _internal_key(sliver_m2, with_geometry=True):
-    return _key(dict(DEFAULTS, sliver_m2=float(sliver_m2)), INTERNAL_KEYS, with_geometry)
+def _internal_key(sliver_m2):
+    return _key(dict(DEFAULTS, sliver_m2=float(sliver_m2)), INTERNAL_KEYS)
 
 
 def _summary(report):
@@ -60,22 +60,24 @@ def test_other_modes_are_not_evicted_by_one_mode(pot_users, zoned, settings):
 
 
 def test_bytes_capped(pot_users, zoned, settings):
-    from django.db.models import Func, Sum
+    from django.db.models import Sum
 
     analyse_conflicts(pot_users["analyst"], plan_id=zoned.pk, modes=["internal"], sliver_m2=100)
-    one = _entries(zoned).aggregate(b=Sum(Func("rows", function="octet_length")))["b"]
+    one = _entries(zoned).aggregate(b=Sum("size_bytes"))["b"]
+    assert one > 0
     settings.POT_CONFLICT_CACHE_MAX_BYTES = int(one * 1.5)  # room for one entry, not two
     analyse_conflicts(pot_users["analyst"], plan_id=zoned.pk, modes=["internal"], sliver_m2=200)
     assert list(_entries(zoned).values_list("key", flat=True)) == [_internal_key(200)]
 
 
-def test_csv_download_still_keeps_the_json_entry(pot_users, zoned, settings):
-    """The previous session's rule holds under a cap: a CSV (no geometry) entry sits beside the JSON one."""
+def test_csv_download_reuses_the_json_entry(pot_users, zoned, settings):
+    """A CSV (no geometry) reads the JSON report's entry: the geometry is stored with the rows either way."""
     settings.POT_CONFLICT_CACHE_MAX_ENTRIES = 2
     analyse_conflicts(pot_users["analyst"], plan_id=zoned.pk, modes=["internal"])
-    analyse_conflicts(pot_users["analyst"], plan_id=zoned.pk, modes=["internal"], with_geometry=False)
-    keys = set(_entries(zoned).values_list("key", flat=True))
-    assert keys == {_internal_key(1000.0), _internal_key(1000.0, with_geometry=False)}
+    entry = _entries(zoned).get()
+    csv = analyse_conflicts(pot_users["analyst"], plan_id=zoned.pk, modes=["internal"], with_geometry=False)
+    assert list(_entries(zoned).values_list("pk", "key")) == [(entry.pk, _internal_key(1000.0))]
+    assert csv.findings and all(f["geometry"] is None for f in csv.findings)
 
 
 def test_nearby_values_share_one_entry(pot_users, zoned):

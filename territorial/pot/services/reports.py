@@ -42,7 +42,7 @@ def _data(report) -> dict:
 
 
 def findings_frame(report):
-    rows = [f for f in report.findings if f.get("geometry")]
+    rows = [f for f in report.load_geometry(report.findings) if f.get("geometry")]
     data = {c: [r.get(c) for r in rows] for c in CSV_COLUMNS}
     geoms = [shape(r["geometry"]) for r in rows]
     return gpd.GeoDataFrame(data, geometry=geoms, crs=4326)

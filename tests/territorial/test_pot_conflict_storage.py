@@ -1,0 +1,128 @@
+"""Conflicts stored set-based in PostGIS (ConflictRow): the stored zone × determinant areas and geometries
+equal an independent shapely overlay of the same stored zones and pieces, and a plan saved since the last
+department report is the only one recomputed (the others' entries and rows are not touched)."""
+import numpy as np
+import pytest
+import shapely
+from django.contrib.gis.geos import GEOSGeometry
+from shapely.geometry import Polygon, box, mapping
+
+from territorial.pot.services import conflicts as C
+from territorial.pot.services.plans import create_plan, system_replace_zones
+
+from .test_pot_fixtures import TO_9377, cabecera_m, cali_plan, fc, pot_users, square_feature, to_4326  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def _feature(geom_m, soil):
+    return {"type": "Feature", "geometry": mapping(to_4326(geom_m)), "properties": {"soil_class": soil}}
+
+
+def _determinant(code, pieces):
+    from territorial.pot.models import Determinant, DeterminantPiece
+
+    det = Determinant.objects.create(code=code, name=code, kind="polygon", piece_count=len(pieces))
+    for g in pieces:
+        DeterminantPiece.objects.create(determinant=det, geom_m=GEOSGeometry(g.wkt, srid=9377))
+    return det
+
+
+def _to_metres(geom_4326):
+    return shapely.transform(geom_4326, lambda xy: np.column_stack(TO_9377.transform(xy[:, 0], xy[:, 1])))
+
+
+def _stored_zones(plan):
+    from territorial.pot.models import Zone
+
+    return {z.pk: shapely.from_wkb(bytes(z.geom_m.wkb)) for z in Zone.objects.filter(plan=plan)}
+
+
+def _expected(zones, pieces_by_det):
+    """zone × determinant → (area, geometry) by shapely alone, from the stored zones and pieces."""
+    out = {}
+    for zid, z in zones.items():
+        for code, pieces in pieces_by_det.items():
+            parts = [shapely.intersection(z, p) for p in pieces]
+            area = sum(g.area for g in parts)
+            if area >= 1.0:
+                out[(zid, code)] = (area, shapely.union_all(parts))
+    return out
+
+
+def test_stored_areas_and_geometries_equal_a_shapely_overlay(pot_users, cali_plan):
+    from territorial.pot.models import ConflictRow
+
+    x, y = cabecera_m(pot_users["cali"])
+    zone_a = Polygon([(x, y), (x + 1000, y + 100), (x + 1200, y + 900), (x + 300, y + 1300), (x - 200, y + 600)])
+    zone_b = box(x + 1500, y, x + 2500, y + 1000)
+    system_replace_zones(cali_plan, fc(_feature(zone_a, "urbano"), _feature(zone_b, "rural")), "importar")
+    pieces = {
+        # a piece inside zone A (taken whole), one covering zone B (the zone taken whole), one crossing A's edge
+        "prueba_bosque": [Polygon([(x + 300, y + 300), (x + 600, y + 300), (x + 450, y + 600)]),
+                          box(x + 1400, y - 100, x + 2600, y + 1100), box(x + 900, y + 800, x + 1300, y + 1500)],
+        # a piece with a hole, across A
+        "prueba_paramo": [box(x - 500, y - 500, x + 500, y + 500).difference(box(x + 100, y + 100, x + 200, y + 200))],
+    }
+    codes = {_determinant(code, geoms).pk: code for code, geoms in pieces.items()}
+    expected = _expected(_stored_zones(cali_plan), pieces)
+    assert len(expected) == 3  # A × both determinants, B × bosque, and nothing else
+
+    report = C.analyse_conflicts(pot_users["analyst"], plan_id=cali_plan.pk, modes=["determinants"],
+                                 determinants=list(pieces))
+    got = {(f["zone_id"], f["determinant"]): f for f in report.findings + report.compatible}
+    assert set(got) == set(expected)
+    for k, (area, geom) in expected.items():
+        assert got[k]["area_m2"] == pytest.approx(area, rel=1e-9)
+    # the stored geometry (EPSG:9377) is the overlay's geometry: no area outside either
+    for row in ConflictRow.objects.filter(entry__plan=cali_plan, entry__mode="determinants"):
+        area, geom = expected[(row.attrs["zone_id"], codes[row.attrs["determinant_id"]])]
+        stored = shapely.from_wkb(bytes(row.geom.wkb))
+        assert stored.area == pytest.approx(area, rel=1e-9) and row.area_m2 == pytest.approx(area, rel=1e-9)
+        assert shapely.symmetric_difference(stored, geom).area <= 1e-9 * area
+    # GeoJSON is made only when a response asks for it, and is the same geometry (7 decimals of a degree)
+    assert all(isinstance(f["geometry"], C.StoredGeometry) for f in report.findings)
+    for f in report.as_dict()["findings"]:
+        g = _to_metres(shapely.geometry.shape(f["geometry"]))
+        assert g.area == pytest.approx(expected[(f["zone_id"], f["determinant"])][0], rel=1e-4)
+
+
+def test_one_changed_plan_is_the_only_one_recomputed(pot_users, cali_plan, monkeypatch):
+    from territorial.pot.models import ConflictCache, ConflictRow
+
+    cx, cy = cabecera_m(pot_users["cali"])
+    jx, jy = cabecera_m(pot_users["jamundi"])
+    jam_plan = create_plan(pot_users["other_planner"], pot_users["jamundi"], "Jamundí prueba")
+    system_replace_zones(cali_plan, fc(square_feature(cx, cy, cx + 1000, cy + 1000, "urbano")), "importar")
+    system_replace_zones(jam_plan, fc(square_feature(jx, jy, jx + 1000, jy + 1000, "rural")), "importar")
+    _determinant("prueba_amenaza", [box(cx + 500, cy + 500, cx + 1500, cy + 1500), box(jx - 200, jy - 200, jx + 300, jy + 300)])
+
+    computed = []
+    real = C.determinant_statements
+    monkeypatch.setattr(C, "determinant_statements", lambda ids, p, dets: computed.append(list(ids)) or real(ids, p, dets))
+
+    def department():
+        report = C.analyse_conflicts(pot_users["analyst"], modes=["determinants"], determinants=["prueba_amenaza"])
+        assert {p["id"] for p in report.plans} == {cali_plan.pk, jam_plan.pk}
+        return {f["zone_id"]: f["area_m2"] for f in report.findings}
+
+    first = department()
+    assert [sorted(ids) for ids in computed] == [sorted([cali_plan.pk, jam_plan.pk])]  # cold: both, in one go
+    assert sorted(first.values()) == pytest.approx([300 * 300, 500 * 500], abs=2.0)  # squares went through EPSG:4326
+    entries = lambda plan: ConflictCache.objects.filter(plan=plan, mode="determinants")  # noqa: E731
+    jam_entry, cali_entry = entries(jam_plan).get(), entries(cali_plan).get()
+    jam_rows = set(ConflictRow.objects.filter(entry=jam_entry).values_list("pk", flat=True))
+    rows_before = set(ConflictRow.objects.values_list("pk", flat=True))
+
+    computed.clear()
+    system_replace_zones(cali_plan, fc(square_feature(cx, cy, cx + 800, cy + 1000, "urbano")), "importar")
+    second = department()
+    assert computed == [[cali_plan.pk]]  # nothing department-wide: only the changed plan's statements ran
+    assert entries(jam_plan).get().pk == jam_entry.pk  # untouched: same entry, same rows
+    assert set(ConflictRow.objects.filter(entry=jam_entry).values_list("pk", flat=True)) == jam_rows
+    new_entry = entries(cali_plan).get()
+    assert new_entry.pk != cali_entry.pk
+    written = ConflictRow.objects.exclude(pk__in=rows_before)
+    assert set(written.values_list("entry_id", flat=True)) == {new_entry.pk}  # every row written is the changed plan's
+    assert not ConflictRow.objects.filter(entry_id=cali_entry.pk).exists()  # and its old rows are gone
+    assert sorted(second.values()) == pytest.approx([300 * 300, 300 * 500], abs=2.0)
