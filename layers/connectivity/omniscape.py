@@ -13,6 +13,10 @@ numbers, so they are stated):
 * node current = max(current in, current out) (a source cell carries what it injects, the ground what it drains);
 * block artefacts are corrected (``correct_artifacts``) with Omniscape.jl's correction array: the current of
   one block solve divided into what ``block_size²`` single-cell solves would give on a uniform landscape;
+  a cell that carries no current there (below 1e-8 of the solve's largest, the cut Circuitscape applies to
+  branch currents; e.g. the circle's four tips, dead ends with 4 neighbours) keeps correction 1. Omniscape.jl's
+  default solver (cg+amg) leaves round-off at such cells and divides it: its published test4a has 46 942 and
+  86 169 at two tips, which multiply the flow potential there (fixtures README: how its outputs are reproduced);
 * the flow-potential window is the full rectangle (not the circle) and ignores nodata, as in Omniscape.jl;
 * the target block is blanked in window coordinates of a full window, also for windows cut by the grid
   edge (Omniscape.jl does this; kept so its published outputs are reproduced);
@@ -480,6 +484,10 @@ def _correction_cached(radius, buffer, block_size, connectivity, solver) -> np.n
     blocked[d - br:d + br + 1, d - br:d + br + 1] = 0.0
     blocked *= block_size ** 2 / blocked.sum()
     block_cur = _solve_window(geom, key, cond, blocked, p, timings)
+    # No current (the 4-neighbour tips are dead ends) must stay 0, not a solver's round-off: a ratio of two
+    # round-offs is noise (module doc). Circuitscape drops branch currents below 1e-8 of the largest.
+    null[null < 1e-8 * null.max()] = 0.0
+    block_cur[block_cur < 1e-8 * block_cur.max()] = 0.0
     total = np.zeros((n + 2 * br, n + 2 * br))
     for i in range(block_size):
         for j in range(block_size):

@@ -10,7 +10,7 @@ import pytest
 import rasterio
 from django.core.management import CommandError, call_command
 
-from .test_omniscape import FIX, grid, isapprox
+from .test_omniscape import FIX, grid, isapprox, with_julia_tips
 
 # Omniscape.jl test/input/config3.ini, verbatim except the raster extension (.asc → .tif, see the fixtures README):
 # it even keeps the «solver = cholmod» twice and Omniscape.jl's own [Unsupported arguments…] section removed.
@@ -97,6 +97,101 @@ def test_config3_reads_the_original_ascii_grid(workdir):
     assert cum.shape == (23, 30) and (transform.a, transform.e) == (1, -1) and nodata == -9999
     assert isapprox(cum, grid("output_verify/test3/cum_currmap.asc"))
     assert isapprox(read(workdir / "test3" / "flow_potential.tif")[0], grid("output_verify/test3/flow_potential.asc"))
+
+
+# Omniscape.jl test/input/config_reclass.ini, verbatim except the raster extension (.asc → .tif).
+CONFIG_RECLASS = """[Input files]
+resistance_file = input/discrete_resistance.tif
+
+[Options]
+block_size = 1
+radius = 5
+buffer = 0
+project_name = test_reclass
+source_from_resistance = true
+
+mask_nodata = true
+write_raw_currmap = true
+calc_normalized_current = false
+write_as_tif = false
+
+[reclass stuff]
+reclassify_resistance = true
+reclass_table = input/reclass.txt
+write_reclassified_resistance = true
+
+parallelize = true
+parallel_batch_size = 10
+"""
+
+
+def test_config_reclass_reproduces_published_map_and_reclassified_resistance(workdir):
+    """runtests.jl compares only its cum_currmap; the reclassified resistance it also publishes is checked here
+    (class 5 → «missing»: nodata)."""
+    (workdir / "config_reclass.ini").write_text(CONFIG_RECLASS)
+    call_command("omniscape", "config_reclass.ini")
+    out = workdir / "test_reclass"
+    assert isapprox(read(out / "cum_currmap.tif")[0], grid("output_verify/test_reclass/cum_currmap.asc"))
+    ours, ref = read(out / "classified_resistance.tif")[0], grid("output_verify/test_reclass/classified_resistance.asc")
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref))
+    np.testing.assert_allclose(ours[~np.isnan(ref)], ref[~np.isnan(ref)], rtol=1e-12)
+    assert np.isnan(ref).sum() == 9  # the class-5 cells
+
+
+# Omniscape.jl test/input/config4a.ini, verbatim except the raster extension (.asc → .tif).
+CONFIG4A = """[Input files]
+resistance_file = input/resistance.tif
+source_file = input/source.tif
+
+[Options]
+block_size = 3
+radius = 5
+buffer = 2
+source_threshold = 0.2
+project_name = test4a
+correct_artifacts = true
+source_from_resistance = false
+r_cutoff = 0.0
+connect_four_neighbors_only = true
+
+[Conditional connectivity options]
+conditional = true
+n_conditions = 2
+compare_to_future = both
+
+condition1_file = input/temperature.tif
+condition1_future_file = input/temperature.tif
+comparison1 = within
+condition1_lower = -0.5
+condition1_upper = 0.5
+
+condition2_file = input/precipitation.tif
+condition2_future_file = input/precipitation.tif
+comparison2 = within
+condition2_lower = -0.5
+condition2_upper = 0.5
+
+[Output options]
+write_raw_currmap = false
+calc_normalized_current = true
+calc_flow_potential = true
+
+parallelize = false
+"""
+
+
+def test_config4a_unchanged_reproduces_published_outputs(workdir, monkeypatch):
+    """Its flow potential and normalised current with Omniscape.jl's two round-off tips of the correction array
+    (tests/layers/test_omniscape.py, JL_TEST4A_TIPS); write_raw_currmap = false: no cum_currmap file."""
+    with_julia_tips(monkeypatch)
+    (workdir / "config4a.ini").write_text(CONFIG4A)
+    call_command("omniscape", "config4a.ini")
+    out = workdir / "test4a"
+    assert sorted(p.name for p in out.iterdir()) == ["config.ini", "flow_potential.tif",
+                                                      "normalized_cum_currmap.tif"]
+    assert isapprox(read(out / "flow_potential.tif")[0], grid("output_verify/test4a/flow_potential.tif"))
+    assert isapprox(read(out / "normalized_cum_currmap.tif")[0],
+                    grid("output_verify/test4a/normalized_cum_currmap.tif"))
 
 
 def test_config1_with_workers_and_existing_project_folder(workdir):
