@@ -95,7 +95,7 @@ C4 = dict(block_size=3, connectivity=4, conditional=True, n_conditions=2, condit
 # at the east (dist, 2·dist) and south (2·dist, dist) tips of the circle. Those cells are dead ends that carry no
 # current in either solve the correction divides; cg's round-off survived there and its ratio is what they hold
 # (ours: 1, module doc). Measured from the published flow potential: on each of the 159 cells where it differs from
-# ours, the difference is (value − 1) × our uncorrected flow potential at the tip, the same value within 2e-5.
+# ours, the difference is (value − 1) × our uncorrected flow potential at the tip, the same value to 1e-5 (1.2e-4).
 JL_TEST4A_TIPS = (46941.74, 86169.00)
 
 
