@@ -98,6 +98,10 @@ def store(path, name: str, kind: str) -> dict:
         tmp = dest.with_name(f".{ref}.{uuid.uuid4().hex}")
         shutil.copyfile(path, tmp)
         tmp.replace(dest)  # atomic: a reader never sees half a file
+    else:
+        # the same content uploaded again: its retention clock restarts (layers.services.input_retention ages
+        # files by modification time), so a file just handed to a user is not removed as old before the run
+        dest.touch()
     return {"file": ref, "name": readers.label_of(name)}
 
 

@@ -93,3 +93,23 @@ def test_registered_as_a_worker_cleanup():
     from jobs import registry
 
     assert "corridor-inputs" in registry.CLEANUPS
+
+
+def test_uploading_the_same_file_again_restarts_its_clock(media, settings, client, make_user, tmp_path):
+    """The store names files by content: a re-upload of an old file must not leave it to be removed as old."""
+    from layers.services.input_retention import remove_stale_inputs
+
+    settings.CORRIDOR_INPUTS_RETENTION_HOURS = 48
+    client.force_login(make_user("analista", "Analista CVC"))
+    csv = tmp_path / "clases.csv"
+    csv.write_text("clase;resistencia\n1;10\n", encoding="utf-8")
+
+    def up():
+        with open(csv, "rb") as f:
+            return client.post("/api/v1/corridors/inputs/", {"kind": "table", "file": f}).json()["file"]
+
+    ref = up()
+    t = time.time() - 100 * HOUR
+    os.utime(inputs.store_root() / ref, (t, t))
+    assert up() == ref  # same content, same name
+    assert remove_stale_inputs()["removed"] == 0 and present(ref)
