@@ -45,7 +45,7 @@ from django.contrib.gis.geos import GEOSGeometry  # noqa: E402
 
 from layers.models import Layer  # noqa: E402
 from layers.services.importing import import_layer  # noqa: E402
-from layers.services.overlay import overlay_summary  # noqa: E402
+from layers.services.overlay import overlay_summary_many  # noqa: E402
 from territorial.models import Municipality  # noqa: E402
 
 CLASSES = ["bosque", "pastos", "cultivos", "urbano", "agua", "arbustal"]
@@ -115,8 +115,9 @@ def store(gdf: gpd.GeoDataFrame, slug: str, tmp: Path, class_field: str | None) 
 
 
 def ours_table(areas: dict, slug: str) -> dict:
-    return {key: {c["value"] or "": c["area_m2"] for c in overlay_summary(geom, layers=[slug])["layers"][0]["classes"]}
-            for key, geom in areas.items()}
+    # one call for all the areas, as the app asks for "a layer × the 42 municipalities" (one query per layer)
+    outs = overlay_summary_many(list(areas.values()), layers=[slug])
+    return {key: {c["value"] or "": c["area_m2"] for c in out["layers"][0]["classes"]} for key, out in zip(areas, outs)}
 
 
 def gp_table(left: gpd.GeoDataFrame, right: gpd.GeoDataFrame, key: str, cls: str) -> dict:

@@ -7,7 +7,7 @@ measured in EPSG:9377.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -30,6 +30,9 @@ class Area:
     label: str
     kind: str = "geometria"
     code: str = ""
+    # the same polygon in EPSG:9377 (shapely), kept from the area measurement: the overlay cuts it into pieces
+    # without projecting a detailed polygon twice
+    measured: shapely.Geometry | None = field(default=None, repr=False, compare=False)
 
 
 def parse_area(payload) -> Area:
@@ -39,14 +42,14 @@ def parse_area(payload) -> Area:
         code = params.text(payload["code"] if not isinstance(payload["code"], int) else str(payload["code"]),
                            "code", max_length=60, required=True)
         geom = hooks.resolve_area(kind, code)
-        area = _checked(geom)
-        return Area(area[0], area[1], _choice_label(kind, code), kind, code)
+        g, measured = _checked(geom)
+        return Area(g, float(measured.area), _choice_label(kind, code), kind, code, measured)
     if isinstance(payload, GEOSGeometry):
         geom = payload
     else:
         geom = _from_geojson(payload)
-    g, m2 = _checked(geom)
-    return Area(g, m2, "Polígono dibujado")
+    g, measured = _checked(geom)
+    return Area(g, float(measured.area), "Polígono dibujado", measured=measured)
 
 
 def _from_geojson(payload) -> GEOSGeometry:
@@ -71,7 +74,7 @@ def _from_geojson(payload) -> GEOSGeometry:
     return geom
 
 
-def _checked(geom: GEOSGeometry) -> tuple[GEOSGeometry, float]:
+def _checked(geom: GEOSGeometry) -> tuple[GEOSGeometry, shapely.Geometry]:
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise InvalidGeometry(f"Se esperaba un polígono; llegó {geom.geom_type}. Tipos válidos: Polygon, MultiPolygon.")
     if geom.srid is None:
@@ -90,7 +93,7 @@ def _checked(geom: GEOSGeometry) -> tuple[GEOSGeometry, float]:
         raise OutsideValle("El polígono queda completamente fuera del Valle del Cauca.")
     if geom.geom_type == "Polygon":
         geom = MultiPolygon(geom, srid=4326)
-    return geom, measure_area_m2(geom)
+    return geom, measured_shape(geom)
 
 
 @lru_cache(maxsize=4)
@@ -99,11 +102,16 @@ def _transformer(srid: int):
     return Transformer.from_crs(4326, srid, always_xy=True)
 
 
-def measure_area_m2(geom: GEOSGeometry) -> float:
-    """Area of an EPSG:4326 polygon in the measuring CRS (EPSG:9377)."""
+def measured_shape(geom: GEOSGeometry) -> shapely.Geometry:
+    """An EPSG:4326 geometry projected to the measuring CRS (EPSG:9377) by pyproj, as shapely."""
     tr = _transformer(settings.GEOSIG_MEASURE_SRID)
     shape = shapely.from_wkb(bytes(geom.wkb))
-    return float(shapely.transform(shape, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))).area)
+    return shapely.transform(shape, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+
+def measure_area_m2(geom: GEOSGeometry) -> float:
+    """Area of an EPSG:4326 polygon in the measuring CRS (EPSG:9377)."""
+    return float(measured_shape(geom).area)
 
 
 def _choice_label(kind: str, code: str) -> str:

@@ -149,3 +149,101 @@ def test_detailed_area_is_cut_into_pieces_with_the_same_areas(layers, monkeypatc
         assert set(got) == {"A", "B"}
         for k in expected:
             assert got[k] == pytest.approx(expected[k], rel=1e-9)
+
+
+def _wiggly(poly, step, jitter, seed):
+    """``poly``'s outline densified every ``step`` m and each vertex moved < ``jitter`` m: a detailed, natural edge."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    xy = shapely.get_coordinates(shapely.segmentize(poly.exterior, step))[:-1]
+    xy = xy + rng.uniform(-jitter, jitter, xy.shape)
+    out = shapely.Polygon(np.vstack([xy, xy[:1]]), [r.coords for r in poly.interiors])
+    assert out.is_valid
+    return out
+
+
+@pytest.fixture
+def detailed(tmp_path):
+    """A detailed land cover (thousands of vertices per polygon, one with a hole) and two detailed areas."""
+    c = shapely.Point(X0, Y0)
+    feats = {
+        "bosque": _wiggly(c.buffer(6000, quad_segs=64), 8.0, 2.5, 1),  # crosses the area's edge
+        "pastos": _wiggly(shapely.Point(X0 + 500, Y0 - 300).buffer(1500, quad_segs=32), 6.0, 2.0, 2),  # inside
+        "agua": _wiggly(shapely.box(X0 + 3000, Y0 - 2000, X0 + 9000, Y0 + 2000).difference(
+            shapely.box(X0 + 5000, Y0 - 500, X0 + 6000, Y0 + 500)), 10.0, 3.0, 3),  # crosses, with a hole
+        "urbano": _wiggly(shapely.box(X0 + 30_000, Y0, X0 + 32_000, Y0 + 2000), 20.0, 5.0, 4),  # far outside
+    }
+    # classes overlap each other here (bosque holds pastos): the overlay measures each feature, as geopandas does
+    gdf = gpd.GeoDataFrame({"clase": list(feats)}, geometry=to_4326(list(feats.values())), crs=4326)
+    import_layer(write_vector(tmp_path / "det.gpkg", gdf, "GPKG"), metadata={"slug": "det", "class_field": "clase"})
+    areas = [_wiggly(c.buffer(4000, quad_segs=64), 5.0, 1.5, 5),  # ~5,000 vertices: cut into several pieces
+             _wiggly(shapely.box(X0 + 2000, Y0 - 6000, X0 + 7000, Y0 + 1000), 10.0, 3.0, 6)]
+    return gdf, [to_4326([a]).iloc[0] for a in areas]
+
+
+def _geopandas_areas(gdf, area_4326):
+    """The peer: geopandas.overlay of the same EPSG:4326 data, both sides projected to EPSG:9377 first."""
+    left = gpd.GeoDataFrame({"zona": [1]}, geometry=[area_4326], crs=4326).to_crs(9377)
+    inter = gpd.overlay(left, gdf.to_crs(9377), how="intersection", keep_geom_type=True)
+    return inter.assign(a=inter.area).groupby("clase")["a"].sum().to_dict()
+
+
+def test_detailed_layer_and_areas_match_geopandas_overlay(detailed):
+    """Detailed polygons over detailed areas: the class areas equal geopandas.overlay's (EPSG:9377) to 1e-9,
+    through pieces of both sides, and the run exercises pieces wholly covered by an area piece as well as
+    pieces crossing its edge (cut), and both the single and the batch form."""
+    import numpy as np
+
+    from layers.models import FeaturePiece
+    from layers.services import overlay
+    from layers.services.areas import parse_area
+
+    gdf, areas = detailed
+    expected = [_geopandas_areas(gdf, a) for a in areas]
+    assert set(expected[0]) == {"bosque", "pastos", "agua"} and set(expected[1]) == {"bosque", "pastos", "agua"}
+
+    many = overlay.overlay_summary_many([shapely.geometry.mapping(a) for a in areas], layers=["det"])
+    single = [overlay.overlay_summary(shapely.geometry.mapping(a), layers=["det"]) for a in areas]
+    for exp, out_many, out_one in zip(expected, many, single):
+        for out in (out_many, out_one):
+            got = {c["value"]: c["area_m2"] for c in out["layers"][0]["classes"]}
+            assert set(got) == set(exp)
+            for k in exp:
+                assert got[k] == pytest.approx(exp[k], rel=1e-9, abs=0), k
+            assert {c["value"]: c["features"] for c in out["layers"][0]["classes"]} == {k: 1 for k in exp}
+
+    # what the SQL sees: the stored pieces against the area's pieces, both kinds of pair present
+    pieces = np.array([shapely.from_wkb(bytes(g.wkb))
+                       for g in FeaturePiece.objects.filter(layer__slug="det").values_list("geom", flat=True)])
+    area_pieces = np.array(overlay._area_pieces(parse_area(shapely.geometry.mapping(areas[0])).measured))
+    assert len(area_pieces) > 1 and len(pieces) > 4  # both sides detailed enough to be cut into pieces
+    ai, pi = shapely.STRtree(pieces).query(area_pieces)
+    covered = shapely.covers(area_pieces[ai], pieces[pi])
+    crossing = shapely.intersects(area_pieces[ai], pieces[pi]) & ~covered
+    assert covered.sum() > 0 and crossing.sum() > 0
+
+
+def test_area_pieces_tile_the_area_exactly(detailed):
+    """_area_pieces cuts a polygon with a hole and a detailed edge into valid pieces of ≤ N vertices that do not
+    overlap and add up to its area (to rounding), as ST_Subdivide would."""
+    from layers.services import overlay
+    from layers.services.areas import measured_shape
+
+    from django.contrib.gis.geos import GEOSGeometry as G
+
+    for a in detailed[1] + [detailed[0].geometry.iloc[2]]:
+        shape = measured_shape(G(a.wkt, srid=4326))
+        pieces = overlay._area_pieces(shape, 128)
+        assert len(pieces) > 10 and all(p.geom_type == "Polygon" and p.is_valid for p in pieces)
+        assert max(shapely.get_num_coordinates(p) for p in pieces) <= 128
+        assert sum(p.area for p in pieces) == pytest.approx(shape.area, rel=1e-12)
+        assert shapely.union_all(pieces).area == pytest.approx(shape.area, rel=1e-12)  # no overlap
+        assert shapely.symmetric_difference(shapely.union_all(pieces), shape).area < 1e-6 * shape.area
+
+
+def test_overlay_summary_many_needs_an_area():
+    from layers.services.overlay import overlay_summary_many
+
+    with pytest.raises(InvalidParameter, match="Falta el área"):
+        overlay_summary_many([])
