@@ -40,11 +40,11 @@ def _require_login(request) -> None:
         raise PermissionDeniedError(_("Ingrese con el usuario que lanzó el trabajo."))
 
 
-@extend_schema(summary="Estado de un trabajo en segundo plano (su dueño o el personal)", parameters=[JOB_ID],
-               responses={200: JOB, **errors(403, 404)})
+@extend_schema(summary="Estado de un trabajo en segundo plano (su dueño o el personal; los públicos, cualquiera)",
+               parameters=[JOB_ID], responses={200: JOB, **errors(403, 404)})
 class JobDetail(APIView):
     def get(self, request, pk):
-        _require_login(request)
+        # login is checked by get_job: a public job (the department's POT conflicts) is anyone's to follow
         return Response(job_dict(services.get_job(pk, request.user), request))
 
 

@@ -29,15 +29,16 @@ class Kind:
     fn: Callable
     retries: int  # extra attempts after a transient failure (database down, connection lost…)
     on_change: Callable | None  # called with the Job after the machinery changes its state
+    public: bool = False  # its jobs without owner are anyone's to read (a shared cache being filled)
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def register(kind: str, *, label, retries: int = 2, on_change: Callable | None = None):
+def register(kind: str, *, label, retries: int = 2, on_change: Callable | None = None, public: bool = False):
     """Decorator: ``@register("corridors", label=_("Corredores"))`` on ``fn(ctx, params) -> dict``."""
     def wrap(fn):
-        KINDS[kind] = Kind(kind, label, fn, retries, on_change)
+        KINDS[kind] = Kind(kind, label, fn, retries, on_change, public)
         return fn
     return wrap
 

@@ -158,10 +158,16 @@ def _reset_connection() -> None:
 
 # --------------------------------------------------------------------------- status and cancel
 def get_job(job_id, user) -> Job:
-    """The job if ``user`` may see it (its owner or staff): permission first, 404 for the rest alike."""
+    """The job if ``user`` may see it (its owner or staff): permission first, 404 for the rest alike. A job
+    without owner of a kind registered ``public`` (a shared cache being filled) is anyone's to read."""
     if user is None or not user.is_authenticated:
+        job = Job.objects.filter(pk=job_id, owner=None).first()
+        if job is not None and getattr(registry.KINDS.get(job.kind), "public", False):
+            return job
         raise PermissionDeniedError(_("Ingrese con el usuario que lanzó el trabajo para consultarlo."))
     job = Job.objects.filter(pk=job_id).first()
+    if job is not None and job.owner_id is None and getattr(registry.KINDS.get(job.kind), "public", False):
+        return job
     if job is None or not (job.owner_id == user.pk or user.is_staff or user.has_perm(CANCEL_ANY_PERMISSION)):
         raise NotFound(_("No existe el trabajo %(id)s o no es suyo.") % {"id": job_id})
     return job

@@ -19,6 +19,7 @@ from layers.uploads import check_size
 from territorial.models import Municipality
 from territorial.pot.classes import USE_CATEGORIES, Status
 from territorial.pot.models import Determinant, Plan
+from territorial.pot import department
 from territorial.pot.services import access, plans as P
 from territorial.pot.services.conflicts import MODES, analyse_conflicts
 from territorial.pot.services.determinants import determinants_geojson
@@ -438,6 +439,22 @@ def conflict_params(q) -> dict:
     }
 
 
+def _computing(job, request) -> Response:
+    """202: the department-wide report is being computed by ``job``; its status is public at urls.self."""
+    from jobs.api import job_dict
+
+    body = job_dict(job, request)
+    return Response({
+        "state": "computing", "job": body,
+        "detail": _("Los conflictos de todo el departamento están en cálculo (trabajo n.º %(id)s, %(progress)s %%). "
+                    "Consulte su avance en %(url)s y vuelva a pedir el informe cuando termine.")
+                  % {"id": job.pk, "progress": job.progress, "url": body["urls"]["self"]},
+    }, status=202, headers={"Location": body["urls"]["self"], "Retry-After": "5"})
+
+
+COMPUTING = obj({"state": doc.enum(["computing"]), "detail": STR, "job": OBJ})
+
+
 # The HTML conflict report is one self-contained document (inline <style>, a data: PNG map, no script):
 # the site's policy would refuse its stylesheet, so that response replaces style-src and forbids scripts.
 REPORT_HTML_CSP = {"style-src": ["'unsafe-inline'"], "script-src": ["'none'"], "sandbox": True}
@@ -456,6 +473,8 @@ REPORT_HTML_CSP = {"style-src": ["'unsafe-inline'"], "script-src": ["'none'"], "
                          "notes": array(STR), "seconds": NUM}),
                **doc.binary("text/csv; charset=utf-8", "application/geopackage+sqlite3", "text/html; charset=utf-8",
                             "application/pdf"),
+               202: OpenApiResponse(COMPUTING, description="Todo el departamento sin calcular aún: el trabajo que lo "
+                                                           "calcula (estado en job.urls.self); vuelva a pedirlo"),
                **errors(403, 404, 422)},
 )
 class Conflicts(APIView):
@@ -471,6 +490,11 @@ class Conflicts(APIView):
     def get(self, request):
         fmt = params.choice(request.query_params.get("format"), "format", FORMATS, default="json")
         scope = conflict_params(request.query_params)
+        if scope["plan_id"] is None and scope["municipality"] is None:
+            # the whole department: only what a finished job computed is read here; else 202 and the job
+            job = department.pending_job(request.user, department.settings_of(scope))
+            if job is not None:
+                return _computing(job, request)
         report = analyse_conflicts(request.user, with_geometry=fmt != "csv", **scope)
         if fmt == "json":
             return Response(report.as_dict())

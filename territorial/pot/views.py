@@ -54,6 +54,12 @@ def _strings():
         "legend": _("Clases de suelo"),
         "replaced_by": _("Este plan fue reemplazado por «{name}»."), "replaces": _("Esta revisión reemplaza a «{name}»."),
         "plan_n": _("plan n.º {id}"), "conflict_kinds": _("Tipo de conflicto"),
+        # the whole department is computed by a job (territorial.pot.department): the page follows it
+        "computing": _("Todo el departamento en cálculo en el servidor ({pct} %): {message}. El informe se "
+                       "mostrará al terminar; puede dejar esta página abierta."),
+        "computing_queued": _("Todo el departamento en cálculo: en cola del servidor de trabajos."),
+        "computing_failed": _("El cálculo del departamento falló: {error}"),
+        "computing_cancelled": _("El cálculo del departamento fue cancelado; pulse «Calcular» para lanzarlo de nuevo."),
     }
 
 

@@ -39,15 +39,48 @@
     return q;
   }
 
+  let following = 0;  // the request being followed: a new «Calcular» abandons an older job's polling
+
   async function run(ev) {
     if (ev) ev.preventDefault();
     const q = query();
+    const mine = ++following;
     $("cf-status").textContent = cfg.strings.loading;
+    $("cf-status").className = "muted";
+    $("cf-progress").hidden = true;
     try {
-      const r = await GeoSIG.fetchJSON(cfg.api + "?" + q.toString());
+      let r = await GeoSIG.fetchJSON(cfg.api + "?" + q.toString());
+      if (r.state === "computing") {  // 202: the whole department is computed by a job
+        const job = await follow(r.job, mine);
+        if (!job || mine !== following) return;
+        r = await GeoSIG.fetchJSON(cfg.api + "?" + q.toString());
+        if (r.state === "computing") { $("cf-status").textContent = r.detail; return; }
+      }
       render(r, q);
       $("cf-status").textContent = r.scope_label + " · " + r.findings.length + " · " + r.seconds + " s";
     } catch (e) { $("cf-status").textContent = e.message; $("cf-status").className = "error"; }
+  }
+
+  // poll the jobs API until the job ends: its progress and step on the page; the finished job, or null
+  async function follow(job, mine) {
+    const bar = $("cf-progress");
+    const fill = (tpl, v) => tpl.replace(/\{(\w+)\}/g, (m, k) => (k in v ? v[k] : m));
+    for (;;) {
+      if (mine !== following) return null;
+      if (job.state === "done") { bar.hidden = true; return job; }
+      if (job.state === "failed" || job.state === "cancelled") {
+        bar.hidden = true;
+        $("cf-status").textContent = job.state === "failed" ? fill(cfg.strings.computing_failed, { error: job.error })
+          : cfg.strings.computing_cancelled;
+        $("cf-status").className = "error";
+        return null;
+      }
+      bar.hidden = false; bar.value = job.progress;
+      $("cf-status").textContent = job.state === "queued" ? cfg.strings.computing_queued
+        : fill(cfg.strings.computing, { pct: GeoSIG.fmt(job.progress, 0), message: job.message });
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      job = await GeoSIG.fetchJSON(job.urls.self);
+    }
   }
 
   function render(r, q) {

@@ -1,0 +1,73 @@
+"""The department-wide conflict analysis never runs inside a web request: it is the «pot_conflicts» job's work.
+
+A request for the whole department (no plan, no municipality) is answered from the conflict cache only when a
+finished job computed it for the same *fingerprint*: the plans that user sees with their versions, the rounded
+parameters and the loaded determinants. Otherwise the request enqueues that job (or joins the one already queued
+or running for the same fingerprint) and answers «en cálculo». A plan saved since, other parameters, or a
+reviewer who also sees drafts: another fingerprint, hence a job (cheap when most plans are still cached).
+
+One plan or one municipality stays inline: it reads one plan (and its neighbours' rows for the cross-border
+mode), bounded whatever the department holds.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.db import connection, transaction
+
+from jobs.models import Job
+
+from .models import Determinant
+from .services.conflicts import conflict_settings, reference_plans, rounded
+
+KIND = "pot_conflicts"
+SETTINGS = ("ronda_m", "buffer_m", "sliver_m2")  # what a request may change (conflict_params in the API)
+
+
+def settings_of(raw: dict | None) -> dict:
+    """The request's parameters that change the cache key, without the absent ones (a Spanish 400 for a bad one)."""
+    given = {k: v for k, v in (raw or {}).items() if k in SETTINGS and v not in (None, "")}
+    conflict_settings(given)  # validates: a bad value is refused before anything is stored
+    return given
+
+
+def fingerprint(user, settings: dict) -> str:
+    """What a department-wide report depends on, as the conflict cache keys it (not the format, not the modes:
+    the job computes every mode)."""
+    p, _notes = rounded(conflict_settings(settings))
+    plans = sorted((pl.pk, pl.version) for pl in reference_plans(user).values())
+    dets = list(Determinant.objects.order_by("pk").values_list("pk", "piece_count", "loaded_at", "params"))
+    blob = json.dumps([plans, p, dets], sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()
+
+
+def computed(fp: str) -> bool:
+    return Job.objects.filter(kind=KIND, state=Job.State.DONE, result__fingerprint=fp).exists()
+
+
+def pending_job(user, settings: dict) -> Job | None:
+    """None when the department report for ``user`` and ``settings`` is already computed (serve it from the
+    cache); else the job computing it, enqueued now or joined."""
+    fp = fingerprint(user, settings)
+    if computed(fp):
+        return None
+    return enqueue(user, settings, fp)[0]
+
+
+def enqueue(user=None, settings: dict | None = None, fp: str | None = None) -> tuple[Job, bool]:
+    """(job, new): one job per fingerprint in the queue or running; a second request joins it. The job has no
+    owner (it fills a shared cache), so its status is public (kind registered ``public``)."""
+    from jobs import services as jobs
+
+    settings = settings or {}
+    fp = fp or fingerprint(user, settings)
+    with transaction.atomic():
+        # check and enqueue under one lock: two first visitors at once would otherwise queue two jobs
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('geosig_pot_department_job'))")
+        active = Job.objects.filter(kind=KIND, state__in=Job.ACTIVE, params__fingerprint=fp).order_by("pk").first()
+        if active is not None:
+            return active, False
+        uid = user.pk if getattr(user, "is_authenticated", False) else None
+        return jobs.enqueue(KIND, {"user": uid, "settings": settings, "fingerprint": fp}), True
