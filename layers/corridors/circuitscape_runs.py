@@ -19,6 +19,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
@@ -60,7 +61,11 @@ FLAGS = {
 }
 CHOICES = {"remove_src_or_gnd": (cs.POLICIES, "keepall"), "solver": (tuple(cf.SOLVERS), "cg+amg"),
            "precision": (("double", "single"), "double")}
-KEYS = ("scenario", "output_file", *FILES, *FLAGS, *CHOICES)
+# Between cores (beyond the .ini): the corridor run's cores and resistance become the habitat and the focal
+# regions, built in the job on the corridor analysis grid (same readers and rules as a corridor run)
+CORE_KEYS = ("cores", "resistance", "cell_size", "point_radius", "margin_m", "base")
+CORE_FILES = ("included_pairs_file", "variable_source_file")  # files that still apply (they name core ids)
+KEYS = ("scenario", "output_file", *FILES, *FLAGS, *CHOICES, *CORE_KEYS)
 OUTPUT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 MAX_TABLE = 51  # resistance tables up to 50 points are kept in the report (the .out file has them all)
 
@@ -80,17 +85,51 @@ def normalise(raw) -> dict:
         out[key] = P.boolean(body.get(key), key, default=default)
     for key, (valid, default) in CHOICES.items():
         out[key] = P.choice(body.get(key), key, valid, default=default)
+    between_cores = body.get("cores") not in (None, "", {})
+    if between_cores:
+        out.update(_core_options(body, out["scenario"]))
+    elif any(body.get(k) not in (None, "") for k in CORE_KEYS[1:]):
+        raise InvalidParameter("«resistance», «cell_size», «point_radius», «margin_m» y «base» solo se usan con "
+                               "«cores» (circuito entre núcleos).", parameter="cores")
     for key, (kinds, scenarios, _switch) in FILES.items():
         if body.get(key) in (None, "", {}):
             continue
+        if between_cores and key not in CORE_FILES:
+            raise InvalidParameter(f"«{key}» no se combina con «cores»: el hábitat y las regiones focales salen de "
+                                   "los núcleos y la resistencia, en la grilla de la corrida.", parameter=key)
         if out["scenario"] not in scenarios:
             raise InvalidParameter(f"«{key}» no se usa en el modo {out['scenario']} (solo en: {', '.join(scenarios)}).",
                                    parameter=key)
         out[key] = _file_ref(body[key], key, kinds)
-    for key in ("habitat_file", *REQUIRED[out["scenario"]]):
+    for key in () if between_cores else ("habitat_file", *REQUIRED[out["scenario"]]):
         if key not in out:
             raise InvalidParameter(f"El modo {out['scenario']} necesita «{key}»: suba el archivo con POST "
                                    "/api/v1/corridors/inputs/ y envíe la referencia que devuelve.", parameter=key)
+    return out
+
+
+def _core_options(body: dict, scenario: str) -> dict:
+    """«cores» and «resistance» as in a corridor run (``runs``' own parsers), with its cell size, disc radius,
+    margin and recipe base."""
+    from . import runs
+
+    if scenario not in FOCAL:
+        raise InvalidParameter(f"«cores» no se usa en el modo {scenario} (solo en: {', '.join(FOCAL)}).",
+                               parameter="cores")
+    if body.get("habitat_map_is_resistances") not in (None, True, "true", "True"):
+        raise InvalidParameter("Con «cores» el hábitat es la superficie de resistencia: "
+                               "habitat_map_is_resistances debe ser verdadero.", parameter="habitat_map_is_resistances")
+    out = {"cores": runs.core_spec(body["cores"]), "resistance": runs.resistance_spec(body.get("resistance"))}
+    from_file = isinstance(out["resistance"], dict)
+    for key in ("cell_size", "point_radius", "margin_m"):
+        minimum, strict = runs.NUMBER_RANGES[key]
+        value = P.number(body.get(key), key, minimum=minimum, exclusive_minimum=strict, maximum=runs.MAX_DISTANCE,
+                         required=key == "cell_size" and not from_file)
+        if value is not None:
+            out[key] = value
+    base = P.number(body.get("base"), "base", minimum=0.0, maximum=runs.MAX_DISTANCE)
+    if base is not None:
+        out["base"] = base
     return out
 
 
@@ -114,16 +153,24 @@ def _file_ref(raw, key: str, kinds: tuple[str, ...]) -> dict:
 
 
 def inputs_hash(options: dict) -> str:
-    """Options + file contents (references are content hashes): same hash, same outputs."""
-    blob = json.dumps({"v": ENGINE_VERSION, "options": options}, sort_keys=True)
+    """Options + file contents (references are content hashes) + the last change of the registry layers the
+    cores and the resistance read: same hash, same outputs."""
+    layers = None
+    if "cores" in options:
+        from .runs import inputs_hash as corridor_hash
+
+        layers = corridor_hash({"cores": options["cores"], "resistance": options.get("resistance")})
+    blob = json.dumps({"v": ENGINE_VERSION, "options": options, "layers": layers}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
 @contextmanager
-def staged(options: dict):
+def staged(options: dict, notes: list[str] | None = None):
     """The configuration dict ``circuitscape_files`` reads, its inputs linked under their original names in a
-    private temporary folder (messages then name the user's files, never the store's hashes)."""
+    private temporary folder (messages then name the user's files, never the store's hashes). Between cores,
+    the habitat and focal-region grids are built here first (the job's work: registry layers, recipes)."""
     with tempfile.TemporaryDirectory(prefix="circuitscape-in-") as tmp:
+        derived = _core_grids(options, Path(tmp), notes if notes is not None else []) if "cores" in options else {}
         cfg = {"data_type": "raster", "scenario": options["scenario"], "output_file": f"{options['output_file']}.out"}
         cfg.update({k: str(bool(options.get(k, d))) for k, d in FLAGS.items()})
         cfg.update({k: options.get(k, d) for k, (_v, d) in CHOICES.items()})
@@ -142,11 +189,40 @@ def staged(options: dict):
             cfg[key] = str(link)
             if switch:
                 cfg[switch] = "True"
+        cfg.update(derived)
         yield cfg
 
 
+def _core_grids(options: dict, folder: Path, notes: list[str]) -> dict[str, str]:
+    """The resistance (habitat, barriers as no data) and the cores (focal regions 1…n) of a corridor run as
+    GeoTIFFs on its analysis grid."""
+    from .services import circuit_landscape
+
+    grid, res, labels, names, more, label = circuit_landscape(
+        options["cores"], options.get("resistance"), options.get("cell_size"),
+        point_radius=options.get("point_radius"), margin_m=options.get("margin_m", 5000.0),
+        base=options.get("base", 1.0))
+    geo = cf.Grid(res, grid.transform, grid.crs)
+    paths = {"habitat_file": folder / "resistencia.tif", "point_file": folder / "nucleos.tif"}
+    cf.write_tif(paths["habitat_file"], np.where(np.isfinite(res), res, cs.NODATA), geo)
+    cf.write_tif(paths["point_file"], labels.astype(np.float64), geo)
+    notes += more + [f"Resistencia: {label}; grilla {grid.shape[0]} × {grid.shape[1]} de {grid.cell_size:g} m en "
+                     f"{grid.crs.to_string()}."] + [f"Región focal {i} = núcleo «{n}»." for i, n in sorted(names.items())]
+    return {k: str(p) for k, p in paths.items()} | {"habitat_map_is_resistances": "True"}
+
+
 def check(options: dict) -> None:
-    """Every input read and checked as the run will (sizes against the habitat, points inside it, ids…)."""
+    """Every input read and checked as the run will (sizes against the habitat, points inside it, ids…).
+    Between cores, what needs no registry layer nor recipe: the files exist, the cores meet an uploaded raster
+    (the grid itself is built in the job)."""
+    if "cores" in options:
+        from .services import check_file_inputs
+
+        for key in CORE_FILES:
+            if key in options:
+                inputs.resolve(options[key], "list")
+        check_file_inputs({"cores": options["cores"], "resistance": options.get("resistance")})
+        return
     with staged(options) as cfg:
         cf.check_settings(cfg)
 
@@ -203,8 +279,12 @@ def run_job(ctx, job_params: dict) -> dict:
         maps[0] += 1
         ctx.progress(min(95, 5 + maps[0]), f"{maps[0]} mapa(s) escrito(s)")
 
-    with staged(options) as cfg:
+    notes: list[str] = []
+    if "cores" in options:
+        ctx.progress(3, "Construyendo la resistencia y ubicando los núcleos")
+    with staged(options, notes) as cfg:
         report = cf.run_settings(cfg, output_dir=ctx.workdir, on_map=on_map)
+    report["notes"] = notes + report["notes"]
     ctx.check_cancelled()
     report["files"] = [Path(f).name for f in report["files"]]
     table = report.get("resistances")

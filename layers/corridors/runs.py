@@ -366,6 +366,9 @@ def cancel_run(run_id, user) -> CorridorRun:
     return run
 
 
+core_spec, resistance_spec = _cores, _resistance  # the same parsers for Circuitscape runs between cores
+
+
 # Circuitscape's raster scenarios are a job kind of their own, registered with this one (layers.apps imports
 # this module for the worker): imported last, it uses ACTIVE_LOCK above.
 from . import circuitscape_runs  # noqa: E402,F401

@@ -342,6 +342,24 @@ def run_corridors(
     return rep
 
 
+def circuit_landscape(cores: dict, resistance, cell_size, *, point_radius: float | None = None,
+                      margin_m: float = 5000.0, base: float = 1.0, dem_layer: str = "dem-srtm3"):
+    """The cores and the resistance of a corridor run on its analysis grid, for Circuitscape's raster scenarios
+    between cores: (grid, resistance (inf = barrier), core labels (0 none, i = core i), names, notes, label).
+    Same readers, grid and rules as ``run_corridors`` (a raster's own grid, or a recipe around the cores)."""
+    from_file = isinstance(resistance, dict) and ("raster" in resistance or "layer" in resistance)
+    _check_run(cores, cell_size, 1.0, margin_m, from_file)  # (1.0: no corridor width in a circuit run)
+    notes: list[str] = []
+    gdf = _read_cores(cores, point_radius, notes)
+    target, _b4326, surface, label = _surface(resistance, from_file, gdf, cell_size, margin_m, point_radius,
+                                              dem_layer, base)
+    notes += surface.notes
+    res = validate_resistance(surface.array)
+    coreset = rasterize_cores(gdf, target, "_name", point_radius)
+    notes += coreset.notes
+    return target, res, coreset.labels, coreset.names, list(dict.fromkeys(notes)), label
+
+
 def _surface(resistance, from_file, gdf, cell_size, margin_m, point_radius, dem_layer, base):
     """(analysis grid, its EPSG:4326 bounds, resistance surface, label): a raster's own grid, or a recipe on a
     square EPSG:9377 grid around the cores."""

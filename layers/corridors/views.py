@@ -59,8 +59,6 @@ def circuitscape_page(request):
         "cancelled": _("Cancelada: no se guardó ningún resultado."),
         "summary": _("Modo {mode}: {nodes} nodos, {solves} soluciones, {secs} s."),
         "needFile": _("Falta el archivo: {label}."),
-        "point": _("Punto"),
-        "resistance": _("Resistencia efectiva"),
     }
     return render(request, "layers/circuitscape.html", {
         "api": {"runs": reverse("api-circuitscape"), "inputs": reverse("api-corridors-inputs")},

@@ -226,3 +226,74 @@ def test_a_run_is_visible_to_its_owner_only_and_files_by_name_only(analyst, make
 
 def run_owner(pk):
     return Job.objects.get(pk=pk).owner
+
+
+# ------------------------------------------------------------------------------------------------ between cores
+
+
+def _strip_inputs(client, tmp_path, rows=4, cols=9, r=5.0, cell=100.0):
+    """A uniform resistance strip (EPSG:9377) and two core polygons over its first and last columns."""
+    import geopandas as gpd
+    import rasterio
+    import shapely
+    from affine import Affine
+
+    x0, y1 = 4_600_000.0, 1_950_000.0
+    tif = tmp_path / "franja.tif"
+    with rasterio.open(tif, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="float64", crs="EPSG:9377",
+                       transform=Affine(cell, 0, x0, 0, -cell, y1), nodata=-9999) as ds:
+        ds.write(np.full((rows, cols), r), 1)
+    y0 = y1 - rows * cell
+    boxes = [shapely.box(x0 + 10, y0 + 10, x0 + cell - 10, y1 - 10),
+             shapely.box(x0 + (cols - 1) * cell + 10, y0 + 10, x0 + cols * cell - 10, y1 - 10)]
+    gpkg = tmp_path / "nucleos.gpkg"
+    gpd.GeoDataFrame({"nombre": ["Oeste", "Este"]}, geometry=boxes, crs=9377).to_file(gpkg, driver="GPKG")
+    refs = [upload(client, gpkg, "cores").json(), upload(client, tif, "resistance").json()]
+    return [{"file": ref["file"], "name": ref["name"]} for ref in refs]  # as a corridor run names them
+
+
+@pytest.mark.parametrize("scenario", ["one-to-all", "all-to-one"])
+def test_one_to_all_and_all_to_one_between_cores(scenario, analyst, tmp_path):
+    """Between the cores of a corridor run, on its resistance: a strip of w rows × l columns of resistance r with
+    the cores over its end columns (4 neighbours, resistance averaging) is l − 1 series stages of w parallel
+    resistors r, so R = r (l − 1)/w, and 1 A crosses it split evenly: 1/w per cell and solve (two solves)."""
+    rows, cols, r = 4, 9, 5.0
+    cores, raster = _strip_inputs(analyst, tmp_path, rows, cols, r)
+    body = {"scenario": scenario, "cores": {"file": cores, "name_field": "nombre"}, "resistance": {"raster": raster},
+            "connect_four_neighbors_only": True, "connect_using_avg_resistances": True, "write_cur_maps": True,
+            "write_as_tif": True, "output_file": "franja"}
+    resp = analyst.post(URL, body, content_type="application/json")
+    assert resp.status_code == 202, resp.content
+    run = analyst.get(resp.json()["urls"]["self"]).json()
+    assert run["state"] == "done", run
+    table = np.asarray(run["report"]["resistances"])
+    assert table[:, 0].tolist() == [1, 2]
+    expected = r * (cols - 1) / rows if scenario == "one-to-all" else 0.0  # all-to-one writes 0 (Circuitscape)
+    np.testing.assert_allclose(table[:, 1], expected, rtol=1e-9)
+    notes = " ".join(run["report"]["notes"])
+    assert "Región focal 1 = núcleo «Oeste»" in notes and "Región focal 2 = núcleo «Este»" in notes
+    import rasterio
+
+    cum = analyst.get(run["downloads"]["franja_cum_curmap.tif"])
+    assert cum.status_code == 200 and cum["Content-Type"] == "image/tiff"
+    (tmp_path / "cum.tif").write_bytes(b"".join(cum.streaming_content))
+    with rasterio.open(tmp_path / "cum.tif") as ds:
+        assert ds.crs.to_epsg() == 9377
+        np.testing.assert_allclose(ds.read(1)[:, 1:-1], 2 / rows, rtol=1e-9)
+
+
+def test_between_cores_bad_combinations_are_400(analyst, tmp_path):
+    cores, raster = _strip_inputs(analyst, tmp_path)
+    base = {"scenario": "one-to-all", "cores": {"file": cores}, "resistance": {"raster": raster}}
+    cases = [
+        ({**base, "scenario": "advanced"}, "«cores» no se usa en el modo advanced"),
+        ({**base, "habitat_map_is_resistances": False}, "habitat_map_is_resistances debe ser verdadero"),
+        ({**base, "mask_file": "0" * 32 + ".asc"}, "«mask_file» no se combina con «cores»"),
+        ({**base, "resistance": "derivada"}, "Falta el parámetro «cell_size»"),
+        ({"scenario": "one-to-all", "cell_size": 100}, "solo se usan con «cores»"),
+        ({**base, "cores": {"layer": 7}}, "«cores.layer» debe ser un texto"),
+    ]
+    for body, text in cases:
+        r = analyst.post(URL, body, content_type="application/json")
+        assert r.status_code == 400 and text in r.json()["detail"], (text, r.content.decode())
+    assert not Job.objects.filter(kind="circuitscape").exists()
