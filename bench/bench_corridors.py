@@ -10,10 +10,12 @@ barriers (highways/rivers) with a few crossings; 10 disc cores (radius 8 cells, 
 2. Full corridor run (allocation, 10 per-core bounded CWDs in 2 threads, links, LCPs, NLCC mosaic), in a
    fresh subprocess so its peak RSS is its own (target ≤ 30 s, ≤ 4 GB).
 3. Pinch points: circuit on a 1,000 × 1,000 (1 M-cell) window between two cores, pyamg classical AMG + CG
-   (default) and smoothed aggregation (target ≤ 30 s; goal ≤ 3 s per solve).
+   (default) and smoothed aggregation (target ≤ 30 s; goal ≤ 1.5 s per circuit), the same grounded Laplacian
+   factorised by PARDISO, and every pair of 6 cores of the window with one factorisation (``CorePairs``:
+   Schur complement onto the cores' boundary cells), 1 and 2 MKL threads, setup/solve split.
 4. Growth from 1 M to 16 M cells (cost distance and the full corridor run).
 
-    .venv/bin/python bench/bench_corridors.py [--repeats 3] [--skip-grass]
+    .venv/bin/python bench/bench_corridors.py [--repeats 3] [--skip-grass] [--part pinch]
 """
 from __future__ import annotations
 
@@ -209,6 +211,59 @@ def direct_pardiso(sub, src, gnd, repeats):
         f.release()
 
 
+def part_pinch(n: int, repeats: int) -> None:
+    print("\n(3) Pinch points on a 1,000 × 1,000 window (1 M cells), pyamg Ruge–Stüben AMG + CG; smoothed aggregation for comparison")
+    w = 1000
+    # The fractal surface without the barrier lines, so all 10⁶ cells are one connected circuit.
+    sub = (1.0 + 99.0 * fractal(n, 42) ** 2)[1500:1500 + w, 1500:1500 + w].copy()
+    src = np.zeros(sub.shape, bool)
+    gnd = np.zeros(sub.shape, bool)
+    src[480:520, 20:40] = True
+    gnd[480:520, 960:980] = True
+    sub[src | gnd] = 1.0
+    cell = np.arange(100).reshape(10, 10)
+    pinch_points(np.ones((10, 10)), cell < 10, cell >= 90)  # compile the numba assembly once (cached on disk)
+    for solver in ("amg", "amg-sa"):
+        pt, pruns, pp = timed(lambda: pinch_points(sub, src, gnd, connectivity=8, solver=solver, tol=1e-6), repeats)
+        print(f"  {solver:6s} {pp.nodes:,} nodes: median {pt:.2f} s per circuit (assembly + AMG setup + CG solve), "
+              f"runs {[round(x, 2) for x in pruns]}, {pp.iterations} CG iterations, R_eff {pp.resistance:.6g}; "
+              f"last run split {{{', '.join(f'{k} {v:.2f}' for k, v in pp.timings.items())}}} s")
+    direct_pardiso(sub, src, gnd, repeats)
+
+    all_pairs(sub, repeats)
+
+
+def all_pairs(sub, repeats):
+    """Every pair of 6 cores of the same window with one factorisation (circuit.CorePairs: Schur complement onto
+    the cores' boundary cells, PARDISO), 1 and 2 MKL threads; per circuit = (setup + all pairs) / pairs. The
+    peer is the AMG circuit above (one hierarchy per pair); R(1, 2) is checked against AMG at tol 1e-10."""
+    from layers.corridors.circuit import CorePairs
+
+    cores = np.zeros(sub.shape, np.int32)
+    for k, (r, c) in enumerate([(480, 20), (480, 960), (100, 300), (100, 700), (860, 300), (860, 700)], 1):
+        cores[r:r + 40, c:c + 20] = k
+    sub = sub.copy()
+    sub[cores > 0] = 1.0
+    print(f"  all pairs of 6 cores (40 × 20 cells) in the window, one Schur-complement factorisation (load "
+          f"{os.getloadavg()[0]:.2f}):")
+    for threads in (1, 2):
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            cp = CorePairs(sub, cores, threads=threads)
+            t1 = time.perf_counter()
+            out = dict(cp.all_pairs())
+            t2 = time.perf_counter()
+            split = {k: sum(r.timings[k] for r in out.values()) for k in ("reduced_solve", "interior", "currents")}
+            print(f"    {threads} thread(s): setup {t1 - t0:.2f} s ({', '.join(f'{k} {v:.2f}' for k, v in cp.timings.items())}; "
+                  f"{len(cp.bcells)} boundary cells, {cp.schur.factor_nnz:,} factor non-zeros), {len(out)} pairs "
+                  f"{t2 - t1:.2f} s ({', '.join(f'{k} {v:.2f}' for k, v in split.items())}) → "
+                  f"{(t2 - t0) / len(out):.2f} s per circuit; R(1,2) {out[1, 2].resistance:.6g}", flush=True)
+            cp.release()
+            del out
+    ref = pinch_points(sub, cores == 1, cores == 2, solver="amg", tol=1e-10)
+    print(f"  AMG check of R(1,2) with the six cores in place: {ref.resistance:.6g}; load {os.getloadavg()[0]:.2f}")
+
+
 def peak_rss_gb() -> float:
     """VmHWM of this process. (ru_maxrss would carry over the parent's peak across fork+exec.)"""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -233,6 +288,11 @@ def main():
     args = ap.parse_args()
     if args.part == "corridor":
         print(json.dumps(part_corridor(args.n, args.threads)))
+        return
+    if args.part == "pinch":
+        print(f"Machine: {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.2f}")
+        part_pinch(4000, args.repeats)
+        print(f"Load average at the end: {os.getloadavg()[0]:.2f}")
         return
 
     n = 4000
@@ -282,21 +342,7 @@ def main():
     print(f"  stage clock (s from start): {full['stages']}; share of cells each core's bounded CWD reached: "
           f"{full['cutoff_reach']}")
 
-    print("\n(3) Pinch points on a 1,000 × 1,000 window (1 M cells), pyamg Ruge–Stüben AMG + CG; smoothed aggregation for comparison")
-    w = 1000
-    # The fractal surface without the barrier lines, so all 10⁶ cells are one connected circuit.
-    sub = (1.0 + 99.0 * fractal(n, 42) ** 2)[1500:1500 + w, 1500:1500 + w].copy()
-    src = np.zeros(sub.shape, bool)
-    gnd = np.zeros(sub.shape, bool)
-    src[480:520, 20:40] = True
-    gnd[480:520, 960:980] = True
-    sub[src | gnd] = 1.0
-    for solver in ("amg", "amg-sa"):
-        pt, pruns, pp = timed(lambda: pinch_points(sub, src, gnd, connectivity=8, solver=solver, tol=1e-6), args.repeats)
-        print(f"  {solver:6s} {pp.nodes:,} nodes: median {pt:.2f} s per circuit (assembly + AMG setup + CG solve), "
-              f"runs {[round(x, 2) for x in pruns]}, {pp.iterations} CG iterations, R_eff {pp.resistance:.6g}; "
-              f"last run split {{{', '.join(f'{k} {v:.2f}' for k, v in pp.timings.items())}}} s")
-    direct_pardiso(sub, src, gnd, args.repeats)
+    part_pinch(n, args.repeats)
 
     print("\n(4) Growth with raster size")
     print("  cells   cost-distance(s)  corridor-run(s)  peak RSS(GB)")

@@ -18,8 +18,9 @@ option has been checked. The conventions are Circuitscape.jl's (v5), so its publ
 Graphs: one graph, one factorisation (or one AMG hierarchy) per connected component, reused for every pair of a
 pairwise run with single-cell focal points, and for every point of a one-to-all/all-to-one run (the focal nodes
 held at 0 V change from point to point: a small dense system over the focal nodes, see ``_FocalSolver``).
-Pairwise focal *regions* change the graph itself for each pair (the two regions are shorted): one factorisation
-per pair there, as in Circuitscape.
+Pairwise focal *regions* change the graph itself for each pair (the two regions are shorted); without polygons
+one factorisation still serves every pair (``circuit.CorePairs``: the graph reduced onto the regions' boundary
+cells, each pair a small dense solve); with polygons, one factorisation per pair, as in Circuitscape.
 """
 from __future__ import annotations
 
@@ -443,6 +444,7 @@ def _pairwise_regions(ls, g, points, excluded, o, sink, cum):
     labels = np.unique(points[:, 2])
     res = -np.ones((len(labels), len(labels)))
     solves = facts = nodes = 0
+    shared = None
     for a in range(len(labels)):
         for b in range(a + 1, len(labels)):
             p1, p2 = int(labels[a]), int(labels[b])
@@ -458,6 +460,15 @@ def _pairwise_regions(ls, g, points, excluded, o, sink, cum):
                 res[a, b] = res[b, a] = 0.0
                 continue
             in_c = net.comp == net.comp[n1]
+            if shared is None:
+                shared = _SharedRegions(ls, g, points, o)
+                facts += shared.core_pairs is not None
+            solves += 1
+            if shared.core_pairs is not None:
+                volt = shared.voltages(p2, p1, net)  # 1 A into p2, p1 grounded: Circuitscape's signs
+                res[a, b] = res[b, a] = float(volt[n2])
+                _pair_maps(net, g, volt, in_c, f"_{p1}_{p2}", None, o, sink, cum)
+                continue
             local = np.flatnonzero(in_c)
             pos = np.full(net.n, -1)
             pos[local] = np.arange(len(local))
@@ -468,12 +479,38 @@ def _pairwise_regions(ls, g, points, excluded, o, sink, cum):
             rhs[pos[n2]] = 1.0
             x = red.solve(rhs)
             facts += 1
-            solves += 1
             volt = np.zeros(net.n)
             volt[local] = x
             res[a, b] = res[b, a] = float(x[pos[n2]])
             _pair_maps(net, g, volt, in_c, f"_{p1}_{p2}", None, o, sink, cum)
     return res, (nodes, solves, facts)
+
+
+class _SharedRegions:
+    """Focal regions without polygons: the graph with every region as plain cells is the same for all pairs, so
+    ``circuit.CorePairs`` factorises it once and gives each pair's cell voltages exactly as the pair's own graph
+    (its two regions shorted). ``core_pairs`` is None when that does not apply (polygons, a cell in two regions);
+    the caller then builds and factorises each pair's graph."""
+
+    def __init__(self, ls, g, points, o):
+        from .circuit import CorePairs
+
+        self.core_pairs = None
+        cores = np.zeros(g.shape, np.int64)
+        cores[points[:, 0], points[:, 1]] = points[:, 2] + 1  # +1: ids may be 0
+        if ls.polygons is not None or len(np.unique(points[:, :2], axis=0)) < len(points) or (points[:, 2] < 0).any():
+            return
+        with np.errstate(divide="ignore"):
+            resistance = np.where(g > 0, 1.0 / np.where(g > 0, g, 1.0), np.nan)
+        self.core_pairs = CorePairs(resistance, cores, connectivity=o.connectivity, averaging=o.averaging)
+
+    def voltages(self, src: int, gnd: int, net: Network) -> np.ndarray:
+        """Node voltages of the pair's network (``net``) with 1 A into region ``src`` and ``gnd`` at 0 V."""
+        cell_v = self.core_pairs.pair(src + 1, gnd + 1).voltage
+        volt = np.zeros(net.n)
+        ok = (net.node >= 0) & np.isfinite(cell_v)
+        volt[net.node[ok]] = cell_v[ok]
+        return volt
 
 
 # ------------------------------------------------------------------------------------------------ advanced

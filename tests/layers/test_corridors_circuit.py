@@ -142,3 +142,117 @@ def test_conductance_averaging_chain_and_error():
     assert out.resistance == pytest.approx(float(np.sum(2 / (1 / r[:-1] + 1 / r[1:]))), rel=1e-10)
     with pytest.raises(InvalidParameter, match="resistance, conductance"):
         pinch_points(res, src, gnd, averaging="media")
+
+
+# ------------------------------------------------------------------ all pairs of one window (CorePairs)
+
+from layers.connectivity import linsolve  # noqa: E402
+from layers.corridors import circuitscape as cs  # noqa: E402
+from layers.corridors.circuit import CorePairs  # noqa: E402
+
+SCHUR_SOLVERS = ["splu"] + (["pardiso"] if linsolve.available("pardiso") else [])
+
+
+def four_cores(seed=3):
+    """40 × 40, 10 % nodata, four cores; core 4 is split in two pieces, one of them walled in by nodata (it
+    conducts nothing but shows the core's voltage and current), and a core-free island."""
+    rng = np.random.default_rng(seed)
+    res = rng.uniform(1, 20, (40, 40))
+    res[rng.random(res.shape) < 0.1] = np.nan
+    cores = np.zeros(res.shape, int)
+    cores[2:6, 2:7] = 1
+    cores[30:36, 3:6] = 2
+    cores[5:9, 30:37] = 3
+    cores[20:24, 18:22] = 4
+    cores[37, 37] = 4  # walled-in piece of core 4
+    res[36:39, 36:39] = np.nan
+    res[37, 37] = 5.0
+    res[12:15, 12:15] = np.nan  # a core-free island (its centre)
+    res[13, 13] = 2.0
+    res[cores > 0] = np.where(np.isfinite(res[cores > 0]), res[cores > 0], 1.0)
+    return res, cores
+
+
+@pytest.mark.parametrize("solver", SCHUR_SOLVERS)
+@pytest.mark.parametrize("connectivity,averaging", [(8, "resistance"), (4, "conductance")])
+def test_all_pairs_equal_pinch_points_pair_by_pair(solver, connectivity, averaging):
+    """One factorisation for the window, every pair exactly as its own pinch_points run (only that pair's
+    two cores shorted, the other cores ordinary cells): R_eff, voltages, currents, solved cells."""
+    res, cores = four_cores()
+    cp = CorePairs(res, cores, connectivity=connectivity, averaging=averaging, solver=solver)
+    got = dict(cp.all_pairs(batch=4))
+    assert sorted(got) == [(1, 2), (1, 3), (1, 4), (2, 3), (2, 4), (3, 4)]
+    for (a, b), r in got.items():
+        ref = pinch_points(res, cores == a, cores == b, connectivity=connectivity, solver="direct",
+                           averaging=averaging)
+        assert r.resistance == pytest.approx(ref.resistance, rel=1e-9)
+        assert r.nodes == ref.nodes
+        np.testing.assert_array_equal(np.isnan(r.voltage), np.isnan(ref.voltage))
+        np.testing.assert_allclose(r.voltage, ref.voltage, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(r.current, ref.current, rtol=1e-9, atol=1e-12)
+    assert np.isnan(got[1, 2].voltage[13, 13]) and got[1, 2].current[13, 13] == 0  # the island carries nothing
+    assert got[1, 4].current[37, 37] == pytest.approx(1.0)  # walled-in piece of the source core: its total
+
+
+@pytest.mark.parametrize("averaging", ["resistance", "conductance"])
+def test_all_pairs_equal_circuitscape_focal_regions(averaging):
+    """Circuitscape's pairwise mode with focal regions under the same convention (8 neighbours): the same
+    resistance table. With an all-zero polygon grid the engine builds and factorises each pair's own graph (its
+    two regions shorted, as Circuitscape.jl): the independent answer; without polygons it uses CorePairs."""
+    res, cores = four_cores(seed=9)
+    cp = CorePairs(res, cores, averaging=averaging, solver=SCHUR_SOLVERS[-1])
+    rows, cols = np.nonzero(cores)
+    points = np.column_stack([rows, cols, cores[rows, cols]])
+    opts = cs.Options(mode="pairwise", connectivity=8, averaging=averaging, solver="direct", write_cur_maps=True,
+                      write_volt_maps=True)
+    maps_pp, maps_sh = {}, {}
+    per_pair = cs.compute(cs.Landscape(habitat=res, points=points, polygons=np.zeros(res.shape, int)), opts,
+                          lambda name, grid: maps_pp.__setitem__(name, grid))
+    shared = cs.compute(cs.Landscape(habitat=res, points=points), opts,
+                        lambda name, grid: maps_sh.__setitem__(name, grid))
+    assert (per_pair.factorisations, shared.factorisations) == (6, 1)
+    assert sorted(maps_pp) == sorted(maps_sh) and "voltmap_1_2" in maps_pp and "cum_curmap" in maps_pp
+    for name in maps_pp:  # Circuitscape's signs (0 V at the pair's first region) and its current maps
+        np.testing.assert_allclose(maps_sh[name], maps_pp[name], rtol=1e-9, atol=1e-9)
+    ids = list(per_pair.resistances[0, 1:].astype(int))
+    for (a, b), r in cp.all_pairs():
+        i, j = 1 + ids.index(a), 1 + ids.index(b)
+        assert r.resistance == pytest.approx(per_pair.resistances[i, j], rel=1e-9)
+        assert shared.resistances[i, j] == pytest.approx(per_pair.resistances[i, j], rel=1e-9)
+
+
+@pytest.mark.parametrize("solver", SCHUR_SOLVERS)
+def test_all_pairs_series_strip_by_hand(solver):
+    """A 1-cell-wide strip with three 2-cell cores: R between two cores is the series sum of
+    (R_i + R_{i+1})/2 from the first core's inner cell to the second's, the third core (between them or
+    not) being ordinary cells; 1 A on every cell between, nothing on the dangling end beyond the ground."""
+    rng = np.random.default_rng(21)
+    r = rng.uniform(1, 30, 30)
+    r[[0, 1, 14, 15, 28, 29]] = [2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+    res = r[None, :]
+    cores = np.zeros(res.shape, int)
+    cores[0, 0:2], cores[0, 14:16], cores[0, 28:30] = 1, 2, 3
+    cp = CorePairs(res, cores, solver=solver)
+    series = lambda i, j: float(np.sum((r[i:j] + r[i + 1:j + 1]) / 2))  # noqa: E731 — cell i to cell j
+    got = dict(cp.all_pairs())
+    assert got[1, 2].resistance == pytest.approx(series(1, 14), rel=1e-12)
+    assert got[1, 3].resistance == pytest.approx(series(1, 28), rel=1e-12)  # core 2 is plain cells here
+    assert got[2, 3].resistance == pytest.approx(series(15, 28), rel=1e-12)
+    np.testing.assert_allclose(got[1, 2].current[0, :16], 1.0, rtol=1e-12)
+    np.testing.assert_allclose(got[1, 2].current[0, 16:], 0.0, atol=1e-12)
+    np.testing.assert_allclose(got[1, 2].voltage[0, 16:], 0.0, atol=1e-12)  # beyond the ground: 0 V, no current
+    np.testing.assert_allclose(got[1, 3].current[0, :], 1.0, rtol=1e-12)
+
+
+def test_all_pairs_errors():
+    res, cores = four_cores()
+    wall = res.copy()
+    wall[:, 25] = np.nan  # core 3 cut off from the others
+    cp = CorePairs(wall, cores, solver="splu")
+    with pytest.raises(InvalidParameter, match="ninguna ruta"):
+        cp.pair(1, 3)
+    assert cp.pair(1, 2).resistance > 0
+    with pytest.raises(InvalidParameter, match="núcleos en la ventana: 1, 2, 3, 4"):
+        cp.pair(1, 7)
+    with pytest.raises(InvalidParameter, match="no tiene el tamaño"):
+        CorePairs(res, cores[:-1])
