@@ -1,8 +1,8 @@
 """The department-wide conflict analysis never runs inside a web request: it is the «pot_conflicts» job's work.
 
 A request for the whole department (no plan, no municipality) is answered from the conflict cache only when a
-finished job computed it for the same *fingerprint*: the plans that user sees with their versions, the rounded
-parameters and the loaded determinants. Otherwise the request enqueues that job (or joins the one already queued
+finished job computed it for the same *fingerprint* (the plans that user sees with their versions, the rounded
+parameters and the loaded determinants) and the cache's size cap has not evicted entries of those plans since. Otherwise the request enqueues that job (or joins the one already queued
 or running for the same fingerprint) and answers «en cálculo». A plan saved since, other parameters, or a
 reviewer who also sees drafts: another fingerprint, hence a job (cheap when most plans are still cached).
 
@@ -15,10 +15,11 @@ import hashlib
 import json
 
 from django.db import connection, transaction
+from django.db.models import Q
 
 from jobs.models import Job
 
-from .models import Determinant
+from .models import ConflictCache, Determinant
 from .services.conflicts import conflict_settings, reference_plans, rounded
 
 KIND = "pot_conflicts"
@@ -35,22 +36,49 @@ def settings_of(raw: dict | None) -> dict:
 def fingerprint(user, settings: dict) -> str:
     """What a department-wide report depends on, as the conflict cache keys it (not the format, not the modes:
     the job computes every mode)."""
+    return _state(user, settings)[0]
+
+
+def _state(user, settings: dict) -> tuple[str, int]:
+    """(fingerprint, cache entries now stored for those plans at those versions)."""
     p, _notes = rounded(conflict_settings(settings))
     plans = sorted((pl.pk, pl.version) for pl in reference_plans(user).values())
     dets = list(Determinant.objects.order_by("pk").values_list("pk", "piece_count", "loaded_at", "params"))
     blob = json.dumps([plans, p, dets], sort_keys=True, default=str)
-    return hashlib.sha1(blob.encode()).hexdigest()
+    return hashlib.sha1(blob.encode()).hexdigest(), _entries(plans)
 
 
-def computed(fp: str) -> bool:
-    return Job.objects.filter(kind=KIND, state=Job.State.DONE, result__fingerprint=fp).exists()
+def _entries(plans: list[tuple[int, int]]) -> int:
+    """Cache entries (any mode, any key) of these plans at these versions: they only grow while the plans stay
+    the same, unless the cache's size cap evicted some — then the job's entries may be gone too."""
+    if not plans:
+        return 0
+    q = Q()
+    for pid, version in plans:
+        q |= Q(plan_id=pid, plan_version=version)
+    return ConflictCache.objects.filter(q).count()
+
+
+def job_result(user, settings: dict) -> dict:
+    """What the job records when it ends: the fingerprint it computed and the entries then stored."""
+    fp, entries = _state(user, settings)
+    return {"fingerprint": fp, "entries": entries}
+
+
+def computed(user, settings: dict) -> tuple[bool, str]:
+    """(cached, fingerprint): a finished job computed this fingerprint and no eviction took its entries since
+    (fewer entries than it left: recompute through a job — cheap if most are still there)."""
+    fp, entries = _state(user, settings)
+    done = (Job.objects.filter(kind=KIND, state=Job.State.DONE, result__fingerprint=fp)
+            .order_by("-finished_at").values_list("result", flat=True).first())
+    return done is not None and entries >= int(done.get("entries") or 0), fp
 
 
 def pending_job(user, settings: dict) -> Job | None:
     """None when the department report for ``user`` and ``settings`` is already computed (serve it from the
     cache); else the job computing it, enqueued now or joined."""
-    fp = fingerprint(user, settings)
-    if computed(fp):
+    cached, fp = computed(user, settings)
+    if cached:
         return None
     return enqueue(user, settings, fp)[0]
 

@@ -30,7 +30,8 @@ def test_the_job_finds_what_the_direct_analysis_finds(published):
     job = jobs.run_inline(job)
     assert (job.state, job.progress, job.error) == ("done", 100, "")
     direct = analyse_conflicts(None, with_geometry=True)
-    assert job.result == {"findings": len(direct.findings), "plans": 1, "fingerprint": job.params["fingerprint"]}
+    assert job.result == {"findings": len(direct.findings), "plans": 1, "fingerprint": job.params["fingerprint"],
+                          "entries": job.result["entries"]}
     assert any(f["kind"] == "superposicion" for f in direct.findings)
 
 

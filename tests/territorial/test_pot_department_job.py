@@ -25,7 +25,7 @@ def no_inline_department(monkeypatch):
 
     def guarded(user, **kw):
         if kw.get("plan_id") is None and kw.get("municipality") is None:
-            assert department.computed(department.fingerprint(user, department.settings_of(kw))), \
+            assert department.computed(user, department.settings_of(kw))[0], \
                 "department-wide analysis inside a request on a cold cache"
         return real(user, **kw)
 
@@ -63,6 +63,19 @@ def test_a_saved_plan_or_other_parameters_need_a_new_job(client, published, no_i
     r = client.get(URL)
     assert r.status_code == 202  # the plan changed since the job ran
     assert Job.objects.filter(kind="pot_conflicts", state="queued").count() == 2
+
+
+def test_an_eviction_of_the_jobs_entries_sends_the_department_back_to_a_job(client, published, no_inline_department):
+    from territorial.pot.models import ConflictCache
+
+    job = jobs.run_inline(department.enqueue()[0])
+    assert job.result["entries"] == ConflictCache.objects.filter(plan=published).count() > 0
+    assert client.get(URL).status_code == 200
+    ConflictCache.objects.filter(pk=ConflictCache.objects.filter(plan=published).first().pk).delete()  # the cap
+    r = client.get(URL)
+    assert r.status_code == 202 and r.json()["job"]["id"] != job.pk
+    jobs.run_inline(Job.objects.get(pk=r.json()["job"]["id"]))
+    assert client.get(URL).status_code == 200
 
 
 def test_bad_department_parameters_are_a_spanish_400_without_a_job(client, published):
