@@ -578,9 +578,12 @@ def _cached(mode: str, plan_versions: dict, key, statements, p: dict) -> list[di
     missing = sorted(set(plan_versions) - fresh)
     if missing:
         with transaction.atomic(), connection.cursor() as cur:
-            # one cache writer at a time: two requests deleting (stale rows, then _evict's oldest) in
-            # different orders deadlocked (seen: the editor's first load and a save right after it)
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext('geosig_pot_conflict_cache'))")
+            # one writer per (mode, plan): a request for other plans (the editor's one plan while a job
+            # computes the department) does not wait. Taken in plan order, before any row is touched, and
+            # _evict never waits for a row: no deadlock (two writers deleting stale entries and evicting in
+            # different orders used to deadlock under the single lock taken only for writing)
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), pid) FROM (SELECT unnest(%s::int[]) pid "
+                        "ORDER BY 1) ordered", [f"geosig_pot_conflict_cache:{mode}", missing])
             # the writer we waited for may have stored some of them: never compute a plan twice
             more, fresh = _read(mode, {pid: plan_versions[pid] for pid in missing}, keys)
             rows += more
@@ -617,14 +620,14 @@ def _cached(mode: str, plan_versions: dict, key, statements, p: dict) -> list[di
 def _evict(mode: str) -> None:
     """Keep at most POT_CONFLICT_CACHE_MAX_ENTRIES entries and POT_CONFLICT_CACHE_MAX_BYTES stored bytes of
     ``mode``: the oldest go first (the ones just written are the newest), their rows with them. One
-    statement."""
+    statement; entries another writer holds are skipped (left for the next eviction), never waited for."""
     table, rows = _t(ConflictCache), _t(ConflictRow)
     with connection.cursor() as cur:
         cur.execute(
-            f"""WITH gone AS (SELECT id FROM (SELECT id, row_number() OVER w AS n, sum(size_bytes) OVER w AS total
-                                              FROM {table} WHERE mode = %s
-                                              WINDOW w AS (ORDER BY created_at DESC, id DESC)) ranked
-                              WHERE n > %s OR total > %s),
+            f"""WITH ranked AS (SELECT id, row_number() OVER w AS n, sum(size_bytes) OVER w AS total
+                                FROM {table} WHERE mode = %s WINDOW w AS (ORDER BY created_at DESC, id DESC)),
+                  gone AS (SELECT id FROM {table} WHERE id IN (SELECT id FROM ranked WHERE n > %s OR total > %s)
+                           FOR UPDATE SKIP LOCKED),
                   dropped AS (DELETE FROM {rows} WHERE entry_id IN (SELECT id FROM gone))
                 DELETE FROM {table} WHERE id IN (SELECT id FROM gone)""",
             [mode, settings.POT_CONFLICT_CACHE_MAX_ENTRIES, settings.POT_CONFLICT_CACHE_MAX_BYTES])
