@@ -165,12 +165,13 @@ def inputs_hash(options: dict) -> str:
 
 
 @contextmanager
-def staged(options: dict, notes: list[str] | None = None):
+def staged(options: dict, info: dict | None = None):
     """The configuration dict ``circuitscape_files`` reads, its inputs linked under their original names in a
     private temporary folder (messages then name the user's files, never the store's hashes). Between cores,
-    the habitat and focal-region grids are built here first (the job's work: registry layers, recipes)."""
+    the habitat and focal-region grids are built here first (the job's work: registry layers, recipes); their
+    notes and the region → core name table go to ``info``."""
     with tempfile.TemporaryDirectory(prefix="circuitscape-in-") as tmp:
-        derived = _core_grids(options, Path(tmp), notes if notes is not None else []) if "cores" in options else {}
+        derived = _core_grids(options, Path(tmp), info if info is not None else {}) if "cores" in options else {}
         cfg = {"data_type": "raster", "scenario": options["scenario"], "output_file": f"{options['output_file']}.out"}
         cfg.update({k: str(bool(options.get(k, d))) for k, d in FLAGS.items()})
         cfg.update({k: options.get(k, d) for k, (_v, d) in CHOICES.items()})
@@ -193,7 +194,7 @@ def staged(options: dict, notes: list[str] | None = None):
         yield cfg
 
 
-def _core_grids(options: dict, folder: Path, notes: list[str]) -> dict[str, str]:
+def _core_grids(options: dict, folder: Path, info: dict) -> dict[str, str]:
     """The resistance (habitat, barriers as no data) and the cores (focal regions 1…n) of a corridor run as
     GeoTIFFs on its analysis grid."""
     from .services import circuit_landscape
@@ -206,8 +207,10 @@ def _core_grids(options: dict, folder: Path, notes: list[str]) -> dict[str, str]
     paths = {"habitat_file": folder / "resistencia.tif", "point_file": folder / "nucleos.tif"}
     cf.write_tif(paths["habitat_file"], np.where(np.isfinite(res), res, cs.NODATA), geo)
     cf.write_tif(paths["point_file"], labels.astype(np.float64), geo)
-    notes += more + [f"Resistencia: {label}; grilla {grid.shape[0]} × {grid.shape[1]} de {grid.cell_size:g} m en "
-                     f"{grid.crs.to_string()}."] + [f"Región focal {i} = núcleo «{n}»." for i, n in sorted(names.items())]
+    info["notes"] = more + [f"Resistencia: {label}; grilla {grid.shape[0]} × {grid.shape[1]} de {grid.cell_size:g} m "
+                            f"en {grid.crs.to_string()}."] + [f"Región focal {i} = núcleo «{n}»."
+                                                              for i, n in sorted(names.items())]
+    info["regions"] = {str(i): n for i, n in sorted(names.items())}
     return {k: str(p) for k, p in paths.items()} | {"habitat_map_is_resistances": "True"}
 
 
@@ -279,12 +282,14 @@ def run_job(ctx, job_params: dict) -> dict:
         maps[0] += 1
         ctx.progress(min(95, 5 + maps[0]), f"{maps[0]} mapa(s) escrito(s)")
 
-    notes: list[str] = []
+    info: dict = {}
     if "cores" in options:
         ctx.progress(3, "Construyendo la resistencia y ubicando los núcleos")
-    with staged(options, notes) as cfg:
+    with staged(options, info) as cfg:
         report = cf.run_settings(cfg, output_dir=ctx.workdir, on_map=on_map)
-    report["notes"] = notes + report["notes"]
+    report["notes"] = info.get("notes", []) + report["notes"]
+    if "regions" in info:
+        report["regions"] = info["regions"]  # focal region id → core name
     ctx.check_cancelled()
     report["files"] = [Path(f).name for f in report["files"]]
     table = report.get("resistances")

@@ -31,6 +31,9 @@ def page(request):
         "uploaded": _("«{name}» listo."),
         "coverHint": _("Si el GeoTIFF es de cobertura, elija primero la tabla clase → resistencia."),
         "fileResistance": _("Se usa el ráster subido; la receta de abajo no se aplica."),
+        "csDone": _("Circuitscape terminado: {n} archivos."),
+        "csCore": _("Núcleo"),
+        "csResistance": _("Resistencia efectiva"),
         "status": {k: _(v) for k, v in STATUS_LABELS.items()},
         "sourceLabels": {"slope": _("Pendiente (°)"), "elevation": _("Elevación (km bajo ref.)"),
                          "proximity": _("Proximidad"), "barrier": _("Barrera"), "landcover": _("Cobertura (tabla)"),
@@ -38,7 +41,7 @@ def page(request):
     }
     return render(request, "layers/corridors.html", {
         "api": {"options": reverse("api-corridors-options"), "runs": reverse("api-corridors"),
-                "inputs": reverse("api-corridors-inputs")},
+                "inputs": reverse("api-corridors-inputs"), "circuitscape": reverse("api-circuitscape")},
         "js_strings": strings,
         "can_run": request.user.has_perm("layers.add_corridorrun"),
     })

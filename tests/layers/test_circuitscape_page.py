@@ -75,3 +75,51 @@ def test_circuitscape_modes_page_runs_one_to_all_on_a_phone(page, live_server, m
     assert "oneToAllVerify1_resistances.out" in names and "oneToAllVerify1_cum_curmap.asc" in names
     assert any(n.startswith("oneToAllVerify1_voltmap_") for n in names)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def _strip_files(folder: Path, rows=4, cols=9, r=5.0, cell=100.0) -> tuple[Path, Path]:
+    """A uniform resistance strip (EPSG:9377) and two core polygons over its first and last columns."""
+    import geopandas as gpd
+    import numpy as np
+    import rasterio
+    import shapely
+    from affine import Affine
+
+    x0, y1 = 4_600_000.0, 1_950_000.0
+    tif = folder / "franja.tif"
+    with rasterio.open(tif, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="float64", crs="EPSG:9377",
+                       transform=Affine(cell, 0, x0, 0, -cell, y1), nodata=-9999) as ds:
+        ds.write(np.full((rows, cols), r), 1)
+    y0 = y1 - rows * cell
+    boxes = [shapely.box(x0 + 10, y0 + 10, x0 + cell - 10, y1 - 10),
+             shapely.box(x0 + (cols - 1) * cell + 10, y0 + 10, x0 + cols * cell - 10, y1 - 10)]
+    gpkg = folder / "nucleos.gpkg"
+    gpd.GeoDataFrame({"nombre": ["Oeste", "Este"]}, geometry=boxes, crs=9377).to_file(gpkg, driver="GPKG")
+    return gpkg, tif
+
+
+def test_corridors_page_runs_one_to_all_between_its_cores_on_a_phone(page, live_server, core_layers_tx, make_user,
+                                                                     settings, tmp_path):
+    """The corridors page's «Circuitscape entre los núcleos elegidos»: its cores file and resistance raster, 4
+    neighbours, one-to-all → a strip of w = 4 rows × l = 9 columns of resistance 5 between cores over its end
+    columns gives R = 5 × (l − 1)/w = 10 for each core (hand-computed: l − 1 series stages of w parallel
+    resistors), shown by core name; downloads under Circuitscape's names; no horizontal scroll at 390 px."""
+    settings.CORRIDORS_BACKGROUND = False
+    make_user("analista", "Analista CVC")
+    gpkg, tif = _strip_files(tmp_path)
+    page.set_viewport_size({"width": 390, "height": 844})
+    browser_login(page, live_server, "analista", "/corredores/")
+    page.wait_for_selector("#core-list input[data-fid='17']")
+    page.set_input_files("#cores-file", str(gpkg))
+    page.wait_for_selector("#cores-file-status:has-text('listo')")
+    page.set_input_files("#res-file", str(tif))
+    page.wait_for_selector("#res-file-status:has-text('listo')")
+    page.select_option("#circuit-connectivity", "4")
+    page.select_option("#cs-mode", "one-to-all")
+    page.click("#cs-run")
+    page.wait_for_selector("#cs-table:not([hidden])", timeout=60_000)
+    rows = page.eval_on_selector_all("#cs-table tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+    assert rows[1:] == [["Oeste", "10"], ["Este", "10"]], rows
+    names = page.eval_on_selector_all("#cs-downloads a", "as => as.map(a => a.textContent)")
+    assert "circuitscape_resistances.out" in names and "circuitscape_cum_curmap.tif" in names
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

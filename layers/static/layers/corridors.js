@@ -290,4 +290,57 @@
   $("run").addEventListener("click", start);
   $("cancel").addEventListener("click", cancel);
   loadOptions(null).catch(function (e) { showError(e.message); });
+  // ------------------------------------------------------------------ Circuitscape between the chosen cores
+  // The same cores, resistance, cell and circuit options as the corridor run, sent to Circuitscape's raster
+  // scenarios (/api/v1/corridors/circuitscape/): each core is a focal region; outputs keep Circuitscape's names.
+  function circuitscapeBody() {
+    const p = params();
+    const b = { scenario: $("cs-mode").value, cores: p.cores, resistance: p.resistance,
+                connect_four_neighbors_only: $("circuit-connectivity").value === "4",
+                connect_using_avg_resistances: $("circuit-averaging").value === "resistance",
+                write_cur_maps: true, write_volt_maps: $("cs-volt").checked, write_as_tif: true };
+    ["cell_size", "point_radius"].forEach(function (k) { if (p[k] !== undefined && p[k] !== null) b[k] = p[k]; });
+    return b;
+  }
+  async function runCircuitscape() {
+    showError("");
+    if (!state.files.cores && state.selected.size + drawn.getLayers().length < 2) { showError(T.needTwo); return; }
+    $("cs-table").hidden = true; $("cs-downloads").replaceChildren();
+    try {
+      followCircuitscape(await GeoSIG.fetchJSON(API.circuitscape, { method: "POST", body: JSON.stringify(circuitscapeBody()),
+        headers: { "Content-Type": "application/json", "X-CSRFToken": GeoSIG.csrfToken() } }));
+    } catch (err) { showError(err.message); }
+  }
+  function followCircuitscape(run) {
+    $("cs-run").disabled = run.state === "queued" || run.state === "running";
+    if ($("cs-run").disabled) {
+      $("cs-status").textContent = T.running + " (" + run.progress + " %): " + (run.message || "");
+      setTimeout(async function () {
+        try { followCircuitscape(await GeoSIG.fetchJSON(run.urls.self)); } catch (err) { showError(err.message); $("cs-run").disabled = false; }
+      }, 700);
+      return;
+    }
+    if (run.state !== "done") { $("cs-status").textContent = run.state === "cancelled" ? T.cancelled : T.failed; showError(run.error); return; }
+    const rep = run.report || {};
+    const names = rep.regions || {};
+    $("cs-status").textContent = T.csDone.replace("{n}", Object.keys(run.downloads).length);
+    const rows = rep.resistances || [];
+    const body = $("cs-table").querySelector("tbody");
+    body.replaceChildren();
+    if (rep.scenario === "pairwise") {  // Circuitscape's matrix: ids on the first row and column
+      rows.forEach(function (r, i) {
+        body.appendChild(el("tr", {}, r.map(function (v, j) {
+          return i === 0 || j === 0 ? el("th", { text: i + j === 0 ? "" : (names[String(v)] || String(v)) }) : el("td", { text: fmt(v, 4) });
+        })));
+      });
+    } else {
+      body.appendChild(el("tr", {}, [el("th", { text: T.csCore }), el("th", { text: T.csResistance })]));
+      rows.forEach(function (r) { body.appendChild(el("tr", {}, [el("td", { text: names[String(r[0])] || String(r[0]) }), el("td", { text: fmt(r[1], 4) })])); });
+    }
+    $("cs-table").hidden = !rows.length;
+    Object.keys(run.downloads).forEach(function (n) {
+      $("cs-downloads").appendChild(el("li", {}, [el("a", { href: run.downloads[n], download: n, text: n })]));
+    });
+  }
+  $("cs-run").addEventListener("click", runCircuitscape);
 })();
