@@ -72,32 +72,59 @@ def fill_values(cond, alive, ea, eb, ew, epos, dpos_a, dpos_b, cell_diag, n_data
 
 
 @njit(cache=True, nogil=True)
-def node_currents(volt, cond, alive, ea, eb, ew, n_cells):
+def grid_node_currents(volt, cond, alive, eight, diag_w):
     """Circuitscape's node current: max(current in, current out) of each cell — equal for a plain node, the
     larger one at a source (out) or at the ground (in). Branch currents below 1e-8 of the largest are dropped,
-    as Circuitscape does."""
-    flat_c = cond.ravel()
-    flat_alive = alive.ravel()
-    cur = np.zeros(ea.shape[0])
+    as Circuitscape does. Walked on the window's grid itself (h × w arrays; branches between live neighbours,
+    offsets (0, 1), (1, 0), (1, 1), (1, −1), row by row — the order of ``Geometry``'s edge lists, so the same
+    sums to the bit), without the edge lists' indirect reads: 0.54 instead of 1.1 ms on a radius-100 window."""
+    h, w = volt.shape
+    cur = np.empty((4, h, w))
+    big = _branch_currents(volt, cond, alive, 0, 1, 1.0, cur[0])
+    big = max(big, _branch_currents(volt, cond, alive, 1, 0, 1.0, cur[1]))
+    if eight:
+        big = max(big, _branch_currents(volt, cond, alive, 1, 1, diag_w, cur[2]))
+        big = max(big, _branch_currents(volt, cond, alive, 1, -1, diag_w, cur[3]))
+    inflow = np.zeros((h, w))
+    outflow = np.zeros((h, w))
+    cut = 1e-8 * big
+    _spread(cur[0], 0, 1, cut, inflow, outflow)
+    _spread(cur[1], 1, 0, cut, inflow, outflow)
+    if eight:
+        _spread(cur[2], 1, 1, cut, inflow, outflow)
+        _spread(cur[3], 1, -1, cut, inflow, outflow)
+    return np.maximum(inflow, outflow)
+
+
+@njit(cache=True, nogil=True)
+def _branch_currents(volt, cond, alive, dr, dc, wt, cur):
+    """Current from each cell to its (dr, dc) neighbour (0 unless both are live); returns the largest |current|."""
+    h, w = volt.shape
     big = 0.0
-    for k in range(ea.shape[0]):
-        a = ea[k]
-        b = eb[k]
-        if flat_alive[a] and flat_alive[b]:
-            i = 0.5 * (flat_c[a] + flat_c[b]) * ew[k] * (volt[a] - volt[b])
-            cur[k] = i
+    for r in range(h - dr):
+        for c in range(max(0, -dc), w - max(0, dc)):
+            if alive[r, c] and alive[r + dr, c + dc]:
+                i = 0.5 * (cond[r, c] + cond[r + dr, c + dc]) * wt * (volt[r, c] - volt[r + dr, c + dc])
+            else:
+                i = 0.0
+            cur[r, c] = i
             if abs(i) > big:
                 big = abs(i)
-    inflow = np.zeros(n_cells)
-    outflow = np.zeros(n_cells)
-    for k in range(ea.shape[0]):
-        i = cur[k]
-        if i == 0.0 or abs(i) < 1e-8 * big:
-            continue
-        if i > 0:
-            outflow[ea[k]] += i
-            inflow[eb[k]] += i
-        else:
-            outflow[eb[k]] -= i
-            inflow[ea[k]] -= i
-    return np.maximum(inflow, outflow)
+    return big
+
+
+@njit(cache=True, nogil=True)
+def _spread(cur, dr, dc, cut, inflow, outflow):
+    """Add each branch current (≥ ``cut``) to the outflow of the cell it leaves and the inflow of the one it enters."""
+    h, w = cur.shape
+    for r in range(h - dr):
+        for c in range(max(0, -dc), w - max(0, dc)):
+            i = cur[r, c]
+            if i == 0.0 or abs(i) < cut:
+                continue
+            if i > 0:
+                outflow[r, c] += i
+                inflow[r + dr, c + dc] += i
+            else:
+                outflow[r + dr, c + dc] -= i
+                inflow[r, c] -= i

@@ -24,6 +24,10 @@ except Exception:  # noqa: BLE001 — ImportError, or MKL runtime missing
     PyPardisoSolver = None
 
 SOLVERS = ("auto", "pardiso", "splu")
+# PARDISO settings of ``Factor`` on top of ``_Handle``'s. iparm[23] = 10, the "improved two-level" numeric
+# factorisation: on one thread a 201 × 201 window (31 416 nodes, 1.40 M factor non-zeros, 169 Mflop) took 14 ms
+# instead of 22 ms (MKL 2026.2, AVX-512), the same factor bit for bit (same ordering, same non-zeros).
+FACTOR_IPARM = {23: 10}
 
 
 def available(name: str) -> bool:
@@ -37,9 +41,11 @@ def resolve(name: str) -> str:
 
 
 class Pattern:
-    """The upper triangle (with diagonal) of an SPD matrix of fixed pattern in CSR: ``indptr``, ``indices``."""
+    """The upper triangle (with diagonal) of an SPD matrix of fixed pattern in CSR: ``indptr``, ``indices``;
+    ``order``: optional elimination order for PARDISO (``grid_nested_dissection``)."""
 
-    def __init__(self, n: int, rows: np.ndarray, cols: np.ndarray):
+    def __init__(self, n: int, rows: np.ndarray, cols: np.ndarray, order: np.ndarray | None = None):
+        self.order = order  # fill-reducing elimination order given by the caller (None: PARDISO's METIS)
         ids = np.arange(len(rows), dtype=np.float64)
         m = sp.csr_matrix((ids + 1.0, (rows, cols)), shape=(n, n))  # +1: an id of 0 would be dropped
         m.sort_indices()
@@ -51,8 +57,32 @@ class Pattern:
         self.position[m.data.astype(np.int64) - 1] = np.arange(len(rows))
 
 
+def grid_nested_dissection(rows: np.ndarray, cols: np.ndarray, leaf: int = 4) -> np.ndarray:
+    """Elimination order of the nodes of a grid graph (node i at cell rows[i], cols[i]; neighbours at most one row
+    and one column apart, 4 or 8 of them): geometric nested dissection — split the longer side at its middle
+    row or column, which separates the two halves; order each half recursively, then the separator. On a
+    radius-100 circular window with 8 neighbours: 1.27 M factor non-zeros and 142 Mflop, against 1.40 M and
+    169 Mflop with METIS (PARDISO's iparm[1] = 2), the numeric factorisation 20–24 % faster."""
+    out = []
+
+    def split(idx):
+        if len(idx) <= leaf:
+            out.append(idx)
+            return
+        r, c = rows[idx], cols[idx]
+        key = r if r.max() - r.min() >= c.max() - c.min() else c
+        cut = np.sort(key)[len(key) // 2]
+        split(idx[key < cut])
+        split(idx[key > cut])
+        out.append(idx[key == cut])
+
+    split(np.arange(len(rows)))
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
 class Factor:
-    """``factor(data)`` then ``solve(b)`` any number of times; one object per pattern and thread."""
+    """``factor(data)`` then ``solve(b)`` any number of times; one object per pattern and thread. ``solve`` takes
+    one right-hand side (n) or several (n × k, one per column: one pass over the factor for all of them)."""
 
     def __init__(self, pattern: Pattern, solver: str):
         self.pattern = pattern
@@ -66,6 +96,11 @@ class Factor:
         if self.solver == "pardiso":
             if self._pd is None:
                 self._pd = _Handle()  # real symmetric positive definite (mtype 2)
+                for k, v in FACTOR_IPARM.items():
+                    self._pd.iparm[k] = v
+                if p.order is not None:  # perm[k] = the (1-based) row eliminated k-th
+                    self._pd.iparm[4] = 1
+                    self._pd.perm = (np.asarray(p.order) + 1).astype(np.int32)
                 self._ia = p.indptr + 1  # PARDISO is 1-based
                 self._ja = p.indices + 1
             self._data = np.ascontiguousarray(data, dtype=np.float64)
@@ -85,17 +120,18 @@ class Factor:
 
     def _call(self, phase: int, b: np.ndarray) -> np.ndarray:
         pd = self._pd
-        x = np.zeros_like(b)
+        x = np.zeros_like(b)  # Fortran order like b: column j is the solution of b[:, j]
+        nrhs = 1 if b.ndim == 1 else b.shape[1]
         err = ctypes.c_int32(0)
         i32 = ctypes.POINTER(ctypes.c_int32)
         f64 = ctypes.POINTER(ctypes.c_double)
         pd._mkl_pardiso(pd.pt.ctypes.data_as(ctypes.POINTER(pd._pt_type[0])), ctypes.byref(ctypes.c_int32(1)),
                         ctypes.byref(ctypes.c_int32(1)), ctypes.byref(ctypes.c_int32(2)),
                         ctypes.byref(ctypes.c_int32(phase)), ctypes.byref(ctypes.c_int32(self.pattern.n)),
-                        self._data.ctypes.data_as(f64), self._ia.ctypes.data_as(i32), self._ja.ctypes.data_as(i32),
-                        pd.perm.ctypes.data_as(i32), ctypes.byref(ctypes.c_int32(1)), pd.iparm.ctypes.data_as(i32),
-                        ctypes.byref(ctypes.c_int32(0)), b.ctypes.data_as(f64), x.ctypes.data_as(f64),
-                        ctypes.byref(err))
+                        self._data.ctypes.data_as(f64), self._ia.ctypes.data_as(i32),
+                        self._ja.ctypes.data_as(i32), pd.perm.ctypes.data_as(i32), ctypes.byref(ctypes.c_int32(nrhs)),
+                        pd.iparm.ctypes.data_as(i32), ctypes.byref(ctypes.c_int32(0)),
+                        b.ctypes.data_as(f64), x.ctypes.data_as(f64), ctypes.byref(err))
         if err.value != 0:
             raise ArithmeticError(f"PARDISO error {err.value} in phase {phase}")
         return x

@@ -54,6 +54,8 @@ COMPARE_TO_FUTURE = ("none", "1", "2", "both")
 CONNECTIVITY = (4, 8)
 PRECISIONS = ("double", "single")
 TIMING_KEYS = ("assembly", "setup", "solve", "currents")
+# A window cut by the grid edge is solved inside the full window when it keeps at least this fraction of it
+EMBED_FRACTION = 0.25
 # Stage times are the worker thread's CPU time: on a shared machine wall time measures the neighbours too, and the
 # solver (single-threaded MKL/SuperLU) and the numba kernels all run in the calling thread.
 _clock = time.thread_time
@@ -282,7 +284,7 @@ class Geometry:
     def __init__(self, h: int, w: int, gr: int, gc: int, dist: float | None, connectivity: int):
         yy, xx = np.mgrid[0:h, 0:w]
         inside = np.ones((h, w), bool) if dist is None else (yy - gr) ** 2 + (xx - gc) ** 2 <= dist * dist
-        self.shape, self.ground, self.inside = (h, w), (gr, gc), inside
+        self.shape, self.ground, self.inside, self.eight = (h, w), (gr, gc), inside, connectivity == 8
         cell = np.arange(h * w).reshape(h, w)
         ea, eb, ew = [], [], []
         for dr, dc, wt in _OFFSETS[connectivity]:
@@ -302,7 +304,7 @@ class Geometry:
         off = (na >= 0) & (nb >= 0)
         rows = np.r_[np.arange(self.n), np.minimum(na, nb)[off]]
         cols = np.r_[np.arange(self.n), np.maximum(na, nb)[off]]
-        self.pattern = linsolve.Pattern(self.n, rows, cols)
+        self.pattern = linsolve.Pattern(self.n, rows, cols, linsolve.grid_nested_dissection(*np.divmod(nodes, w)))
         pos = self.pattern.position
         self.cell_diag = np.full(h * w, -1, np.int64)
         self.cell_diag[nodes] = pos[: self.n]
@@ -337,19 +339,21 @@ class _Factors(threading.local):
 _FACTORS = _Factors()
 
 
-def _solve_window(geom: Geometry, key: tuple, cond, src, params, timings, *, fixed=False) -> np.ndarray | None:
+def _solve_window(geom: Geometry, key: tuple, cond, src, params, timings, *, fixed=False,
+                  connected=False) -> np.ndarray | None:
     """Node currents (h × w) of one window; ``cond`` None = conductance 1 on every cell (flow potential).
-    ``fixed``: the matrix depends on the shape only, so its factorisation is reused as it is."""
+    ``fixed``: the matrix depends on the shape only, so its factorisation is reused as it is. ``connected``: every
+    valid cell is known to be joined to the ground (a rectangle of the grid), no component search."""
     t0 = _clock()
     h, w = geom.shape
     gr, gc = geom.ground
     eight = params.connectivity == 8
     if cond is None:
-        cond = np.ones((h, w))
+        cond = _ones(h, w)
         valid = geom.inside
     else:
         valid = geom.inside & (cond > 0)  # NaN compares False: nodata is not a node
-    alive = kernels.ground_component(valid, gr, gc, eight) if cond is not None and not fixed else valid
+    alive = kernels.ground_component(valid, gr, gc, eight) if not (fixed or connected) else valid
     rhs_cells = np.where(alive, src, 0.0).ravel()
     rhs_cells[gr * w + gc] = 0.0  # a source on the ground cell is dropped (Circuitscape's "rmvsrc")
     if not valid[gr, gc] or not (rhs_cells > 0).any():
@@ -366,14 +370,76 @@ def _solve_window(geom: Geometry, key: tuple, cond, src, params, timings, *, fix
     t2 = _clock()
     x = factor.solve(rhs_cells[geom.nodes])
     t3 = _clock()
-    volt = np.zeros(h * w)
-    volt[geom.nodes] = x
-    volt[~alive.ravel()] = 0.0
-    cur = kernels.node_currents(volt, cond, alive, geom.ea, geom.eb, geom.ew, h * w).reshape(h, w)
+    cur = _currents(geom, x, cond, alive)
     t4 = _clock()
     for k, dt in zip(TIMING_KEYS, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
         timings[k] += dt
     return cur
+
+
+def _currents(geom: Geometry, x, cond, alive) -> np.ndarray:
+    h, w = geom.shape
+    volt = np.zeros(h * w)
+    volt[geom.nodes] = x
+    volt[~alive.ravel()] = 0.0
+    return kernels.grid_node_currents(volt.reshape(h, w), cond, alive, geom.eight, _OFFSETS[8][2][2])
+
+
+@functools.lru_cache(maxsize=8)
+def _ones(h, w) -> np.ndarray:
+    """Conductance 1 on a whole window (flow potential); shared read-only, not rebuilt per window."""
+    a = np.ones((h, w))
+    a.flags.writeable = False
+    return a
+
+
+class _FlowPotentials:
+    """Flow potentials of the full windows of a batch, solved together: their matrix (conductance 1 on the whole
+    rectangle, ground at the centre) is the same for every full window, so their right-hand sides go to the one
+    factorisation as the columns of one multi-right-hand-side solve (one pass over the factor instead of one per
+    window). Added to the map in target order, as they would be one by one."""
+
+    def __init__(self, params: OmniscapeParams, timings, out: np.ndarray, size: int = 16):
+        self.params, self.timings, self.out, self.size = params, timings, out, size
+        self.items = []  # (window slices, right-hand side or None, ready current or None, correction or None)
+
+    def add(self, win, rhs=None, pot=None, corr=None):
+        if rhs is None and pot is None:
+            return
+        self.items.append((win, rhs, pot, corr))
+        if len(self.items) >= self.size:
+            self.flush()
+
+    def flush(self):
+        jobs = [i for i, it in enumerate(self.items) if it[1] is not None]
+        pots = {}
+        if jobs:
+            p = self.params
+            n = 2 * p.dist + 1
+            key = (n, n, p.dist, p.dist, p.dist, p.connectivity)
+            rect = _geometry(n, n, p.dist, p.dist, None, p.connectivity)
+            solver = linsolve.resolve(p.solver)
+            t0 = _clock()
+            factor, fresh = _FACTORS.get((True, solver) + key + ("rect",), rect, solver)
+            if fresh:
+                factor.factor(kernels.fill_values(_ones(n, n), rect.inside, rect.ea, rect.eb, rect.ew, rect.epos,
+                                                  rect.dpos_a, rect.dpos_b, rect.cell_diag,
+                                                  len(rect.pattern.indices)))
+            t1 = _clock()
+            b = np.empty((rect.n, len(jobs)), order="F")
+            for j, i in enumerate(jobs):
+                b[:, j] = self.items[i][1]
+            x = factor.solve(b)
+            t2 = _clock()
+            for j, i in enumerate(jobs):
+                pots[i] = _currents(rect, x[:, j], _ones(n, n), rect.inside)
+            self.timings["setup"] += t1 - t0
+            self.timings["solve"] += t2 - t1
+            self.timings["currents"] += _clock() - t2
+        for i, (win, rhs, pot, corr) in enumerate(self.items):
+            pot = pots.get(i, pot)
+            self.out[win] += pot if corr is None else pot * corr
+        self.items = []
 
 
 # ------------------------------------------------------------------------------------------ one target
@@ -388,8 +454,7 @@ def _source_window(sub: OmniscapeInputs, t, bounds, full_shape, params: Omniscap
     scaled to sum to the target's amps, then (conditional) unmatched sources removed — Omniscape.jl's order."""
     (row, col, amps), (r0, r1, c0, c1) = t, bounds
     gr, gc = int(row) - r0, int(col) - c0
-    yy, xx = np.mgrid[0:r1 - r0, 0:c1 - c0]
-    src = np.where((yy - gr) ** 2 + (xx - gc) ** 2 <= params.radius ** 2, sub.source, 0.0)
+    src = np.where(_disc(r1 - r0, c1 - c0, gr, gc, params.radius), sub.source, 0.0)
     d, br = params.dist, params.block_radius
     # Omniscape.jl blanks the block at the centre of a FULL window, in window coordinates (see module doc)
     src[d - br:min(d + br, full_shape[0] - 1) + 1, d - br:min(d + br, full_shape[1] - 1) + 1] = 0.0
@@ -400,6 +465,15 @@ def _source_window(sub: OmniscapeInputs, t, bounds, full_shape, params: Omniscap
     if params.conditional:
         _match_conditions(src, sub, gr, gc, params)
     return src
+
+
+@functools.lru_cache(maxsize=64)
+def _disc(h, w, gr, gc, radius) -> np.ndarray:
+    """Cells of an h × w window within ``radius`` of (gr, gc); one per window shape, not rebuilt per target."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    disc = (yy - gr) ** 2 + (xx - gc) ** 2 <= radius ** 2
+    disc.flags.writeable = False
+    return disc
 
 
 def _match_conditions(src, sub: OmniscapeInputs, gr, gc, params: OmniscapeParams) -> None:
@@ -437,26 +511,65 @@ def _mode(values: np.ndarray) -> float:
 
 
 def _one_target(sub: OmniscapeInputs, origin, t, full_shape, params: OmniscapeParams, timings):
-    """(bounds, current, flow potential) of one target; current/flow potential None when nothing flows."""
+    """(bounds, current, flow potential) of one target; current None when nothing flows. The flow potential is
+    ``(rhs, pot, corr)`` for ``_FlowPotentials.add``: a full window's right-hand side to be solved with the batch
+    (and its correction), or the finished current of a window cut by the grid edge, or None."""
     t0 = _clock()
     row, col = int(t[0]), int(t[1])
     bounds = _window_bounds(row, col, full_shape, params.dist)
     r0, r1, c0, c1 = bounds
     local = sub.window(r0 - origin[0], r1 - origin[0], c0 - origin[1], c1 - origin[1])
     src = _source_window(local, t, bounds, full_shape, params)
-    timings["assembly"] += _clock() - t0
     h, w, gr, gc = r1 - r0, c1 - c0, row - r0, col - c0
-    key = (h, w, gr, gc, params.dist, params.connectivity)
-    geom = _geometry(h, w, gr, gc, params.dist, params.connectivity)
-    cur = _solve_window(geom, key, local.conductance, src, params, timings)
+    d, n = params.dist, 2 * params.dist + 1
+    cond = local.conductance
+    full = (h, w) == (n, n)
+    # A window cut by the grid edge is solved inside the full window, the cells beyond the edge nodata: same
+    # circuit, and the pattern (analysed once) of the full window instead of a new analysis for every cut shape
+    # (≈ 0.1 s each for the circle and the rectangle at radius 100). Not when the grid is much smaller than the
+    # window (small test grids): there the full window would be mostly padding.
+    embed = not full and h * w >= EMBED_FRACTION * n * n
+    if embed:
+        cut = (slice(d - gr, d - gr + h), slice(d - gc, d - gc + w))
+        cond = np.full((n, n), np.nan)
+        cond[cut] = local.conductance
+        padded = np.zeros((n, n))
+        padded[cut] = src
+        src = padded
+        key = (n, n, d, d, d, params.connectivity)
+    else:
+        key = (h, w, gr, gc, d, params.connectivity)
+    timings["assembly"] += _clock() - t0
+    geom = _geometry(*key)
+    cur = _solve_window(geom, key, cond, src, params, timings)
+    corr = None
+    if params.correct_artifacts and params.block_size > 1:
+        corr = _crop_correction(_correction(params), row, col, (h, w), full_shape, params.dist)
     fp = None
     if params.flow_potential:
-        rect = _geometry(h, w, gr, gc, None, params.connectivity)
-        fp = _solve_window(rect, key + ("rect",), None, src, params, timings, fixed=True)
-    if params.correct_artifacts and params.block_size > 1 and (cur is not None or fp is not None):
-        corr = _crop_correction(_correction(params), row, col, (h, w), full_shape, params.dist)
-        cur = None if cur is None else cur * corr
-        fp = None if fp is None else fp * corr
+        if full:  # solved with the batch's other full windows
+            t0 = _clock()
+            rhs = src.ravel().copy()
+            rhs[gr * w + gc] = 0.0  # a source on the ground cell is dropped
+            rhs = rhs[_geometry(n, n, d, d, None, params.connectivity).nodes]
+            timings["assembly"] += _clock() - t0
+            fp = (rhs, None, corr) if (rhs > 0).any() else None
+        else:
+            if embed:  # conductance 1 on the grid's part of the rectangle, nodata beyond the edge
+                rect = _geometry(n, n, d, d, None, params.connectivity)
+                ones = np.full((n, n), np.nan)
+                ones[cut] = 1.0
+                pot = _solve_window(rect, key + ("rect-cut",), ones, src, params, timings, connected=True)
+            else:
+                rect = _geometry(h, w, gr, gc, None, params.connectivity)
+                pot = _solve_window(rect, key + ("rect",), None, src, params, timings, fixed=True)
+            if pot is not None:
+                pot = pot[cut] if embed else pot
+                fp = (None, pot if corr is None else pot * corr, None)
+    if embed and cur is not None:
+        cur = cur[cut]
+    if corr is not None and cur is not None:
+        cur = cur * corr
     return bounds, cur, fp
 
 
@@ -539,6 +652,8 @@ def solve_targets(inputs, params: OmniscapeParams, targets: np.ndarray, *, cance
     sub = inputs.window(R0, R1, C0, C1)
     cum = np.zeros((R1 - R0, C1 - C0))
     fp = np.zeros_like(cum) if params.flow_potential else None
+    potentials = _FlowPotentials(params, timings, fp, min(int(params.batch_size), 32)) if params.flow_potential \
+        else None
     for t in targets:
         if cancelled is not None and cancelled():
             raise Cancelled()
@@ -547,7 +662,9 @@ def solve_targets(inputs, params: OmniscapeParams, targets: np.ndarray, *, cance
         if cur is not None:
             cum[win] += cur
         if pot is not None:
-            fp[win] += pot
+            potentials.add(win, *pot)
+    if potentials is not None:
+        potentials.flush()
     return Partial(R0, C0, cum, fp, len(targets), timings)
 
 
