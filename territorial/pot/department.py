@@ -84,8 +84,9 @@ def pending_job(user, settings: dict) -> Job | None:
 
 
 def enqueue(user=None, settings: dict | None = None, fp: str | None = None) -> tuple[Job, bool]:
-    """(job, new): one job per fingerprint in the queue or running; a second request joins it. The job has no
-    owner (it fills a shared cache), so its status is public (kind registered ``public``)."""
+    """(job, new): one job per fingerprint in the queue or running; a second request joins it if it may read it.
+    An anonymous visitor's job has no owner and its status is public (kind registered ``public``): it shows only
+    what anyone sees. A signed-in user's job is theirs (its counts may include drafts only they see)."""
     from jobs import services as jobs
 
     settings = settings or {}
@@ -94,8 +95,11 @@ def enqueue(user=None, settings: dict | None = None, fp: str | None = None) -> t
         # check and enqueue under one lock: two first visitors at once would otherwise queue two jobs
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext('geosig_pot_department_job'))")
-        active = Job.objects.filter(kind=KIND, state__in=Job.ACTIVE, params__fingerprint=fp).order_by("pk").first()
+        owner = user if getattr(user, "is_authenticated", False) else None
+        readable = Q(owner=None) | Q(owner=owner) if owner else Q(owner=None)
+        active = (Job.objects.filter(readable, kind=KIND, state__in=Job.ACTIVE, params__fingerprint=fp)
+                  .order_by("pk").first())
         if active is not None:
             return active, False
-        uid = user.pk if getattr(user, "is_authenticated", False) else None
-        return jobs.enqueue(KIND, {"user": uid, "settings": settings, "fingerprint": fp}), True
+        params = {"user": owner.pk if owner else None, "settings": settings, "fingerprint": fp}
+        return jobs.enqueue(KIND, params, owner=owner), True

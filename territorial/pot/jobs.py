@@ -46,6 +46,6 @@ def recompute_department(ctx, params: dict) -> dict:
 
 def enqueue_department(owner=None) -> tuple[Job, bool]:
     """(job, new): the department as an anonymous visitor sees it, default parameters (the loader's warm-up);
-    one job per fingerprint queued or running — a second call joins it. ``owner`` is ignored: the job fills a
-    shared cache, so it has none and its status is public."""
+    one job per fingerprint queued or running — a second call joins it. ``owner`` is ignored: the job shows
+    what anyone sees, so it has none and its status is public."""
     return department.enqueue()

@@ -99,7 +99,11 @@ def test_a_reviewer_sees_drafts_so_gets_their_own_job(client, published, pot_use
     r = client.get(URL)
     assert r.status_code == 202
     job = Job.objects.get(pk=r.json()["job"]["id"])
-    assert job.params["user"] == pot_users["reviewer"].pk and job.owner is None
+    assert job.params["user"] == pot_users["reviewer"].pk and job.owner == pot_users["reviewer"]
+    assert client.get(f"/api/v1/jobs/{job.pk}/").json()["state"] == "queued"  # the reviewer follows it
+    client.logout()
+    assert client.get(f"/api/v1/jobs/{job.pk}/").status_code == 403  # its counts include drafts: not public
+    client.force_login(pot_users["reviewer"])
     jobs.run_inline(job)
     assert client.get(URL).status_code == 200
 
