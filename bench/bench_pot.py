@@ -1,19 +1,24 @@
-"""Benchmark: department-wide POT conflicts vs environmental determinants (issue 5).
+"""Benchmark: department-wide POT conflicts vs environmental determinants (issues 5 and 15).
 
 Data: 42 synthetic plans, one per real municipality, each a Voronoi tessellation of ~200 random points
 (fixed seed) clipped to the real MGN polygon, random soil classes; 3 real determinant layers loaded from
 data/raw (high slope from the DEM, 2,663 pieces; dry forest, 411; páramos, 90; ST_Subdivide pieces).
 
-Compared, all giving the conflict area per zone × determinant (and its geometry):
-  1. our service ``analyse_conflicts(modes=["determinants"])`` (PostGIS: stored ST_Subdivide pieces,
-     GiST prefilter, containment shortcut, grouped intersection) — end to end, report objects included;
-  2. the bare SQL of (1) through a cursor (target: service ≤ 1.5 × SQL);
-  3. the equivalent geopandas script: read zones and determinants from PostGIS, ``geopandas.overlay``
-     (how="intersection"), area, groupby (target: service ≥ 5 × faster);
-  4. shapely 2 vectorised (STRtree bulk query + array intersection) on the same frames — the
-     "PostGIS or shapely?" measurement.
-Median wall time of several runs, Python peak memory (tracemalloc, separate run), and agreement of the
-total conflict area between the approaches.
+Compared, all giving per zone × determinant the conflict area (m², EPSG:9377) and its geometry:
+  1. our service ``analyse_conflicts(modes=["determinants"])``, end to end (report objects included):
+     from scratch (nothing cached), one plan changed (its version bumped: the service drops its stale
+     entry and recomputes only it), warm (everything cached). The service computes set-based in PostGIS
+     and stores rows with their geometry (ConflictRow); GeoJSON is made only for what a response returns —
+     "desde cero + GeoJSON de todo" is the cost of a department JSON response with every geometry;
+  2. the bare SQL floor: the very statements the service runs (``determinant_statements`` through
+     ``materialise``, same session settings), without our bookkeeping (targets: service ≤ 1.5 × SQL);
+  3. the equivalent geopandas script on the same stored data: read zones and pieces from PostGIS,
+     ``geopandas.overlay`` (how="intersection"), area, groupby, and each group's geometry collected into
+     one MultiPolygon like ST_Collect (targets: service from scratch ≥ 2 × faster, one plan changed ≥ 5 ×);
+  4. shapely 2 vectorised (STRtree bulk query + array intersection, same grouping and collection).
+Runs are interleaved (one round = every contender once) so a change of machine load hits all alike;
+median and worst wall time, Python peak memory (tracemalloc, separate run), total area and row count
+(they must agree), and the load average before and after.
 
 Uses its own database (default ``geosig_pot_bench`` on the local server; override with BENCH_DATABASE_URL)
 and builds it on first run (migrate, territory, determinants, plans: ~2 minutes).
@@ -40,7 +45,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geosig.settings")
 import django  # noqa: E402
 
 DETERMINANTS = ["pendiente_alta", "bosque_seco", "paramo"]
-GEOMETRY = [True]  # the service and the SQL return each conflict's geometry (GeoJSON) or only its area
 CLASSES = ["urbano", "expansion_urbana", "suburbano", "rural", "proteccion"]
 
 
@@ -107,43 +111,73 @@ def build(zones_per_plan: int):
 
 
 # ---------------------------------------------------------------- the contenders
+def _analyse():
+    from django.contrib.auth import get_user_model
+
+    from territorial.pot.services.conflicts import analyse_conflicts
+
+    return analyse_conflicts(get_user_model()(is_superuser=True), modes=["determinants"], determinants=DETERMINANTS)
+
+
+def _totals(rep):
+    rows = rep.findings + rep.compatible
+    return sum(f["area_m2"] for f in rows), len(rows)
+
+
 def run_service_cold():
     """Every plan changed since the last report: nothing cached (the cost a first report pays)."""
     from territorial.pot.models import ConflictCache
 
     ConflictCache.objects.all().delete()
-    return run_service()
+    return _totals(_analyse())
+
+
+def run_service_one_changed():
+    """One plan saved since the last report (its version bumped, as a save does): only it is recomputed."""
+    from django.db.models import F
+
+    from territorial.pot.models import Plan
+
+    Plan.objects.filter(pk=Plan.objects.order_by("pk").values("pk")[:1]).update(version=F("version") + 1)
+    return _totals(_analyse())
 
 
 def run_service():
-    """The usual case: the plans unchanged since the last report (cache valid), one cached row set per plan."""
-    from django.contrib.auth import get_user_model
+    """The usual case: the plans unchanged since the last report (cache valid)."""
+    return _totals(_analyse())
 
-    from territorial.pot.services.conflicts import analyse_conflicts
 
-    rep = analyse_conflicts(get_user_model()(is_superuser=True), modes=["determinants"], determinants=DETERMINANTS,
-                            with_geometry=GEOMETRY[0])
-    return sum(f["area_m2"] for f in rep.findings) + sum(f["area_m2"] for f in rep.compatible), \
-        len(rep.findings) + len(rep.compatible)
+def run_service_cold_geojson():
+    """From scratch, then every geometry as GeoJSON (the department JSON response's payload)."""
+    from territorial.pot.models import ConflictCache
+
+    ConflictCache.objects.all().delete()
+    rep = _analyse()
+    data = rep.as_dict()
+    assert all(f["geometry"] for f in data["findings"] if f["kind"] == "determinante")
+    return _totals(rep)
 
 
 def run_sql():
-    from django.db import connection
+    """The statements the service runs (same SQL, parameters and session settings), into their temporary
+    table; what the service adds on top is its bookkeeping (entries, copy into ConflictRow, reading)."""
+    from django.db import connection, transaction
 
-    from territorial.pot.models import Determinant, Plan
-    from django.db import transaction
+    from territorial.pot.models import Plan
+    from territorial.pot.services.conflicts import (
+        DEFAULTS, _selected_determinants, determinant_statements, materialise,
+    )
 
-    from territorial.pot.services.conflicts import PARALLEL_SETTINGS, determinant_sql
-
-    dets = list(Determinant.objects.filter(code__in=DETERMINANTS).values_list("pk", flat=True))
+    dets = _selected_determinants(DETERMINANTS)
     plans = list(Plan.objects.values_list("pk", flat=True))
-    sql, _ = determinant_sql(with_geometry=GEOMETRY[0])
+    area, n = 0.0, 0
     with transaction.atomic(), connection.cursor() as cur:
-        for stmt in PARALLEL_SETTINGS:  # the same session settings the service uses
-            cur.execute(stmt)
-        cur.execute(sql, {"dets": dets, "plans": plans})
-        rows = cur.fetchall()
-    return sum(r[5] for r in rows if r[5] >= 1.0), sum(1 for r in rows if r[5] >= 1.0)
+        for i, st in enumerate(determinant_statements(plans, DEFAULTS, dets)):
+            materialise(cur, st, f"bench_sql_{i}")
+            cur.execute(f"SELECT COALESCE(SUM(area_m2), 0), COUNT(*) FROM bench_sql_{i}")
+            a, c = cur.fetchone()
+            area, n = area + a, n + c
+    return area, n
 
 
 def _frames():
@@ -162,21 +196,35 @@ def _frames():
     return zones, pieces
 
 
+def _grouped(zone_ids, det_ids, geoms):
+    """Per zone × determinant: area sum and the parts collected into one MultiPolygon (like ST_Collect),
+    groups under 1 m² dropped (the service's min_m2)."""
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    keep = shapely.get_type_id(parts) == 3  # polygons only (ST_CollectionExtract(…, 3) / keep_geom_type)
+    parts, idx = parts[keep], idx[keep]
+    keys = pd.MultiIndex.from_arrays([np.asarray(zone_ids)[idx], np.asarray(det_ids)[idx]])
+    codes, uniques = pd.factorize(keys)
+    order = np.argsort(codes, kind="stable")
+    collected = shapely.multipolygons(parts[order], indices=codes[order])
+    area = np.bincount(codes, weights=shapely.area(parts), minlength=len(uniques))
+    ok = area >= 1.0
+    return float(area[ok].sum()), int(ok.sum()), collected[ok]
+
+
 def run_overlay():
     import geopandas as gpd
 
     zones, pieces = _frames()
     out = gpd.overlay(zones, pieces, how="intersection", keep_geom_type=True)
-    out["area"] = out.geometry.area
-    agg = out.groupby(["zone_id", "determinant_id"]).agg(area_m2=("area", "sum"), zone_area=("area_m2", "first"))
-    agg["pct_zone"] = 100 * agg["area_m2"] / agg["zone_area"]
-    agg = agg[agg["area_m2"] >= 1.0]
-    return float(agg["area_m2"].sum()), len(agg)
+    area, n, _ = _grouped(out["zone_id"].values, out["determinant_id"].values, out.geometry.values)
+    return area, n
 
 
 def run_shapely():
-    import numpy as np
-    import pandas as pd
     import shapely
 
     zones, pieces = _frames()
@@ -184,37 +232,32 @@ def run_shapely():
     tree = shapely.STRtree(pg)
     zi, pi = tree.query(zg, predicate="intersects")
     inter = shapely.intersection(zg[zi], pg[pi])
-    df = pd.DataFrame({"zone_id": zones["zone_id"].values[zi], "det": pieces["determinant_id"].values[pi],
-                       "area": shapely.area(inter)})
-    agg = df.groupby(["zone_id", "det"])["area"].sum()
-    agg = agg[agg >= 1.0]
-    return float(agg.sum()), int(np.count_nonzero(agg.values))
+    area, n, _ = _grouped(zones["zone_id"].values[zi], pieces["determinant_id"].values[pi], inter)
+    return area, n
 
 
-def run_service_one_changed():
-    """One plan saved since the last report: only that plan is recomputed."""
-    from territorial.pot.models import ConflictCache, Plan
-
-    ConflictCache.objects.filter(plan=Plan.objects.order_by("pk").first()).delete()
-    return run_service()
+CONTENDERS = {"servicio desde cero": run_service_cold, "servicio, 1 plan cambiado": run_service_one_changed,
+              "servicio en caliente": run_service, "desde cero + GeoJSON de todo": run_service_cold_geojson,
+              "SQL desnudo (mismas sentencias)": run_sql, "geopandas.overlay": run_overlay,
+              "shapely 2 vectorizado": run_shapely}
 
 
-CONTENDERS = {"servicio en frío (PostGIS)": run_service_cold, "servicio, 1 plan cambiado": run_service_one_changed,
-              "servicio en caliente": run_service, "SQL desnudo": run_sql,
-              "geopandas.overlay": run_overlay, "shapely 2 vectorizado": run_shapely}
-
-
-def measure(fn, repeats):
-    times, result = [], None
+def measure(repeats):
+    """Interleaved rounds; then one more run of each under tracemalloc for its Python peak."""
+    times = {name: [] for name in CONTENDERS}
+    results = {}
     for _ in range(repeats):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return statistics.median(times), max(times), peak, result
+        for name, fn in CONTENDERS.items():
+            t = time.perf_counter()
+            results[name] = fn()
+            times[name].append(time.perf_counter() - t)
+    peaks = {}
+    for name, fn in CONTENDERS.items():
+        tracemalloc.start()
+        fn()
+        peaks[name] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return times, peaks, results
 
 
 def main():
@@ -228,33 +271,27 @@ def main():
     from territorial.pot.models import DeterminantPiece, Zone, ZonePiece
 
     print(f"Zonas: {Zone.objects.count():,} en 42 planes ({ZonePiece.objects.count():,} piezas); determinantes: "
-          f"{', '.join(DETERMINANTS)} ({DeterminantPiece.objects.count():,} piezas). Repeticiones: {args.repeats}.")
-    res = {}
+          f"{', '.join(DETERMINANTS)} ({DeterminantPiece.objects.count():,} piezas). Repeticiones: {args.repeats} "
+          f"(intercaladas).")
+    load_before = os.getloadavg()
     run_sql()  # warm PostgreSQL's buffers before the first timed run
-    for name, fn in CONTENDERS.items():
-        med, worst, peak, (area, n) = measure(fn, args.repeats)
-        res[name] = med
-        print(f"  {name:28s} mediana {med:7.2f} s  (máx {worst:6.2f} s)  pico Python {peak / 2**20:7.1f} MiB  "
-              f"área {area / 1e6:12.4f} km²  filas {n:,}", flush=True)
-    GEOMETRY[0] = False
-    print("Sin geometría (tabla/CSV: solo áreas):")
-    for name in ("servicio en frío (PostGIS)", "servicio, 1 plan cambiado", "servicio en caliente", "SQL desnudo"):
-        med, worst, peak, (area, n) = measure(CONTENDERS[name], args.repeats)
-        res[name + " sin geom."] = med
-        print(f"  {name:28s} mediana {med:7.2f} s  (máx {worst:6.2f} s)  pico Python {peak / 2**20:7.1f} MiB  "
-              f"área {area / 1e6:12.4f} km²  filas {n:,}", flush=True)
-    cold, one, warm = res["servicio en frío (PostGIS)"], res["servicio, 1 plan cambiado"], res["servicio en caliente"]
-    sql, ov, sh = res["SQL desnudo"], res["geopandas.overlay"], res["shapely 2 vectorizado"]
-    print(f"servicio en frío / SQL desnudo          = {cold / sql:.2f}× (meta ≤ 1,5×)")
-    print(f"geopandas.overlay / servicio en frío    = {ov / cold:.2f}×")
-    print(f"geopandas.overlay / servicio, 1 cambio  = {ov / one:.2f}× (meta ≥ 5×)")
-    print(f"geopandas.overlay / servicio en caliente = {ov / warm:.2f}× (meta ≥ 5×)")
-    print(f"shapely 2 vectorizado / servicio en frío = {sh / cold:.2f}×")
-    g = lambda k: res[k + " sin geom."]  # noqa: E731
-    print(f"sin geometría: servicio en frío / SQL desnudo = {g('servicio en frío (PostGIS)') / g('SQL desnudo'):.2f}×; "
-          f"overlay / servicio en frío = {ov / g('servicio en frío (PostGIS)'):.2f}×; "
-          f"overlay / 1 cambio = {ov / g('servicio, 1 plan cambiado'):.2f}×; "
-          f"overlay / caliente = {ov / g('servicio en caliente'):.2f}×")
+    times, peaks, results = measure(args.repeats)
+    load_after = os.getloadavg()
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for name in CONTENDERS:
+        area, n = results[name]
+        print(f"  {name:32s} mediana {med[name]:7.3f} s  (máx {max(times[name]):6.3f} s)  "
+              f"pico Python {peaks[name] / 2**20:7.1f} MiB  área {area / 1e6:12.4f} km²  filas {n:,}", flush=True)
+    cold, one, warm = med["servicio desde cero"], med["servicio, 1 plan cambiado"], med["servicio en caliente"]
+    sql, ov, sh = med["SQL desnudo (mismas sentencias)"], med["geopandas.overlay"], med["shapely 2 vectorizado"]
+    print(f"servicio desde cero / SQL desnudo        = {cold / sql:.2f}× (meta ≤ 1,5×)")
+    print(f"geopandas.overlay / servicio desde cero  = {ov / cold:.2f}× (meta ≥ 2×)")
+    print(f"geopandas.overlay / servicio, 1 cambiado = {ov / one:.2f}× (meta ≥ 5×)")
+    print(f"geopandas.overlay / servicio en caliente = {ov / warm:.2f}×")
+    print(f"geopandas.overlay / desde cero + GeoJSON = {ov / med['desde cero + GeoJSON de todo']:.2f}×")
+    print(f"shapely 2 vectorizado / servicio desde cero = {sh / cold:.2f}×")
+    print("carga media (1, 5, 15 min): antes " + ", ".join(f"{x:.2f}" for x in load_before)
+          + "; después " + ", ".join(f"{x:.2f}" for x in load_after) + f" ({os.cpu_count()} núcleos)")
 
 
 if __name__ == "__main__":
