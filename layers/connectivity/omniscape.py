@@ -353,7 +353,9 @@ def _solve_window(geom: Geometry, key: tuple, cond, src, params, timings, *, fix
         valid = geom.inside
     else:
         valid = geom.inside & (cond > 0)  # NaN compares False: nodata is not a node
-    alive = kernels.ground_component(valid, gr, gc, eight) if not (fixed or connected) else valid
+    # a whole disc or rectangle of cells is one piece: the component search only matters where nodata cuts it
+    connected = connected or fixed or np.count_nonzero(valid) == geom.n + 1
+    alive = valid if connected else kernels.ground_component(valid, gr, gc, eight)
     rhs_cells = np.where(alive, src, 0.0).ravel()
     rhs_cells[gr * w + gc] = 0.0  # a source on the ground cell is dropped (Circuitscape's "rmvsrc")
     if not valid[gr, gc] or not (rhs_cells > 0).any():
