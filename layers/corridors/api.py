@@ -208,7 +208,15 @@ CS_BODY = obj({
        for k, (_kinds, s, sw) in cs_runs.FILES.items()},
     **{k: {**BOOL, "default": d} for k, d in cs_runs.FLAGS.items()},
     **{k: {**doc.enum(list(v)), "default": d} for k, (v, d) in cs_runs.CHOICES.items()},
-}, ["scenario", "habitat_file"])
+    "cores": {**RUN_BODY["properties"]["cores"],
+              "description": "entre núcleos (pairwise, one-to-all, all-to-one): los núcleos de una corrida de corredores "
+                             "como regiones focales, en vez de habitat_file y point_file"},
+    "resistance": {**RUN_BODY["properties"]["resistance"], "description": "con «cores»: la resistencia de la corrida "
+                                                                          "(«derivada», receta, ráster subido o capa)"},
+    "cell_size": {**RUN_BODY["properties"]["cell_size"], "description": "con «cores»: m (salvo con un ráster)"},
+    "point_radius": RUN_BODY["properties"]["point_radius"], "margin_m": RUN_BODY["properties"]["margin_m"],
+    "base": RUN_BODY["properties"]["base"],
+}, ["scenario"])
 CS_RUN = obj({
     "id": INT, "state": doc.enum([s.value for s in Job.State]), "state_label": STR, "progress": INT,
     "message": STR, "error": STR, "cancel_requested": BOOL, "created_at": DATETIME,
