@@ -297,3 +297,16 @@ def test_between_cores_bad_combinations_are_400(analyst, tmp_path):
         r = analyst.post(URL, body, content_type="application/json")
         assert r.status_code == 400 and text in r.json()["detail"], (text, r.content.decode())
     assert not Job.objects.filter(kind="circuitscape").exists()
+
+
+def test_the_page_in_spanish_and_english_and_locked_for_visitors(client, settings):
+    """/corredores/circuitscape/: every .ini key has its control; a visitor sees it locked with the login link;
+    the English catalogue translates it."""
+    html = client.get("/corredores/circuitscape/").content.decode()
+    for key in (*cs_runs.FILES, *cs_runs.FLAGS, *cs_runs.CHOICES, "scenario", "output_file"):
+        assert f"<code>{key}</code>" in html, key
+    assert 'id="cs-login-hint"' in html and "Uno a todos (one-to-all)" in html
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get("/corredores/circuitscape/").content.decode()
+    assert "Circuitscape: raster modes" in html and "Short-circuit polygons (optional)" in html
+    assert "Mapas de voltaje" not in html
