@@ -310,3 +310,22 @@ def test_the_page_in_spanish_and_english_and_locked_for_visitors(client, setting
     html = client.get("/corredores/circuitscape/").content.decode()
     assert "Circuitscape: raster modes" in html and "Short-circuit polygons (optional)" in html
     assert "Mapas de voltaje" not in html
+
+
+def test_queued_run_cancels_and_the_cap_is_shared_with_corridor_runs(client, make_user, settings):
+    """A queued job (the worker would run it) is cancelled at once by its owner; while it waits, the cap
+    CORRIDORS_MAX_ACTIVE (corridor and Circuitscape runs together) refuses another run with a 409."""
+    settings.CORRIDORS_BACKGROUND = True
+    settings.CORRIDORS_MAX_ACTIVE = 1
+    client.force_login(make_user("analista", "Analista CVC"))
+    body = _small_body(client)
+    r = client.post(URL, body, content_type="application/json")
+    assert r.status_code == 202 and r.json()["state"] == "queued"
+    other = client.post(URL, {**body, "scenario": "all-to-one"}, content_type="application/json")
+    assert other.status_code == 409 and "máximo 1" in other.json()["detail"]
+    same = client.post(URL, body, content_type="application/json")  # the identical run in progress
+    assert same.status_code == 200 and same.json()["cached"] and same.json()["id"] == r.json()["id"]
+    c = client.post(r.json()["urls"]["cancel"])
+    assert c.status_code == 200 and c.json()["state"] == "cancelled"
+    assert client.get(r.json()["urls"]["self"] + "files/oneToAllVerify1_resistances.out").status_code == 404
+    assert client.post(URL, {**body, "scenario": "all-to-one"}, content_type="application/json").status_code == 202
