@@ -12,11 +12,16 @@ How the data are built (deterministic, seed 42, from the loaded territory; label
   shared edges), clipped to the department, edges densified to ≤ 60 m.
 
 Compared, on the same data, all areas in EPSG:9377:
-(1) LC inside the PA:  our overlay service (layers.services.overlay.overlay_summary, PA as the area)
-    vs geopandas.overlay(PA, LC) + area per class;
-(2) LC × 42 municipalities: 42 overlay_summary calls vs geopandas.overlay(municipalities, LC) + area per (muni, class);
+(1) LC inside the PA:  our overlay service (layers.services.overlay.overlay_summary_many with the PA as the one
+    area; overlay_summary is that call) vs geopandas.overlay(PA, LC) + area per class;
+(2) LC × 42 municipalities: one overlay_summary_many call for the 42 municipality polygons (one query for the layer)
+    vs geopandas.overlay(municipalities, LC) + area per (muni, class);
 (3) PA (as a stored layer) × 42 municipalities: the same, the detailed polygon now being the layer's feature.
-Medians of --repeat runs, ratio geopandas / ours (target ≥ 5×), and the largest relative difference of class areas.
+Ours is the whole service: checking each area, cutting it into pieces, the SQL over the stored pieces, the answer
+with each area's GeoJSON. geopandas reads the layers in EPSG:4326, as they are stored, and projects both sides.
+Medians of --repeat runs (wall clock), ratio geopandas / ours (target ≥ 5×), the largest relative difference of
+class areas, and the CPU seconds of each side (ours = this process + the PostgreSQL backend, read from /proc when
+the database is local): on a shared machine the CPU ratio is the steadier figure.
 
 Run:  DATABASE_URL=postgis://… .venv/bin/python bench/bench_overlay_detailed.py [--repeat 3]
 Needs the territory (manage.py load_territory).
@@ -52,13 +57,29 @@ CLASSES = ["bosque", "pastos", "cultivos", "urbano", "agua", "arbustal"]
 LC_SLUG, PA_SLUG = "bench-cobertura-detallada", "bench-area-protegida-detallada"
 
 
-def timed(fn, repeat):
-    out, times = None, []
+def backend_cpu() -> float | None:
+    """CPU seconds used so far by this connection's PostgreSQL backend (None when it is not on this machine)."""
+    from django.db import connection
+    connection.ensure_connection()
+    try:
+        with open(f"/proc/{connection.connection.info.backend_pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(fn, repeat, db=False):
+    """Result, wall times and CPU times (this process, plus the database backend's when ``db``)."""
+    out, times, cpus = None, [], []
     for _ in range(repeat):
-        t = time.perf_counter()
+        b0 = backend_cpu() if db else None
+        c, t = time.process_time(), time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t)
-    return out, times
+        b1 = backend_cpu() if db else None
+        cpus.append(time.process_time() - c + (b1 - b0 if b0 is not None and b1 is not None else 0.0))
+    return out, times, cpus
 
 
 def municipalities() -> gpd.GeoDataFrame:
@@ -131,8 +152,8 @@ def gp_table(left: gpd.GeoDataFrame, right: gpd.GeoDataFrame, key: str, cls: str
 
 
 def compare(name, areas, slug, left, right, key, cls, repeat):
-    ours_out, t_ours = timed(lambda: ours_table(areas, slug), repeat)
-    gp_out, t_gp = timed(lambda: gp_table(left, right, key, cls), repeat)
+    ours_out, t_ours, c_ours = timed(lambda: ours_table(areas, slug), repeat, db=True)
+    gp_out, t_gp, c_gp = timed(lambda: gp_table(left, right, key, cls), repeat)
     diff = 0.0
     for k in set(ours_out) | set(gp_out):
         for c in set(ours_out.get(k, {})) | set(gp_out.get(k, {})):
@@ -141,7 +162,9 @@ def compare(name, areas, slug, left, right, key, cls, repeat):
     mo, mg = statistics.median(t_ours), statistics.median(t_gp)
     print(f"  {name}: ours median {mo:.3f} s (runs {', '.join(f'{t:.2f}' for t in t_ours)}); geopandas.overlay "
           f"median {mg:.3f} s (runs {', '.join(f'{t:.2f}' for t in t_gp)}) → geopandas / ours = {mg / mo:.2f}× "
-          f"(target ≥ 5×); max relative area difference {diff:.1e} (target ≤ 1e-9)", flush=True)
+          f"(target ≥ 5×); max relative area difference {diff:.1e} (target ≤ 1e-9); CPU ours "
+          f"{statistics.median(c_ours):.3f} s, geopandas {statistics.median(c_gp):.3f} s → "
+          f"{statistics.median(c_gp) / statistics.median(c_ours):.2f}×", flush=True)
 
 
 def main():

@@ -161,7 +161,8 @@ def _server_bound(sql: str, params: dict) -> list:
     200,000-vertex area became a 6 MB hex literal in the SQL text, 0.15 s to send and parse before any work.
     JIT off: PostGIS functions declare costs that make every such query look worth compiling (~40 ms)."""
     connection.ensure_connection()
-    with transaction.atomic(), psycopg.Cursor(connection.connection) as cur:
+    # wrap_database_errors: a failure surfaces as Django's DatabaseError, as through connection.cursor()
+    with transaction.atomic(), connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
         cur.execute("SET LOCAL jit = off")
         cur.execute(sql, params, binary=True)
         return cur.fetchall()
@@ -249,7 +250,7 @@ def _geojson(geom) -> dict:
 
 
 def _rings(poly) -> list:
-    return [shapely.get_coordinates(r).tolist() for r in (poly.exterior, *poly.interiors)]
+    return [shapely.get_coordinates(r, include_z=poly.has_z).tolist() for r in (poly.exterior, *poly.interiors)]
 
 
 def _meta(layer: Layer) -> dict:
