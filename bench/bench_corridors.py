@@ -181,8 +181,8 @@ def part_corridor(n: int, threads: int) -> dict:
 
 def direct_pardiso(sub, src, gnd, repeats):
     """The same grounded Laplacian factorised by MKL PARDISO (layers.connectivity.linsolve, nested dissection):
-    why pinch points keep AMG at 10⁶ nodes. The factor depends on the pair (its cores are shorted), so it is not
-    reused across the links of a run."""
+    why a single pinch-point circuit keeps AMG at 10⁶ nodes. This factor depends on the pair (its cores are
+    shorted); ``all_pairs`` below factorises the window once for every pair instead."""
     from layers.connectivity import linsolve
     from layers.corridors import circuit
 

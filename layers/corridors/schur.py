@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
 from scipy.sparse.linalg import splu
 
 from layers.connectivity import linsolve
@@ -49,12 +50,8 @@ class Schur:
         # (PARDISO error −4 on scattered kept nodes). Adding δ to the kept diagonal adds exactly δ·I to S and
         # nothing to the eliminated block's factor, so S + δI is returned positive definite and δ is taken off.
         self._shift = float(a.diagonal()[self.kidx].mean()) if len(self.kidx) else 0.0
-        a = a + sp.diags(np.where(self.keep, self._shift, 0.0))
-        up = sp.triu(a, format="csr")
-        up.sort_indices()
-        self._a = np.ascontiguousarray(up.data, dtype=np.float64)
-        self._ia = (up.indptr + 1).astype(np.int32)
-        self._ja = (up.indices + 1).astype(np.int32)
+        a.sort_indices()
+        self._ia, self._ja, self._a = _upper_one_based(a.indptr, a.indices, a.data, self.keep, self._shift)
         self._pd = linsolve._Handle()
         self._pd.iparm[35] = 2  # Schur complement of the rows marked in perm; keep the factor for phase 333
         self._pd.perm = self.keep.astype(np.int32)
@@ -126,6 +123,26 @@ class Schur:
         if self.solver == "pardiso" and self._pd is not None:
             self._call(-1, np.zeros(self.n), np.zeros(self.n))
             self._pd = None
+
+
+@njit(cache=True)
+def _upper_one_based(indptr, indices, data, keep, shift):
+    """Upper triangle of a CSR matrix with sorted rows, ``shift`` added to the diagonal of the kept rows, as
+    PARDISO's one-based int32 arrays (scipy's triu + copy + sort took ~1 s of the setup on 10⁶ nodes)."""
+    n = len(indptr) - 1
+    ia = np.ones(n + 1, np.int32)
+    ja = np.empty(len(indices), np.int32)
+    a = np.empty(len(indices))
+    m = 0
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            if j >= i:
+                ja[m] = j + 1
+                a[m] = data[p] + (shift if j == i and keep[i] else 0.0)
+                m += 1
+        ia[i + 1] = m + 1
+    return ia, ja[:m].copy(), a[:m].copy()
 
 
 @contextlib.contextmanager
