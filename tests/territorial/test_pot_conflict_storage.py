@@ -50,8 +50,11 @@ def _expected(zones, pieces_by_det):
     return out
 
 
-def test_stored_areas_and_geometries_equal_a_shapely_overlay(pot_users, cali_plan):
+@pytest.mark.parametrize("parallel_from", [1, 1000])  # the many-plans (parallel, CTE) and the few-plans query
+def test_stored_areas_and_geometries_equal_a_shapely_overlay(pot_users, cali_plan, monkeypatch, parallel_from):
     from territorial.pot.models import ConflictRow
+
+    monkeypatch.setattr(C, "PARALLEL_FROM_PLANS", parallel_from)
 
     x, y = cabecera_m(pot_users["cali"])
     zone_a = Polygon([(x, y), (x + 1000, y + 100), (x + 1200, y + 900), (x + 300, y + 1300), (x - 200, y + 600)])

@@ -49,8 +49,12 @@ def test_overlap_gap_and_sliver_areas(pot_users, cali_plan):
     assert sum(g["area_m2"] for g in gaps) == pytest.approx(muni_m.area - covered, rel=1e-6)
 
 
-def test_ronda_30m_and_polygon_determinant(pot_users, cali_plan):
+@pytest.mark.parametrize("parallel_from", [1, 1000])  # the many-plans (parallel) and the few-plans queries
+def test_ronda_30m_and_polygon_determinant(pot_users, cali_plan, monkeypatch, parallel_from):
     from territorial.pot.models import Determinant, DeterminantPiece, DeterminantRule
+    from territorial.pot.services import conflicts
+
+    monkeypatch.setattr(conflicts, "PARALLEL_FROM_PLANS", parallel_from)
 
     x, y = cabecera_m(pot_users["cali"])
     save_zones(pot_users["planner"], cali_plan, fc(square_feature(x, y, x + 1000, y + 1000, "urbano")),
