@@ -12,7 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from jobs.registry import register
+from jobs.registry import register, register_cleanup
 from territorial import factsheets
 from territorial.services import factsheet_batch as batch
 from territorial.services.factsheet_render import sheet_pdf
@@ -34,3 +34,6 @@ def render_batch(ctx, params: dict) -> dict:
         size = path.stat().st_size
         rel = ctx.publish(batch.result_dir(ctx.job.pk))
     return {"file": f"{rel}/{batch.ZIP_NAME}", "sheets": len(todo), "bytes": size}
+
+
+register_cleanup("factsheet-batches", batch.remove_expired)  # each worker pass drops ZIPs older than a day

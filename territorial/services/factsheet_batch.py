@@ -21,6 +21,7 @@ from territorial.pot.services import access
 KIND = "factsheets"
 ZIP_NAME = "fichas.zip"
 MAX_CODES = 100  # more than the 42 municipalities and 5 subregions: a longer list is a bad request
+KEEP_HOURS = 24  # a finished batch's ZIP is kept this long (the sheets change with the data; ask again)
 
 
 def may_start(user) -> bool:
@@ -87,3 +88,28 @@ def batch_zip(job_id, user) -> Path:
     if not job.result.get("file") or not path.is_file():
         raise NotFound(_("El archivo del lote %(id)s ya no existe; genere el lote de nuevo.") % {"id": job.pk})
     return path
+
+
+def remove_expired() -> dict:
+    """Worker cleanup (``jobs.registry.register_cleanup``): ZIPs of batches finished more than KEEP_HOURS ago,
+    or whose job row is gone; the job stays, its download then says to generate the batch again."""
+    import shutil
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    root = Path(settings.MEDIA_ROOT) / "fichas_lote"
+    if not root.is_dir():
+        return {"removed": 0}
+    limit = timezone.now() - timedelta(hours=KEEP_HOURS)
+    removed = 0
+    for path in root.iterdir():
+        if not path.name.isdigit():
+            continue
+        finished = Job.objects.filter(pk=int(path.name), kind=KIND).values_list("finished_at", flat=True).first()
+        if finished is None and Job.objects.filter(pk=int(path.name), kind=KIND).exists():
+            continue  # not finished (an earlier attempt's folder is replaced by the next publish)
+        if finished is None or finished < limit:
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return {"removed": removed}

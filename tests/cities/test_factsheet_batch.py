@@ -94,3 +94,25 @@ def test_others_cannot_download_and_cancel_stops_between_sheets(client, cities, 
     assert client.get(url).status_code == 403
     client.force_login(make_user("otro"))
     assert client.get(url).status_code == 404
+
+
+def test_a_workers_cleanup_removes_zips_older_than_a_day(make_user, media):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs.registry import run_cleanups
+
+    owner = make_user("ana", is_staff=True)
+    old, fresh, running = (factsheet_batch.start_batch(owner, ["76001"]) for _ in range(3))
+    now = timezone.now()
+    Job.objects.filter(pk=old.pk).update(state="done", finished_at=now - timedelta(hours=25))
+    Job.objects.filter(pk=fresh.pk).update(state="done", finished_at=now - timedelta(hours=23))
+    orphan = factsheet_batch.result_dir(999999)  # its job row was deleted
+    for path in (factsheet_batch.result_dir(j.pk) for j in (old, fresh, running)):
+        path.mkdir(parents=True)
+        (path / "fichas.zip").write_bytes(b"PK")
+    orphan.mkdir(parents=True)
+    assert run_cleanups()["factsheet-batches"] == {"removed": 2}
+    assert not factsheet_batch.result_dir(old.pk).exists() and not orphan.exists()
+    assert factsheet_batch.result_dir(fresh.pk).is_dir() and factsheet_batch.result_dir(running.pk).is_dir()
