@@ -256,3 +256,22 @@ def test_all_pairs_errors():
         cp.pair(1, 7)
     with pytest.raises(InvalidParameter, match="no tiene el tamaño"):
         CorePairs(res, cores[:-1])
+
+
+@pytest.mark.skipif(not linsolve.available("pardiso"), reason="PARDISO not installed")
+def test_all_pairs_two_mkl_threads_same_answer_and_default_restored():
+    """threads=2 is thread-local to CorePairs' PARDISO calls: same answer, and MKL's setting afterwards is the
+    one it had before (Omniscape relies on its one-thread default)."""
+    from layers.corridors.schur import mkl_threads
+
+    res, cores = four_cores()
+    one = CorePairs(res, cores, solver="pardiso", threads=1).pair(2, 3)
+    lib = linsolve._LIB["proto"].libmkl
+    before = lib.MKL_Get_Max_Threads()
+    two = CorePairs(res, cores, solver="pardiso", threads=2).pair(2, 3)
+    assert lib.MKL_Get_Max_Threads() == before
+    with mkl_threads(2):
+        assert lib.MKL_Get_Max_Threads() == 2
+    assert lib.MKL_Get_Max_Threads() == before
+    assert two.resistance == pytest.approx(one.resistance, rel=1e-12)
+    np.testing.assert_allclose(two.current, one.current, rtol=1e-9, atol=1e-12)
