@@ -685,16 +685,19 @@ class LocalExecutor:
     def map(self, fn, batches):
         if self.workers <= 1:
             return map(fn, batches)
-        self._pool = ThreadPoolExecutor(self.workers)
+        if self._pool is None:  # one pool for every map: its threads keep their factorisations (thread-local)
+            self._pool = ThreadPoolExecutor(self.workers)
         return self._pool.map(fn, batches)
 
     def cancel(self):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def close(self):
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
 
 def run_omniscape(resistance, sources, params: OmniscapeParams, *, conditions: dict | None = None,
