@@ -193,8 +193,9 @@ PARALLEL_SETTINGS = ("SET LOCAL max_parallel_workers_per_gather = 2", "SET LOCAL
 
 
 # JIT compiles expressions, but the cost is all in PostGIS C functions: with the overlays' inflated cost
-# estimates it only adds compile time
-COMPUTE_SETTINGS = ("SET LOCAL jit = off",)
+# estimates it only adds compile time. The cache's commit need not wait for the WAL flush: a crash can only
+# lose the last entries written (each with its rows, one transaction), which are then computed again
+COMPUTE_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL synchronous_commit = off")
 
 
 def _fetch(sql, params):
