@@ -360,12 +360,15 @@ class CorePairs:
         self.core_cells = {c: order[bounds[i]:bounds[i + 1]] for i, c in enumerate(self.ids)}
         self.core_comps = {c: np.unique(comp[cells]) for c, cells in self.core_cells.items()}
         t1 = time.perf_counter()
-        self.schur = Schur(lap, boundary[self.cells], solver=solver, threads=threads)
-        self.bcells = self.cells[self.schur.kidx]  # boundary cells, in the order of S
+        keep = boundary[self.cells]
+        # No boundary cell at all (every core walled in): no pair can conduct, each raises «ninguna ruta».
+        self.schur = Schur(lap, keep, solver=solver, threads=threads) if keep.any() else None
+        self.bcells = self.cells[keep]  # boundary cells, in the order of S
         self.blab = lab[self.bcells]
         self.bcomp = comp[self.bcells]
-        self.solver = f"schur-{self.schur.solver}"
-        self.timings = {"assembly": t1 - t0, **self.schur.timings, "setup": time.perf_counter() - t1}
+        self.solver = f"schur-{self.schur.solver if self.schur else solver}"
+        self.timings = {"assembly": t1 - t0, **(self.schur.timings if self.schur else {}),
+                        "setup": time.perf_counter() - t1}
 
     @property
     def pairs(self) -> list[tuple[int, int]]:
@@ -434,7 +437,8 @@ class CorePairs:
         return CircuitResult(r_eff, volt.reshape(self.shape), cur.reshape(self.shape), self.solver, nodes)
 
     def release(self) -> None:
-        self.schur.release()
+        if self.schur is not None:
+            self.schur.release()
 
 
 def _one_blas_thread():

@@ -256,6 +256,12 @@ def test_all_pairs_errors():
         cp.pair(1, 7)
     with pytest.raises(InvalidParameter, match="no tiene el tamaño"):
         CorePairs(res, cores[:-1])
+    walled = np.full((7, 7), np.nan)  # two single-cell cores, each walled in by nodata: nothing to factorise
+    walled[1, 1] = walled[5, 5] = 1.0
+    lone = np.zeros((7, 7), int)
+    lone[1, 1], lone[5, 5] = 1, 2
+    with pytest.raises(InvalidParameter, match="ninguna ruta"):
+        CorePairs(walled, lone, solver=SCHUR_SOLVERS[-1]).pair(1, 2)
 
 
 @pytest.mark.skipif(not linsolve.available("pardiso"), reason="PARDISO not installed")
