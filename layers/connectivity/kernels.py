@@ -41,34 +41,45 @@ def ground_component(valid, gr, gc, eight):
 
 
 @njit(cache=True, nogil=True)
-def fill_values(cond, alive, ea, eb, ew, epos, dpos_a, dpos_b, cell_diag, n_data):
+def grid_fill_values(cond, alive, epos, diag, eight, diag_w, n_data):
     """Values of the grounded Laplacian on its fixed pattern.
 
-    Edge conductance = mean of the two cells' conductances × ``ew`` (1, or 1/√2 on diagonals) — Circuitscape's
+    Edge conductance = mean of the two cells' conductances × 1 (or ``diag_w`` = 1/√2 on diagonals) — Circuitscape's
     default (``connect_using_avg_resistances = false``). An edge counts only between two live cells; a cell that
     is not live (nodata, or cut off from the ground) keeps an identity row, so the pattern never changes.
-    ``epos``/``dpos_a``/``dpos_b``: positions in ``data`` of the edge's off-diagonal entry and of its two cells'
-    diagonals (−1 where the cell is the ground, whose row and column are removed)."""
+    Walked on the window's grid: ``epos[o]`` (h × w) is the position in ``data`` of the off-diagonal entry of the
+    branch from each cell to its neighbour at offset o ((0, 1), (1, 0), (1, 1), (1, −1); −1 where the ground is
+    one end), ``diag`` (h × w) that of each cell's diagonal (−1: the ground, whose row and column are removed, or
+    outside the window). Sequential reads instead of the edge lists' gathers: 0.29 instead of 0.52 ms on a
+    radius-100 window; branches in ``Geometry``'s edge order, so the same sums to the bit."""
     data = np.zeros(n_data)
-    flat_c = cond.ravel()
-    flat_alive = alive.ravel()
-    for k in range(ea.shape[0]):
-        a = ea[k]
-        b = eb[k]
-        if not (flat_alive[a] and flat_alive[b]):
-            continue
-        g = 0.5 * (flat_c[a] + flat_c[b]) * ew[k]
-        if epos[k] >= 0:
-            data[epos[k]] -= g
-        if dpos_a[k] >= 0:
-            data[dpos_a[k]] += g
-        if dpos_b[k] >= 0:
-            data[dpos_b[k]] += g
-    for cell in range(cell_diag.shape[0]):
-        p = cell_diag[cell]
-        if p >= 0 and not flat_alive[cell]:
-            data[p] = 1.0
+    _fill_offset(cond, alive, epos[0], diag, 0, 1, 1.0, data)
+    _fill_offset(cond, alive, epos[1], diag, 1, 0, 1.0, data)
+    if eight:
+        _fill_offset(cond, alive, epos[2], diag, 1, 1, diag_w, data)
+        _fill_offset(cond, alive, epos[3], diag, 1, -1, diag_w, data)
+    h, w = alive.shape
+    for r in range(h):
+        for c in range(w):
+            if diag[r, c] >= 0 and not alive[r, c]:
+                data[diag[r, c]] = 1.0
     return data
+
+
+@njit(cache=True, nogil=True)
+def _fill_offset(cond, alive, epos, diag, dr, dc, wt, data):
+    h, w = alive.shape
+    for r in range(h - dr):
+        for c in range(max(0, -dc), w - max(0, dc)):
+            if not (alive[r, c] and alive[r + dr, c + dc]):
+                continue
+            g = 0.5 * (cond[r, c] + cond[r + dr, c + dc]) * wt
+            if epos[r, c] >= 0:
+                data[epos[r, c]] -= g
+            if diag[r, c] >= 0:
+                data[diag[r, c]] += g
+            if diag[r + dr, c + dc] >= 0:
+                data[diag[r + dr, c + dc]] += g
 
 
 @njit(cache=True, nogil=True)

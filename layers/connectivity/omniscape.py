@@ -311,8 +311,19 @@ class Geometry:
         self.cell_diag[nodes] = pos[: self.n]
         self.epos = np.full(len(self.ea), -1, np.int64)
         self.epos[off] = pos[self.n:]
-        self.dpos_a = self.cell_diag[self.ea]
-        self.dpos_b = self.cell_diag[self.eb]
+        # the same positions on the grid, for the kernels that walk it (sequential reads instead of gathers)
+        self.grid_diag = self.cell_diag.reshape(h, w)
+        self.grid_epos = np.full((4, h * w), -1, np.int64)
+        k = 0
+        for o, seg in enumerate(ea):
+            self.grid_epos[o, seg] = self.epos[k:k + len(seg)]
+            k += len(seg)
+        self.grid_epos = self.grid_epos.reshape(4, h, w)
+
+    def fill(self, cond, alive) -> np.ndarray:
+        """Values of the grounded Laplacian on the fixed pattern (``kernels.grid_fill_values``)."""
+        return kernels.grid_fill_values(cond, alive, self.grid_epos, self.grid_diag, self.eight,
+                                        _OFFSETS[8][2][2], len(self.pattern.indices))
 
 
 @functools.lru_cache(maxsize=32)
@@ -364,9 +375,7 @@ def _solve_window(geom: Geometry, key: tuple, cond, src, params, timings, *, fix
         return None
     solver = linsolve.resolve(params.solver)
     factor, fresh = _FACTORS.get((fixed, solver) + key, geom, solver)
-    data = None if (fixed and not fresh) else kernels.fill_values(
-        cond, alive, geom.ea, geom.eb, geom.ew, geom.epos, geom.dpos_a, geom.dpos_b, geom.cell_diag,
-        len(geom.pattern.indices))
+    data = None if (fixed and not fresh) else geom.fill(cond, alive)
     t1 = _clock()
     if data is not None:  # factorisation and solve in one call: both times count as setup
         x = factor.factor_solve(data, rhs_cells[geom.nodes])
@@ -427,9 +436,7 @@ class _FlowPotentials:
             t0 = _clock()
             factor, fresh = _FACTORS.get((True, solver) + key + ("rect",), rect, solver)
             if fresh:
-                factor.factor(kernels.fill_values(_ones(n, n), rect.inside, rect.ea, rect.eb, rect.ew, rect.epos,
-                                                  rect.dpos_a, rect.dpos_b, rect.cell_diag,
-                                                  len(rect.pattern.indices)))
+                factor.factor(rect.fill(_ones(n, n), rect.inside))
             t1 = _clock()
             b = np.empty((rect.n, len(jobs)), order="F")
             for j, i in enumerate(jobs):

@@ -55,7 +55,7 @@ def test_second_process_loads_every_engine_kernel_from_the_cache(tmp_path):
     assert any(v["misses"] for v in first.values())  # the empty cache really was empty: compiled, then written
     assert list(tmp_path.rglob("*.nbi")) and list(tmp_path.rglob("*.nbc"))
     second = _run(tmp_path)
-    expected = {"_dijkstra", "_dijkstra_zone", "ground_component", "fill_values", "grid_node_currents",
+    expected = {"_dijkstra", "_dijkstra_zone", "ground_component", "grid_fill_values", "grid_node_currents",
                 "_brandes"}
     assert expected <= {k.rsplit(".", 1)[1] for k in second}
     for name, st in second.items():
