@@ -129,3 +129,47 @@ def test_one_changed_plan_is_the_only_one_recomputed(pot_users, cali_plan, monke
     assert set(written.values_list("entry_id", flat=True)) == {new_entry.pk}  # every row written is the changed plan's
     assert not ConflictRow.objects.filter(entry_id=cali_entry.pk).exists()  # and its old rows are gone
     assert sorted(second.values()) == pytest.approx([300 * 300, 300 * 500], abs=2.0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_of_one_plan_blocks_that_plan_only(pot_users, cali_plan):
+    """Computing happens inside the write transaction, under a lock per (mode, plan): while another session
+    holds Cali's, Jamundí's report is computed at once and Cali's waits (here: gives up after 1 s)."""
+    import threading
+
+    from django.db import OperationalError, connection, transaction
+
+    cx, cy = cabecera_m(pot_users["cali"])
+    jx, jy = cabecera_m(pot_users["jamundi"])
+    jam_plan = create_plan(pot_users["other_planner"], pot_users["jamundi"], "Jamundí prueba")
+    system_replace_zones(cali_plan, fc(square_feature(cx, cy, cx + 1000, cy + 1000, "urbano")), "importar")
+    system_replace_zones(jam_plan, fc(square_feature(jx, jy, jx + 1000, jy + 1000, "rural")), "importar")
+    _determinant("prueba_amenaza", [box(cx + 500, cy + 500, cx + 1500, cy + 1500), box(jx - 200, jy - 200, jx + 300, jy + 300)])
+    held, release = threading.Event(), threading.Event()
+
+    def other_writer():  # its own connection: another request computing Cali's determinants
+        try:
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)",
+                            ["geosig_pot_conflict_cache:determinants", cali_plan.pk])
+                held.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    try:
+        assert held.wait(10)
+        with connection.cursor() as cur:
+            cur.execute("SET lock_timeout = '1s'")
+        run = lambda plan: C.analyse_conflicts(pot_users["analyst"], plan_id=plan.pk, modes=["determinants"],  # noqa: E731
+                                               determinants=["prueba_amenaza"])
+        assert [f["area_m2"] for f in run(jam_plan).findings] == pytest.approx([300 * 300], abs=2.0)
+        with pytest.raises(OperationalError, match="lock timeout"):
+            run(cali_plan)
+    finally:
+        release.set()
+        thread.join()
+        with connection.cursor() as cur:
+            cur.execute("SET lock_timeout = 0")
