@@ -43,3 +43,21 @@ def test_templates_use_colombian_separators():
 
     with translation.override("es"):
         assert Template('{{ v|floatformat:"1g" }}').render(Context({"v": 12082998.25})) == "12.082.998,3"
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_number_fast_path_equals_djangos_formatter(lang):
+    """``number`` formats with separators looked up once per language; Django's ``number_format`` is the
+    reference, on random magnitudes, signs, halves and the digit counts the services use."""
+    import random
+
+    from django.utils import formats, translation
+
+    rng = random.Random(7)
+    values = [0.0, -0.0, 0.05, -0.04, 999.5, 1000, -1000, 1234567.25, 2.5, 0.125, 1e14 + 0.5]
+    values += [rng.uniform(-1, 1) * 10 ** rng.randint(0, 14) for _ in range(3000)]
+    with translation.override(lang):
+        for v in values:
+            for digits in (0, 1, 2, 3):
+                ref = formats.number_format(round(v, digits), decimal_pos=digits, use_l10n=True, force_grouping=True)
+                assert number(v, digits) == ref, (v, digits)
