@@ -83,7 +83,7 @@ def _batch_config(request) -> dict | None:
         "strings": {
             "queued": _("Lote en cola; lo genera el servidor de trabajos."),
             "progress": _("Generando fichas: {pct} % — {message}"),
-            "done": _("Lote listo: {n} fichas."),
+            "done": _("Lote listo. Fichas generadas: {n}."),
             "download": _("Descargar ZIP"),
             "failed": _("El lote no se pudo generar: {error}"),
             "cancelled": _("Lote cancelado."),
