@@ -20,13 +20,14 @@ class AreaResolver:
     label: object  # lazy translation
     resolve: Callable[[str], GEOSGeometry | None]  # code → geometry (EPSG:4326) or None
     choices: Callable[[], list[tuple[str, str]]]  # [(code, name)] for pickers
+    resolve_many: Callable[[list[str]], dict] | None = None  # codes → {code: geometry}, one query for many
 
 
 AREA_RESOLVERS: dict[str, AreaResolver] = {}
 
 
-def register_area_resolver(kind: str, label, resolve, choices) -> None:
-    AREA_RESOLVERS[kind] = AreaResolver(kind, label, resolve, choices)
+def register_area_resolver(kind: str, label, resolve, choices, resolve_many=None) -> None:
+    AREA_RESOLVERS[kind] = AreaResolver(kind, label, resolve, choices, resolve_many)
 
 
 def resolve_area(kind: str, code: str) -> GEOSGeometry:
@@ -39,6 +40,24 @@ def resolve_area(kind: str, code: str) -> GEOSGeometry:
     if geom.srid is None:
         geom.srid = 4326
     return geom
+
+
+def resolve_areas(kind: str, codes: list[str]) -> list[GEOSGeometry]:
+    """``resolve_area`` of many codes of one kind, in one query when the resolver offers ``resolve_many``."""
+    resolver = AREA_RESOLVERS.get(kind)
+    if resolver is None or resolver.resolve_many is None:
+        return [resolve_area(kind, c) for c in codes]
+    found = resolver.resolve_many([str(c) for c in codes])
+    missing = [c for c in codes if found.get(str(c)) is None]
+    if missing:
+        raise NotFound(f"No existe un área «{kind}» con código «{missing[0]}».")
+    out = []
+    for c in codes:
+        geom = found[str(c)]
+        if geom.srid is None:
+            geom.srid = 4326
+        out.append(geom)
+    return out
 
 
 # Service links: apps above (ogc) add the URLs of a layer in their services (OGC API Features, Tiles, the

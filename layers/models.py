@@ -128,5 +128,39 @@ class FeaturePiece(models.Model):
         verbose_name_plural = _("piezas de elementos")
 
 
+class PartitionPiece(models.Model):
+    """A stored piece (``FeaturePiece``) within one member of a reporting partition (``layers.partitions``): a
+    piece wholly inside the member is tagged (``geom`` NULL, ``area`` its own), one crossing the member's edge is
+    cut there (``geom`` the part inside, possibly several rows). Summing ``area`` per member and class gives the
+    overlay of the layer with every member exactly, with no cut at request time."""
+
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="+")
+    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
+    piece = models.ForeignKey(FeaturePiece, on_delete=models.CASCADE, related_name="+")
+    partition = models.CharField(_("partición"), max_length=40)
+    member = models.CharField(_("miembro"), max_length=60)
+    geom = models.GeometryField(_("parte cortada (EPSG:9377)"), srid=9377, spatial_index=False, null=True)
+    area = models.FloatField(_("área (m², EPSG:9377)"))
+
+    class Meta:
+        indexes = [models.Index(fields=["partition", "layer", "member"])]
+        verbose_name = _("pieza por partición")
+        verbose_name_plural = _("piezas por partición")
+
+
+class PartitionBuild(models.Model):
+    """That a layer's pieces are pre-cut along a partition (a layer may lie outside every member: no pieces, but
+    built); without it an overlay over the partition's members cuts at request time."""
+
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="+")
+    partition = models.CharField(_("partición"), max_length=40)
+    built_at = models.DateTimeField(_("construida"), auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["layer", "partition"], name="partition_build_once")]
+        verbose_name = _("partición construida")
+        verbose_name_plural = _("particiones construidas")
+
+
 from layers.corridors.models import CorridorRun  # noqa: E402,F401  (corridors, issue 6)
 from layers.connectivity.models import ConnectivityRun  # noqa: E402,F401  (Omniscape runs, issue 10)

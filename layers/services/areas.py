@@ -52,6 +52,23 @@ def parse_area(payload) -> Area:
     return Area(g, float(measured.area), "Polígono dibujado", measured=measured)
 
 
+def parse_named_areas(kind: str, codes: list[str]) -> list[Area]:
+    """``parse_area({"kind": kind, "code": c})`` for each code, the geometries read in one query and the labels
+    from one list of choices (the 42 municipalities one by one were 84 queries, 85 % of a partition overlay)."""
+    geoms = hooks.resolve_areas(kind, codes)
+    resolver = hooks.AREA_RESOLVERS.get(kind)
+    try:
+        names = dict(resolver.choices()) if resolver else {}
+    except Exception:  # a picker list is a nicety; the code alone still identifies the area
+        names = {}
+    out = []
+    for code, geom in zip(codes, geoms):
+        g, measured = _checked(geom)
+        label = f"{resolver.label if resolver else kind}: {names.get(code, code)}"
+        out.append(Area(g, float(measured.area), label, kind, code, measured))
+    return out
+
+
 def _from_geojson(payload) -> GEOSGeometry:
     if payload in (None, "", {}):
         raise InvalidParameter("Falta la geometría: envíe un polígono GeoJSON o un área con «kind» y «code».")

@@ -46,6 +46,7 @@ from geosig.errors import (
 from layers.models import Feature, FeaturePiece, Layer, Theme
 from layers.services import styles
 from layers.services.archives import safe_extract
+from layers.services.partitions import build_layer_partitions
 
 INVALID_POLICIES = ("repair", "reject")
 METADATA_KEYS = {
@@ -692,6 +693,7 @@ def _write(prep: dict, opts: Options, user, new_files: list, old_files: list) ->
                                f"{stored}; la importación se deshizo.")
         if prep["family"] == "polygon":
             _store_pieces(layer)
+            build_layer_partitions(layer)  # pieces pre-cut along the reporting partitions (municipalities)
     return rep
 
 

@@ -10,7 +10,12 @@ is measured once in SQL: a layer piece covered by the area piece counts whole, a
 for every vertex of both inputs on each cut, so small pieces on both sides make a 200,000-vertex protected area
 cheap; pieces of one side do not overlap, so the sums are the intersection areas (to rounding, 1e-14 relative
 against geopandas.overlay in bench/bench_overlay_detailed.py). ``overlay_summary_many`` measures many areas in
-one query per layer (a layer × the 42 municipalities).
+one query per layer.
+
+Areas named as members of a reporting partition (``PartitionArea("municipios", "76001")``, ``layers.partitions``)
+over a polygon layer whose pieces were pre-cut along that partition at import (``PartitionPiece``): the stored
+areas are summed per member and class in one query, exact, with nothing cut at request time (a layer × the 42
+municipalities). A layer not yet cut along the partition takes the path above.
 
 Line and point layers, and polygon layers without pieces: the features crossing the polygon's edge are cut, the
 ones it covers contribute the measure taken at import (``Feature.area_m2``/``length_m``, EPSG:9377). The test is
@@ -29,9 +34,10 @@ import shapely
 from django.conf import settings
 from django.db import connection, transaction
 
-from geosig.errors import InvalidParameter
-from layers.models import FeaturePiece, Layer
-from layers.services.areas import Area, measured_shape, parse_area
+from geosig.errors import InvalidParameter, NotFound
+from layers.models import FeaturePiece, Layer, PartitionBuild, PartitionPiece
+from layers.partitions import PartitionArea, get_partition, partition_of_kind
+from layers.services.areas import Area, measured_shape, parse_area, parse_named_areas
 from layers.services.selection import layers_by_slug
 from layers.services.zonal import zonal_stats
 
@@ -99,8 +105,19 @@ ORDER BY per.k, measure DESC, f.class_value
 AREA_PIECE_VERTICES = 512  # measured on the 200,000-vertex bench area: 256 → more pairs, 1024 → dearer cuts
 
 
+# Polygon layers pre-cut along a partition: the stored areas summed per member and class (features counted once).
+SQL_PARTITION = """
+SELECT pp.member, f.class_value, SUM(pp.area) AS measure, COUNT(DISTINCT pp.feature_id) AS n
+FROM {table} pp JOIN layers_feature f ON f.id = pp.feature_id
+WHERE pp.partition = %(partition)s AND pp.layer_id = %(layer)s AND pp.member = ANY(%(members)s)
+GROUP BY pp.member, f.class_value
+ORDER BY pp.member, measure DESC, f.class_value
+"""
+
+
 def overlay_summary(area, *, layers: list[str] | None = None) -> dict:
-    """``area``: GeoJSON polygon, GEOSGeometry or {"kind", "code"}; ``layers``: slugs (default: all)."""
+    """``area``: GeoJSON polygon, GEOSGeometry, {"kind", "code"} or PartitionArea; ``layers``: slugs (default:
+    all)."""
     return overlay_summary_many([area], layers=layers)[0]
 
 
@@ -109,7 +126,11 @@ def overlay_summary_many(areas: list, *, layers: list[str] | None = None) -> lis
     all the areas (a layer × the 42 municipalities is one query, not 42)."""
     if not areas:
         raise InvalidParameter("Falta el área: envíe al menos un polígono o un área con «kind» y «code».")
-    targets: list[Area] = [a if isinstance(a, Area) else parse_area(a) for a in areas]
+    members = [_as_member(a) for a in areas]
+    areas = [m or a for a, m in zip(areas, members)]
+    named = _partition_areas([m for m in members if m is not None])
+    targets: list[Area] = [a if isinstance(a, Area) else named[a] if isinstance(a, PartitionArea)
+                           else parse_area(a) for a in areas]
     qs = Layer.objects.only("id", "slug", "title", "kind", "geometry_type", "class_field", "is_partial", "caveat",
                             "style", "raster_meta", "raster_file")
     chosen = layers_by_slug(layers, qs)
@@ -119,7 +140,7 @@ def overlay_summary_many(areas: list, *, layers: list[str] | None = None) -> lis
             per_layer.append([{**_meta(layer), "stats": zonal_stats(layer, t.geom)[0]} for t in targets])
         else:
             meta = _meta(layer)
-            per_layer.append([{**meta, **r} for r in _vector(layer, targets)])
+            per_layer.append([{**meta, **r} for r in _vector(layer, targets, members)])
     return [{
         "area": {"label": t.label, "kind": t.kind, "code": t.code,
                  "area_m2": t.area_m2, "area_km2": t.area_m2 / 1e6,
@@ -129,15 +150,69 @@ def overlay_summary_many(areas: list, *, layers: list[str] | None = None) -> lis
     } for i, t in enumerate(targets)]
 
 
-def _vector(layer: Layer, targets: list[Area]) -> list[dict]:
+def _as_member(a) -> PartitionArea | None:
+    """A named area that is a partition member ({"kind": "municipio", "code": "76001"}) is measured as one."""
+    if isinstance(a, PartitionArea):
+        return a
+    if isinstance(a, dict) and "kind" in a and "code" in a and isinstance(a["code"], (str, int)):
+        name = partition_of_kind(a["kind"])
+        code = str(a["code"]).strip()
+        if name and 0 < len(code) <= 60:
+            return PartitionArea(name, code)
+    return None
+
+
+def _partition_areas(wanted: list[PartitionArea]) -> dict[PartitionArea, Area]:
+    """The Area of each partition member: through the partition's area resolver (label and checks as any named
+    area, all of a kind in one query), or else from the partition's own members (EPSG:9377)."""
+    out: dict[PartitionArea, Area] = {}
+    for name in dict.fromkeys(a.partition for a in wanted):
+        part = get_partition(name)
+        mine = list(dict.fromkeys(a for a in wanted if a.partition == name))
+        if part.area_kind:
+            out.update(zip(mine, parse_named_areas(part.area_kind, [a.member for a in mine])))
+            continue
+        geoms = part.members()
+        for a in mine:
+            if geoms.get(a.member) is None:
+                raise NotFound(f"La partición «{name}» no tiene el miembro «{a.member}».")
+            out[a] = parse_area(geoms[a.member].transform(4326, clone=True))
+    return out
+
+
+def _vector(layer: Layer, targets: list[Area], members: list | None = None) -> list[dict]:
     if layer.geometry_type not in _MEASURE:
         raise InvalidParameter(f"Tipo de geometría «{layer.geometry_type}» sin medida de superposición.")
     unit, cut, inside = _MEASURE[layer.geometry_type]
+    members = members or [None] * len(targets)
     if unit == "area_m2" and FeaturePiece.objects.filter(layer=layer).exists():
-        rows = _stored_pieces_rows(layer, targets)
+        built = set(PartitionBuild.objects.filter(layer=layer).values_list("partition", flat=True))
+        rows: list = [None] * len(targets)
+        by_partition: dict[str, list[int]] = {}
+        for i, m in enumerate(members):
+            if m is not None and m.partition in built:
+                by_partition.setdefault(m.partition, []).append(i)
+        for name, idx in by_partition.items():
+            for i, r in zip(idx, _partition_rows(layer, name, [members[i].member for i in idx])):
+                rows[i] = r
+        rest = [i for i, r in enumerate(rows) if r is None]
+        if rest:
+            for i, r in zip(rest, _stored_pieces_rows(layer, [targets[i] for i in rest])):
+                rows[i] = r
     else:
         rows = [_rows(layer, t, unit, cut, inside) for t in targets]
     return [_classes(layer, t, unit, r) for t, r in zip(targets, rows)]
+
+
+def _partition_rows(layer: Layer, partition: str, keys: list[str]) -> list[list]:
+    sql = SQL_PARTITION.format(table=PartitionPiece._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(sql, {"partition": partition, "layer": layer.pk, "members": sorted(set(keys))})
+        found = cur.fetchall()
+    by_member: dict[str, list] = {}
+    for member, value, measure, n in found:
+        by_member.setdefault(member, []).append((value, measure, n))
+    return [by_member.get(k, []) for k in keys]
 
 
 def _stored_pieces_rows(layer: Layer, targets: list[Area]) -> list[list]:

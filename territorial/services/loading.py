@@ -20,6 +20,7 @@ from django.db import transaction
 
 from geosig import readers, versioned
 from geosig.errors import DataFileError, InvalidGeometry
+from layers.services.partitions import rebuild_partition_pieces
 from territorial.models import Indicator, IndicatorReference, IndicatorValue, Municipality, Subregion
 from territorial.services import official_stats
 from territorial.services import sources as S
@@ -338,6 +339,8 @@ def load_territory(data_dir: Path | None = None, repair: bool = True, reset_subr
             official_stats.write_table(table, report)
         if report.created or report.updated:
             recompute_aggregates()
+            # the layers' pieces pre-cut along the municipalities follow the new boundaries (layers.partitions)
+            rebuild_partition_pieces("municipios")
         if report.changed:  # bulk writes send no signals: tell the API caches explicitly
             transaction.on_commit(lambda: versioned.bump("territorial"))
     return report
