@@ -110,3 +110,38 @@ def test_pot_clip_message_in_both_languages():
         assert _clip_message(zone, 3000, 20_000) == ("Zone no. 3 («Lote») fitted: 3,000\u00a0m² outside the "
                                                    "municipality and 2.0\u00a0ha under other zones of the plan were "
                                                    "cut off; 2.5\u00a0ha remain.")
+
+
+_GETTEXT = {"_", "gettext", "gettext_lazy", "gettext_noop", "pgettext", "pgettext_lazy"}
+_TEMPLATE_TAG = re.compile(r"""\{%\s*(?:translate|trans)\s+(["'])(.*?)\1""")
+_SOURCE_DIRS = ("geosig", "jobs", "layers", "territorial", "cities", "plan", "ogc")
+
+
+def _source_msgids():
+    """(msgid, file) of every literal string the app code marks for translation: Python calls of the gettext
+    family (first literal argument; implicit concatenation is one constant) and {% translate "…" %} tags."""
+    root = Path(settings.BASE_DIR)
+    for top in _SOURCE_DIRS:
+        for path in sorted((root / top).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call) or not node.args:
+                    continue
+                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+                if name not in _GETTEXT:
+                    continue
+                arg = node.args[1] if name.startswith("pgettext") and len(node.args) > 1 else node.args[0]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value:
+                    yield arg.value, path.relative_to(root)
+        for path in sorted((root / top).rglob("*.html")):
+            for m in _TEMPLATE_TAG.finditer(path.read_text(encoding="utf-8")):
+                yield m.group(2).replace("%", "%%"), path.relative_to(root)  # as makemessages writes a % of a tag
+
+
+def test_every_marked_string_has_an_english_entry():
+    """A Spanish string marked for translation in the code or a template has its entry in the English catalogue
+    (compilemessages alone never notices one that is missing: the page then stays in Spanish)."""
+    known = {f["msgid"] for f, _ in _entries()}
+    missing = sorted({f"{path}: {msgid}" for msgid, path in _source_msgids() if msgid not in known})
+    assert missing == []
