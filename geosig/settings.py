@@ -320,6 +320,13 @@ GEOSIG_IMPORT_JOB_BYTES = env.int("GEOSIG_IMPORT_JOB_BYTES", default=20 * 1024 *
 # Uploaded corridor/connectivity input files (MEDIA_ROOT/corridors/inputs/) older than this and read by no queued
 # or running job are removed by the workers' cleanup: the store would otherwise only grow.
 CORRIDOR_INPUTS_RETENTION_HOURS = env.float("CORRIDOR_INPUTS_RETENTION_HOURS", default=48)
+# Cap on a corridor run's analysis grid (and on an uploaded Circuitscape grid): a bigger one is a 400 naming
+# the cell size that would fit.
+CORRIDORS_MAX_CELLS = env.int("CORRIDORS_MAX_CELLS", default=20_000_000)
+# Corridor and Circuitscape runs computing at once (they share the machine's cores); one more is a 409.
+CORRIDORS_MAX_ACTIVE = env.int("CORRIDORS_MAX_ACTIVE", default=2)
+# A corridor run without a live job still «running» after this many minutes lost its process: marked failed.
+CORRIDORS_STALE_MINUTES = env.int("CORRIDORS_STALE_MINUTES", default=60)
 
 # --- Omnidirectional connectivity (Omniscape, layers/connectivity/) -------------------------------------
 # Cap on the analysed grid: the cost grows with cells × window; a bigger request is a 400 naming the cell size

@@ -18,7 +18,15 @@ DECLARED = {
     "CONNECTIVITY_CANCEL_POLL_SECONDS": ("0.25", 0.25),
     "OGC_MAX_LIMIT": ("777", 777),
     "OGC_MAX_LIMIT_ANON": ("55", 55),
+    "CORRIDOR_INPUTS_RETENTION_HOURS": ("1.5", 1.5),
+    "CORRIDORS_MAX_CELLS": ("654321", 654321),
+    "CORRIDORS_MAX_ACTIVE": ("4", 4),
+    "CORRIDORS_STALE_MINUTES": ("15", 15),
 }
+# read in several places: every getattr fallback of these names, wherever it is, must equal the declared default
+FALLBACK_ANYWHERE = ("CORRIDOR_INPUTS_RETENTION_HOURS", "CORRIDORS_MAX_CELLS", "CORRIDORS_MAX_ACTIVE",
+                     "CORRIDORS_STALE_MINUTES")
+APP_DIRS = ("geosig", "jobs", "layers", "territorial", "cities", "plan", "ogc")
 
 
 def _settings(names, **env_values):
@@ -46,6 +54,12 @@ def test_declared_with_the_defaults_the_code_falls_back_to():
         m = re.search(pattern, path.read_text(encoding="utf-8"))
         assert m, f"{name}: fallback not found in {path.name}"
         assert got[name] == float(m.group(1).replace("_", "")), name
+    for name in FALLBACK_ANYWHERE:
+        pattern = re.compile(rf'getattr\(settings, "{name}", ([\d_.]+)\)')
+        found = [(path.name, m.group(1)) for top in APP_DIRS for path in sorted((ROOT / top).rglob("*.py"))
+                 if path.name != "settings.py" for m in pattern.finditer(path.read_text(encoding="utf-8"))]
+        assert found, f"{name}: no getattr fallback found"
+        assert all(got[name] == float(v.replace("_", "")) for _, v in found), (name, got[name], found)
 
 
 def test_each_is_read_from_the_environment():
