@@ -1,4 +1,4 @@
-/* Pages that start a background job and follow it (corridors, connectivity): build DOM from data as text, and
+/* Pages that start a background job and follow it (corridors, connectivity, Circuitscape): build DOM from data as text, and
  * poll a run until it ends. Loaded after shell.js, before the page's own script; adds GeoSIG.el and GeoSIG.followRun. */
 (function () {
   "use strict";
@@ -15,23 +15,27 @@
   // A run's progress in #bar and #status, polled from run.urls.self every 700 ms while its status is one of
   // page.active; then page.done(run), or the cancelled / failed state with the run's error. page = { active: [states],
   // strings: { running, done, cancelled, failed }, setRunning(on), showError(msg), done(run),
-  // cached(run) → true when #status already says the result was reused, update(run) (optional, first, each poll) }.
+  // cached(run) → true when #status already says the result was reused, update(run) (optional, first, each poll),
+  // ids: { bar, status } (optional: another page's elements; a page without a bar names none),
+  // stateKey (optional: "state" for a job's answer, which names it so; a run's is "status") }.
   function followRun(run, page) {
     const $ = function (id) { return document.getElementById(id); };
+    const ids = page.ids || { bar: "bar", status: "status" };
+    const state = run[page.stateKey || "status"];
     if (page.update) page.update(run);
-    $("bar").value = run.progress;
-    if (page.active.indexOf(run.status) >= 0) {
+    if (ids.bar) $(ids.bar).value = run.progress;
+    if (page.active.indexOf(state) >= 0) {
       page.setRunning(true);
-      $("status").textContent = page.strings.running + " (" + run.progress + " %): " + (run.message || "");
+      $(ids.status).textContent = page.strings.running + " (" + run.progress + " %): " + (run.message || "");
       page.timer = setTimeout(async function () {
         try { followRun(await GeoSIG.fetchJSON(run.urls.self), page); } catch (err) { page.showError(err.message); page.setRunning(false); }
       }, 700);
       return;
     }
     page.setRunning(false);
-    if (run.status === "done") { if (!page.cached(run)) $("status").textContent = page.strings.done; page.done(run); }
-    else if (run.status === "cancelled") { $("status").textContent = page.strings.cancelled; }
-    else { $("status").textContent = page.strings.failed; page.showError(run.error); }
+    if (state === "done") { if (!page.cached(run)) $(ids.status).textContent = page.strings.done; page.done(run); }
+    else if (state === "cancelled") { $(ids.status).textContent = page.strings.cancelled; }
+    else { $(ids.status).textContent = page.strings.failed; page.showError(run.error); }
   }
 
   window.GeoSIG.el = el;

@@ -9,7 +9,6 @@
   const REQUIRED = JSON.parse($("cs-required").textContent);
   const refs = {};  // Circuitscape key → {file, name} of an uploaded input
   let current = null;
-  let timer = null;
 
   function showError(msg) { $("cs-error").textContent = msg || ""; $("cs-error").hidden = !msg; }
   function scenario() { return $("cs-scenario").value; }
@@ -79,21 +78,11 @@
     } catch (err) { showError(err.message); setRunning(false); }
   }
 
-  function follow(run) {
-    $("cs-bar").value = run.progress;
-    if (run.state === "queued" || run.state === "running") {
-      setRunning(true);
-      $("cs-status").textContent = T.running + " (" + run.progress + " %): " + (run.message || "");
-      timer = setTimeout(async function () {
-        try { follow(await GeoSIG.fetchJSON(run.urls.self)); } catch (err) { showError(err.message); setRunning(false); }
-      }, 700);
-      return;
-    }
-    setRunning(false);
-    if (run.state === "done") { if (!run.cached) $("cs-status").textContent = T.done; results(run); }
-    else if (run.state === "cancelled") $("cs-status").textContent = T.cancelled;
-    else { $("cs-status").textContent = T.failed; showError(run.error); }
-  }
+  // polling and states: geosig/jobpage.js (a Circuitscape run is a job: its answer names the state «state»)
+  const runPage = { active: ["queued", "running"], stateKey: "state", ids: { bar: "cs-bar", status: "cs-status" },
+                    strings: T, setRunning: setRunning, showError: showError,
+                    cached: function (run) { return run.cached; }, done: function (run) { results(run); } };
+  function follow(run) { GeoSIG.followRun(run, runPage); }
 
   function results(run) {
     const rep = run.report || {};
@@ -128,7 +117,7 @@
 
   async function cancel() {
     if (!current) return;
-    clearTimeout(timer);
+    clearTimeout(runPage.timer);
     try {
       follow(await GeoSIG.fetchJSON(current.urls.cancel, { method: "POST", headers: { "X-CSRFToken": GeoSIG.csrfToken() } }));
     } catch (err) { showError(err.message); }

@@ -311,16 +311,12 @@
         headers: { "Content-Type": "application/json", "X-CSRFToken": GeoSIG.csrfToken() } }));
     } catch (err) { showError(err.message); }
   }
-  function followCircuitscape(run) {
-    $("cs-run").disabled = run.state === "queued" || run.state === "running";
-    if ($("cs-run").disabled) {
-      $("cs-status").textContent = T.running + " (" + run.progress + " %): " + (run.message || "");
-      setTimeout(async function () {
-        try { followCircuitscape(await GeoSIG.fetchJSON(run.urls.self)); } catch (err) { showError(err.message); $("cs-run").disabled = false; }
-      }, 700);
-      return;
-    }
-    if (run.state !== "done") { $("cs-status").textContent = run.state === "cancelled" ? T.cancelled : T.failed; showError(run.error); return; }
+  // polling and states: geosig/jobpage.js (the Circuitscape run is a job: «state», no progress bar here)
+  const csPage = { active: ["queued", "running"], stateKey: "state", ids: { status: "cs-status" }, strings: T,
+                   setRunning: function (on) { $("cs-run").disabled = on; }, showError: showError,
+                   cached: function () { return false; }, done: circuitscapeDone };
+  function followCircuitscape(run) { GeoSIG.followRun(run, csPage); }
+  function circuitscapeDone(run) {
     const rep = run.report || {};
     const names = rep.regions || {};
     $("cs-status").textContent = T.csDone.replace("{n}", Object.keys(run.downloads).length);
