@@ -414,6 +414,9 @@ def _file_resistance(spec: dict, cell_size) -> tuple[Grid, Surface, str]:
     src = inputs.read_raster(path, opened_as, classes=table is not None, label=name)
     notes = list(src.notes)
     target = _native_target(src, cell_size, name, notes)
+    # before resampling into it: a much finer cell asked of a raster is a target grid the resampling would fill
+    # (memory of every cell) only to be refused afterwards
+    check_cell_count(target.shape[0], target.shape[1], target.cell_size, max_cells())
     if target is not src:
         grid = align(src, target, "nearest" if table else _coarse_or_fine(src, target), name)
         notes += grid.notes
@@ -426,7 +429,6 @@ def _file_resistance(spec: dict, cell_size) -> tuple[Grid, Surface, str]:
     else:
         label = f"Ráster de resistencia «{name}» (valores tal cual)."
         recipe = [f"resistencia = valores de «{name}»"]
-    check_cell_count(target.shape[0], target.shape[1], target.cell_size, max_cells())
     return target, Surface(grid.array, recipe, notes), label
 
 
