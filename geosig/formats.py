@@ -258,6 +258,8 @@ FORMATS: dict[str, Format] = {f.key: f for f in (
     Format("jpg", "image/jpeg", "jpg", write_as_is),  # evidence photos of the plan follow-up
     Format("xml", "application/xml; charset=utf-8", "xml", write_as_is, text=True),  # ISO 19139 records
     Format("zip", "application/zip", "zip", write_as_is),  # archives a job already wrote (fact sheets in a batch)
+    Format("asc", "text/plain; charset=utf-8", "asc", write_as_is, text=True),  # ESRI ASCII grids (Circuitscape's maps)
+    Format("out", "text/plain; charset=utf-8", "out", write_as_is, text=True),  # Circuitscape's resistance tables
 )}
 
 

@@ -32,11 +32,8 @@ def require_runner(user) -> None:
                                       "«Editor de capas»)."))
 
 
-def cs_runs_formats() -> dict:
-    """Circuitscape's outputs by extension: text grids and tables as plain text, GeoTIFF as registered."""
-    plain = {ext: formats.Format(ext, "text/plain; charset=utf-8", ext, formats.write_as_is, text=True)
-             for ext in ("asc", "out")}
-    return {".asc": plain["asc"], ".out": plain["out"], ".tif": formats.FORMATS["tif"]}
+# Circuitscape's outputs by extension → their geosig.formats entry (text grids and tables, GeoTIFF maps)
+CS_FORMATS = {".asc": "asc", ".out": "out", ".tif": "tif"}
 
 
 DOWNLOAD_TYPES = sorted({formats.FORMATS[k].content_type for k in ("png", "tif", "gpkg", "csv", "json")})
@@ -223,7 +220,7 @@ CS_RUN = obj({
     "finished_at": nullable(DATETIME), "options": OBJ, "report": nullable(OBJ), "downloads": OBJ,
     "urls": obj({"self": STR, "cancel": STR}),
 })
-CS_DOWNLOAD_TYPES = sorted({f.content_type for f in cs_runs_formats().values()})
+CS_DOWNLOAD_TYPES = sorted({formats.FORMATS[k].content_type for k in CS_FORMATS.values()})
 
 
 def cs_run_dict(job: Job, request) -> dict:
@@ -298,5 +295,4 @@ class CircuitscapeFile(APIView):
     def get(self, request, pk, name):
         _require_login(request)
         path = cs_runs.output_file(cs_runs.get(pk, request.user), name)
-        fmt = cs_runs_formats()[path.suffix.lower()]
-        return formats.attachment(path, name, fmt)
+        return formats.attachment(path, name, CS_FORMATS[path.suffix.lower()])

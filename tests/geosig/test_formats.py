@@ -277,6 +277,9 @@ SAMPLES = {
     "xml": ('<gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd"><gmd:fileIdentifier>Tuluá'
             "</gmd:fileIdentifier></gmd:MD_Metadata>".encode("utf-8"), _check_xml),
     "zip": (_zip(), _check_zip),
+    "asc": ("ncols 1\nnrows 1\nxllcorner 0\nyllcorner 0\ncellsize 1\nNODATA_value -9999\n2.5\n".encode(),
+            lambda data: data.decode().split()[-1] == "2.5"),
+    "out": ("0 1 2\n1 0 10.0\n2 10.0 0\n".encode(), lambda data: data.decode().splitlines()[1].split() == ["1", "0", "10.0"]),
 }
 
 

@@ -329,3 +329,14 @@ def test_queued_run_cancels_and_the_cap_is_shared_with_corridor_runs(client, mak
     assert c.status_code == 200 and c.json()["state"] == "cancelled"
     assert client.get(r.json()["urls"]["self"] + "files/oneToAllVerify1_resistances.out").status_code == 404
     assert client.post(URL, {**body, "scenario": "all-to-one"}, content_type="application/json").status_code == 202
+
+
+def test_downloads_use_the_registered_formats():
+    """Circuitscape's outputs (.asc maps, .out tables, .tif maps) are served with geosig.formats' own entries,
+    not formats made up by the API."""
+    from geosig import formats
+    from layers.corridors import api
+
+    assert set(api.CS_FORMATS) == {".asc", ".out", ".tif"}
+    assert all(formats.FORMATS.get(key) is not None for key in api.CS_FORMATS.values())
+    assert api.CS_DOWNLOAD_TYPES == sorted({formats.FORMATS[k].content_type for k in api.CS_FORMATS.values()})
