@@ -25,7 +25,7 @@ def test_staff_starts_the_batch_and_downloads_the_zip(page, live_server, loaded_
     Job.objects.filter(pk=job.pk).update(params={**job.params, "subjects": [["municipio", "76001"]]})  # one sheet: fast
     jobs.run_inline(job)  # what geosig_worker does
     page.wait_for_selector("#factsheet-batch-download:not([hidden])", timeout=30_000)
-    assert "1 fichas" in page.inner_text("#factsheet-batch-status")
+    assert "Fichas generadas: 1." in page.inner_text("#factsheet-batch-status")
     href = page.get_attribute("#factsheet-batch-download", "href")
     resp = page.request.get(href)
     assert resp.status == 200 and resp.headers["content-type"] == "application/zip"
