@@ -1,5 +1,6 @@
 /* Pages that start a background job and follow it (corridors, connectivity, Circuitscape): build DOM from data as text, and
- * poll a run until it ends. Loaded after shell.js, before the page's own script; adds GeoSIG.el and GeoSIG.followRun. */
+ * poll a run until it ends. Loaded after shell.js, before the page's own script; adds GeoSIG.el, GeoSIG.followRun and
+ * GeoSIG.waitJob (the fact sheet batch and the department's POT conflicts follow a job with it). */
 (function () {
   "use strict";
 
@@ -38,6 +39,20 @@
     else { $(ids.status).textContent = page.strings.failed; page.showError(run.error); }
   }
 
+  // A job of the jobs API (its answer names the state «state»; /api/v1/jobs/<id>/ carries no page ids) polled every
+  // 2 s until it ends: onStep(job) after each answer while it is queued or running; resolves with the ended job, or
+  // with null once stillWanted() is false (the page asked for something else meanwhile).
+  async function waitJob(job, onStep, stillWanted) {
+    for (;;) {
+      if (stillWanted && !stillWanted()) return null;
+      if (job.state !== "queued" && job.state !== "running") return job;
+      onStep(job);
+      await new Promise(function (resolve) { setTimeout(resolve, 2000); });
+      job = await GeoSIG.fetchJSON(job.urls.self);
+    }
+  }
+
   window.GeoSIG.el = el;
   window.GeoSIG.followRun = followRun;
+  window.GeoSIG.waitJob = waitJob;
 })();

@@ -7,30 +7,24 @@
   const say = (text) => { $("factsheet-batch-status").textContent = text; };
   const fill = (tpl, values) => tpl.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
 
+  // polling: geosig/jobpage.js (the jobs API's answer has no download link: the start answer's is kept)
   async function poll(job) {
     const bar = $("factsheet-batch-progress");
-    for (;;) {
-      if (job.state === "done") {
-        bar.value = 100;
-        say(fill(cfg.strings.done, { n: job.result.sheets }));
-        const a = $("factsheet-batch-download");
-        a.href = job.urls.download; a.textContent = cfg.strings.download; a.hidden = false;
-        $("factsheet-batch-start").disabled = false;
-        return;
-      }
-      if (job.state === "failed" || job.state === "cancelled") {
-        say(job.state === "failed" ? fill(cfg.strings.failed, { error: job.error }) : cfg.strings.cancelled);
-        $("factsheet-batch-start").disabled = false;
-        return;
-      }
-      bar.hidden = false; bar.value = job.progress;
-      say(job.state === "queued" ? cfg.strings.queued
-        : fill(cfg.strings.progress, { pct: GeoSIG.fmt(job.progress, 0), message: job.message }));
-      await new Promise((r) => setTimeout(r, 2000));
-      const download = job.urls.download;
-      job = await GeoSIG.fetchJSON(job.urls.self);
-      job.urls.download = download;
+    const download = job.urls.download;
+    job = await GeoSIG.waitJob(job, function (j) {
+      bar.hidden = false; bar.value = j.progress;
+      say(j.state === "queued" ? cfg.strings.queued
+        : fill(cfg.strings.progress, { pct: GeoSIG.fmt(j.progress, 0), message: j.message }));
+    });
+    if (job.state === "done") {
+      bar.value = 100;
+      say(fill(cfg.strings.done, { n: job.result.sheets }));
+      const a = $("factsheet-batch-download");
+      a.href = download; a.textContent = cfg.strings.download; a.hidden = false;
+    } else {
+      say(job.state === "failed" ? fill(cfg.strings.failed, { error: job.error }) : cfg.strings.cancelled);
     }
+    $("factsheet-batch-start").disabled = false;
   }
 
   $("factsheet-batch-start").addEventListener("click", async function () {

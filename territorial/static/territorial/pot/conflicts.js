@@ -61,26 +61,22 @@
     } catch (e) { $("cf-status").textContent = e.message; $("cf-status").className = "error"; }
   }
 
-  // poll the jobs API until the job ends: its progress and step on the page; the finished job, or null
+  // the job's progress and step on the page until it ends (polling: geosig/jobpage.js); the finished job, or null
   async function follow(job, mine) {
     const bar = $("cf-progress");
     const fill = (tpl, v) => tpl.replace(/\{(\w+)\}/g, (m, k) => (k in v ? v[k] : m));
-    for (;;) {
-      if (mine !== following) return null;
-      if (job.state === "done") { bar.hidden = true; return job; }
-      if (job.state === "failed" || job.state === "cancelled") {
-        bar.hidden = true;
-        $("cf-status").textContent = job.state === "failed" ? fill(cfg.strings.computing_failed, { error: job.error })
-          : cfg.strings.computing_cancelled;
-        $("cf-status").className = "error";
-        return null;
-      }
-      bar.hidden = false; bar.value = job.progress;
-      $("cf-status").textContent = job.state === "queued" ? cfg.strings.computing_queued
-        : fill(cfg.strings.computing, { pct: GeoSIG.fmt(job.progress, 0), message: job.message });
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-      job = await GeoSIG.fetchJSON(job.urls.self);
-    }
+    job = await GeoSIG.waitJob(job, function (j) {
+      bar.hidden = false; bar.value = j.progress;
+      $("cf-status").textContent = j.state === "queued" ? cfg.strings.computing_queued
+        : fill(cfg.strings.computing, { pct: GeoSIG.fmt(j.progress, 0), message: j.message });
+    }, () => mine === following);
+    if (!job) return null;
+    bar.hidden = true;
+    if (job.state === "done") return job;
+    $("cf-status").textContent = job.state === "failed" ? fill(cfg.strings.computing_failed, { error: job.error })
+      : cfg.strings.computing_cancelled;
+    $("cf-status").className = "error";
+    return null;
   }
 
   function render(r, q) {
