@@ -56,16 +56,11 @@ def parse_named_areas(kind: str, codes: list[str]) -> list[Area]:
     """``parse_area({"kind": kind, "code": c})`` for each code, the geometries read in one query and the labels
     from one list of choices (the 42 municipalities one by one were 84 queries, 85 % of a partition overlay)."""
     geoms = hooks.resolve_areas(kind, codes)
-    resolver = hooks.AREA_RESOLVERS.get(kind)
-    try:
-        names = dict(resolver.choices()) if resolver else {}
-    except Exception:  # a picker list is a nicety; the code alone still identifies the area
-        names = {}
+    names = _choice_names(kind)
     out = []
     for code, geom in zip(codes, geoms):
         g, measured = _checked(geom)
-        label = f"{resolver.label if resolver else kind}: {names.get(code, code)}"
-        out.append(Area(g, float(measured.area), label, kind, code, measured))
+        out.append(Area(g, float(measured.area), _choice_label(kind, code, names), kind, code, measured))
     return out
 
 
@@ -138,10 +133,16 @@ def measure_area_m2(geom: GEOSGeometry) -> float:
     return float(measured_shape(geom).area)
 
 
-def _choice_label(kind: str, code: str) -> str:
+def _choice_names(kind: str) -> dict:
     resolver = hooks.AREA_RESOLVERS.get(kind)
     try:
-        names = dict(resolver.choices()) if resolver else {}
+        return dict(resolver.choices()) if resolver else {}
     except Exception:  # a picker list is a nicety; the code alone still identifies the area
-        names = {}
+        return {}
+
+
+def _choice_label(kind: str, code: str, names: dict | None = None) -> str:
+    """«Municipio: Cali»; ``names`` (``_choice_names``) read once by a caller labelling many codes."""
+    resolver = hooks.AREA_RESOLVERS.get(kind)
+    names = _choice_names(kind) if names is None else names
     return f"{resolver.label if resolver else kind}: {names.get(code, code)}"
