@@ -98,6 +98,13 @@ def template(bounds: tuple[float, float, float, float], cell_size: float, crs=DE
     return Grid(np.zeros((rows, cols), np.float32), Affine(cell_size, 0, x0, 0, -cell_size, y1), CRS.from_user_input(crs))
 
 
+def max_cells() -> int:
+    """CORRIDORS_MAX_CELLS: the cap on a corridor analysis grid and on an uploaded Circuitscape grid."""
+    from django.conf import settings
+
+    return int(getattr(settings, "CORRIDORS_MAX_CELLS", 20_000_000))
+
+
 def check_cell_count(rows: int, cols: int, cell_size: float, max_cells: int) -> None:
     """Refuse a grid over ``max_cells`` with the numbers the user needs: cells it would have, and the cell size that fits."""
     n = rows * cols

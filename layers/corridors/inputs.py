@@ -32,7 +32,7 @@ from geosig.errors import CRSMismatch, DataFileError, InvalidParameter, NotFound
 from geosig.numbers import flexible, number
 from layers.services.archives import safe_extract
 
-from .grid import Grid
+from .grid import Grid, max_cells
 
 # kind of input → extensions accepted for it (a Shapefile comes zipped with its .shx/.dbf/.prj)
 KINDS = {
@@ -285,7 +285,7 @@ def read_grid(path, name: str) -> None:
     extension's driver only, within the cell limit, with some data. Its role (habitat, points…) and its
     size against the habitat are checked when a run names it."""
     with readers.open_raster(path, name=Path(path).name, drivers=readers.GRID_DRIVERS) as ds:
-        cap = int(getattr(settings, "CORRIDORS_MAX_CELLS", 20_000_000))
+        cap = max_cells()
         if ds.width * ds.height > cap:
             raise InvalidParameter(f"La cuadrícula «{name}» tiene {number(ds.width * ds.height)} celdas ({ds.width} × "
                                    f"{ds.height}); el máximo es {number(cap)}.")

@@ -46,17 +46,13 @@ from .circuit import pinch_points
 from .cores import rasterize_cores
 from .corridor import STATUS_LABELS, Cancelled, corridors
 from .costdistance import validate_resistance
-from .grid import DEFAULT_CRS, Grid, align, check_cell_count, template
+from .grid import DEFAULT_CRS, Grid, align, check_cell_count, max_cells, template
 from .resistance import DERIVED_LABEL, DERIVED_RECIPE, SOURCES, Surface, build_resistance
 
 RASTER_SOURCES = {"landcover", "raster", "slope", "elevation"}
 VECTOR_SOURCES = {"proximity", "barrier"}
 DEM_SOURCES = {"slope", "elevation"}
 RESISTANCE_MODES = ("derivada", "receta", "archivo")
-
-
-def max_cells() -> int:
-    return int(getattr(settings, "CORRIDORS_MAX_CELLS", 20_000_000))
 
 
 @dataclass
