@@ -73,6 +73,8 @@ def _pages(plan):
         ("/capas/", "#layer-list"),
         ("/capas/subir/", "#file"),
         ("/corredores/", "#res-table"),
+        ("/corredores/circuitscape/", "#cs-form"),
+        ("/conectividad/", "#area-kind option"),
         ("/ciudades/", "body[data-cities-map=ready]"),
         ("/plan/", "body[data-plan-ready='1']"),
         ("/cuentas/ingresar/", "#id_username"),
@@ -128,7 +130,7 @@ def test_every_page_on_a_phone_and_a_laptop(browser, live_server, loaded_territo
             if m["mapHeight"] is not None:
                 maps.add(url)
         assert maps == {"/", f"/pot/planes/{plan.pk}/", f"/pot/conflictos/?plan={plan.pk}", "/capas/", "/corredores/",
-                        "/ciudades/", "/plan/"}
+                        "/conectividad/", "/ciudades/", "/plan/"}
         # negative control: the probe does see an over-wide element and a table outside a scroller
         page.evaluate("""(() => { const t = document.createElement('table'); t.id = 'probe';
           const td = t.insertRow().insertCell(); td.textContent = 'x'.repeat(200); td.style.whiteSpace = 'nowrap';

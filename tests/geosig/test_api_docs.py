@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 METHODS = ("get", "post", "put", "patch", "delete")
 # Writes that take no body (the URL says it all); any other POST/PUT must describe its body.
 BODYLESS_ACTIONS = {"/api/v1/corridors/{id}/cancel/", "/api/v1/pot/plans/{id}/revision/", "/api/v1/jobs/{id}/cancel/",
-                    "/api/v1/connectivity/{id}/cancel/"}
+                    "/api/v1/connectivity/{id}/cancel/", "/api/v1/corridors/circuitscape/{id}/cancel/"}
 
 
 def _schema(client) -> dict:
