@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
 from geosig import params as P
-from geosig.errors import ConflictError, InvalidParameter, NotFound
+from geosig.errors import InvalidParameter, NotFound
 from jobs import registry as job_kinds
 from jobs import services as jobs
 from jobs.models import Job
@@ -241,7 +241,7 @@ def start(raw, user, background: bool = True) -> tuple[Job, bool]:
     for done in mine.filter(state=Job.State.DONE).order_by("-pk"):
         if result_dir(done).is_dir():
             return done, True
-    from .runs import ACTIVE_LOCK  # the corridor runs' lock: both kinds share the two cores
+    from .runs import ACTIVE_LOCK, check_room  # the corridor runs' lock and cap: both kinds share the two cores
 
     with transaction.atomic():
         with connection.cursor() as cur:
@@ -249,11 +249,7 @@ def start(raw, user, background: bool = True) -> tuple[Job, bool]:
         active = mine.filter(state__in=Job.ACTIVE).order_by("-pk").first()
         if active:
             return active, True
-        limit = int(getattr(settings, "CORRIDORS_MAX_ACTIVE", 2))
-        busy = Job.objects.filter(kind__in=(JOB_KIND, "corridors"), state__in=Job.ACTIVE).count()
-        if busy >= limit:
-            raise ConflictError(f"Ya hay {busy} corrida(s) de corredores o de Circuitscape en curso (máximo {limit}); "
-                                "espere a que terminen o cancele una.")
+        check_room()
         job = jobs.enqueue(JOB_KIND, {"hash": h, "options": options}, owner=user)
     if not background:
         job = jobs.run_inline(job)

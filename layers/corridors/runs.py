@@ -200,6 +200,18 @@ def runs_root() -> Path:
     return Path(settings.MEDIA_ROOT) / "corridors"
 
 
+def check_room() -> None:
+    """Under ACTIVE_LOCK: a 409 when CORRIDORS_MAX_ACTIVE corridor and Circuitscape runs are already queued or
+    running. Both kinds count against one cap, whichever is started: the server's two cores are shared, and more
+    parallel runs would only slow every one of them down."""
+    limit = int(getattr(settings, "CORRIDORS_MAX_ACTIVE", 2))
+    n_busy = (CorridorRun.objects.filter(status__in=[CorridorRun.Status.PENDING, CorridorRun.Status.RUNNING]).count()
+              + Job.objects.filter(kind=circuitscape_runs.JOB_KIND, state__in=Job.ACTIVE).count())
+    if n_busy >= limit:
+        raise ConflictError(f"Ya hay {n_busy} corrida(s) de corredores o de Circuitscape en curso (máximo {limit}); "
+                            "espere a que terminen o cancele una.")
+
+
 def start_run(params: dict, user=None, background: bool = True) -> tuple[CorridorRun, bool]:
     """Return (run, cached). An identical finished run with its files still on disk is returned as is."""
     params = normalise(params)
@@ -216,12 +228,7 @@ def start_run(params: dict, user=None, background: bool = True) -> tuple[Corrido
         active = busy.filter(inputs_hash=h).first()
         if active:
             return active, True
-        limit = int(getattr(settings, "CORRIDORS_MAX_ACTIVE", 2))
-        n_busy = busy.count()
-        if n_busy >= limit:
-            # Two cores on the server: more parallel runs would only slow every one of them down.
-            raise ConflictError(f"Ya hay {n_busy} corrida(s) de corredores en curso (máximo {limit}); "
-                                "espere a que terminen o cancele una.")
+        check_room()
         run = CorridorRun.objects.create(inputs_hash=h, params=params,
                                          created_by=user if getattr(user, "is_authenticated", False) else None)
         jobs.enqueue(JOB_KIND, {"run": run.pk}, owner=user)  # same transaction: both rows or neither

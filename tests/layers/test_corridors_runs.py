@@ -116,3 +116,20 @@ def test_read_results_returns_the_map_and_current_overlay(db, media):
     run.refresh_from_db()
     with pytest.raises(NotFound, match="no tiene resultados"):
         runs.read_results(run)
+
+
+@pytest.mark.django_db
+def test_circuitscape_jobs_in_progress_count_against_the_corridor_cap(settings, monkeypatch):
+    """CORRIDORS_MAX_ACTIVE caps corridor and Circuitscape runs together, from both sides: a Circuitscape job
+    queued or running takes a place a corridor run then cannot have (the reverse: test_circuitscape_api)."""
+    from jobs.models import Job
+
+    settings.CORRIDORS_MAX_ACTIVE = 1
+    monkeypatch.setattr(runs, "execute", lambda pk: None)
+    Job.objects.create(kind="circuitscape", state=Job.State.RUNNING)
+    with pytest.raises(ConflictError, match="máximo 1"):
+        runs.start_run(BASE, background=True)
+    assert not CorridorRun.objects.exists()
+    Job.objects.filter(kind="circuitscape").update(state=Job.State.DONE)
+    run, cached = runs.start_run(BASE, background=True)
+    assert not cached and run.status == CorridorRun.Status.PENDING
