@@ -327,6 +327,9 @@ CORRIDORS_MAX_CELLS = env.int("CORRIDORS_MAX_CELLS", default=20_000_000)
 CORRIDORS_MAX_ACTIVE = env.int("CORRIDORS_MAX_ACTIVE", default=2)
 # A corridor run without a live job still «running» after this many minutes lost its process: marked failed.
 CORRIDORS_STALE_MINUTES = env.int("CORRIDORS_STALE_MINUTES", default=60)
+# Department-wide POT conflict jobs queued or running at once: each parameter set is its own job, so without a cap
+# anonymous requests could fill the queue; one more is a 409.
+POT_DEPARTMENT_MAX_ACTIVE = env.int("POT_DEPARTMENT_MAX_ACTIVE", default=3)
 
 # --- Omnidirectional connectivity (Omniscape, layers/connectivity/) -------------------------------------
 # Cap on the analysed grid: the cost grows with cells × window; a bigger request is a 400 naming the cell size

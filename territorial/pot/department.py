@@ -14,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.db.models import Q
 
+from geosig.errors import ConflictError
 from jobs.models import Job
 
 from .models import ConflictCache, Determinant
@@ -101,5 +103,12 @@ def enqueue(user=None, settings: dict | None = None, fp: str | None = None) -> t
                   .order_by("pk").first())
         if active is not None:
             return active, False
+        # Each rounded parameter set is its own fingerprint: without a cap, a visitor could fill the queue with
+        # department-wide jobs (only the per-IP rate limit stood in the way).
+        limit = int(django_settings.POT_DEPARTMENT_MAX_ACTIVE)
+        busy = Job.objects.filter(kind=KIND, state__in=Job.ACTIVE).count()
+        if busy >= limit:
+            raise ConflictError(f"Ya hay {busy} cálculos del departamento en curso (máximo {limit}); vuelva a "
+                                "intentarlo en unos minutos o pida un plan o un municipio.")
         params = {"user": owner.pk if owner else None, "settings": settings, "fingerprint": fp}
         return jobs.enqueue(KIND, params, owner=owner), True

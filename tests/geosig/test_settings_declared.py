@@ -22,6 +22,7 @@ DECLARED = {
     "CORRIDORS_MAX_CELLS": ("654321", 654321),
     "CORRIDORS_MAX_ACTIVE": ("4", 4),
     "CORRIDORS_STALE_MINUTES": ("15", 15),
+    "POT_DEPARTMENT_MAX_ACTIVE": ("5", 5),
 }
 # read in several places: every getattr fallback of these names, wherever it is, must equal the declared default
 FALLBACK_ANYWHERE = ("CORRIDOR_INPUTS_RETENTION_HOURS", "CORRIDORS_MAX_CELLS", "CORRIDORS_MAX_ACTIVE",

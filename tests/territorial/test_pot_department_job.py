@@ -121,3 +121,17 @@ def test_the_computing_answer_in_english(client, published):
     client.cookies["django_language"] = "en"
     r = client.get(URL)
     assert r.status_code == 202 and "The conflicts of the whole department are being computed" in r.json()["detail"]
+
+
+def test_department_jobs_are_capped_so_visitors_cannot_fill_the_queue(client, published, no_inline_department,
+                                                                     settings):
+    """Each parameter set is its own job; past POT_DEPARTMENT_MAX_ACTIVE active ones a new one is a Spanish 409
+    and no row is stored (joining an existing one still works)."""
+    settings.POT_DEPARTMENT_MAX_ACTIVE = 2
+    assert client.get(URL + "?buffer_m=100").status_code == 202
+    assert client.get(URL + "?buffer_m=200").status_code == 202
+    before = Job.objects.filter(kind=department.KIND).count()
+    r = client.get(URL + "?buffer_m=300")
+    assert r.status_code == 409 and "máximo 2" in r.json()["detail"], r.content
+    assert Job.objects.filter(kind=department.KIND).count() == before == 2
+    assert client.get(URL + "?buffer_m=100").status_code == 202  # the queued one is joined, not refused
