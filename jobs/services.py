@@ -68,7 +68,13 @@ def run_inline(job: Job) -> Job:
     try:
         execute(job.pk, worker=f"inline:{socket.gethostname()}:{os.getpid()}")
     except TRANSIENT:
-        pass  # left queued for a worker to retry; the row says so
+        # execute() left the row queued for a retry, but its queue entry was withdrawn above: give it a new one
+        # (with the backoff) so a worker does retry it, instead of a row that stays «en cola» forever.
+        job.refresh_from_db()
+        if job.state == Job.State.QUEUED:
+            later = {"seconds": retry_delay(job.attempts)}
+            job.queue_job_id = app.configure_task(TASK_NAME, queue=QUEUE, schedule_in=later).defer(job_id=job.pk)
+            job.save(update_fields=["queue_job_id"])
     job.refresh_from_db()
     return job
 

@@ -195,3 +195,16 @@ def test_api_status_for_owner_and_staff_cancel_by_owner(client, make_user):
     r = client.post(url + "cancel/")
     assert r.status_code == 200 and r.json()["state"] == "cancelled"
     assert client.post(url + "cancel/").status_code == 409
+
+
+def test_a_transient_failure_of_an_inline_run_is_retried_by_a_worker(settings):
+    """run_inline withdraws the queue entry; after a transient failure the row is queued again WITH a new entry,
+    so the burst worker retries it to the end (before, the row stayed «en cola» with nothing in the queue)."""
+    job = services.enqueue("test-steps", {"fail": "transient", "transient_attempts": 1})
+    first_entry = job.queue_job_id
+    job = services.run_inline(job)
+    assert (job.state, job.attempts) == ("queued", 1)
+    assert job.queue_job_id and job.queue_job_id != first_entry
+    drain()
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == ("done", 2)
