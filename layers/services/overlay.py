@@ -34,6 +34,7 @@ import shapely
 from django.conf import settings
 from django.db import connection, transaction
 
+from geosig import params
 from geosig.errors import InvalidParameter, NotFound
 from layers.models import FeaturePiece, Layer, PartitionBuild, PartitionPiece
 from layers.partitions import PartitionArea, get_partition, partition_of_kind
@@ -154,11 +155,14 @@ def _as_member(a) -> PartitionArea | None:
     """A named area that is a partition member ({"kind": "municipio", "code": "76001"}) is measured as one."""
     if isinstance(a, PartitionArea):
         return a
-    if isinstance(a, dict) and "kind" in a and "code" in a and isinstance(a["code"], (str, int)):
-        name = partition_of_kind(a["kind"])
-        code = str(a["code"]).strip()
-        if name and 0 < len(code) <= 60:
-            return PartitionArea(name, code)
+    if isinstance(a, dict) and "kind" in a and "code" in a:
+        # the same checks as parse_area's named areas (text, no control characters such as NUL, ≤ 60): the
+        # code goes into a query (CI's bad-input battery sent "\x00" and PostgreSQL refused it with a 500)
+        kind = params.text(a["kind"], "kind", max_length=40, required=True)
+        name = partition_of_kind(kind)
+        if name:
+            raw = a["code"] if not isinstance(a["code"], int) else str(a["code"])
+            return PartitionArea(name, params.text(raw, "code", max_length=60, required=True))
     return None
 
 
