@@ -17,6 +17,7 @@ import pytest
 from jobs.models import Job
 from layers.corridors import circuitscape_runs as cs_runs
 from layers.corridors.circuitscape_files import _file, _flag, read_ini, run_config
+from tests.layers.strip import strip_files
 
 pytestmark = pytest.mark.django_db
 
@@ -232,24 +233,10 @@ def run_owner(pk):
 
 
 def _strip_inputs(client, tmp_path, rows=4, cols=9, r=5.0, cell=100.0):
-    """A uniform resistance strip (EPSG:9377) and two core polygons over its first and last columns."""
-    import geopandas as gpd
-    import rasterio
-    import shapely
-    from affine import Affine
-
-    x0, y1 = 4_600_000.0, 1_950_000.0
-    tif = tmp_path / "franja.tif"
-    with rasterio.open(tif, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="float64", crs="EPSG:9377",
-                       transform=Affine(cell, 0, x0, 0, -cell, y1), nodata=-9999) as ds:
-        ds.write(np.full((rows, cols), r), 1)
-    y0 = y1 - rows * cell
-    boxes = [shapely.box(x0 + 10, y0 + 10, x0 + cell - 10, y1 - 10),
-             shapely.box(x0 + (cols - 1) * cell + 10, y0 + 10, x0 + cols * cell - 10, y1 - 10)]
-    gpkg = tmp_path / "nucleos.gpkg"
-    gpd.GeoDataFrame({"nombre": ["Oeste", "Este"]}, geometry=boxes, crs=9377).to_file(gpkg, driver="GPKG")
+    """The strip of ``strip_files`` uploaded: references named as a corridor run names them."""
+    gpkg, tif = strip_files(tmp_path, rows, cols, r, cell)
     refs = [upload(client, gpkg, "cores").json(), upload(client, tif, "resistance").json()]
-    return [{"file": ref["file"], "name": ref["name"]} for ref in refs]  # as a corridor run names them
+    return [{"file": ref["file"], "name": ref["name"]} for ref in refs]
 
 
 @pytest.mark.parametrize("scenario", ["one-to-all", "all-to-one"])

@@ -6,6 +6,7 @@ from django.conf import settings
 
 from layers.corridors.models import CorridorRun
 from tests.conftest import browser_login
+from tests.layers.strip import strip_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 RAW = Path(settings.GEOSIG_RAW_DIR)
@@ -77,27 +78,6 @@ def test_circuitscape_modes_page_runs_one_to_all_on_a_phone(page, live_server, m
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
-def _strip_files(folder: Path, rows=4, cols=9, r=5.0, cell=100.0) -> tuple[Path, Path]:
-    """A uniform resistance strip (EPSG:9377) and two core polygons over its first and last columns."""
-    import geopandas as gpd
-    import numpy as np
-    import rasterio
-    import shapely
-    from affine import Affine
-
-    x0, y1 = 4_600_000.0, 1_950_000.0
-    tif = folder / "franja.tif"
-    with rasterio.open(tif, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="float64", crs="EPSG:9377",
-                       transform=Affine(cell, 0, x0, 0, -cell, y1), nodata=-9999) as ds:
-        ds.write(np.full((rows, cols), r), 1)
-    y0 = y1 - rows * cell
-    boxes = [shapely.box(x0 + 10, y0 + 10, x0 + cell - 10, y1 - 10),
-             shapely.box(x0 + (cols - 1) * cell + 10, y0 + 10, x0 + cols * cell - 10, y1 - 10)]
-    gpkg = folder / "nucleos.gpkg"
-    gpd.GeoDataFrame({"nombre": ["Oeste", "Este"]}, geometry=boxes, crs=9377).to_file(gpkg, driver="GPKG")
-    return gpkg, tif
-
-
 def test_corridors_page_runs_one_to_all_between_its_cores_on_a_phone(page, live_server, core_layers_tx, make_user,
                                                                      settings, tmp_path):
     """The corridors page's «Circuitscape entre los núcleos elegidos»: its cores file and resistance raster, 4
@@ -106,7 +86,7 @@ def test_corridors_page_runs_one_to_all_between_its_cores_on_a_phone(page, live_
     resistors), shown by core name; downloads under Circuitscape's names; no horizontal scroll at 390 px."""
     settings.CORRIDORS_BACKGROUND = False
     make_user("analista", "Analista CVC")
-    gpkg, tif = _strip_files(tmp_path)
+    gpkg, tif = strip_files(tmp_path)
     page.set_viewport_size({"width": 390, "height": 844})
     browser_login(page, live_server, "analista", "/corredores/")
     page.wait_for_selector("#core-list input[data-fid='17']")

@@ -93,12 +93,7 @@ def test_stored_areas_and_geometries_equal_a_shapely_overlay(pot_users, cali_pla
 def test_one_changed_plan_is_the_only_one_recomputed(pot_users, cali_plan, monkeypatch):
     from territorial.pot.models import ConflictCache, ConflictRow
 
-    cx, cy = cabecera_m(pot_users["cali"])
-    jx, jy = cabecera_m(pot_users["jamundi"])
-    jam_plan = create_plan(pot_users["other_planner"], pot_users["jamundi"], "Jamundí prueba")
-    system_replace_zones(cali_plan, fc(square_feature(cx, cy, cx + 1000, cy + 1000, "urbano")), "importar")
-    system_replace_zones(jam_plan, fc(square_feature(jx, jy, jx + 1000, jy + 1000, "rural")), "importar")
-    _determinant("prueba_amenaza", [box(cx + 500, cy + 500, cx + 1500, cy + 1500), box(jx - 200, jy - 200, jx + 300, jy + 300)])
+    jam_plan, (cx, cy) = _cali_and_jamundi(pot_users, cali_plan)
 
     computed = []
     real = C.determinant_statements
@@ -139,12 +134,7 @@ def test_a_writer_of_one_plan_blocks_that_plan_only(pot_users, cali_plan):
 
     from django.db import OperationalError, connection, transaction
 
-    cx, cy = cabecera_m(pot_users["cali"])
-    jx, jy = cabecera_m(pot_users["jamundi"])
-    jam_plan = create_plan(pot_users["other_planner"], pot_users["jamundi"], "Jamundí prueba")
-    system_replace_zones(cali_plan, fc(square_feature(cx, cy, cx + 1000, cy + 1000, "urbano")), "importar")
-    system_replace_zones(jam_plan, fc(square_feature(jx, jy, jx + 1000, jy + 1000, "rural")), "importar")
-    _determinant("prueba_amenaza", [box(cx + 500, cy + 500, cx + 1500, cy + 1500), box(jx - 200, jy - 200, jx + 300, jy + 300)])
+    jam_plan, _ = _cali_and_jamundi(pot_users, cali_plan)
     held, release = threading.Event(), threading.Event()
 
     def other_writer():  # its own connection: another request computing Cali's determinants
@@ -173,3 +163,15 @@ def test_a_writer_of_one_plan_blocks_that_plan_only(pot_users, cali_plan):
         thread.join()
         with connection.cursor() as cur:
             cur.execute("SET lock_timeout = 0")
+
+
+def _cali_and_jamundi(pot_users, cali_plan):
+    """Cali (1 km urban square) and Jamundí (1 km rural square) at their cabeceras, and a threat determinant that
+    covers 500 × 500 m of Cali's and 300 × 300 m of Jamundí's: (Jamundí's plan, Cali's corner in EPSG:9377)."""
+    cx, cy = cabecera_m(pot_users["cali"])
+    jx, jy = cabecera_m(pot_users["jamundi"])
+    jam_plan = create_plan(pot_users["other_planner"], pot_users["jamundi"], "Jamundí prueba")
+    system_replace_zones(cali_plan, fc(square_feature(cx, cy, cx + 1000, cy + 1000, "urbano")), "importar")
+    system_replace_zones(jam_plan, fc(square_feature(jx, jy, jx + 1000, jy + 1000, "rural")), "importar")
+    _determinant("prueba_amenaza", [box(cx + 500, cy + 500, cx + 1500, cy + 1500), box(jx - 200, jy - 200, jx + 300, jy + 300)])
+    return jam_plan, (cx, cy)
