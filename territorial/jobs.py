@@ -32,8 +32,10 @@ def render_batch(ctx, params: dict) -> dict:
                 zf.writestr(f"ficha_{subj.kind}_{subj.code}.pdf", sheet_pdf(subj))
         ctx.check_cancelled()
         size = path.stat().st_size
+        with zipfile.ZipFile(path) as zf:  # the count the user reads is of what the ZIP holds
+            sheets = len(zf.namelist())
         rel = ctx.publish(batch.result_dir(ctx.job.pk))
-    return {"file": f"{rel}/{batch.ZIP_NAME}", "sheets": len(todo), "bytes": size}
+    return {"file": f"{rel}/{batch.ZIP_NAME}", "sheets": sheets, "bytes": size}
 
 
 register_cleanup("factsheet-batches", batch.remove_expired)  # each worker pass drops ZIPs older than a day
